@@ -1,0 +1,16 @@
+DROP TABLE rate_limits;
+DROP TABLE audit_log;
+DROP TABLE outbox;
+DROP TABLE idempotency_keys;
+DROP TABLE registrations;
+DROP TABLE businesses;
+DROP TABLE event_seat_shards;
+DROP TABLE event_topics;
+DROP TABLE event_hosts;
+DROP TABLE events;
+DROP TABLE venues;
+DROP TABLE staff_tokens;
+DROP TABLE staff_users;
+DROP TABLE organization_states;
+DROP TABLE organizations;
+DROP TABLE states;

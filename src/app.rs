@@ -1,0 +1,118 @@
+//! Builds the running service: pool, migrations, bound listener, HTTP server and background
+//! workers. `main` and the integration tests both start the service through [`Application`].
+
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
+use actix_web::{web, App, HttpResponse, HttpServer};
+
+use crate::config::Config;
+use crate::db::{self, Db};
+use crate::error::AppError;
+
+/// A started service (listening; call [`Application::run_until_stopped`] to serve).
+pub struct Application {
+    port: u16,
+    db: Db,
+    server: Server,
+}
+
+impl Application {
+    /// Connects, migrates, binds (port 0 picks a free one) and prepares the server.
+    pub async fn build(config: Config) -> Result<Application, String> {
+        config.validate().map_err(|e| e.to_string())?;
+        let db = connect_and_migrate(&config)?;
+        let listener = TcpListener::bind(config.bind)
+            .map_err(|e| format!("ROADSHOW_BIND: cannot listen on {}: {e}", config.bind))?;
+        let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        let server = build_server(listener, db.clone(), config)?;
+        Ok(Application { port, db, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// A handle to stop the server (tests, graceful shutdown).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// Opens the pool and applies pending migrations.
+pub fn connect_and_migrate(config: &Config) -> Result<Db, String> {
+    let db = Db::connect(&config.database_url, config.effective_pool_size())
+        .map_err(|e| format!("DATABASE_URL: cannot open the database: {e}"))?;
+    let mut conn = db.get().map_err(|e| format!("DATABASE_URL: {e}"))?;
+    let applied = db::run_migrations(&mut conn)?;
+    if applied > 0 {
+        tracing::info!(migrations = applied, "applied migrations");
+    }
+    Ok(db)
+}
+
+fn build_server(listener: TcpListener, db: Db, config: Config) -> Result<Server, String> {
+    let workers = config.http_workers;
+    let db_data = web::Data::new(db);
+    let config_data = web::Data::new(config);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(db_data.clone())
+            .app_data(config_data.clone())
+            .app_data(crate::http::json_config())
+            .app_data(crate::http::query_config())
+            .app_data(crate::http::path_config())
+            .wrap(from_fn(crate::telemetry::request_span))
+            .configure(routes)
+            .default_service(web::to(not_found))
+    })
+    .workers(workers)
+    .listen(listener)
+    .map_err(|e| format!("cannot start the HTTP server: {e}"))?
+    .run();
+    Ok(server)
+}
+
+/// Every route of the service.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .configure(crate::states::routes)
+        .configure(crate::auth::routes)
+        .configure(crate::partners::routes)
+        .configure(crate::events::routes);
+}
+
+async fn not_found() -> Result<HttpResponse, AppError> {
+    Err(AppError::not_found("no such resource"))
+}
+
+async fn healthz() -> HttpResponse {
+    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
+}
+
+async fn readyz(db: web::Data<Db>) -> HttpResponse {
+    let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
+    let check = db
+        .run(|conn| {
+            use diesel::connection::SimpleConnection;
+            conn.batch_execute("SELECT 1").map_err(AppError::from)
+        })
+        .await;
+    match check {
+        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })),
+        Err(e) => {
+            tracing::warn!(error = %e, "readiness check failed");
+            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable", "database": backend }))
+        }
+    }
+}

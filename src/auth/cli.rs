@@ -1,0 +1,42 @@
+//! `roadshow create-admin`: the first national admin and its token.
+
+use crate::db::{new_id, now, write_tx, Db};
+use crate::error::AppError;
+
+use super::queries::{self, NewStaffUser};
+
+/// Creates an admin (or reuses the admin with that email) and returns a new token for it.
+pub fn create_admin(db: &Db, email: &str, name: &str) -> Result<String, AppError> {
+    let email = crate::validate::email("--email", email).map_err(|e| AppError::Validation(vec![e]))?;
+    let name = crate::validate::text("--name", name, 200).map_err(|e| AppError::Validation(vec![e]))?;
+    let mut conn = db.get()?;
+    write_tx(&mut conn, |c| {
+        use crate::db::schema::staff_users;
+        use diesel::prelude::*;
+        let existing: Option<queries::StaffUser> =
+            staff_users::table.filter(staff_users::email.eq(&email)).first(c).optional()?;
+        let user_id = match existing {
+            Some(u) if u.role == "admin" => u.id,
+            Some(_) => return Err(AppError::conflict("a non-admin staff user already has this email")),
+            None => {
+                let ts = now();
+                queries::insert_user(
+                    c,
+                    &NewStaffUser {
+                        id: new_id(),
+                        email: email.clone(),
+                        name: name.clone(),
+                        role: "admin".into(),
+                        organization_id: None,
+                        active: true,
+                        created_at: ts,
+                        updated_at: ts,
+                    },
+                )?
+                .id
+            }
+        };
+        let (_, token) = queries::issue_token(c, &user_id, Some("create-admin".into()), None)?;
+        Ok(token)
+    })
+}

@@ -1,0 +1,159 @@
+//! Staff users and their tokens. No HTTP here.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+
+use super::{tokens, Actor, Role};
+use crate::db::schema::{staff_tokens, staff_users};
+use crate::db::{now, to_db_time, DbConnection};
+use crate::error::AppError;
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = staff_users)]
+pub struct StaffUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organization_id: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = staff_users)]
+pub struct NewStaffUser {
+    pub id: String,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub organization_id: Option<String>,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Identifiable)]
+#[diesel(table_name = staff_tokens)]
+pub struct StaffToken {
+    pub id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub display_prefix: String,
+    pub label: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = staff_tokens)]
+pub struct NewStaffToken {
+    pub id: String,
+    pub user_id: String,
+    pub token_hash: String,
+    pub display_prefix: String,
+    pub label: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub expires_at: Option<NaiveDateTime>,
+}
+
+/// The actor behind a token hash, if the token is live and its user active.
+pub fn actor_for_token(conn: &mut DbConnection, hash: &str) -> Result<Option<Actor>, AppError> {
+    let now = now();
+    let found: Option<(StaffToken, StaffUser)> = staff_tokens::table
+        .inner_join(staff_users::table)
+        .filter(staff_tokens::token_hash.eq(hash))
+        .filter(staff_tokens::revoked_at.is_null())
+        .filter(staff_tokens::expires_at.is_null().or(staff_tokens::expires_at.gt(now)))
+        .filter(staff_users::active.eq(true))
+        .first(conn)
+        .optional()?;
+    let Some((token, user)) = found else { return Ok(None) };
+    // The lookup is by hash; compare again in constant time so no timing of string equality leaks.
+    if !subtle_eq(&token.token_hash, hash) {
+        return Ok(None);
+    }
+    // Record use at most once a minute per token to keep reads cheap.
+    let stale = token.last_used_at.is_none_or(|t| now - t > chrono::Duration::minutes(1));
+    if stale {
+        diesel::update(staff_tokens::table.find(&token.id))
+            .set(staff_tokens::last_used_at.eq(Some(now)))
+            .execute(conn)?;
+    }
+    let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("unknown role in database"))?;
+    Ok(Some(Actor { user_id: user.id, role, organization_id: user.organization_id }))
+}
+
+fn subtle_eq(a: &str, b: &str) -> bool {
+    use subtle::ConstantTimeEq;
+    a.as_bytes().ct_eq(b.as_bytes()).into()
+}
+
+pub fn insert_user(conn: &mut DbConnection, user: &NewStaffUser) -> Result<StaffUser, AppError> {
+    diesel::insert_into(staff_users::table).values(user).execute(conn).map_err(|e| match AppError::from(e) {
+        AppError::Conflict { .. } => {
+            AppError::Conflict { detail: "a staff user with this email already exists".into(), existing_id: None }
+        }
+        other => other,
+    })?;
+    Ok(staff_users::table.find(&user.id).first(conn)?)
+}
+
+pub fn find_user(conn: &mut DbConnection, id: &str) -> Result<Option<StaffUser>, AppError> {
+    Ok(staff_users::table.find(id).first(conn).optional()?)
+}
+
+/// Creates a token for `user_id` and returns its row and the plain token (shown once).
+pub fn issue_token(
+    conn: &mut DbConnection,
+    user_id: &str,
+    label: Option<String>,
+    expires_at: Option<DateTime<Utc>>,
+) -> Result<(StaffToken, String), AppError> {
+    let token = tokens::new_token(tokens::TokenKind::Staff);
+    let row = NewStaffToken {
+        id: crate::db::new_id(),
+        user_id: user_id.to_string(),
+        token_hash: tokens::hash_token(&token),
+        display_prefix: tokens::display_prefix(&token),
+        label,
+        created_at: now(),
+        expires_at: expires_at.map(to_db_time),
+    };
+    diesel::insert_into(staff_tokens::table).values(&row).execute(conn)?;
+    let stored = staff_tokens::table.find(&row.id).first(conn)?;
+    Ok((stored, token))
+}
+
+pub fn list_tokens(conn: &mut DbConnection, user_id: &str) -> Result<Vec<StaffToken>, AppError> {
+    Ok(staff_tokens::table
+        .filter(staff_tokens::user_id.eq(user_id))
+        .order((staff_tokens::created_at.desc(), staff_tokens::id))
+        .load(conn)?)
+}
+
+/// Revokes a token of `user_id`; returns false when there is no such token.
+pub fn revoke_token(conn: &mut DbConnection, user_id: &str, token_id: &str) -> Result<bool, AppError> {
+    let n = diesel::update(
+        staff_tokens::table.filter(staff_tokens::id.eq(token_id)).filter(staff_tokens::user_id.eq(user_id)),
+    )
+    .set(staff_tokens::revoked_at.eq(Some(now())))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Users, newest first, keyset-paginated on (created_at, id).
+pub fn list_users(
+    conn: &mut DbConnection,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<StaffUser>, AppError> {
+    let mut q = staff_users::table.into_boxed();
+    if let Some((at, id)) = after {
+        q = q.filter(staff_users::created_at.lt(at).or(staff_users::created_at.eq(at).and(staff_users::id.lt(id))));
+    }
+    Ok(q.order((staff_users::created_at.desc(), staff_users::id.desc())).limit(limit).load(conn)?)
+}

@@ -1,0 +1,193 @@
+//! Settings, read from the environment once at start and validated: a bad value stops the process
+//! with one line naming the variable. Tests build a [`Config`] directly.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use crate::db::DatabaseTarget;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// `DATABASE_URL`: `postgres://…` for PostgreSQL, anything else a SQLite file.
+    pub database_url: String,
+    /// `ROADSHOW_BIND`: listen address.
+    pub bind: SocketAddr,
+    /// `ROADSHOW_PUBLIC_URL`: base of links in emails, without a trailing slash.
+    pub public_url: String,
+    /// `ROADSHOW_SMTP_URL`: SMTP relay; `None` writes `.eml` files to `mail_dir`.
+    pub smtp_url: Option<String>,
+    /// `ROADSHOW_MAIL_DIR`: where `.eml` files go without SMTP.
+    pub mail_dir: PathBuf,
+    /// `ROADSHOW_MAIL_FROM`: the sender mailbox.
+    pub mail_from: String,
+    /// `ROADSHOW_RATE_LIMIT_PER_MINUTE`: public writes per client address per minute; 0 = off.
+    pub rate_limit_per_minute: u32,
+    /// `ROADSHOW_DB_POOL_SIZE`: database connections per process.
+    pub db_pool_size: u32,
+    /// `ROADSHOW_HTTP_WORKERS`: actix worker threads (default: one per core).
+    pub http_workers: usize,
+    /// `ROADSHOW_BACKGROUND`: run the outbox worker and scheduler in this process (default true).
+    pub background: bool,
+    /// `ROADSHOW_TRUST_PROXY`: take the client address from `X-Forwarded-For` (default false).
+    pub trust_proxy: bool,
+}
+
+/// A bad environment value: which variable, and why.
+#[derive(Debug, thiserror::Error)]
+#[error("{var}: {message}")]
+pub struct ConfigError {
+    pub var: &'static str,
+    pub message: String,
+}
+
+impl Config {
+    /// Defaults a newcomer gets with no environment at all.
+    pub fn defaults() -> Config {
+        Config {
+            database_url: "sqlite://roadshow.db".into(),
+            bind: "127.0.0.1:8080".parse().expect("valid literal address"),
+            public_url: "http://127.0.0.1:8080".into(),
+            smtp_url: None,
+            mail_dir: PathBuf::from("./mail"),
+            mail_from: "Roadshow <no-reply@localhost>".into(),
+            rate_limit_per_minute: 60,
+            db_pool_size: 0,
+            http_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
+            background: true,
+            trust_proxy: false,
+        }
+    }
+
+    /// Reads every variable of the DESIGN table, applying defaults, and validates them.
+    pub fn from_env() -> Result<Config, ConfigError> {
+        Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
+    }
+
+    /// Same as [`Config::from_env`] with a custom lookup (tests).
+    pub fn from_lookup(get: impl Fn(&str) -> Option<String>) -> Result<Config, ConfigError> {
+        let mut c = Config::defaults();
+        if let Some(v) = get("DATABASE_URL") {
+            c.database_url = v;
+        }
+        if let Some(v) = get("ROADSHOW_BIND") {
+            c.bind = v.trim().parse().map_err(|_| ConfigError {
+                var: "ROADSHOW_BIND",
+                message: format!("{v:?} is not an address like 127.0.0.1:8080"),
+            })?;
+        }
+        if let Some(v) = get("ROADSHOW_PUBLIC_URL") {
+            c.public_url = v.trim().trim_end_matches('/').to_string();
+        }
+        c.smtp_url = get("ROADSHOW_SMTP_URL");
+        if let Some(v) = get("ROADSHOW_MAIL_DIR") {
+            c.mail_dir = PathBuf::from(v);
+        }
+        if let Some(v) = get("ROADSHOW_MAIL_FROM") {
+            c.mail_from = v;
+        }
+        if let Some(v) = get("ROADSHOW_RATE_LIMIT_PER_MINUTE") {
+            c.rate_limit_per_minute = parse_num("ROADSHOW_RATE_LIMIT_PER_MINUTE", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_DB_POOL_SIZE") {
+            c.db_pool_size = parse_num("ROADSHOW_DB_POOL_SIZE", &v)?;
+            if c.db_pool_size == 0 {
+                return Err(ConfigError { var: "ROADSHOW_DB_POOL_SIZE", message: "must be at least 1".into() });
+            }
+        }
+        if let Some(v) = get("ROADSHOW_HTTP_WORKERS") {
+            c.http_workers = parse_num("ROADSHOW_HTTP_WORKERS", &v)?;
+            if c.http_workers == 0 {
+                return Err(ConfigError { var: "ROADSHOW_HTTP_WORKERS", message: "must be at least 1".into() });
+            }
+        }
+        if let Some(v) = get("ROADSHOW_BACKGROUND") {
+            c.background = parse_bool("ROADSHOW_BACKGROUND", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_TRUST_PROXY") {
+            c.trust_proxy = parse_bool("ROADSHOW_TRUST_PROXY", &v)?;
+        }
+        c.validate()?;
+        Ok(c)
+    }
+
+    /// Checks values that may also come from code (tests build a `Config` by hand).
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        DatabaseTarget::parse(&self.database_url).map_err(|message| ConfigError { var: "DATABASE_URL", message })?;
+        let pu = &self.public_url;
+        if !(pu.starts_with("http://") || pu.starts_with("https://")) || pu.len() < 10 {
+            return Err(ConfigError {
+                var: "ROADSHOW_PUBLIC_URL",
+                message: format!("{pu:?} is not an http:// or https:// URL"),
+            });
+        }
+        if let Some(smtp) = &self.smtp_url {
+            if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+                return Err(ConfigError {
+                    var: "ROADSHOW_SMTP_URL",
+                    message: "must start with smtp:// or smtps://".into(),
+                });
+            }
+        }
+        self.mail_from.parse::<lettre::message::Mailbox>().map_err(|e| ConfigError {
+            var: "ROADSHOW_MAIL_FROM",
+            message: format!("{:?} is not a mailbox like `Roadshow <no-reply@example.org>`: {e}", self.mail_from),
+        })?;
+        Ok(())
+    }
+
+    /// The pool size to use: the configured one, or a default that suits the backend.
+    pub fn effective_pool_size(&self) -> u32 {
+        if self.db_pool_size > 0 {
+            self.db_pool_size
+        } else if DatabaseTarget::parse(&self.database_url).map(|t| t.is_postgres()).unwrap_or(false) {
+            16
+        } else {
+            8
+        }
+    }
+}
+
+fn parse_num<T: std::str::FromStr>(var: &'static str, v: &str) -> Result<T, ConfigError> {
+    v.trim().parse().map_err(|_| ConfigError { var, message: format!("{v:?} is not a whole number") })
+}
+
+fn parse_bool(var: &'static str, v: &str) -> Result<bool, ConfigError> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        _ => Err(ConfigError { var, message: format!("{v:?} is not true or false") }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn with(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        let map: HashMap<String, String> = vars.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
+        Config::from_lookup(|k| map.get(k).cloned())
+    }
+
+    #[test]
+    fn no_environment_gives_the_documented_defaults() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.database_url, "sqlite://roadshow.db");
+        assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
+        assert_eq!(c.rate_limit_per_minute, 60);
+        assert!(c.smtp_url.is_none());
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        assert_eq!(with(&[("ROADSHOW_BIND", "nope")]).unwrap_err().var, "ROADSHOW_BIND");
+        assert_eq!(with(&[("DATABASE_URL", "postgres:db")]).unwrap_err().var, "DATABASE_URL");
+        assert_eq!(
+            with(&[("ROADSHOW_RATE_LIMIT_PER_MINUTE", "-1")]).unwrap_err().var,
+            "ROADSHOW_RATE_LIMIT_PER_MINUTE"
+        );
+        assert_eq!(with(&[("ROADSHOW_SMTP_URL", "http://x")]).unwrap_err().var, "ROADSHOW_SMTP_URL");
+        assert_eq!(with(&[("ROADSHOW_MAIL_FROM", "not a mailbox")]).unwrap_err().var, "ROADSHOW_MAIL_FROM");
+        assert_eq!(with(&[("ROADSHOW_PUBLIC_URL", "ftp://x")]).unwrap_err().var, "ROADSHOW_PUBLIC_URL");
+    }
+}

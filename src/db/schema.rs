@@ -1,0 +1,246 @@
+//! The one diesel schema shared by both backends. Kept by hand (`diesel print-schema` does not know
+//! `MultiConnection`); every migration in `migrations/postgres` and `migrations/sqlite` must keep it true.
+//! Only portable SQL types: ids are `Text` (UUIDs), instants are `Timestamp` holding UTC.
+
+diesel::table! {
+    states (code) {
+        code -> Text,
+        name -> Text,
+        time_zone -> Text,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> Text,
+        name -> Text,
+        kind -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    organization_states (organization_id, state_code) {
+        organization_id -> Text,
+        state_code -> Text,
+    }
+}
+
+diesel::table! {
+    staff_users (id) {
+        id -> Text,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        organization_id -> Nullable<Text>,
+        active -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    staff_tokens (id) {
+        id -> Text,
+        user_id -> Text,
+        token_hash -> Text,
+        display_prefix -> Text,
+        label -> Nullable<Text>,
+        created_at -> Timestamp,
+        expires_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    venues (id) {
+        id -> Text,
+        name -> Text,
+        address -> Text,
+        city -> Text,
+        state_code -> Text,
+        time_zone -> Text,
+        organization_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        description -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        time_zone -> Text,
+        capacity -> Integer,
+        registration_opens_at -> Nullable<Timestamp>,
+        registration_closes_at -> Nullable<Timestamp>,
+        status -> Text,
+        venue_id -> Nullable<Text>,
+        join_url -> Nullable<Text>,
+        state_code -> Nullable<Text>,
+        waitlist_seq -> BigInt,
+        revision -> Integer,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    event_hosts (event_id, organization_id) {
+        event_id -> Text,
+        organization_id -> Text,
+    }
+}
+
+diesel::table! {
+    event_topics (event_id, topic) {
+        event_id -> Text,
+        topic -> Text,
+    }
+}
+
+diesel::table! {
+    event_seat_shards (event_id, shard) {
+        event_id -> Text,
+        shard -> Integer,
+        capacity -> Integer,
+        taken -> Integer,
+    }
+}
+
+diesel::table! {
+    businesses (id) {
+        id -> Text,
+        email -> Nullable<Text>,
+        name -> Text,
+        state_code -> Nullable<Text>,
+        industry -> Nullable<Text>,
+        employees -> Nullable<Text>,
+        website -> Nullable<Text>,
+        marketing_consent -> Bool,
+        unsubscribed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    registrations (id) {
+        id -> Text,
+        event_id -> Text,
+        business_id -> Text,
+        attendee_name -> Nullable<Text>,
+        attendee_email -> Nullable<Text>,
+        status -> Text,
+        waitlist_ticket -> Nullable<BigInt>,
+        seat_shard -> Nullable<Integer>,
+        manage_token_hash -> Text,
+        calendar_sequence -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        confirmed_at -> Nullable<Timestamp>,
+        cancelled_at -> Nullable<Timestamp>,
+        checked_in_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    idempotency_keys (scope, idem_key) {
+        scope -> Text,
+        idem_key -> Text,
+        request_hash -> Text,
+        registration_id -> Nullable<Text>,
+        response_status -> Integer,
+        response_body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> Text,
+        dedupe_key -> Text,
+        recipient -> Text,
+        template -> Text,
+        category -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        ics -> Nullable<Text>,
+        headers -> Text,
+        message_id -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        registration_id -> Nullable<Text>,
+        business_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> Text,
+        actor_user_id -> Nullable<Text>,
+        action -> Text,
+        object_type -> Text,
+        object_id -> Text,
+        changes -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    rate_limits (bucket, window_start) {
+        bucket -> Text,
+        window_start -> Timestamp,
+        hits -> Integer,
+    }
+}
+
+diesel::joinable!(organization_states -> organizations (organization_id));
+diesel::joinable!(organization_states -> states (state_code));
+diesel::joinable!(staff_users -> organizations (organization_id));
+diesel::joinable!(staff_tokens -> staff_users (user_id));
+diesel::joinable!(venues -> states (state_code));
+diesel::joinable!(events -> venues (venue_id));
+diesel::joinable!(event_hosts -> events (event_id));
+diesel::joinable!(event_hosts -> organizations (organization_id));
+diesel::joinable!(event_topics -> events (event_id));
+diesel::joinable!(event_seat_shards -> events (event_id));
+diesel::joinable!(registrations -> events (event_id));
+diesel::joinable!(registrations -> businesses (business_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    states,
+    organizations,
+    organization_states,
+    staff_users,
+    staff_tokens,
+    venues,
+    events,
+    event_hosts,
+    event_topics,
+    event_seat_shards,
+    businesses,
+    registrations,
+    idempotency_keys,
+    outbox,
+    audit_log,
+    rate_limits,
+);

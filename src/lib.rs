@@ -1,0 +1,18 @@
+//! Roadshow: the backend of a nationwide small-business roadshow (see README.md and DESIGN.md).
+//!
+//! One module per feature; each holds its routes (HTTP in and out only), its domain rules and its
+//! queries. Handlers never write SQL; queries never see HTTP.
+
+pub mod app;
+pub mod auth;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod error;
+pub mod events;
+pub mod http;
+pub mod partners;
+pub mod states;
+pub mod telemetry;
+pub mod time;
+pub mod validate;

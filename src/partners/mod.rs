@@ -1,0 +1,8 @@
+//! Partner organizations (which states they cover) and the venues where roadshow stops happen.
+
+pub mod handlers;
+pub mod queries;
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    handlers::routes(cfg);
+}

@@ -1,0 +1,95 @@
+use crate::helpers::{expect_problem, expect_status};
+use serde_json::json;
+
+both_backends! {
+    async fn health_and_readiness_answer(app) {
+        expect_status(app.get("/healthz").await, 200).await;
+        let body = expect_status(app.get("/readyz").await, 200).await;
+        assert_eq!(body["status"], "ready");
+    }
+
+    async fn states_list_has_fifty_states_and_dc(app) {
+        let body = expect_status(app.get("/api/v1/states").await, 200).await;
+        let items = body["items"].as_array().unwrap();
+        assert_eq!(items.len(), 51);
+        let tx = items.iter().find(|s| s["code"] == "TX").unwrap();
+        assert_eq!(tx["time_zone"], "America/Chicago");
+    }
+
+    async fn unknown_route_is_problem_json(app) {
+        expect_problem(app.get("/nope").await, 404, None).await;
+    }
+
+    async fn admin_endpoints_need_a_valid_token(app) {
+        expect_problem(app.get("/api/v1/admin/me").await, 401, None).await;
+        let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some("rss_nope"), None).await;
+        expect_problem(r, 401, None).await;
+        let me = expect_status(app.admin_get("/api/v1/admin/me").await, 200).await;
+        assert_eq!(me["role"], "admin");
+    }
+
+    async fn organizations_and_venues_are_created_and_validated(app) {
+        let org = app.create_org("Texas Regional Office", "regional_office", &["TX", "OK"]).await;
+        let body = expect_status(app.admin_get(&format!("/api/v1/admin/organizations/{org}")).await, 200).await;
+        assert_eq!(body["states"], json!(["OK", "TX"]));
+        let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "X", "kind": "guild", "states": ["ZZ"]})).await;
+        expect_problem(r, 422, Some("kind")).await;
+        let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "X", "kind": "local_chamber", "states": ["ZZ"]})).await;
+        expect_problem(r, 422, Some("states[0]")).await;
+        let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "Texas Regional Office", "kind": "federation"})).await;
+        expect_problem(r, 409, None).await;
+        let v = app.create_venue("AZ").await;
+        let body = expect_status(app.admin_get(&format!("/api/v1/admin/venues/{v}")).await, 200).await;
+        assert_eq!(body["time_zone"], "America/Phoenix");
+    }
+
+    async fn staff_tokens_are_shown_once_and_revocable(app) {
+        let user = expect_status(
+            app.admin_post("/api/v1/admin/users", &json!({"email": "Ops@Example.org", "name": "Ops", "role": "admin"})).await,
+            201,
+        )
+        .await;
+        assert_eq!(user["email"], "ops@example.org");
+        let uid = user["id"].as_str().unwrap();
+        let tok = expect_status(app.admin_post(&format!("/api/v1/admin/users/{uid}/tokens"), &json!({})).await, 201).await;
+        let token = tok["token"].as_str().unwrap().to_string();
+        assert!(token.starts_with("rss_"));
+        let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+        assert_eq!(expect_status(r, 200).await["id"], uid);
+        let list = expect_status(app.admin_get(&format!("/api/v1/admin/users/{uid}/tokens")).await, 200).await;
+        assert!(list["items"][0].get("token").is_none(), "token must not be listed: {list}");
+        let tid = tok["id"].as_str().unwrap();
+        let r = app.request(reqwest::Method::DELETE, &format!("/api/v1/admin/users/{uid}/tokens/{tid}"), Some(&app.admin_token), None).await;
+        expect_status(r, 204).await;
+        let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+        expect_problem(r, 401, None).await;
+    }
+
+    async fn bad_bodies_get_problem_json_naming_the_field(app) {
+        let r = app.admin_post("/api/v1/admin/users", &json!({"email": "a@b.org", "name": "A", "role": "admin", "extra": 1})).await;
+        expect_problem(r, 422, Some("extra")).await;
+        let r = app.admin_post("/api/v1/admin/users", &json!({"email": 5, "name": "A", "role": "admin"})).await;
+        expect_problem(r, 422, Some("email")).await;
+        let r = app
+            .client
+            .post(app.url("/api/v1/admin/users"))
+            .bearer_auth(&app.admin_token)
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
+        expect_problem(r, 400, Some("body")).await;
+        let big = "x".repeat(100 * 1024);
+        let r = app.admin_post("/api/v1/admin/users", &json!({"email": "a@b.org", "name": big, "role": "admin"})).await;
+        expect_problem(r, 413, Some("body")).await;
+        let r = app.admin_get("/api/v1/admin/users/not-a-uuid").await;
+        expect_problem(r, 400, Some("id")).await;
+        let r = app.admin_get("/api/v1/admin/users?cursor=garbage").await;
+        expect_problem(r, 400, Some("cursor")).await;
+        let r = app.admin_get("/api/v1/admin/users?limit=1000").await;
+        expect_problem(r, 400, Some("limit")).await;
+        let r = app.admin_get("/api/v1/admin/users?limit=abc").await;
+        expect_problem(r, 400, Some("limit")).await;
+    }
+}

@@ -1,0 +1,263 @@
+//! Test harness: starts the real application on a random port with its own database, and talks
+//! HTTP to it. Every test body runs once per backend through the [`both_backends!`] macro:
+//! SQLite always (a temp file), PostgreSQL when `ROADSHOW_TEST_POSTGRES_URL` is set (a fresh
+//! database per test, dropped afterwards). Under `CI=true` a missing PostgreSQL URL fails the test.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use diesel::connection::SimpleConnection;
+use diesel::Connection;
+use reqwest::{Method, Response, StatusCode};
+use roadshow::app::Application;
+use roadshow::config::Config;
+use roadshow::db::Db;
+use serde_json::{json, Value};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub db: Db,
+    pub backend: Backend,
+    pub admin_token: String,
+    pub config: Config,
+    handle: actix_web::dev::ServerHandle,
+    pg_cleanup: Option<(String, String)>,
+    pub dir: tempfile::TempDir,
+}
+
+/// Runs each listed test body against SQLite and PostgreSQL, as `name::sqlite` and `name::postgres`.
+#[macro_export]
+macro_rules! both_backends {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {
+        $(
+            mod $name {
+                #[allow(unused_imports)]
+                use super::*;
+                #[allow(unused_mut)]
+                async fn run(mut $app: $crate::helpers::TestApp) $body
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite, |_| {}).await.unwrap();
+                    run(app).await
+                }
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    if let Some(app) = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres, |_| {}).await {
+                        run(app).await
+                    }
+                }
+            }
+        )*
+    };
+}
+
+static DB_COUNTER: AtomicUsize = AtomicUsize::new(0);
+
+pub fn postgres_url() -> Option<String> {
+    match std::env::var("ROADSHOW_TEST_POSTGRES_URL") {
+        Ok(url) if !url.trim().is_empty() => Some(url),
+        _ => {
+            if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+                panic!("CI=true but ROADSHOW_TEST_POSTGRES_URL is not set: PostgreSQL tests must run in CI");
+            }
+            None
+        }
+    }
+}
+
+/// Replaces the database name in a PostgreSQL URL.
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, Some(q)),
+        None => (url, None),
+    };
+    let scheme_end = base.find("://").map(|i| i + 3).unwrap_or(0);
+    let base = match base[scheme_end..].find('/') {
+        Some(i) => &base[..scheme_end + i],
+        None => base,
+    };
+    match query {
+        Some(q) => format!("{base}/{name}?{q}"),
+        None => format!("{base}/{name}"),
+    }
+}
+
+impl TestApp {
+    /// Starts an app; `tweak` may change the config first. `None` when PostgreSQL is not configured.
+    pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
+        roadshow::telemetry::init();
+        let dir = tempfile::tempdir().expect("temp dir");
+        let mut pg_cleanup = None;
+        let database_url = match backend {
+            Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
+            Backend::Postgres => {
+                let admin_url = postgres_url()?;
+                let name = format!(
+                    "roadshow_test_{}_{}_{}",
+                    std::process::id(),
+                    DB_COUNTER.fetch_add(1, Ordering::SeqCst),
+                    &uuid::Uuid::new_v4().simple().to_string()[..8]
+                );
+                let mut conn = diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+                pg_cleanup = Some((admin_url.clone(), name.clone()));
+                with_database(&admin_url, &name)
+            }
+        };
+        let mut config = Config::defaults();
+        config.database_url = database_url;
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        config.mail_dir = dir.path().join("mail");
+        config.rate_limit_per_minute = 0;
+        config.background = false;
+        config.http_workers = 2;
+        config.db_pool_size = 8;
+        tweak(&mut config);
+        let app = Application::build(config.clone()).await.expect("application starts");
+        let port = app.port();
+        let db = app.db().clone();
+        let handle = app.handle();
+        tokio::spawn(app.run_until_stopped());
+        config.public_url = format!("http://127.0.0.1:{port}");
+        let admin_token = roadshow::auth::cli::create_admin(&db, "admin@roadshow.test", "Test Admin").expect("admin");
+        Some(TestApp {
+            address: format!("http://127.0.0.1:{port}"),
+            client: reqwest::Client::builder().pool_max_idle_per_host(64).build().unwrap(),
+            db,
+            backend,
+            admin_token,
+            config,
+            handle,
+            pg_cleanup,
+            dir,
+        })
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// A request with an optional bearer token and JSON body.
+    pub async fn request(&self, method: Method, path: &str, token: Option<&str>, body: Option<&Value>) -> Response {
+        let mut rb = self.client.request(method, self.url(path));
+        if let Some(t) = token {
+            rb = rb.bearer_auth(t);
+        }
+        if let Some(b) = body {
+            rb = rb.json(b);
+        }
+        rb.send().await.expect("request sent")
+    }
+
+    pub async fn get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, None, None).await
+    }
+
+    pub async fn post_json(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, None, Some(body)).await
+    }
+
+    pub async fn admin_get(&self, path: &str) -> Response {
+        self.request(Method::GET, path, Some(&self.admin_token), None).await
+    }
+
+    pub async fn admin_post(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::POST, path, Some(&self.admin_token), Some(body)).await
+    }
+
+    pub async fn admin_patch(&self, path: &str, body: &Value) -> Response {
+        self.request(Method::PATCH, path, Some(&self.admin_token), Some(body)).await
+    }
+
+    /// Creates an organization as admin; returns its id.
+    pub async fn create_org(&self, name: &str, kind: &str, states: &[&str]) -> String {
+        let r = self
+            .admin_post("/api/v1/admin/organizations", &json!({"name": name, "kind": kind, "states": states}))
+            .await;
+        expect_status(r, 201).await["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a venue as admin; returns its id.
+    pub async fn create_venue(&self, state: &str) -> String {
+        let r = self
+            .admin_post(
+                "/api/v1/admin/venues",
+                &json!({"name": format!("Convention Center {state}"), "address": "1 Main St", "city": "Capital", "state": state}),
+            )
+            .await;
+        expect_status(r, 201).await["id"].as_str().unwrap().to_string()
+    }
+
+    /// Creates a published webinar with the given capacity, starting in 30 days; returns its id.
+    pub async fn published_webinar(&self, capacity: i64) -> String {
+        let id = self.draft_event(json!({"kind": "webinar", "capacity": capacity})).await;
+        let r = self.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await;
+        expect_status(r, 200).await;
+        id
+    }
+
+    /// Creates a draft event from defaults overridden by `fields`; returns its id.
+    pub async fn draft_event(&self, fields: Value) -> String {
+        let start = chrono::Utc::now() + chrono::Duration::days(30);
+        let mut body = json!({
+            "kind": "webinar",
+            "title": "Grow with social media",
+            "description": "Practical steps for small businesses",
+            "starts_at": start.to_rfc3339(),
+            "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(),
+            "time_zone": "America/Chicago",
+            "capacity": 100,
+            "join_url": "https://meet.example.org/grow",
+            "topics": ["social-media"],
+        });
+        for (k, v) in fields.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        let r = self.admin_post("/api/v1/admin/events", &body).await;
+        expect_status(r, 201).await["id"].as_str().unwrap().to_string()
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        let handle = self.handle.clone();
+        // Stop accepting; the runtime of the test is going away anyway.
+        drop(handle.stop(false));
+        if let Some((admin_url, name)) = self.pg_cleanup.take() {
+            if let Ok(mut conn) = diesel::PgConnection::establish(&admin_url) {
+                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
+            }
+        }
+    }
+}
+
+/// Asserts the status (showing the body when it differs) and returns the JSON body (or Null).
+pub async fn expect_status(resp: Response, expected: u16) -> Value {
+    let status = resp.status();
+    let text = resp.text().await.unwrap_or_default();
+    assert_eq!(status, StatusCode::from_u16(expected).unwrap(), "unexpected status; body: {text}");
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Asserts a problem+json answer with the status and, when given, an error naming `field`.
+pub async fn expect_problem(resp: Response, expected: u16, field: Option<&str>) -> Value {
+    let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
+    let body = expect_status(resp, expected).await;
+    assert_eq!(ct, "application/problem+json", "content type; body: {body}");
+    assert_eq!(body["status"], expected, "{body}");
+    assert!(body["title"].is_string() && body["type"].is_string() && body["detail"].is_string(), "{body}");
+    if let Some(field) = field {
+        let fields: Vec<&str> = body["errors"]
+            .as_array()
+            .map(|a| a.iter().filter_map(|e| e["field"].as_str()).collect())
+            .unwrap_or_default();
+        assert!(fields.contains(&field), "expected an error naming {field:?}, got {body}");
+    }
+    body
+}

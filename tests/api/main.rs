@@ -1,0 +1,6 @@
+//! The one integration-test binary: real HTTP against a real server, on SQLite and PostgreSQL.
+
+#[macro_use]
+pub mod helpers;
+
+mod foundation;
