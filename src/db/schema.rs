@@ -155,6 +155,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    registration_tokens (token_hash) {
+        token_hash -> Text,
+        registration_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     idempotency_keys (scope, idem_key) {
         scope -> Text,
         idem_key -> Text,
@@ -225,6 +233,7 @@ diesel::joinable!(event_topics -> events (event_id));
 diesel::joinable!(event_seat_shards -> events (event_id));
 diesel::joinable!(registrations -> events (event_id));
 diesel::joinable!(registrations -> businesses (business_id));
+diesel::joinable!(registration_tokens -> registrations (registration_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     states,
@@ -239,6 +248,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     event_seat_shards,
     businesses,
     registrations,
+    registration_tokens,
     idempotency_keys,
     outbox,
     audit_log,
