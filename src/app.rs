@@ -89,7 +89,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::states::routes)
         .configure(crate::auth::routes)
         .configure(crate::partners::routes)
-        .configure(crate::events::routes);
+        .configure(crate::events::routes)
+        .configure(crate::registrations::routes);
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

@@ -13,6 +13,8 @@ pub mod events;
 pub mod http;
 pub mod mail;
 pub mod partners;
+pub mod ratelimit;
+pub mod registrations;
 pub mod states;
 pub mod telemetry;
 pub mod time;

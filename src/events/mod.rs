@@ -1,3 +1,15 @@
-//! Events: roadshow stops and webinars.
+//! Events: roadshow stops (in person, at a venue) and webinars (online; the join URL is shown only
+//! to confirmed registrants, never in public listings).
+//!
+//! Lifecycle: `draft` → `published` → `cancelled` (or `completed` after the fact). Times are stored
+//! in UTC and shown with the event's IANA zone. A change of time or place of a published event
+//! bumps its `revision` and emails every active registrant an updated invite; a cancellation emails
+//! them a calendar cancellation.
 
-pub fn routes(_cfg: &mut actix_web::web::ServiceConfig) {}
+pub mod handlers;
+pub mod model;
+pub mod queries;
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    handlers::routes(cfg);
+}

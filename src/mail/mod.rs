@@ -3,6 +3,7 @@
 //! Features call [`notify_registration`] inside the database transaction that changes state; the
 //! email row commits (or rolls back) with that change. Delivery happens later (outbox worker).
 
+pub mod ics;
 pub mod outbox;
 
 use diesel::prelude::*;

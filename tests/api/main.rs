@@ -3,4 +3,6 @@
 #[macro_use]
 pub mod helpers;
 
+mod events;
 mod foundation;
+mod registrations;

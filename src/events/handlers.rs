@@ -1,0 +1,815 @@
+//! `/api/v1/events…` (public) and `/api/v1/admin/events…`.
+
+use std::collections::HashMap;
+
+use actix_web::{web, HttpResponse};
+use chrono::{NaiveDateTime, Utc};
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+
+use super::model::{Event, EventChanges, EventDraft, NewEvent, KINDS};
+use super::queries::{self, EventFilter, Host};
+use crate::auth::Actor;
+use crate::config::Config;
+use crate::db::{from_db_time, new_id, now, to_db_time, Db, DbConnection};
+use crate::error::{AppError, FieldError};
+use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
+use crate::mail::{notify_registration, MailContext, Notice};
+use crate::partners::queries::Venue;
+use crate::time::{human_local, local_string, parse_instant, parse_tz, utc_string};
+use crate::validate::{self, Errors};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/api/v1/events").route(web::get().to(list_events)))
+        .service(web::resource("/api/v1/events/{id}").route(web::get().to(get_event)))
+        .service(
+            web::resource("/api/v1/admin/events")
+                .route(web::post().to(create_event))
+                .route(web::get().to(list_admin_events)),
+        )
+        .service(
+            web::resource("/api/v1/admin/events/{id}")
+                .route(web::get().to(get_admin_event))
+                .route(web::patch().to(update_event)),
+        )
+        .service(web::resource("/api/v1/admin/events/{id}/publish").route(web::post().to(publish_event)))
+        .service(web::resource("/api/v1/admin/events/{id}/cancel").route(web::post().to(cancel_event)));
+}
+
+// ---------------------------------------------------------------------------------------------
+// Wire types
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventIn {
+    pub kind: String,
+    pub title: String,
+    pub description: Option<String>,
+    pub starts_at: String,
+    pub ends_at: String,
+    pub time_zone: Option<String>,
+    pub capacity: i64,
+    pub venue_id: Option<String>,
+    pub join_url: Option<String>,
+    pub state: Option<String>,
+    pub topics: Option<Vec<String>>,
+    pub host_organization_ids: Option<Vec<String>>,
+    pub registration_opens_at: Option<String>,
+    pub registration_closes_at: Option<String>,
+}
+
+/// PATCH body: every field optional; `null` clears the nullable ones.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventPatch {
+    pub title: Option<String>,
+    pub description: Option<String>,
+    pub starts_at: Option<String>,
+    pub ends_at: Option<String>,
+    pub time_zone: Option<String>,
+    pub capacity: Option<i64>,
+    pub venue_id: Option<String>,
+    pub join_url: Option<String>,
+    pub topics: Option<Vec<String>>,
+    pub host_organization_ids: Option<Vec<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub registration_opens_at: Option<Option<String>>,
+    #[serde(default, deserialize_with = "double_option")]
+    pub registration_closes_at: Option<Option<String>>,
+}
+
+fn double_option<'de, D, T>(de: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: Deserialize<'de>,
+{
+    Option::<T>::deserialize(de).map(Some)
+}
+
+#[derive(Debug, Serialize)]
+pub struct VenueOut {
+    pub id: String,
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+    pub time_zone: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct HostOut {
+    pub id: String,
+    pub name: String,
+    pub kind: String,
+}
+
+#[derive(Debug, Serialize)]
+pub struct EventOut {
+    pub id: String,
+    pub kind: String,
+    pub title: String,
+    pub description: String,
+    pub status: String,
+    /// UTC instants.
+    pub starts_at: String,
+    pub ends_at: String,
+    /// The event's IANA zone, and the same instants shown in it.
+    pub time_zone: String,
+    pub starts_at_local: String,
+    pub ends_at_local: String,
+    /// e.g. "Thursday, March 12, 2026 at 9:00 AM CDT (America/Chicago)".
+    pub when: String,
+    pub capacity: i32,
+    pub seats_left: i64,
+    pub registration_open: bool,
+    pub registration_opens_at: Option<String>,
+    pub registration_closes_at: String,
+    /// Two-letter state; `null` for a national webinar.
+    pub state: Option<String>,
+    pub venue: Option<VenueOut>,
+    pub topics: Vec<String>,
+    pub hosts: Vec<HostOut>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub admin: Option<AdminDetails>,
+}
+
+/// Fields only staff see.
+#[derive(Debug, Serialize)]
+pub struct AdminDetails {
+    pub join_url: Option<String>,
+    pub revision: i32,
+    pub registrations: StatusCounts,
+    pub created_at: String,
+    pub updated_at: String,
+    pub published_at: Option<String>,
+    pub cancelled_at: Option<String>,
+}
+
+#[derive(Debug, Default, Serialize)]
+pub struct StatusCounts {
+    pub confirmed: i64,
+    pub waitlisted: i64,
+    pub cancelled: i64,
+    pub attended: i64,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    pub state: Option<String>,
+    pub kind: Option<String>,
+    pub topic: Option<String>,
+    pub from: Option<String>,
+    pub to: Option<String>,
+    pub q: Option<String>,
+    pub status: Option<String>,
+    pub limit: Option<i64>,
+    pub cursor: Option<String>,
+}
+
+// ---------------------------------------------------------------------------------------------
+// Rendering
+
+struct Extras {
+    topics: HashMap<String, Vec<String>>,
+    hosts: HashMap<String, Vec<Host>>,
+    venues: HashMap<String, Venue>,
+    taken: HashMap<String, i64>,
+    counts: Option<HashMap<(String, String), i64>>,
+}
+
+fn load_extras(conn: &mut DbConnection, events: &[Event], admin: bool) -> Result<Extras, AppError> {
+    let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+    Ok(Extras {
+        topics: queries::topics_of(conn, &ids)?,
+        hosts: queries::hosts_of(conn, &ids)?,
+        venues: queries::venues_of(conn, events)?,
+        taken: crate::registrations::seats::taken_by_event(conn, &ids)?,
+        counts: if admin { Some(queries::status_counts(conn, &ids)?) } else { None },
+    })
+}
+
+fn render(e: Event, x: &mut Extras, at: NaiveDateTime) -> EventOut {
+    let tz = e.tz();
+    let starts = from_db_time(e.starts_at);
+    let ends = from_db_time(e.ends_at);
+    let taken = x.taken.get(&e.id).copied().unwrap_or(0);
+    let admin = x.counts.as_ref().map(|c| {
+        let n = |s: &str| c.get(&(e.id.clone(), s.to_string())).copied().unwrap_or(0);
+        AdminDetails {
+            join_url: e.join_url.clone(),
+            revision: e.revision,
+            registrations: StatusCounts {
+                confirmed: n("confirmed"),
+                waitlisted: n("waitlisted"),
+                cancelled: n("cancelled"),
+                attended: n("attended"),
+            },
+            created_at: utc_string(from_db_time(e.created_at)),
+            updated_at: utc_string(from_db_time(e.updated_at)),
+            published_at: e.published_at.map(|t| utc_string(from_db_time(t))),
+            cancelled_at: e.cancelled_at.map(|t| utc_string(from_db_time(t))),
+        }
+    });
+    let venue = e.venue_id.as_ref().and_then(|v| x.venues.get(v)).map(|v| VenueOut {
+        id: v.id.clone(),
+        name: v.name.clone(),
+        address: v.address.clone(),
+        city: v.city.clone(),
+        state: v.state_code.clone(),
+        time_zone: v.time_zone.clone(),
+    });
+    EventOut {
+        registration_open: e.registration_open_at(at),
+        registration_opens_at: e.registration_opens_at.map(|t| utc_string(from_db_time(t))),
+        registration_closes_at: utc_string(from_db_time(e.registration_closes_at.unwrap_or(e.starts_at))),
+        seats_left: (i64::from(e.capacity) - taken).max(0),
+        topics: x.topics.remove(&e.id).unwrap_or_default(),
+        hosts: x
+            .hosts
+            .remove(&e.id)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, name, kind)| HostOut { id, name, kind })
+            .collect(),
+        starts_at: utc_string(starts),
+        ends_at: utc_string(ends),
+        starts_at_local: local_string(starts, tz),
+        ends_at_local: local_string(ends, tz),
+        when: human_local(starts, tz),
+        time_zone: e.time_zone,
+        id: e.id,
+        kind: e.kind,
+        title: e.title,
+        description: e.description,
+        status: e.status,
+        capacity: e.capacity,
+        state: e.state_code,
+        venue,
+        admin,
+    }
+}
+
+fn render_one(conn: &mut DbConnection, e: Event, admin: bool) -> Result<EventOut, AppError> {
+    let mut x = load_extras(conn, std::slice::from_ref(&e), admin)?;
+    Ok(render(e, &mut x, now()))
+}
+
+fn render_page(
+    conn: &mut DbConnection,
+    mut rows: Vec<Event>,
+    limit: i64,
+    admin: bool,
+) -> Result<Page<EventOut>, AppError> {
+    let next = if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|e| encode_cursor(&(e.starts_at, e.id.clone())))
+    } else {
+        None
+    };
+    let mut x = load_extras(conn, &rows, admin)?;
+    let at = now();
+    Ok(Page { items: rows.into_iter().map(|e| render(e, &mut x, at)).collect(), next_cursor: next })
+}
+
+// ---------------------------------------------------------------------------------------------
+// Input parsing
+
+fn parse_filter(q: &ListQuery, admin: bool) -> Result<EventFilter, AppError> {
+    let bad = |e: FieldError| AppError::BadRequest { detail: format!("`{}` {}", e.field, e.message), errors: vec![e] };
+    let state = q.state.as_deref().map(|s| validate::state_code("state", s)).transpose().map_err(bad)?;
+    let kind = match q.kind.as_deref() {
+        Some(k) if KINDS.contains(&k) => Some(k.to_string()),
+        Some(_) => return Err(AppError::bad_field("kind", "must be roadshow_stop or webinar")),
+        None => None,
+    };
+    let when = |field: &str, v: &Option<String>| -> Result<Option<NaiveDateTime>, AppError> {
+        v.as_deref().map(|s| parse_instant(field, s, chrono_tz::UTC).map(to_db_time)).transpose().map_err(bad)
+    };
+    let mut from = when("from", &q.from)?;
+    let to = when("to", &q.to)?;
+    if from.is_none() && !admin {
+        // The public list shows what is still to come (or under way) unless asked otherwise.
+        from = Some(now());
+    }
+    let status = match q.status.as_deref() {
+        None => None,
+        Some(s) if admin && ["draft", "published", "cancelled", "completed"].contains(&s) => Some(s.to_string()),
+        Some(_) if admin => {
+            return Err(AppError::bad_field("status", "must be draft, published, cancelled or completed"))
+        }
+        Some(_) => return Err(AppError::bad_field("status", "is not a filter of the public list")),
+    };
+    let q_text = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string);
+    if q_text.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(AppError::bad_field("q", "must be at most 200 characters"));
+    }
+    let topic = q.topic.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
+    Ok(EventFilter { state, kind, topic, from, to, q: q_text, status })
+}
+
+fn parse_topics(errs: &mut Errors, topics: &[String]) -> Vec<String> {
+    if topics.len() > 20 {
+        errs.push("topics", "at most 20 topics");
+    }
+    let mut out: Vec<String> = Vec::new();
+    for (i, t) in topics.iter().enumerate() {
+        let t = t.trim().to_lowercase();
+        let ok = !t.is_empty()
+            && t.len() <= 50
+            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ' ');
+        if !ok {
+            errs.push(format!("topics[{i}]"), "must be 1-50 letters, digits, spaces or dashes");
+        } else if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    out
+}
+
+fn parse_ids(errs: &mut Errors, field: &str, ids: &[String]) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, raw) in ids.iter().enumerate() {
+        match uuid::Uuid::parse_str(raw) {
+            Ok(u) => {
+                if !out.contains(&u.to_string()) {
+                    out.push(u.to_string())
+                }
+            }
+            Err(_) => errs.push(format!("{field}[{i}]"), "is not a valid UUID"),
+        }
+    }
+    out
+}
+
+const MAX_CAPACITY: i64 = 1_000_000;
+
+fn parse_capacity(errs: &mut Errors, capacity: i64) -> Option<i32> {
+    if (0..=MAX_CAPACITY).contains(&capacity) {
+        Some(capacity as i32)
+    } else {
+        errs.push("capacity", format!("must be between 0 and {MAX_CAPACITY}"));
+        None
+    }
+}
+
+/// Parses the create body into a draft; errors name every bad field at once.
+fn parse_event_in(input: EventIn) -> Result<EventDraft, AppError> {
+    let mut errs = Errors::new();
+    let kind = input.kind.trim().to_string();
+    if !KINDS.contains(&kind.as_str()) {
+        errs.push("kind", "must be roadshow_stop or webinar");
+    }
+    let title = errs.take(validate::text("title", &input.title, 200));
+    let description = match input.description.as_deref().map(str::trim) {
+        Some(d) if d.chars().count() > 10_000 => {
+            errs.push("description", "must be at most 10000 characters");
+            String::new()
+        }
+        Some(d) => d.to_string(),
+        None => String::new(),
+    };
+    let tz = match input.time_zone.as_deref() {
+        Some(z) => errs.take(parse_tz("time_zone", z)),
+        None => {
+            errs.push("time_zone", "is required (an IANA zone like America/Chicago)");
+            None
+        }
+    };
+    let (starts_at, ends_at, opens, closes) = match tz {
+        Some(tz) => {
+            let s = errs.take(parse_instant("starts_at", &input.starts_at, tz));
+            let e = errs.take(parse_instant("ends_at", &input.ends_at, tz));
+            let o = input
+                .registration_opens_at
+                .as_deref()
+                .and_then(|v| errs.take(parse_instant("registration_opens_at", v, tz)));
+            let c = input
+                .registration_closes_at
+                .as_deref()
+                .and_then(|v| errs.take(parse_instant("registration_closes_at", v, tz)));
+            (s, e, o, c)
+        }
+        None => (None, None, None, None),
+    };
+    let capacity = parse_capacity(&mut errs, input.capacity);
+    let venue_id = input.venue_id.as_deref().and_then(|v| errs.take(parse_id_field("venue_id", v)));
+    let join_url = input.join_url.as_deref().and_then(|v| errs.take(validate::url("join_url", v)));
+    let state = input.state.as_deref().and_then(|v| errs.take(validate::state_code("state", v)));
+    let topics = parse_topics(&mut errs, input.topics.as_deref().unwrap_or(&[]));
+    let hosts = input.host_organization_ids.as_deref().map(|h| parse_ids(&mut errs, "host_organization_ids", h));
+    match kind.as_str() {
+        "roadshow_stop" if input.venue_id.is_none() => errs.push("venue_id", "is required for a roadshow stop"),
+        "webinar" if input.join_url.is_none() => errs.push("join_url", "is required for a webinar"),
+        "webinar" if input.venue_id.is_some() => errs.push("venue_id", "a webinar has no venue"),
+        _ => {}
+    }
+    check_times(&mut errs, starts_at, ends_at, opens, closes);
+    errs.finish()?;
+    Ok(EventDraft {
+        kind,
+        title: title.unwrap_or_default(),
+        description,
+        starts_at: starts_at.unwrap(),
+        ends_at: ends_at.unwrap(),
+        tz: tz.unwrap(),
+        capacity: capacity.unwrap(),
+        registration_opens_at: opens,
+        registration_closes_at: closes,
+        venue_id,
+        join_url,
+        state,
+        topics,
+        host_organization_ids: hosts,
+    })
+}
+
+fn parse_id_field(field: &str, raw: &str) -> Result<String, FieldError> {
+    uuid::Uuid::parse_str(raw).map(|u| u.to_string()).map_err(|_| FieldError::new(field, "is not a valid UUID"))
+}
+
+type Instant = chrono::DateTime<Utc>;
+
+fn check_times(errs: &mut Errors, s: Option<Instant>, e: Option<Instant>, o: Option<Instant>, c: Option<Instant>) {
+    if let (Some(s), Some(e)) = (s, e) {
+        if e <= s {
+            errs.push("ends_at", "must be after starts_at");
+        } else if e - s > chrono::Duration::days(14) {
+            errs.push("ends_at", "an event lasts at most 14 days");
+        }
+    }
+    if let (Some(o), Some(c)) = (o, c) {
+        if c <= o {
+            errs.push("registration_closes_at", "must be after registration_opens_at");
+        }
+    }
+    if let (Some(c), Some(e)) = (c, e) {
+        if c > e {
+            errs.push("registration_closes_at", "must not be after the event ends");
+        }
+    }
+}
+
+/// Checks the parts of a draft that need the database, and resolves the event's state and hosts
+/// for the actor. Organizers schedule events their organization hosts, in states it covers.
+fn resolve_place_and_hosts(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    kind: &str,
+    venue_id: Option<&str>,
+    state: Option<String>,
+    hosts: Option<Vec<String>>,
+) -> Result<(Option<String>, Vec<String>), AppError> {
+    use crate::partners::queries as pq;
+    let mut state = state;
+    if let Some(v) = venue_id {
+        let venue = pq::find_venue(conn, v)?.ok_or_else(|| AppError::field("venue_id", "no such venue"))?;
+        if state.as_ref().is_some_and(|s| *s != venue.state_code) {
+            return Err(AppError::field("state", "must match the venue's state (or be left out)"));
+        }
+        state = Some(venue.state_code);
+    } else if kind == "roadshow_stop" {
+        return Err(AppError::field("venue_id", "is required for a roadshow stop"));
+    }
+    if let Some(s) = &state {
+        if crate::states::find(conn, s)?.is_none() {
+            return Err(AppError::field("state", format!("{s} is not a US state code")));
+        }
+    }
+    let mut hosts = hosts.unwrap_or_default();
+    for (i, h) in hosts.iter().enumerate() {
+        if !pq::organization_exists(conn, h)? {
+            return Err(AppError::field(format!("host_organization_ids[{i}]"), "no such organization"));
+        }
+    }
+    if !actor.is_admin() {
+        let own = actor.organization_id.clone().ok_or_else(|| AppError::Forbidden("no organization".into()))?;
+        if !hosts.contains(&own) {
+            hosts.insert(0, own.clone());
+        }
+        match &state {
+            Some(s) => {
+                if !pq::covers_state(conn, &own, s)? {
+                    return Err(AppError::field("state", "your organization does not cover this state"));
+                }
+            }
+            None => {
+                return Err(AppError::field("state", "organizers schedule events in a state their organization covers"))
+            }
+        }
+    }
+    Ok((state, hosts))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Handlers
+
+async fn list_events(db: web::Data<Db>, QueryParams(q): QueryParams<ListQuery>) -> Result<HttpResponse, AppError> {
+    let limit = page_limit(q.limit)?;
+    let filter = parse_filter(&q, false)?;
+    let after: Option<(NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let page = db
+        .read(move |c| {
+            let rows = queries::list_public(c, &filter, after, limit + 1)?;
+            render_page(c, rows, limit, false)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn get_event(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let out = db
+        .read(move |c| {
+            let e = queries::find_public(c, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
+            render_one(c, e, false)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn list_admin_events(
+    actor: Actor,
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let limit = page_limit(q.limit)?;
+    let filter = parse_filter(&q, true)?;
+    let after: Option<(NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
+    let page = db
+        .read(move |c| {
+            let rows = queries::list_admin(c, &actor, &filter, after, limit + 1)?;
+            render_page(c, rows, limit, true)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+async fn get_admin_event(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let out = db
+        .read(move |c| {
+            let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
+            render_one(c, e, true)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn create_event(
+    actor: Actor,
+    db: web::Data<Db>,
+    JsonBody(input): JsonBody<EventIn>,
+) -> Result<HttpResponse, AppError> {
+    actor.require_staff_manager()?;
+    let draft = parse_event_in(input)?;
+    let out = db
+        .write(move |c| {
+            let (state, hosts) = resolve_place_and_hosts(
+                c,
+                &actor,
+                &draft.kind,
+                draft.venue_id.as_deref(),
+                draft.state.clone(),
+                draft.host_organization_ids.clone(),
+            )?;
+            let ts = now();
+            let row = NewEvent {
+                id: new_id(),
+                kind: draft.kind,
+                title: draft.title,
+                description: draft.description,
+                starts_at: to_db_time(draft.starts_at),
+                ends_at: to_db_time(draft.ends_at),
+                time_zone: draft.tz.name().to_string(),
+                capacity: draft.capacity,
+                registration_opens_at: draft.registration_opens_at.map(to_db_time),
+                registration_closes_at: draft.registration_closes_at.map(to_db_time),
+                status: "draft".into(),
+                venue_id: draft.venue_id,
+                join_url: draft.join_url,
+                state_code: state,
+                created_by: Some(actor.user_id.clone()),
+                created_at: ts,
+                updated_at: ts,
+            };
+            queries::insert(c, &row, &draft.topics, &hosts)?;
+            let e = queries::find(c, &row.id)?.ok_or_else(|| AppError::internal("event vanished"))?;
+            render_one(c, e, true)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(out))
+}
+
+async fn publish_event(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    MaybeJson(_body): MaybeJson<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let out = db
+        .write(move |c| {
+            let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
+            match e.status.as_str() {
+                "draft" => {}
+                "published" => return render_one(c, e, true),
+                other => return Err(AppError::conflict(format!("a {other} event cannot be published"))),
+            }
+            if e.ends_at <= now() {
+                return Err(AppError::conflict("the event is already over"));
+            }
+            queries::set_status(c, &id, "published")?;
+            let e = queries::find(c, &id)?.ok_or_else(|| AppError::internal("event vanished"))?;
+            render_one(c, e, true)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn cancel_event(
+    actor: Actor,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    path: web::Path<String>,
+    MaybeJson(_body): MaybeJson<serde_json::Value>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let ctx = MailContext::from_config(&config);
+    let out = db
+        .write(move |c| {
+            crate::registrations::seats::lock_event(c, &id)?;
+            let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
+            match e.status.as_str() {
+                "cancelled" => return render_one(c, e, true),
+                "completed" => return Err(AppError::conflict("a completed event cannot be cancelled")),
+                _ => {}
+            }
+            queries::set_status(c, &id, "cancelled")?;
+            for reg in crate::registrations::queries::active_ids(c, &id)? {
+                notify_registration(c, &ctx, &reg, Notice::EventCancelled, None)?;
+            }
+            let e = queries::find(c, &id)?.ok_or_else(|| AppError::internal("event vanished"))?;
+            render_one(c, e, true)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+async fn update_event(
+    actor: Actor,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    path: web::Path<String>,
+    JsonBody(patch): JsonBody<EventPatch>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let ctx = MailContext::from_config(&config);
+    let out = db.write(move |c| apply_patch(c, &actor, &ctx, &id, patch)).await?;
+    Ok(HttpResponse::Ok().json(out))
+}
+
+/// Applies a PATCH in one transaction: validates against the current event, writes, changes
+/// capacity (promoting from the waitlist when it grows), and emails active registrants when the
+/// time or place of a published event changed.
+fn apply_patch(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    ctx: &MailContext,
+    id: &str,
+    patch: EventPatch,
+) -> Result<EventOut, AppError> {
+    crate::registrations::seats::lock_event(conn, id)?;
+    let e = queries::find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such event"))?;
+    if matches!(e.status.as_str(), "cancelled" | "completed") {
+        return Err(AppError::conflict(format!("a {} event cannot be changed", e.status)));
+    }
+    let mut errs = Errors::new();
+    let tz: Tz = match patch.time_zone.as_deref() {
+        Some(z) => errs.take(parse_tz("time_zone", z)).unwrap_or(e.tz()),
+        None => e.tz(),
+    };
+    let starts = match patch.starts_at.as_deref() {
+        Some(v) => errs.take(parse_instant("starts_at", v, tz)),
+        None => Some(from_db_time(e.starts_at)),
+    };
+    let ends = match patch.ends_at.as_deref() {
+        Some(v) => errs.take(parse_instant("ends_at", v, tz)),
+        None => Some(from_db_time(e.ends_at)),
+    };
+    let opens = match &patch.registration_opens_at {
+        Some(Some(v)) => errs.take(parse_instant("registration_opens_at", v, tz)),
+        Some(None) => None,
+        None => e.registration_opens_at.map(from_db_time),
+    };
+    let closes = match &patch.registration_closes_at {
+        Some(Some(v)) => errs.take(parse_instant("registration_closes_at", v, tz)),
+        Some(None) => None,
+        None => e.registration_closes_at.map(from_db_time),
+    };
+    let title = patch.title.as_deref().and_then(|t| errs.take(validate::text("title", t, 200)));
+    if patch.description.as_ref().is_some_and(|d| d.chars().count() > 10_000) {
+        errs.push("description", "must be at most 10000 characters");
+    }
+    let capacity = patch.capacity.and_then(|n| parse_capacity(&mut errs, n));
+    let venue_id = patch.venue_id.as_deref().and_then(|v| errs.take(parse_id_field("venue_id", v)));
+    if venue_id.is_some() && e.kind == "webinar" {
+        errs.push("venue_id", "a webinar has no venue");
+    }
+    let join_url = patch.join_url.as_deref().and_then(|v| errs.take(validate::url("join_url", v)));
+    let topics = patch.topics.as_deref().map(|t| parse_topics(&mut errs, t));
+    let hosts = patch.host_organization_ids.as_deref().map(|h| parse_ids(&mut errs, "host_organization_ids", h));
+    check_times(&mut errs, starts, ends, opens, closes);
+    errs.finish()?;
+    let (starts, ends) = (starts.unwrap(), ends.unwrap());
+
+    let mut changes = EventChanges { updated_at: Some(now()), ..Default::default() };
+    let mut notices: Vec<String> = Vec::new();
+    let old_tz = e.tz();
+    if let Some(t) = title {
+        changes.title = Some(t);
+    }
+    if let Some(d) = patch.description {
+        changes.description = Some(d.trim().to_string());
+    }
+    if to_db_time(starts) != e.starts_at {
+        notices.push(format!(
+            "Starts: {} → {}",
+            human_local(from_db_time(e.starts_at), old_tz),
+            human_local(starts, tz)
+        ));
+        changes.starts_at = Some(to_db_time(starts));
+    }
+    if to_db_time(ends) != e.ends_at {
+        notices.push(format!("Ends: {} → {}", human_local(from_db_time(e.ends_at), old_tz), human_local(ends, tz)));
+        changes.ends_at = Some(to_db_time(ends));
+    }
+    if tz.name() != e.time_zone {
+        changes.time_zone = Some(tz.name().to_string());
+    }
+    if patch.registration_opens_at.is_some() {
+        changes.registration_opens_at = Some(opens.map(to_db_time));
+    }
+    if patch.registration_closes_at.is_some() {
+        changes.registration_closes_at = Some(closes.map(to_db_time));
+    }
+    if let Some(v) = &venue_id {
+        if Some(v) != e.venue_id.as_ref() {
+            let venue = crate::partners::queries::find_venue(conn, v)?
+                .ok_or_else(|| AppError::field("venue_id", "no such venue"))?;
+            if !actor.is_admin() {
+                let own = actor.organization_id.clone().unwrap_or_default();
+                if !crate::partners::queries::covers_state(conn, &own, &venue.state_code)? {
+                    return Err(AppError::field(
+                        "venue_id",
+                        "the venue is in a state your organization does not cover",
+                    ));
+                }
+            }
+            notices.push(format!("Where: {}, {}, {}, {}", venue.name, venue.address, venue.city, venue.state_code));
+            changes.venue_id = Some(Some(v.clone()));
+            changes.state_code = Some(Some(venue.state_code));
+        }
+    }
+    if let Some(j) = &join_url {
+        if Some(j) != e.join_url.as_ref() {
+            if e.kind != "webinar" {
+                return Err(AppError::field("join_url", "only webinars have a join URL"));
+            }
+            notices.push("The webinar has a new join link.".into());
+            changes.join_url = Some(Some(j.clone()));
+        }
+    }
+    let material = !notices.is_empty();
+    if material {
+        changes.revision = Some(e.revision + 1);
+    }
+    queries::update(conn, id, &changes)?;
+    if let Some(t) = &topics {
+        queries::set_topics(conn, id, t)?;
+    }
+    if let Some(h) = hosts {
+        actor
+            .require_admin()
+            .map_err(|_| AppError::Forbidden("only a national admin changes an event's hosts".into()))?;
+        for (i, org) in h.iter().enumerate() {
+            if !crate::partners::queries::organization_exists(conn, org)? {
+                return Err(AppError::field(format!("host_organization_ids[{i}]"), "no such organization"));
+            }
+        }
+        queries::set_hosts(conn, id, &h)?;
+    }
+    if let Some(cap) = capacity {
+        if cap != e.capacity {
+            let free = crate::registrations::seats::set_capacity(conn, id, cap)?;
+            crate::registrations::queries::promote_waitlist(conn, ctx, id, free)?;
+        }
+    }
+    if material && e.status == "published" {
+        for reg in crate::registrations::queries::active_ids(conn, id)? {
+            notify_registration(conn, ctx, &reg, Notice::EventChanged { changes: notices.clone() }, None)?;
+        }
+    }
+    let e = queries::find(conn, id)?.ok_or_else(|| AppError::internal("event vanished"))?;
+    render_one(conn, e, true)
+}

@@ -1,0 +1,499 @@
+//! Registration transactions. Each public function runs inside the caller's write transaction and
+//! writes the emails it implies to the outbox in that same transaction.
+
+use diesel::prelude::*;
+use diesel::sql_types::{Text, Timestamp};
+
+use super::model::{Business, NewRegistration, Registration, RegistrationRequest};
+use super::seats;
+use crate::auth::tokens::{hash_token, new_token, tokens_match, TokenKind};
+use crate::auth::Actor;
+use crate::db::schema::{businesses, event_hosts, events, idempotency_keys, registration_tokens, registrations};
+use crate::db::{new_id, now, DbConnection};
+use crate::error::AppError;
+use crate::events::model::Event;
+use crate::mail::{notify_registration, MailContext, Notice};
+
+/// What a successful registration returns.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct Created {
+    pub id: String,
+    pub event_id: String,
+    pub status: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waitlist_position: Option<i64>,
+    /// Shown once; only its hash is stored.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub manage_token: Option<String>,
+}
+
+/// An `Idempotency-Key` and the fingerprint of the request body it came with.
+#[derive(Debug, Clone)]
+pub struct Idempotency {
+    pub key: String,
+    pub request_hash: String,
+}
+
+/// Outcome of [`register`].
+#[derive(Debug)]
+pub enum Outcome {
+    Created(Created),
+    /// A retry of an earlier request with the same key: the first answer (with a fresh manage
+    /// token, since the first one is stored only as a hash).
+    Replayed(Created),
+}
+
+/// Registers an attendee: upserts the business, takes a seat or a waitlist ticket, inserts the
+/// registration and its confirmation email. See `seats` for the concurrency rules.
+pub fn register(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    event_id: &str,
+    req: &RegistrationRequest,
+    idem: Option<&Idempotency>,
+) -> Result<Outcome, AppError> {
+    if let Some(idem) = idem {
+        if let Some(replay) = claim_idempotency_key(conn, event_id, idem)? {
+            return Ok(Outcome::Replayed(replay));
+        }
+    }
+    let event: Event = events::table
+        .find(event_id)
+        .filter(events::status.ne("draft"))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("no such event"))?;
+    let at = now();
+    match event.status.as_str() {
+        "cancelled" => return Err(AppError::conflict("this event has been cancelled")),
+        "completed" => return Err(AppError::conflict("this event is over")),
+        _ => {}
+    }
+    if at >= event.starts_at {
+        return Err(AppError::conflict("this event has already started"));
+    }
+    if let Some(opens) = event.registration_opens_at {
+        if at < opens {
+            return Err(AppError::conflict(format!(
+                "registration opens at {}",
+                crate::time::utc_string(crate::db::from_db_time(opens))
+            )));
+        }
+    }
+    if let Some(closes) = event.registration_closes_at {
+        if at >= closes {
+            return Err(AppError::conflict("registration for this event has closed"));
+        }
+    }
+    if crate::states::find(conn, &req.business_state)?.is_none() {
+        return Err(AppError::field("business.state", format!("{} is not a US state code", req.business_state)));
+    }
+    if let Some(existing) = active_for_attendee(conn, event_id, &req.attendee_email)? {
+        return Err(AppError::Conflict {
+            detail: "this attendee is already registered for this event".into(),
+            existing_id: Some(existing),
+        });
+    }
+    let business_id = upsert_business(conn, req)?;
+
+    let (status, shard, ticket) = match seats::take_seat(conn, event_id)? {
+        Some(shard) => ("confirmed", Some(shard), None),
+        None => {
+            // Full: take a waitlist ticket under the event row lock, then look once more, since a
+            // seat freed before we got the lock (with nobody waiting) is ours.
+            let ticket: i64 = diesel::update(events::table.find(event_id))
+                .set(events::waitlist_seq.eq(events::waitlist_seq + 1))
+                .returning(events::waitlist_seq)
+                .get_result(conn)?;
+            match seats::take_seat(conn, event_id)? {
+                Some(shard) => ("confirmed", Some(shard), None),
+                None => ("waitlisted", None, Some(ticket)),
+            }
+        }
+    };
+    let token = new_token(TokenKind::Manage);
+    let row = NewRegistration {
+        id: new_id(),
+        event_id: event_id.to_string(),
+        business_id,
+        attendee_name: Some(req.attendee_name.clone()),
+        attendee_email: Some(req.attendee_email.clone()),
+        status: status.to_string(),
+        waitlist_ticket: ticket,
+        seat_shard: shard,
+        manage_token_hash: hash_token(&token),
+        created_at: at,
+        updated_at: at,
+        confirmed_at: (status == "confirmed").then_some(at),
+    };
+    diesel::insert_into(registrations::table).values(&row).execute(conn)?;
+    let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
+    notify_registration(conn, ctx, &row.id, notice, Some(&token))?;
+    let created = Created {
+        id: row.id.clone(),
+        event_id: event_id.to_string(),
+        status: status.to_string(),
+        waitlist_position: match ticket {
+            Some(t) if status == "waitlisted" => Some(waitlist_position(conn, event_id, t)?),
+            _ => None,
+        },
+        manage_token: Some(token),
+    };
+    if let Some(idem) = idem {
+        let stored = Created { manage_token: None, ..created.clone() };
+        diesel::update(
+            idempotency_keys::table
+                .filter(idempotency_keys::scope.eq(scope(event_id)))
+                .filter(idempotency_keys::idem_key.eq(&idem.key)),
+        )
+        .set((
+            idempotency_keys::registration_id.eq(Some(&row.id)),
+            idempotency_keys::response_status.eq(201),
+            idempotency_keys::response_body.eq(serde_json::to_string(&stored).unwrap_or_default()),
+        ))
+        .execute(conn)?;
+    }
+    Ok(Outcome::Created(created))
+}
+
+fn scope(event_id: &str) -> String {
+    format!("registration:{event_id}")
+}
+
+/// Claims an idempotency key for this request, or returns the earlier answer for it. A concurrent
+/// request with the same key waits (PostgreSQL: on the unique index; SQLite: on the write lock)
+/// and then sees the first one's answer.
+fn claim_idempotency_key(
+    conn: &mut DbConnection,
+    event_id: &str,
+    idem: &Idempotency,
+) -> Result<Option<Created>, AppError> {
+    let inserted = diesel::sql_query(
+        "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
+         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING",
+    )
+    .bind::<Text, _>(scope(event_id))
+    .bind::<Text, _>(&idem.key)
+    .bind::<Text, _>(&idem.request_hash)
+    .bind::<Timestamp, _>(now())
+    .execute(conn)?;
+    if inserted == 1 {
+        return Ok(None);
+    }
+    let (request_hash, status, body): (String, i32, String) = idempotency_keys::table
+        .filter(idempotency_keys::scope.eq(scope(event_id)))
+        .filter(idempotency_keys::idem_key.eq(&idem.key))
+        .select((idempotency_keys::request_hash, idempotency_keys::response_status, idempotency_keys::response_body))
+        .first(conn)?;
+    if request_hash != idem.request_hash {
+        return Err(AppError::field("Idempotency-Key", "was already used with a different request body"));
+    }
+    if status != 201 {
+        return Err(AppError::Unavailable("the first request with this key is still in progress".into()));
+    }
+    let mut created: Created =
+        serde_json::from_str(&body).map_err(|e| AppError::internal(format!("stored idempotent response: {e}")))?;
+    // The registration may have moved on (promoted, cancelled) since: answer with its state now.
+    let reg: Registration = registrations::table.find(&created.id).first(conn)?;
+    created.status = reg.status.clone();
+    created.waitlist_position = match reg.waitlist_ticket {
+        Some(t) if reg.status == "waitlisted" => Some(waitlist_position(conn, event_id, t)?),
+        _ => None,
+    };
+    created.manage_token = Some(mint_link_token(conn, &reg.id)?);
+    Ok(Some(created))
+}
+
+/// A fresh manage token for a registration (stored hashed, valid alongside the others).
+pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result<String, AppError> {
+    let t = new_token(TokenKind::Manage);
+    diesel::insert_into(registration_tokens::table)
+        .values((
+            registration_tokens::token_hash.eq(hash_token(&t)),
+            registration_tokens::registration_id.eq(registration_id),
+            registration_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(t)
+}
+
+/// Creates the business or updates it (the normalised email is its identity). Safe when two
+/// registrations of one business race: the insert does nothing if the other got there first.
+fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<String, AppError> {
+    let ts = now();
+    diesel::sql_query(
+        "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, \
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (email) DO NOTHING",
+    )
+    .bind::<Text, _>(new_id())
+    .bind::<Text, _>(&req.business_email)
+    .bind::<Text, _>(&req.business_name)
+    .bind::<Text, _>(&req.business_state)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(&req.industry)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(&req.employees)
+    .bind::<diesel::sql_types::Nullable<Text>, _>(&req.website)
+    .bind::<diesel::sql_types::Bool, _>(req.marketing_consent.unwrap_or(false))
+    .bind::<Timestamp, _>(ts)
+    .execute(conn)?;
+    let b: Business = businesses::table.filter(businesses::email.eq(&req.business_email)).first(conn)?;
+    // Newer details win; optional details are kept when not given again.
+    diesel::update(businesses::table.find(&b.id))
+        .set((
+            businesses::name.eq(&req.business_name),
+            businesses::state_code.eq(Some(&req.business_state)),
+            businesses::industry.eq(req.industry.clone().or(b.industry.clone())),
+            businesses::employees.eq(req.employees.clone().or(b.employees.clone())),
+            businesses::website.eq(req.website.clone().or(b.website.clone())),
+            businesses::marketing_consent.eq(req.marketing_consent.unwrap_or(b.marketing_consent)),
+            businesses::deleted_at.eq(None::<chrono::NaiveDateTime>),
+            businesses::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+    Ok(b.id)
+}
+
+/// The active registration of this attendee at this event, if any.
+pub fn active_for_attendee(conn: &mut DbConnection, event_id: &str, email: &str) -> Result<Option<String>, AppError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::attendee_email.eq(email))
+        .filter(registrations::status.eq_any(["confirmed", "waitlisted", "attended"]))
+        .select(registrations::id)
+        .first(conn)
+        .optional()?)
+}
+
+/// 1-based place in the waitlist of the holder of `ticket`.
+pub fn waitlist_position(conn: &mut DbConnection, event_id: &str, ticket: i64) -> Result<i64, AppError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq("waitlisted"))
+        .filter(registrations::waitlist_ticket.le(ticket))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Ids of the active (confirmed, waitlisted) registrations of an event.
+pub fn active_ids(conn: &mut DbConnection, event_id: &str) -> Result<Vec<String>, AppError> {
+    Ok(registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .order(registrations::created_at)
+        .select(registrations::id)
+        .load(conn)?)
+}
+
+/// The registration a manage token opens; `None` (→ 404) for a wrong token or id.
+pub fn find_by_token(conn: &mut DbConnection, id: &str, token: &str) -> Result<Option<Registration>, AppError> {
+    let Some(reg) = registrations::table.find(id).first::<Registration>(conn).optional()? else {
+        return Ok(None);
+    };
+    if tokens_match(token, &reg.manage_token_hash) {
+        return Ok(Some(reg));
+    }
+    let linked: Option<String> = registration_tokens::table
+        .find(hash_token(token))
+        .select(registration_tokens::registration_id)
+        .first(conn)
+        .optional()?;
+    Ok(linked.filter(|r| r == id).map(|_| reg))
+}
+
+pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Registration>, AppError> {
+    Ok(registrations::table.find(id).first(conn).optional()?)
+}
+
+/// Cancels a registration and, if it held a seat, hands that seat to the head of the waitlist in
+/// the same transaction. Emails the cancellation (and the promotion). Idempotent on a cancelled one.
+pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool) -> Result<Registration, AppError> {
+    let reg: Registration = registrations::table.find(id).first(conn)?;
+    seats::lock_event(conn, &reg.event_id)?;
+    // Re-read under the lock: a concurrent cancel or promotion may have changed it.
+    let reg: Registration = registrations::table.find(id).first(conn)?;
+    match reg.status.as_str() {
+        "cancelled" => return Ok(reg),
+        "attended" => return Err(AppError::conflict("an attended registration cannot be cancelled")),
+        _ => {}
+    }
+    let ts = now();
+    diesel::update(registrations::table.find(id))
+        .set((
+            registrations::status.eq("cancelled"),
+            registrations::cancelled_at.eq(Some(ts)),
+            registrations::seat_shard.eq(None::<i32>),
+            registrations::calendar_sequence.eq(registrations::calendar_sequence + 1),
+            registrations::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+    if notify {
+        notify_registration(conn, ctx, id, Notice::Cancelled, None)?;
+    }
+    if let (Some(shard), "confirmed") = (reg.seat_shard, reg.status.as_str()) {
+        if !promote_into(conn, ctx, &reg.event_id, shard)? {
+            seats::release_seat(conn, &reg.event_id, shard)?;
+        }
+    }
+    Ok(registrations::table.find(id).first(conn)?)
+}
+
+/// Gives the seat in `shard` to the head of the waitlist, if anyone waits. The event row must be
+/// locked. Returns whether someone was promoted.
+fn promote_into(conn: &mut DbConnection, ctx: &MailContext, event_id: &str, shard: i32) -> Result<bool, AppError> {
+    let head: Option<String> = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq("waitlisted"))
+        .order((registrations::waitlist_ticket, registrations::created_at))
+        .select(registrations::id)
+        .first(conn)
+        .optional()?;
+    let Some(head) = head else { return Ok(false) };
+    let ts = now();
+    diesel::update(registrations::table.find(&head))
+        .set((
+            registrations::status.eq("confirmed"),
+            registrations::seat_shard.eq(Some(shard)),
+            registrations::confirmed_at.eq(Some(ts)),
+            registrations::calendar_sequence.eq(registrations::calendar_sequence + 1),
+            registrations::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+    notify_registration(conn, ctx, &head, Notice::Promoted, None)?;
+    Ok(true)
+}
+
+/// Promotes up to `free` waitlisted registrations into free seats (after capacity grew). The event
+/// row must be locked.
+pub fn promote_waitlist(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    event_id: &str,
+    free: i32,
+) -> Result<i32, AppError> {
+    let mut promoted = 0;
+    for _ in 0..free {
+        let waiting: i64 = registrations::table
+            .filter(registrations::event_id.eq(event_id))
+            .filter(registrations::status.eq("waitlisted"))
+            .count()
+            .get_result(conn)?;
+        if waiting == 0 {
+            break;
+        }
+        let Some(shard) = seats::take_seat(conn, event_id)? else { break };
+        if !promote_into(conn, ctx, event_id, shard)? {
+            seats::release_seat(conn, event_id, shard)?;
+            break;
+        }
+        promoted += 1;
+    }
+    Ok(promoted)
+}
+
+/// Marks a confirmed registration attended. Scoped: the actor must be able to manage its event.
+pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Registration, AppError> {
+    let reg = find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such registration"))?;
+    match reg.status.as_str() {
+        "attended" => return Ok(reg),
+        "confirmed" => {}
+        other => return Err(AppError::conflict(format!("a {other} registration cannot be checked in"))),
+    }
+    let event: Event = events::table.find(&reg.event_id).first(conn)?;
+    if event.status == "cancelled" {
+        return Err(AppError::conflict("the event was cancelled"));
+    }
+    let ts = now();
+    diesel::update(registrations::table.find(id).filter(registrations::status.eq("confirmed")))
+        .set((
+            registrations::status.eq("attended"),
+            registrations::checked_in_at.eq(Some(ts)),
+            registrations::updated_at.eq(ts),
+        ))
+        .execute(conn)?;
+    Ok(registrations::table.find(id).first(conn)?)
+}
+
+/// A registration whose event the actor may manage.
+pub fn find_for_actor(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<Registration>, AppError> {
+    let mut q = registrations::table.filter(registrations::id.eq(id.to_string())).into_boxed();
+    match actor.role {
+        crate::auth::Role::Admin => {}
+        crate::auth::Role::Organizer => {
+            let org = actor.organization_id.clone().unwrap_or_default();
+            q =
+                q.filter(registrations::event_id.eq_any(
+                    event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id),
+                ));
+        }
+        crate::auth::Role::Expert => return Ok(None),
+    }
+    Ok(q.first(conn).optional()?)
+}
+
+/// A registrant row for staff lists and exports.
+#[derive(Debug, Clone, Queryable, serde::Serialize)]
+pub struct Registrant {
+    pub id: String,
+    pub status: String,
+    pub attendee_name: Option<String>,
+    pub attendee_email: Option<String>,
+    #[serde(skip)]
+    pub waitlist_ticket: Option<i64>,
+    #[serde(skip)]
+    pub created_at: chrono::NaiveDateTime,
+    #[serde(skip)]
+    pub checked_in_at: Option<chrono::NaiveDateTime>,
+    pub business_id: String,
+    pub business_name: String,
+    pub business_state: Option<String>,
+    pub industry: Option<String>,
+    pub employees: Option<String>,
+}
+
+/// Registrants of an event (the caller has checked the actor may see the event), oldest first,
+/// keyset-paginated on (created_at, id).
+pub fn registrants(
+    conn: &mut DbConnection,
+    event_id: &str,
+    status: Option<&str>,
+    after: Option<(chrono::NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<Registrant>, AppError> {
+    let mut q = registrations::table
+        .inner_join(businesses::table)
+        .filter(registrations::event_id.eq(event_id.to_string()))
+        .select((
+            registrations::id,
+            registrations::status,
+            registrations::attendee_name,
+            registrations::attendee_email,
+            registrations::waitlist_ticket,
+            registrations::created_at,
+            registrations::checked_in_at,
+            businesses::id,
+            businesses::name,
+            businesses::state_code,
+            businesses::industry,
+            businesses::employees,
+        ))
+        .into_boxed();
+    if let Some(s) = status {
+        q = q.filter(registrations::status.eq(s.to_string()));
+    }
+    if let Some((at, id)) = after {
+        q = q.filter(
+            registrations::created_at.gt(at).or(registrations::created_at.eq(at).and(registrations::id.gt(id))),
+        );
+    }
+    Ok(q.order((registrations::created_at, registrations::id)).limit(limit).load(conn)?)
+}
+
+/// Active registrations (confirmed, waitlisted) of an attendee for events not yet started.
+pub fn upcoming_for_attendee(conn: &mut DbConnection, email: &str) -> Result<Vec<String>, AppError> {
+    Ok(registrations::table
+        .inner_join(events::table)
+        .filter(registrations::attendee_email.eq(email))
+        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .filter(events::ends_at.gt(now()))
+        .select(registrations::id)
+        .load(conn)?)
+}
