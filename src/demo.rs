@@ -1,8 +1,283 @@
-//! `roadshow demo-data`: a realistic nationwide roadshow to explore.
+//! `roadshow demo-data`: a realistic nationwide roadshow to explore. Every state and DC gets a
+//! roadshow stop at a venue in its capital, hosted by its local chamber and its regional office;
+//! there are national webinars hosted by the national chamber and the federation, and a few state
+//! webinars. Everything is published and in the future. Loading twice does nothing the second time.
 
-use crate::db::Db;
+use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono_tz::Tz;
+
+use crate::db::{new_id, now, to_db_time, write_tx, Db, DbConnection};
 use crate::error::AppError;
+use crate::events::model::NewEvent;
+use crate::partners::queries::{self as pq, NewOrganization, NewVenue};
 
-pub fn load(_db: &Db) -> Result<String, AppError> {
-    Err(AppError::internal("demo data is not loaded yet"))
+const CAPITALS: &[(&str, &str)] = &[
+    ("AL", "Montgomery"),
+    ("AK", "Juneau"),
+    ("AZ", "Phoenix"),
+    ("AR", "Little Rock"),
+    ("CA", "Sacramento"),
+    ("CO", "Denver"),
+    ("CT", "Hartford"),
+    ("DE", "Dover"),
+    ("DC", "Washington"),
+    ("FL", "Tallahassee"),
+    ("GA", "Atlanta"),
+    ("HI", "Honolulu"),
+    ("ID", "Boise"),
+    ("IL", "Springfield"),
+    ("IN", "Indianapolis"),
+    ("IA", "Des Moines"),
+    ("KS", "Topeka"),
+    ("KY", "Frankfort"),
+    ("LA", "Baton Rouge"),
+    ("ME", "Augusta"),
+    ("MD", "Annapolis"),
+    ("MA", "Boston"),
+    ("MI", "Lansing"),
+    ("MN", "Saint Paul"),
+    ("MS", "Jackson"),
+    ("MO", "Jefferson City"),
+    ("MT", "Helena"),
+    ("NE", "Lincoln"),
+    ("NV", "Carson City"),
+    ("NH", "Concord"),
+    ("NJ", "Trenton"),
+    ("NM", "Santa Fe"),
+    ("NY", "Albany"),
+    ("NC", "Raleigh"),
+    ("ND", "Bismarck"),
+    ("OH", "Columbus"),
+    ("OK", "Oklahoma City"),
+    ("OR", "Salem"),
+    ("PA", "Harrisburg"),
+    ("RI", "Providence"),
+    ("SC", "Columbia"),
+    ("SD", "Pierre"),
+    ("TN", "Nashville"),
+    ("TX", "Austin"),
+    ("UT", "Salt Lake City"),
+    ("VT", "Montpelier"),
+    ("VA", "Richmond"),
+    ("WA", "Olympia"),
+    ("WV", "Charleston"),
+    ("WI", "Madison"),
+    ("WY", "Cheyenne"),
+];
+
+const REGIONS: &[(&str, &[&str])] = &[
+    ("Northeast", &["CT", "ME", "MA", "NH", "RI", "VT", "NJ", "NY", "PA"]),
+    ("Southeast", &["DE", "DC", "FL", "GA", "MD", "NC", "SC", "VA", "WV", "AL", "KY", "MS", "TN", "AR", "LA"]),
+    ("Midwest", &["IL", "IN", "MI", "OH", "WI", "IA", "KS", "MN", "MO", "NE", "ND", "SD"]),
+    ("Southwest", &["AZ", "NM", "OK", "TX"]),
+    ("West", &["AK", "CA", "CO", "HI", "ID", "MT", "NV", "OR", "UT", "WA", "WY"]),
+];
+
+const TOPICS: &[&[&str]] = &[
+    &["instagram", "social-media"],
+    &["facebook", "local-ads"],
+    &["tiktok", "video"],
+    &["google-business-profile", "local-seo"],
+    &["linkedin", "b2b"],
+];
+
+const WEBINARS: &[(&str, &str, &[&str])] = &[
+    (
+        "Social media basics for Main Street",
+        "Set up profiles that bring customers through the door.",
+        &["social-media"],
+    ),
+    (
+        "Your first $50 ad campaign",
+        "Plan, target and measure a small paid campaign with your ad credit.",
+        &["local-ads", "facebook"],
+    ),
+    ("Short video that sells", "Film and edit short videos with a phone.", &["video", "tiktok"]),
+    ("Reviews and reputation", "Ask for, answer and use customer reviews.", &["google-business-profile"]),
+];
+
+/// Loads the demo roadshow; returns a one-line summary.
+pub fn load(db: &Db) -> Result<String, AppError> {
+    let mut conn = db.get()?;
+    write_tx(&mut conn, load_in)
+}
+
+fn org(conn: &mut DbConnection, name: &str, kind: &str, states: &[String]) -> Result<String, AppError> {
+    let ts = now();
+    let o = NewOrganization { id: new_id(), name: name.into(), kind: kind.into(), created_at: ts, updated_at: ts };
+    pq::insert_organization(conn, &o, states)?;
+    Ok(o.id)
+}
+
+fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
+    use crate::db::schema::organizations;
+    use diesel::prelude::*;
+    let exists: i64 =
+        organizations::table.filter(organizations::name.eq("National Chamber of Commerce")).count().get_result(conn)?;
+    if exists > 0 {
+        return Ok("demo data is already loaded; nothing changed".into());
+    }
+    let all: Vec<String> = CAPITALS.iter().map(|(s, _)| s.to_string()).collect();
+    let national = org(conn, "National Chamber of Commerce", "national_chamber", &all)?;
+    let federation = org(conn, "Small Business Federation", "federation", &all)?;
+    org(conn, "SocialReach Platform", "platform_partner", &[])?;
+    let mut region_of = std::collections::HashMap::new();
+    for (region, states) in REGIONS {
+        let states: Vec<String> = states.iter().map(|s| s.to_string()).collect();
+        let id = org(conn, &format!("Small Business Federation — {region} Office"), "regional_office", &states)?;
+        for s in &states {
+            region_of.insert(s.clone(), id.clone());
+        }
+    }
+    let today = Utc::now().date_naive();
+    let mut events = 0;
+    for (i, (code, city)) in CAPITALS.iter().enumerate() {
+        let state = crate::states::find(conn, code)?.ok_or_else(|| AppError::internal("state missing"))?;
+        let state_name = state.name.clone();
+        let chamber = org(conn, &format!("{state_name} Chamber of Commerce"), "local_chamber", &[code.to_string()])?;
+        let tz: Tz = state.time_zone.parse().unwrap_or(chrono_tz::UTC);
+        let ts = now();
+        let venue = NewVenue {
+            id: new_id(),
+            name: format!("{city} Convention Center"),
+            address: format!("{} Main Street", 100 + i * 7),
+            city: city.to_string(),
+            state_code: code.to_string(),
+            time_zone: state.time_zone.clone(),
+            organization_id: Some(chamber.clone()),
+            created_at: ts,
+            updated_at: ts,
+        };
+        pq::insert_venue(conn, &venue)?;
+        // One stop per state, on weekdays, about two a week across the year.
+        let day = weekday_after(today + Duration::days(14 + (i as i64) * 3));
+        let topics: Vec<String> = TOPICS[i % TOPICS.len()].iter().map(|t| t.to_string()).collect();
+        let hosts = vec![chamber.clone(), region_of.get(*code).cloned().unwrap_or(federation.clone())];
+        add_event(
+            conn,
+            Spec {
+                kind: "roadshow_stop",
+                title: format!("Grow with Social: {city} Roadshow"),
+                description: format!(
+                    "A hands-on morning for {state_name} small businesses: profiles, posts and a first ad campaign, with one-to-one expert sessions."
+                ),
+                day,
+                start: (9, 0),
+                hours: 3,
+                tz,
+                capacity: 120,
+                venue_id: Some(venue.id.clone()),
+                join_url: None,
+                state: Some(code.to_string()),
+                topics,
+                hosts,
+            },
+        )?;
+        events += 1;
+        if i % 10 == 0 {
+            add_event(
+                conn,
+                Spec {
+                    kind: "webinar",
+                    title: format!("{state_name} online: selling on social"),
+                    description: format!("A state webinar for {state_name} businesses that could not make the stop."),
+                    day: weekday_after(day + Duration::days(7)),
+                    start: (12, 0),
+                    hours: 1,
+                    tz,
+                    capacity: 500,
+                    venue_id: None,
+                    join_url: Some(format!("https://webinars.example.org/{}", code.to_lowercase())),
+                    state: Some(code.to_string()),
+                    topics: vec!["social-media".into()],
+                    hosts: vec![chamber.clone()],
+                },
+            )?;
+            events += 1;
+        }
+    }
+    let eastern: Tz = chrono_tz::America::New_York;
+    for (i, (title, description, topics)) in WEBINARS.iter().enumerate() {
+        add_event(
+            conn,
+            Spec {
+                kind: "webinar",
+                title: title.to_string(),
+                description: description.to_string(),
+                day: weekday_after(today + Duration::days(10 + (i as i64) * 14)),
+                start: (13, 0),
+                hours: 1,
+                tz: eastern,
+                capacity: 3000,
+                venue_id: None,
+                join_url: Some(format!("https://webinars.example.org/national-{}", i + 1)),
+                state: None,
+                topics: topics.iter().map(|t| t.to_string()).collect(),
+                hosts: vec![national.clone(), federation.clone()],
+            },
+        )?;
+        events += 1;
+    }
+    Ok(format!(
+        "loaded demo data: {} organizations, {} venues, {events} published events",
+        3 + REGIONS.len() + CAPITALS.len(),
+        CAPITALS.len()
+    ))
+}
+
+fn weekday_after(d: NaiveDate) -> NaiveDate {
+    let mut d = d;
+    while d.weekday().number_from_monday() > 5 {
+        d += Duration::days(1);
+    }
+    d
+}
+
+struct Spec {
+    kind: &'static str,
+    title: String,
+    description: String,
+    day: NaiveDate,
+    start: (u32, u32),
+    hours: i64,
+    tz: Tz,
+    capacity: i32,
+    venue_id: Option<String>,
+    join_url: Option<String>,
+    state: Option<String>,
+    topics: Vec<String>,
+    hosts: Vec<String>,
+}
+
+fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(), AppError> {
+    let local = s.day.and_time(NaiveTime::from_hms_opt(s.start.0, s.start.1, 0).unwrap_or_default());
+    // Mid-day local times never fall in a DST gap; `earliest` settles any overlap anyway.
+    let starts =
+        s.tz.from_local_datetime(&local)
+            .earliest()
+            .ok_or_else(|| AppError::internal("demo time does not exist"))?
+            .with_timezone(&Utc);
+    let ts = now();
+    let e = NewEvent {
+        id: new_id(),
+        kind: s.kind.into(),
+        title: s.title,
+        description: s.description,
+        starts_at: to_db_time(starts),
+        ends_at: to_db_time(starts + Duration::hours(s.hours)),
+        time_zone: s.tz.name().into(),
+        capacity: s.capacity,
+        registration_opens_at: None,
+        registration_closes_at: None,
+        status: "draft".into(),
+        venue_id: s.venue_id,
+        join_url: s.join_url,
+        state_code: s.state,
+        created_by: None,
+        created_at: ts,
+        updated_at: ts,
+    };
+    crate::events::queries::insert(conn, &e, &s.topics, &s.hosts)?;
+    crate::events::queries::set_status(conn, &e.id, "published")?;
+    Ok(())
 }

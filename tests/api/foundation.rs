@@ -92,4 +92,29 @@ both_backends! {
         let r = app.admin_get("/api/v1/admin/users?limit=abc").await;
         expect_problem(r, 400, Some("limit")).await;
     }
+
+    async fn a_broken_database_gives_a_problem_json_500_without_details(app) {
+        use diesel::connection::SimpleConnection;
+        let id = app.published_webinar(5).await;
+        {
+            let mut conn = app.db.get().unwrap();
+            let sql = if app.backend == crate::helpers::Backend::Postgres { "DROP TABLE event_topics CASCADE" } else { "DROP TABLE event_topics" };
+            conn.batch_execute(sql).unwrap();
+        }
+        let body = expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 500, None).await;
+        assert_eq!(body["detail"], "an unexpected error occurred");
+        assert!(!body.to_string().contains("event_topics"), "no internals leak: {body}");
+    }
+
+    async fn demo_data_loads_a_nationwide_roadshow_once(app) {
+        let summary = roadshow::demo::load(&app.db).unwrap();
+        assert!(summary.starts_with("loaded demo data"), "{summary}");
+        assert!(roadshow::demo::load(&app.db).unwrap().contains("already loaded"));
+        let tx = expect_status(app.get("/api/v1/events?state=TX&limit=200").await, 200).await;
+        let items = tx["items"].as_array().unwrap();
+        assert!(items.iter().any(|e| e["kind"] == "roadshow_stop" && e["state"] == "TX"), "{tx}");
+        assert!(items.iter().any(|e| e["kind"] == "webinar" && e["state"].is_null()), "national webinars are listed for every state");
+        let stops = expect_status(app.get("/api/v1/events?kind=roadshow_stop&limit=200").await, 200).await;
+        assert_eq!(stops["items"].as_array().unwrap().len(), 51);
+    }
 }

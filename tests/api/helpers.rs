@@ -139,6 +139,17 @@ impl TestApp {
         })
     }
 
+    /// Starts a second server process on the same database (several copies behind a load
+    /// balancer); returns its base address. The server stops with the test's runtime.
+    pub async fn spawn_sibling(&self) -> String {
+        let mut config = self.config.clone();
+        config.bind = "127.0.0.1:0".parse().unwrap();
+        let app = Application::build(config).await.expect("sibling starts");
+        let address = format!("http://127.0.0.1:{}", app.port());
+        tokio::spawn(app.run_until_stopped());
+        address
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{}", self.address, path)
     }
