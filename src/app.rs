@@ -86,6 +86,7 @@ fn build_server(listener: TcpListener, db: Db, config: Config) -> Result<Server,
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
         .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .service(web::resource("/api/openapi.json").route(web::get().to(openapi)))
         .configure(crate::states::routes)
         .configure(crate::auth::routes)
         .configure(crate::partners::routes)
@@ -95,6 +96,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::not_found("no such resource"))
+}
+
+/// The OpenAPI 3.1 description of every endpoint (kept next to the code: `src/openapi.json`).
+pub const OPENAPI: &str = include_str!("openapi.json");
+
+async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
 }
 
 async fn healthz() -> HttpResponse {

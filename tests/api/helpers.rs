@@ -91,7 +91,10 @@ fn with_database(url: &str, name: &str) -> String {
 impl TestApp {
     /// Starts an app; `tweak` may change the config first. `None` when PostgreSQL is not configured.
     pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
-        roadshow::telemetry::init();
+        if std::env::var_os("RUST_LOG").is_some() {
+            // Quiet by default; `RUST_LOG=info cargo test` shows the servers' logs.
+            roadshow::telemetry::init();
+        }
         let dir = tempfile::tempdir().expect("temp dir");
         let mut pg_cleanup = None;
         let database_url = match backend {
