@@ -23,7 +23,76 @@ fn outbox_templates(app: &TestApp) -> Vec<(String, String)> {
     outbox::table.order(outbox::created_at).select((outbox::template, outbox::recipient)).load(&mut *conn).unwrap()
 }
 
+/// Checks the seat and waitlist invariants of an event straight in the database.
+pub fn assert_invariants(app: &TestApp, event: &str) {
+    use roadshow::db::schema::{event_seat_shards, events, registrations};
+    let mut conn = app.db.get().unwrap();
+    let capacity: i32 = events::table.find(event).select(events::capacity).first(&mut *conn).unwrap();
+    let seated: i64 = registrations::table
+        .filter(registrations::event_id.eq(event))
+        .filter(registrations::status.eq_any(["confirmed", "attended"]))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    let shards: Vec<(i32, i32)> = event_seat_shards::table
+        .filter(event_seat_shards::event_id.eq(event))
+        .select((event_seat_shards::capacity, event_seat_shards::taken))
+        .load(&mut *conn)
+        .unwrap();
+    let taken: i64 = shards.iter().map(|s| i64::from(s.1)).sum();
+    let shard_capacity: i32 = shards.iter().map(|s| s.0).sum();
+    assert_eq!(shard_capacity, capacity, "shards add up to the capacity");
+    assert_eq!(taken, seated, "every seated registration holds exactly one seat");
+    assert!(seated <= i64::from(capacity), "overbooked: {seated} > {capacity}");
+    let waiting: i64 = registrations::table
+        .filter(registrations::event_id.eq(event))
+        .filter(registrations::status.eq("waitlisted"))
+        .count()
+        .get_result(&mut *conn)
+        .unwrap();
+    assert!(
+        waiting == 0 || seated == i64::from(capacity),
+        "{waiting} wait while {} seats are free",
+        i64::from(capacity) - seated
+    );
+}
+
 both_backends! {
+    async fn mixed_registrations_and_cancellations_keep_the_invariants(app) {
+        let event = app.published_webinar(10).await;
+        let first: Vec<Value> = futures_util::future::join_all((0..20).map(|n| register(&app, &event, n))).await;
+        assert_invariants(&app, &event);
+        // Cancel half of everyone (seated and waiting) while 20 more register.
+        let cancels = first.iter().step_by(2).map(|r| {
+            let (id, token) = (r["id"].as_str().unwrap().to_string(), r["manage_token"].as_str().unwrap().to_string());
+            let app = &app;
+            async move {
+                let r = app.request(reqwest::Method::DELETE, &format!("/api/v1/registrations/{id}"), Some(&token), None).await;
+                expect_status(r, 200).await;
+            }
+        });
+        let more = (20..40).map(|n| {
+            let app = &app;
+            let event = event.clone();
+            async move {
+                register(app, &event, n).await;
+            }
+        });
+        let cancels = futures_util::future::join_all(cancels);
+        let more = futures_util::future::join_all(more);
+        tokio::join!(cancels, more);
+        assert_invariants(&app, &event);
+        let admin = expect_status(app.admin_get(&format!("/api/v1/admin/events/{event}")).await, 200).await;
+        assert_eq!(admin["admin"]["registrations"]["confirmed"], 10);
+        assert_eq!(admin["admin"]["registrations"]["cancelled"], 10);
+        assert_eq!(admin["admin"]["registrations"]["waitlisted"], 20);
+        // Waitlist positions are 1..n with no gaps.
+        let list = expect_status(app.admin_get(&format!("/api/v1/admin/events/{event}/registrations?status=waitlisted&limit=200")).await, 200).await;
+        let mut positions: Vec<i64> = list["items"].as_array().unwrap().iter().map(|r| r["waitlist_position"].as_i64().unwrap()).collect();
+        positions.sort_unstable();
+        assert_eq!(positions, (1..=20).collect::<Vec<i64>>());
+    }
+
     async fn registering_confirms_then_waitlists_and_writes_the_emails(app) {
         let event = app.published_webinar(1).await;
         let first = register(&app, &event, 1).await;
@@ -154,6 +223,7 @@ both_backends! {
         assert_eq!(admin["seats_left"], 0);
         let promoted = outbox_templates(&app).iter().filter(|(t, _)| t == "registration_promoted").count();
         assert_eq!(promoted, 5);
+        assert_invariants(&app, &event);
     }
 
     async fn manage_token_is_the_only_key_and_cancel_promotes(app) {
