@@ -26,6 +26,9 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .map_err(|e| format!("ROADSHOW_BIND: cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
+        if config.background {
+            crate::jobs::start_background(&db, &config)?;
+        }
         let server = build_server(listener, db.clone(), config)?;
         Ok(Application { port, db, server })
     }
@@ -91,7 +94,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::auth::routes)
         .configure(crate::partners::routes)
         .configure(crate::events::routes)
-        .configure(crate::registrations::routes);
+        .configure(crate::registrations::routes)
+        .configure(crate::mail::routes);
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

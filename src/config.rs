@@ -30,6 +30,14 @@ pub struct Config {
     pub background: bool,
     /// `ROADSHOW_TRUST_PROXY`: take the client address from `X-Forwarded-For` (default false).
     pub trust_proxy: bool,
+    /// `ROADSHOW_MAIL_MAX_ATTEMPTS`: delivery attempts before an email is dead-lettered (default 12,
+    /// about 6 hours of retries with the backoff capped at an hour).
+    pub mail_max_attempts: u32,
+    /// `ROADSHOW_MAIL_POLL_MS`: how often the outbox worker looks for due email (default 1000).
+    pub mail_poll_ms: u64,
+    /// `ROADSHOW_SCHEDULER_INTERVAL_SECONDS`: how often reminders and follow-ups are looked for
+    /// (default 60).
+    pub scheduler_interval_secs: u64,
 }
 
 /// A bad environment value: which variable, and why.
@@ -55,6 +63,9 @@ impl Config {
             http_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             background: true,
             trust_proxy: false,
+            mail_max_attempts: 12,
+            mail_poll_ms: 1000,
+            scheduler_interval_secs: 60,
         }
     }
 
@@ -106,6 +117,15 @@ impl Config {
         if let Some(v) = get("ROADSHOW_TRUST_PROXY") {
             c.trust_proxy = parse_bool("ROADSHOW_TRUST_PROXY", &v)?;
         }
+        if let Some(v) = get("ROADSHOW_MAIL_MAX_ATTEMPTS") {
+            c.mail_max_attempts = parse_num("ROADSHOW_MAIL_MAX_ATTEMPTS", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_MAIL_POLL_MS") {
+            c.mail_poll_ms = parse_num("ROADSHOW_MAIL_POLL_MS", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_SCHEDULER_INTERVAL_SECONDS") {
+            c.scheduler_interval_secs = parse_num("ROADSHOW_SCHEDULER_INTERVAL_SECONDS", &v)?;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -127,6 +147,21 @@ impl Config {
                     message: "must start with smtp:// or smtps://".into(),
                 });
             }
+        }
+        if !(1..=100).contains(&self.mail_max_attempts) {
+            return Err(ConfigError { var: "ROADSHOW_MAIL_MAX_ATTEMPTS", message: "must be between 1 and 100".into() });
+        }
+        if !(10..=3_600_000).contains(&self.mail_poll_ms) {
+            return Err(ConfigError {
+                var: "ROADSHOW_MAIL_POLL_MS",
+                message: "must be between 10 and 3600000 (milliseconds)".into(),
+            });
+        }
+        if !(1..=86_400).contains(&self.scheduler_interval_secs) {
+            return Err(ConfigError {
+                var: "ROADSHOW_SCHEDULER_INTERVAL_SECONDS",
+                message: "must be between 1 and 86400".into(),
+            });
         }
         self.mail_from.parse::<lettre::message::Mailbox>().map_err(|e| ConfigError {
             var: "ROADSHOW_MAIL_FROM",
@@ -189,5 +224,9 @@ mod tests {
         assert_eq!(with(&[("ROADSHOW_SMTP_URL", "http://x")]).unwrap_err().var, "ROADSHOW_SMTP_URL");
         assert_eq!(with(&[("ROADSHOW_MAIL_FROM", "not a mailbox")]).unwrap_err().var, "ROADSHOW_MAIL_FROM");
         assert_eq!(with(&[("ROADSHOW_PUBLIC_URL", "ftp://x")]).unwrap_err().var, "ROADSHOW_PUBLIC_URL");
+        for var in ["ROADSHOW_MAIL_MAX_ATTEMPTS", "ROADSHOW_MAIL_POLL_MS", "ROADSHOW_SCHEDULER_INTERVAL_SECONDS"] {
+            assert_eq!(with(&[(var, "0")]).unwrap_err().var, var);
+            assert_eq!(with(&[(var, "soon")]).unwrap_err().var, var);
+        }
     }
 }

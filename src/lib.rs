@@ -11,6 +11,7 @@ pub mod demo;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod jobs;
 pub mod mail;
 pub mod partners;
 pub mod ratelimit;

@@ -202,6 +202,15 @@ diesel::table! {
 }
 
 diesel::table! {
+    unsubscribe_tokens (token_hash) {
+        token_hash -> Text,
+        business_id -> Text,
+        created_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
     audit_log (id) {
         id -> Text,
         actor_user_id -> Nullable<Text>,
@@ -234,6 +243,7 @@ diesel::joinable!(event_seat_shards -> events (event_id));
 diesel::joinable!(registrations -> events (event_id));
 diesel::joinable!(registrations -> businesses (business_id));
 diesel::joinable!(registration_tokens -> registrations (registration_id));
+diesel::joinable!(unsubscribe_tokens -> businesses (business_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     states,
@@ -251,6 +261,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     registration_tokens,
     idempotency_keys,
     outbox,
+    unsubscribe_tokens,
     audit_log,
     rate_limits,
 );

@@ -1,21 +1,89 @@
-//! RFC 5545 calendar objects for registrations: one stable UID per registration, a SEQUENCE that
-//! grows with every change (event revision + registration changes), times in UTC (`Z`).
+//! RFC 5545 calendar invites for one registration.
+//!
+//! - `UID` is stable per registration (`registration-<id>@roadshow`), so every invite, update and
+//!   cancellation for it lands on the same calendar entry.
+//! - `SEQUENCE` = `events.revision` + `registrations.calendar_sequence`: the first grows with every
+//!   change of the event, the second with every registration-level change that mails an invite
+//!   (promotion, cancellation, change notice; see [`super::notify_registration`]). Calendar
+//!   clients apply an update only when its SEQUENCE is higher than what they hold.
+//! - `METHOD:REQUEST` while the registration and the event stand, `METHOD:CANCEL` (with
+//!   `STATUS:CANCELLED`) once either is cancelled; a waitlisted registration is `TENTATIVE`.
+//! - Times are UTC with `Z` (no VTIMEZONE needed); text is escaped and lines folded at 75 octets.
+//!
+//! The email attachment and `GET /api/v1/registrations/{id}/calendar.ics` come from the same
+//! [`registration_calendar`], so they never disagree.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 
 use crate::db::schema::{events, registrations, venues};
 use crate::db::{from_db_time, DbConnection};
 use crate::error::AppError;
 
-/// The calendar for a registration as it stands: METHOD:REQUEST while active, METHOD:CANCEL when
-/// the registration or the event is cancelled.
+/// What a calendar entry is built from.
+#[derive(Debug, Clone)]
+pub struct CalendarEntry {
+    pub registration_id: String,
+    pub sequence: i64,
+    pub cancelled: bool,
+    pub tentative: bool,
+    pub title: String,
+    pub description: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: DateTime<Utc>,
+    pub location: String,
+    /// Join URL (confirmed webinar registrants only).
+    pub url: Option<String>,
+    pub stamp: DateTime<Utc>,
+}
+
+/// The invite for `registration_id` as it stands now (see module docs). 404 when it does not exist.
 pub fn registration_calendar(conn: &mut DbConnection, registration_id: &str) -> Result<String, AppError> {
+    Ok(render(&entry(conn, registration_id, None)?))
+}
+
+/// Reads the rows behind a calendar entry. `force_cancel` makes it a cancellation regardless of
+/// the current status (e.g. a notice written before the status change commits).
+pub fn entry(
+    conn: &mut DbConnection,
+    registration_id: &str,
+    force_cancel: Option<bool>,
+) -> Result<CalendarEntry, AppError> {
     let (status, seq, event_id): (String, i32, String) = registrations::table
         .find(registration_id)
         .select((registrations::status, registrations::calendar_sequence, registrations::event_id))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("no such registration"))?;
+    #[allow(clippy::type_complexity)]
+    let (title, description, starts, ends, ev_status, kind, join_url, revision, venue_id): (
+        String,
+        String,
+        NaiveDateTime,
+        NaiveDateTime,
+        String,
+        String,
+        Option<String>,
+        i32,
+        Option<String>,
+    ) = events::table
+        .find(&event_id)
+        .select((
+            events::title,
+            events::description,
+            events::starts_at,
+            events::ends_at,
+            events::status,
+            events::kind,
+            events::join_url,
+            events::revision,
+            events::venue_id,
+        ))
         .first(conn)?;
-    let e: crate::events::model::Event = events::table.find(&event_id).first(conn)?;
-    let location = match &e.venue_id {
+    let cancelled = force_cancel.unwrap_or(false) || status == "cancelled" || ev_status == "cancelled";
+    let confirmed = status == "confirmed" || status == "attended";
+    let url = if kind == "webinar" && confirmed && !cancelled { join_url } else { None };
+    let location = match venue_id {
         Some(v) => {
             let (name, address, city, state): (String, String, String, String) = venues::table
                 .find(v)
@@ -23,94 +91,101 @@ pub fn registration_calendar(conn: &mut DbConnection, registration_id: &str) -> 
                 .first(conn)?;
             format!("{name}, {address}, {city}, {state}")
         }
-        None => "Online".to_string(),
+        None => url.clone().map(|u| format!("Online: {u}")).unwrap_or_else(|| "Online".into()),
     };
-    let cancelled = status == "cancelled" || e.status == "cancelled";
-    let join = if e.kind == "webinar" && matches!(status.as_str(), "confirmed" | "attended") {
-        e.join_url.clone()
-    } else {
-        None
-    };
-    Ok(render(&CalendarEntry {
-        uid: format!("registration-{registration_id}@roadshow"),
-        sequence: e.revision + seq,
-        cancel: cancelled,
-        title: e.title.clone(),
-        description: match &join {
-            Some(j) => format!("{}\n\nJoin online: {j}", e.description),
-            None => e.description.clone(),
-        },
-        location,
-        url: join,
-        starts_at: from_db_time(e.starts_at),
-        ends_at: from_db_time(e.ends_at),
-    }))
-}
-
-/// What one VEVENT says.
-pub struct CalendarEntry {
-    pub uid: String,
-    pub sequence: i32,
-    pub cancel: bool,
-    pub title: String,
-    pub description: String,
-    pub location: String,
-    pub url: Option<String>,
-    pub starts_at: chrono::DateTime<chrono::Utc>,
-    pub ends_at: chrono::DateTime<chrono::Utc>,
-}
-
-pub fn render(c: &CalendarEntry) -> String {
-    let stamp = |t: chrono::DateTime<chrono::Utc>| t.format("%Y%m%dT%H%M%SZ").to_string();
-    let mut lines = vec![
-        "BEGIN:VCALENDAR".to_string(),
-        "VERSION:2.0".to_string(),
-        "PRODID:-//Roadshow//Roadshow//EN".to_string(),
-        "CALSCALE:GREGORIAN".to_string(),
-        format!("METHOD:{}", if c.cancel { "CANCEL" } else { "REQUEST" }),
-        "BEGIN:VEVENT".to_string(),
-        format!("UID:{}", escape(&c.uid)),
-        format!("SEQUENCE:{}", c.sequence),
-        format!("DTSTAMP:{}", stamp(chrono::Utc::now())),
-        format!("DTSTART:{}", stamp(c.starts_at)),
-        format!("DTEND:{}", stamp(c.ends_at)),
-        format!("SUMMARY:{}", escape(&c.title)),
-        format!("DESCRIPTION:{}", escape(&c.description)),
-        format!("LOCATION:{}", escape(&c.location)),
-        format!("STATUS:{}", if c.cancel { "CANCELLED" } else { "CONFIRMED" }),
-    ];
-    if let Some(u) = &c.url {
-        lines.push(format!("URL:{}", escape(u)));
+    let mut desc = description;
+    if let Some(u) = &url {
+        if !desc.is_empty() {
+            desc.push_str("\n\n");
+        }
+        desc.push_str(&format!("Join online: {u}"));
     }
-    lines.push("END:VEVENT".to_string());
-    lines.push("END:VCALENDAR".to_string());
+    Ok(CalendarEntry {
+        registration_id: registration_id.to_string(),
+        sequence: i64::from(revision) + i64::from(seq),
+        cancelled,
+        tentative: status == "waitlisted",
+        title,
+        description: desc,
+        starts_at: from_db_time(starts),
+        ends_at: from_db_time(ends),
+        location,
+        url,
+        stamp: Utc::now(),
+    })
+}
+
+/// Writes the VCALENDAR text (CRLF line ends, folded, escaped).
+pub fn render(e: &CalendarEntry) -> String {
     let mut out = String::new();
-    for l in lines {
-        out.push_str(&fold(&l));
-        out.push_str("\r\n");
+    let mut line = |s: String| fold_into(&mut out, &s);
+    line("BEGIN:VCALENDAR".into());
+    line("VERSION:2.0".into());
+    line("PRODID:-//Roadshow//Roadshow invites//EN".into());
+    line("CALSCALE:GREGORIAN".into());
+    line(format!("METHOD:{}", if e.cancelled { "CANCEL" } else { "REQUEST" }));
+    line("BEGIN:VEVENT".into());
+    line(format!("UID:registration-{}@roadshow", e.registration_id));
+    line(format!("SEQUENCE:{}", e.sequence));
+    line(format!("DTSTAMP:{}", utc(e.stamp)));
+    line(format!("DTSTART:{}", utc(e.starts_at)));
+    line(format!("DTEND:{}", utc(e.ends_at)));
+    line(format!("SUMMARY:{}", escape_text(&e.title)));
+    if !e.description.is_empty() {
+        line(format!("DESCRIPTION:{}", escape_text(&e.description)));
+    }
+    line(format!("LOCATION:{}", escape_text(&e.location)));
+    if let Some(u) = &e.url {
+        line(format!("URL:{u}"));
+    }
+    let status = if e.cancelled {
+        "CANCELLED"
+    } else if e.tentative {
+        "TENTATIVE"
+    } else {
+        "CONFIRMED"
+    };
+    line(format!("STATUS:{status}"));
+    line("TRANSP:OPAQUE".into());
+    line("END:VEVENT".into());
+    line("END:VCALENDAR".into());
+    out
+}
+
+/// `20260312T150000Z`.
+fn utc(t: DateTime<Utc>) -> String {
+    t.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// RFC 5545 §3.3.11 TEXT escaping.
+pub fn escape_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '\\' => out.push_str("\\\\"),
+            ';' => out.push_str("\\;"),
+            ',' => out.push_str("\\,"),
+            '\n' => out.push_str("\\n"),
+            '\r' => {}
+            _ => out.push(c),
+        }
     }
     out
 }
 
-/// TEXT escaping (RFC 5545 §3.3.11).
-fn escape(s: &str) -> String {
-    s.replace('\\', "\\\\").replace(';', "\\;").replace(',', "\\,").replace("\r\n", "\\n").replace('\n', "\\n")
-}
-
-/// Folds a content line at 75 octets without splitting a UTF-8 character (§3.1).
-fn fold(line: &str) -> String {
-    let mut out = String::new();
+/// Appends `line` folded at 75 octets (never inside a UTF-8 sequence), CRLF-terminated (§3.1).
+fn fold_into(out: &mut String, line: &str) {
     let mut width = 0;
-    for ch in line.chars() {
-        let n = ch.len_utf8();
+    for c in line.chars() {
+        let n = c.len_utf8();
         if width + n > 75 {
             out.push_str("\r\n ");
             width = 1;
         }
-        out.push(ch);
+        out.push(c);
         width += n;
     }
-    out
+    out.push_str("\r\n");
 }
 
 #[cfg(test)]
@@ -118,21 +193,19 @@ mod tests {
     use super::*;
 
     #[test]
-    fn long_lines_fold_and_text_escapes() {
-        let c = CalendarEntry {
-            uid: "u@x".into(),
-            sequence: 2,
-            cancel: false,
-            title: "A, B; C".into(),
-            description: "é".repeat(100),
-            location: "Online".into(),
-            url: None,
-            starts_at: chrono::Utc::now(),
-            ends_at: chrono::Utc::now(),
-        };
-        let s = render(&c);
-        assert!(s.contains("SUMMARY:A\\, B\\; C\r\n"));
-        assert!(s.contains("SEQUENCE:2\r\n"));
-        assert!(s.lines().all(|l| l.len() <= 75));
+    fn long_lines_fold_at_75_octets_without_splitting_characters() {
+        let mut out = String::new();
+        let long = format!("SUMMARY:{}", "é".repeat(100));
+        fold_into(&mut out, &long);
+        for l in out.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(l.len() <= 75, "{l:?} is {} octets", l.len());
+        }
+        let unfolded = out.replace("\r\n ", "");
+        assert_eq!(unfolded.trim_end(), long);
+    }
+
+    #[test]
+    fn text_values_are_escaped() {
+        assert_eq!(escape_text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
     }
 }

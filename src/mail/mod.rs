@@ -1,18 +1,34 @@
-//! Email: what is sent to whom, written to the transactional outbox in the caller's transaction.
+//! Email: what is sent to whom, written to the transactional outbox in the caller's transaction,
+//! and delivered later by the worker.
 //!
-//! Features call [`notify_registration`] inside the database transaction that changes state; the
-//! email row commits (or rolls back) with that change. Delivery happens later (outbox worker).
+//! - Features call [`notify_registration`] inside the database transaction that changes state; the
+//!   email row (rendered subject, text and HTML parts, calendar invite, extra headers) commits or
+//!   rolls back with that change. Nothing is rendered at send time.
+//! - [`worker`] delivers due rows over SMTP (or to `.eml` files), retries with backoff and
+//!   dead-letters after `ROADSHOW_MAIL_MAX_ATTEMPTS`; [`crate::jobs`] enqueues reminders and
+//!   follow-ups.
+//! - Transactional mail always goes. Marketing mail (the follow-up) goes only to businesses that
+//!   consented and did not unsubscribe, and carries a one-click `List-Unsubscribe` (RFC 8058).
+//! - Templates live in `src/mail/templates` ([`templates`]); invites in [`ics`].
 
+pub mod handlers;
 pub mod ics;
 pub mod outbox;
+pub mod templates;
+pub mod transport;
+pub mod worker;
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use crate::auth::tokens::{hash_token, new_token, TokenKind};
 use crate::config::Config;
-use crate::db::schema::{events, registration_tokens, registrations, venues};
+use crate::db::schema::{businesses, events, outbox as outbox_t, registration_tokens, registrations, venues};
 use crate::db::{from_db_time, now, DbConnection};
 use crate::error::AppError;
+use templates::{EmailView, VenueView};
+
+pub use handlers::routes;
 
 /// What emails need to know about the deployment.
 #[derive(Debug, Clone)]
@@ -68,12 +84,47 @@ impl Notice {
             Notice::Links => "manage_links",
         }
     }
+
+    /// Marketing mail needs consent and carries an unsubscribe link; everything else is
+    /// transactional and always goes.
+    pub fn is_marketing(&self) -> bool {
+        matches!(self, Notice::FollowUp)
+    }
+
+    /// Whether the notice ends the calendar entry (an ICS `METHOD:CANCEL` is attached).
+    fn cancels(&self) -> bool {
+        matches!(self, Notice::Cancelled | Notice::EventCancelled)
+    }
+}
+
+/// The registration and event facts an email is made from.
+struct Facts {
+    reg_id: String,
+    status: String,
+    attendee_name: Option<String>,
+    business_id: String,
+    waitlist_ticket: Option<i64>,
+    ever_confirmed: bool,
+    event_id: String,
+    title: String,
+    starts_at: NaiveDateTime,
+    ends_at: NaiveDateTime,
+    zone: chrono_tz::Tz,
+    kind: String,
+    event_status: String,
+    join_url: Option<String>,
+    revision: i32,
+    venue: Option<VenueView>,
 }
 
 /// Writes the email `notice` implies for one registration to the outbox, in the caller's
 /// transaction. `manage_token` is the token just handed to the client, when there is one; otherwise
 /// a fresh link token is made for this email. Registrations without an address (anonymised) get
-/// nothing. A second call for the same notice and registration is a no-op (dedupe key).
+/// nothing; marketing notices go only to consenting, subscribed businesses. A second call for the
+/// same notice and registration is a no-op (dedupe key), and then mints no token.
+///
+/// Notices that carry a calendar update (promotion, cancellation, change) raise the registration's
+/// `calendar_sequence` so the attached invite supersedes the previous one (see [`ics`]).
 pub fn notify_registration(
     conn: &mut DbConnection,
     ctx: &MailContext,
@@ -81,12 +132,27 @@ pub fn notify_registration(
     notice: Notice,
     manage_token: Option<&str>,
 ) -> Result<(), AppError> {
-    let (reg_id, status, attendee_name, attendee_email, event_id): (
+    notify(conn, ctx, registration_id, notice, manage_token).map(|_| ())
+}
+
+/// [`notify_registration`], telling whether an email row was added.
+pub fn notify(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    registration_id: &str,
+    notice: Notice,
+    manage_token: Option<&str>,
+) -> Result<bool, AppError> {
+    #[allow(clippy::type_complexity)]
+    let (reg_id, status, attendee_name, attendee_email, event_id, business_id, waitlist_ticket, confirmed_at): (
         String,
         String,
         Option<String>,
         Option<String>,
         String,
+        String,
+        Option<i64>,
+        Option<NaiveDateTime>,
     ) = registrations::table
         .find(registration_id)
         .select((
@@ -95,13 +161,21 @@ pub fn notify_registration(
             registrations::attendee_name,
             registrations::attendee_email,
             registrations::event_id,
+            registrations::business_id,
+            registrations::waitlist_ticket,
+            registrations::confirmed_at,
         ))
         .first(conn)?;
-    let Some(email) = attendee_email else { return Ok(()) };
-    let (title, starts_at, ends_at, tz, kind, join_url, revision, venue_id): (
+    let Some(email) = attendee_email else { return Ok(false) };
+    if notice.is_marketing() && !marketing_allowed(conn, &business_id)? {
+        return Ok(false);
+    }
+    #[allow(clippy::type_complexity)]
+    let (title, starts_at, ends_at, tz, kind, event_status, join_url, revision, venue_id): (
         String,
-        chrono::NaiveDateTime,
-        chrono::NaiveDateTime,
+        NaiveDateTime,
+        NaiveDateTime,
+        String,
         String,
         String,
         Option<String>,
@@ -115,103 +189,205 @@ pub fn notify_registration(
             events::ends_at,
             events::time_zone,
             events::kind,
+            events::status,
             events::join_url,
             events::revision,
             events::venue_id,
         ))
         .first(conn)?;
-    let venue: Option<(String, String, String, String)> = match venue_id {
-        Some(v) => Some(
-            venues::table
+    let venue = match venue_id {
+        Some(v) => {
+            let (name, address, city, state): (String, String, String, String) = venues::table
                 .find(v)
                 .select((venues::name, venues::address, venues::city, venues::state_code))
-                .first(conn)?,
-        ),
+                .first(conn)?;
+            Some(VenueView { name, address, city, state })
+        }
         None => None,
     };
-    let token = match manage_token {
-        Some(t) => t.to_string(),
-        None => {
-            let t = new_token(TokenKind::Manage);
-            diesel::insert_into(registration_tokens::table)
-                .values((
-                    registration_tokens::token_hash.eq(hash_token(&t)),
-                    registration_tokens::registration_id.eq(&reg_id),
-                    registration_tokens::created_at.eq(now()),
-                ))
-                .execute(conn)?;
-            t
-        }
+    let facts = Facts {
+        reg_id,
+        ever_confirmed: confirmed_at.is_some() || status == "confirmed" || status == "attended",
+        status,
+        attendee_name,
+        business_id,
+        waitlist_ticket,
+        event_id,
+        title,
+        starts_at,
+        ends_at,
+        zone: tz.parse().unwrap_or(chrono_tz::UTC),
+        kind,
+        event_status,
+        join_url,
+        revision,
+        venue,
     };
-    let zone: chrono_tz::Tz = tz.parse().unwrap_or(chrono_tz::UTC);
-    let when = crate::time::human_local(from_db_time(starts_at), zone);
-    let until = crate::time::human_local(from_db_time(ends_at), zone);
-    let manage_url = format!("{}/manage/{}?token={}", ctx.public_url, reg_id, token);
-    let name = attendee_name.unwrap_or_else(|| "there".into());
-    let (subject, lead) = match &notice {
-        Notice::Confirmed => (format!("You're registered: {title}"), "Your seat is confirmed.".to_string()),
-        Notice::Waitlisted => (
-            format!("You're on the waitlist: {title}"),
-            "The event is full, so you are on the waitlist. We will email you if a seat opens.".to_string(),
+
+    let dedupe_key = dedupe_key(&notice, &facts);
+    let exists: bool =
+        diesel::select(diesel::dsl::exists(outbox_t::table.filter(outbox_t::dedupe_key.eq(&dedupe_key))))
+            .get_result(conn)?;
+    if exists {
+        return Ok(false);
+    }
+
+    let confirmed = facts.status == "confirmed" || facts.status == "attended";
+    let attach_ics = match &notice {
+        Notice::Confirmed | Notice::Promoted | Notice::EventChanged { .. } => confirmed,
+        Notice::Cancelled | Notice::EventCancelled => facts.ever_confirmed,
+        _ => false,
+    };
+    if attach_ics && !matches!(notice, Notice::Confirmed) {
+        diesel::update(registrations::table.find(&facts.reg_id))
+            .set(registrations::calendar_sequence.eq(registrations::calendar_sequence + 1))
+            .execute(conn)?;
+    }
+    let ics = if attach_ics {
+        let force_cancel = notice.cancels().then_some(true);
+        Some(ics::render(&ics::entry(conn, &facts.reg_id, force_cancel)?))
+    } else {
+        None
+    };
+
+    // Tokens are made now but stored only once the email row is in (see below).
+    let fresh_manage = (manage_token.is_none() && !notice.is_marketing()).then(|| new_token(TokenKind::Manage));
+    let link_token = manage_token.map(str::to_string).or_else(|| fresh_manage.clone());
+    let unsubscribe = notice.is_marketing().then(|| new_token(TokenKind::Link));
+
+    let going_ahead = facts.event_status != "cancelled" && !notice.cancels();
+    let show_join = facts.kind == "webinar"
+        && confirmed
+        && going_ahead
+        && matches!(
+            notice,
+            Notice::Confirmed
+                | Notice::Promoted
+                | Notice::EventChanged { .. }
+                | Notice::Reminder24h
+                | Notice::Reminder1h
+                | Notice::Links
+        );
+    let waitlist_position = match (facts.status.as_str(), facts.waitlist_ticket) {
+        ("waitlisted", Some(ticket)) => Some(
+            registrations::table
+                .filter(registrations::event_id.eq(&facts.event_id))
+                .filter(registrations::status.eq("waitlisted"))
+                .filter(registrations::waitlist_ticket.le(ticket))
+                .count()
+                .get_result::<i64>(conn)?,
         ),
-        Notice::Promoted => {
-            (format!("A seat opened up: {title}"), "Good news: a seat opened and it is yours.".to_string())
-        }
-        Notice::Cancelled => {
-            (format!("Registration cancelled: {title}"), "Your registration is cancelled.".to_string())
-        }
-        Notice::EventChanged { changes } => {
-            (format!("Changed: {title}"), format!("The event has changed:\n{}", changes.join("\n")))
-        }
-        Notice::EventCancelled => {
-            (format!("Cancelled: {title}"), "We are sorry: this event has been cancelled.".to_string())
-        }
-        Notice::Reminder24h => (format!("Tomorrow: {title}"), "A reminder: the event is tomorrow.".to_string()),
-        Notice::Reminder1h => {
-            (format!("Starting in an hour: {title}"), "A reminder: the event starts in an hour.".to_string())
-        }
-        Notice::FollowUp => (format!("Thank you for joining {title}"), "Thank you for taking part.".to_string()),
-        Notice::Links => {
-            (format!("Your registration: {title}"), "Here is the link to manage your registration.".to_string())
-        }
+        _ => None,
     };
-    let mut text = format!("Hello {name},\n\n{lead}\n\n{title}\nStarts: {when}\nEnds: {until}\n");
-    if let Some((vname, addr, city, state)) = &venue {
-        text.push_str(&format!("Where: {vname}, {addr}, {city}, {state}\n"));
-    }
-    let confirmed = status == "confirmed" || status == "attended";
-    if kind == "webinar" && confirmed && notice != Notice::Cancelled && notice != Notice::EventCancelled {
-        if let Some(j) = &join_url {
-            text.push_str(&format!("Join online: {j}\n"));
-        }
-    }
-    text.push_str(&format!("\nManage your registration: {manage_url}\n"));
-    let html = format!("<p>{}</p>", html_escape(&text).replace('\n', "<br>\n"));
-    let dedupe_key = match &notice {
-        Notice::EventChanged { .. } => format!("{}:{reg_id}:{revision}", notice.template()),
-        Notice::Reminder24h | Notice::Reminder1h => format!("{}:{reg_id}:{}", notice.template(), starts_at),
-        Notice::Links => format!("{}:{reg_id}:{}", notice.template(), uuid::Uuid::new_v4()),
-        _ => format!("{}:{reg_id}", notice.template()),
+    let subject = subject(&notice, &facts);
+    let unsubscribe_url = unsubscribe.as_ref().map(|t| format!("{}/unsubscribe/{t}", ctx.public_url));
+    let view = EmailView {
+        subject: subject.clone(),
+        name: facts.attendee_name.clone().unwrap_or_else(|| "there".into()),
+        title: facts.title.clone(),
+        starts: crate::time::human_local(from_db_time(facts.starts_at), facts.zone),
+        ends: crate::time::human_local(from_db_time(facts.ends_at), facts.zone),
+        venue: facts.venue.clone(),
+        join_url: if show_join { facts.join_url.clone() } else { None },
+        manage_url: link_token.as_ref().map(|t| format!("{}/manage/{}?token={t}", ctx.public_url, facts.reg_id)),
+        calendar_url: link_token
+            .as_ref()
+            .filter(|_| confirmed && going_ahead)
+            .map(|t| format!("{}/api/v1/registrations/{}/calendar.ics?token={t}", ctx.public_url, facts.reg_id)),
+        unsubscribe_url: unsubscribe_url.clone(),
+        public_url: ctx.public_url.clone(),
+        changes: match &notice {
+            Notice::EventChanged { changes } => changes.clone(),
+            _ => Vec::new(),
+        },
+        waitlist_position,
+        has_ics: ics.is_some(),
     };
-    let category = if notice == Notice::FollowUp { "marketing" } else { "transactional" };
-    outbox::enqueue(
+    let (body_text, body_html) = templates::render(notice.template(), &view)?;
+    let mut headers = serde_json::Map::new();
+    if let Some(url) = &unsubscribe_url {
+        headers.insert("List-Unsubscribe".into(), format!("<{url}>").into());
+        headers.insert("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into());
+    }
+    let inserted = outbox::enqueue(
         conn,
         &outbox::NewEmail {
             dedupe_key,
             recipient: email,
             template: notice.template().to_string(),
-            category: category.to_string(),
+            category: if notice.is_marketing() { "marketing" } else { "transactional" }.to_string(),
             subject,
-            body_text: text,
-            body_html: html,
-            ics: None,
-            headers: "{}".into(),
-            registration_id: Some(reg_id),
-            business_id: None,
-            event_id: Some(event_id),
+            body_text,
+            body_html,
+            ics,
+            headers: serde_json::Value::Object(headers).to_string(),
+            registration_id: Some(facts.reg_id.clone()),
+            business_id: Some(facts.business_id.clone()),
+            event_id: Some(facts.event_id.clone()),
         },
     )?;
-    Ok(())
+    if inserted {
+        if let Some(t) = &fresh_manage {
+            diesel::insert_into(registration_tokens::table)
+                .values((
+                    registration_tokens::token_hash.eq(hash_token(t)),
+                    registration_tokens::registration_id.eq(&facts.reg_id),
+                    registration_tokens::created_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        if let Some(t) = &unsubscribe {
+            outbox::store_unsubscribe_token(conn, &hash_token(t), &facts.business_id)?;
+        }
+    }
+    Ok(inserted)
+}
+
+/// Whether a business may get marketing mail: consented, not unsubscribed, not deleted.
+pub fn marketing_allowed(conn: &mut DbConnection, business_id: &str) -> Result<bool, AppError> {
+    let n: i64 = businesses::table
+        .filter(businesses::id.eq(business_id))
+        .filter(businesses::marketing_consent.eq(true))
+        .filter(businesses::unsubscribed_at.is_null())
+        .filter(businesses::deleted_at.is_null())
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// One logical email, one key: a repeated call (or a second scheduler process) adds nothing.
+fn dedupe_key(notice: &Notice, f: &Facts) -> String {
+    let t = notice.template();
+    let id = &f.reg_id;
+    match notice {
+        // A change notice per event revision and change list (two changes never collapse into one).
+        Notice::EventChanged { changes } => {
+            let digest = crate::auth::tokens::hash_token(&changes.join("\n"));
+            format!("{t}:{id}:{}:{}", f.revision, &digest[..16])
+        }
+        // A reminder per start time: a rescheduled event gets a fresh one.
+        Notice::Reminder24h | Notice::Reminder1h => format!("{t}:{id}:{}", f.starts_at.format("%Y%m%dT%H%M%S")),
+        Notice::Links => format!("{t}:{id}:{}", uuid::Uuid::new_v4()),
+        _ => format!("{t}:{id}"),
+    }
+}
+
+fn subject(notice: &Notice, f: &Facts) -> String {
+    let title = &f.title;
+    let local = from_db_time(f.starts_at).with_timezone(&f.zone);
+    let short = local.format("%a, %b %-d at %-I:%M %p %Z");
+    match notice {
+        Notice::Confirmed => format!("You're registered: {title}"),
+        Notice::Waitlisted => format!("You're on the waitlist: {title}"),
+        Notice::Promoted => format!("A seat opened up for you: {title}"),
+        Notice::Cancelled => format!("Registration cancelled: {title}"),
+        Notice::EventChanged { .. } => format!("Changed: {title}, now {short}"),
+        Notice::EventCancelled => format!("Cancelled: {title}"),
+        Notice::Reminder24h => format!("Reminder: {title}, {short}"),
+        Notice::Reminder1h => format!("Starting in an hour: {title}"),
+        Notice::FollowUp => format!("Thank you for joining {title}"),
+        Notice::Links => format!("Your registration link: {title}"),
+    }
 }
 
 /// Escapes text for HTML element content and attribute values.

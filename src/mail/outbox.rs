@@ -1,8 +1,18 @@
-//! The outbox table: rows written in the caller's transaction, delivered later by the worker.
+//! The outbox table: rows written in the caller's transaction, claimed and marked by the worker,
+//! inspected and retried by admins.
+//!
+//! Row life: `pending` → `sent` (the server accepted it), or → `dead` after the attempt bound or a
+//! permanent refusal (an admin may retry it), or → `dropped` (marketing mail whose business
+//! unsubscribed before it went out). A claim takes a lease (`locked_by`, `locked_until`): a worker
+//! that dies mid-batch leaves rows that become claimable again when the lease ends, and they are
+//! re-sent with the same Message-ID.
 
+use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use diesel::sql_types::{Nullable, Text, Timestamp};
+use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
+use serde::Serialize;
 
+use crate::db::schema::{businesses, events, outbox, registrations, unsubscribe_tokens};
 use crate::db::{new_id, now, DbConnection};
 use crate::error::AppError;
 
@@ -24,6 +34,34 @@ pub struct NewEmail {
     pub registration_id: Option<String>,
     pub business_id: Option<String>,
     pub event_id: Option<String>,
+}
+
+/// One outbox row, as stored.
+#[derive(Debug, Clone, Queryable, QueryableByName, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: String,
+    pub dedupe_key: String,
+    pub recipient: String,
+    pub template: String,
+    pub category: String,
+    pub subject: String,
+    pub body_text: String,
+    pub body_html: String,
+    pub ics: Option<String>,
+    pub headers: String,
+    pub message_id: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub locked_by: Option<String>,
+    pub last_error: Option<String>,
+    pub registration_id: Option<String>,
+    pub business_id: Option<String>,
+    pub event_id: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
 }
 
 /// Inserts the email unless one with the same dedupe key exists. Returns whether it was inserted.
@@ -57,4 +95,239 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
     .bind::<Timestamp, _>(ts)
     .execute(conn)?;
     Ok(n == 1)
+}
+
+/// Claims up to `limit` due rows for `worker` until `lease_until`, counting the attempt. Due: pending,
+/// `next_attempt_at <= now`, and not leased (or the lease ran out). On PostgreSQL, `FOR UPDATE SKIP
+/// LOCKED` lets several workers claim disjoint batches at once; on SQLite the write transaction
+/// (`BEGIN IMMEDIATE`) serialises claimers. Call inside a write transaction.
+pub fn claim(
+    conn: &mut DbConnection,
+    worker: &str,
+    now: NaiveDateTime,
+    lease_until: NaiveDateTime,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, AppError> {
+    let lock = if conn.is_postgres() { " FOR UPDATE SKIP LOCKED" } else { "" };
+    let sql = format!(
+        "UPDATE outbox SET locked_by = $1, locked_until = $2, attempts = attempts + 1 \
+         WHERE id IN (SELECT id FROM outbox WHERE status = 'pending' AND next_attempt_at <= $3 \
+         AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at, id LIMIT $4{lock}) \
+         RETURNING *"
+    );
+    let mut rows: Vec<OutboxRow> = diesel::sql_query(sql)
+        .bind::<Text, _>(worker)
+        .bind::<Timestamp, _>(lease_until)
+        .bind::<Timestamp, _>(now)
+        .bind::<BigInt, _>(limit)
+        .load(conn)?;
+    rows.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
+    Ok(rows)
+}
+
+/// Drops due rows that must no longer go out: marketing mail to a business that no longer wants it,
+/// and reminders or follow-ups of a registration or event cancelled after they were queued.
+/// Returns how many.
+pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
+    let cancelled = registrations::table
+        .inner_join(events::table)
+        .filter(registrations::status.eq("cancelled").or(events::status.eq("cancelled")))
+        .select(registrations::id.nullable());
+    let stale = diesel::update(
+        outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::template.eq_any(["reminder_24h", "reminder_1h", "follow_up"]))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(outbox::registration_id.eq_any(cancelled)),
+    )
+    .set((
+        outbox::status.eq("dropped"),
+        outbox::last_error.eq("not sent: the registration or event was cancelled"),
+        outbox::locked_by.eq(None::<String>),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    let unwanted = businesses::table
+        .filter(
+            businesses::marketing_consent
+                .eq(false)
+                .or(businesses::unsubscribed_at.is_not_null())
+                .or(businesses::deleted_at.is_not_null()),
+        )
+        .select(businesses::id);
+    let unwanted_marketing = diesel::update(
+        outbox::table
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::category.eq("marketing"))
+            .filter(outbox::next_attempt_at.le(now))
+            .filter(outbox::business_id.eq_any(unwanted.nullable())),
+    )
+    .set((
+        outbox::status.eq("dropped"),
+        outbox::last_error.eq("not sent: the business no longer accepts marketing email"),
+        outbox::locked_by.eq(None::<String>),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(stale + unwanted_marketing)
+}
+
+/// Records that the server accepted the row's message. Not conditional on the lease: once accepted,
+/// the message is sent, whoever holds the row now.
+pub fn mark_sent(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Result<(), AppError> {
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq("pending")))
+        .set((
+            outbox::status.eq("sent"),
+            outbox::sent_at.eq(Some(at)),
+            outbox::last_error.eq(None::<String>),
+            outbox::locked_by.eq(None::<String>),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt by `worker`: back to `pending` at `next_attempt_at`, or `dead`. Ignored
+/// when another worker has taken the row over since (its lease ran out).
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    id: &str,
+    worker: &str,
+    dead: bool,
+    next_attempt_at: NaiveDateTime,
+    error: &str,
+) -> Result<(), AppError> {
+    diesel::update(outbox::table.find(id).filter(outbox::status.eq("pending")).filter(outbox::locked_by.eq(worker)))
+        .set((
+            outbox::status.eq(if dead { "dead" } else { "pending" }),
+            outbox::next_attempt_at.eq(next_attempt_at),
+            outbox::last_error.eq(Some(truncate(error, 1000))),
+            outbox::locked_by.eq(None::<String>),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+fn truncate(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// A page of rows for admins, newest first, optionally of one status.
+pub fn list(
+    conn: &mut DbConnection,
+    status: Option<&str>,
+    after: Option<(NaiveDateTime, String)>,
+    limit: i64,
+) -> Result<Vec<OutboxRow>, AppError> {
+    let mut q = outbox::table.select(OutboxRow::as_select()).into_boxed();
+    if let Some(s) = status {
+        q = q.filter(outbox::status.eq(s.to_string()));
+    }
+    if let Some((at, id)) = after {
+        q = q.filter(outbox::created_at.lt(at).or(outbox::created_at.eq(at).and(outbox::id.lt(id))));
+    }
+    Ok(q.order((outbox::created_at.desc(), outbox::id.desc())).limit(limit).load(conn)?)
+}
+
+/// Rows per status, plus how many are due now and the oldest pending one's age.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct OutboxStats {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+    pub dropped: i64,
+    /// Pending rows whose next attempt time has come.
+    pub due: i64,
+    /// Creation time of the oldest pending row (UTC), if any.
+    pub oldest_pending_at: Option<String>,
+}
+
+pub fn stats(conn: &mut DbConnection, at: NaiveDateTime) -> Result<OutboxStats, AppError> {
+    let counts: Vec<(String, i64)> =
+        outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
+    let mut s = OutboxStats::default();
+    for (status, n) in counts {
+        match status.as_str() {
+            "pending" => s.pending = n,
+            "sent" => s.sent = n,
+            "dead" => s.dead = n,
+            "dropped" => s.dropped = n,
+            _ => {}
+        }
+    }
+    s.due = outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(at))
+        .count()
+        .get_result(conn)?;
+    let oldest: Option<NaiveDateTime> =
+        outbox::table.filter(outbox::status.eq("pending")).select(diesel::dsl::min(outbox::created_at)).first(conn)?;
+    s.oldest_pending_at = oldest.map(|t| crate::time::utc_string(crate::db::from_db_time(t)));
+    Ok(s)
+}
+
+/// Puts a dead row back in the queue, due now, with a fresh attempt budget. 404 when unknown, 409
+/// when the row is not dead.
+pub fn retry_dead(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Result<OutboxRow, AppError> {
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("dead")))
+        .set((
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(at),
+            outbox::locked_by.eq(None::<String>),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
+    let row: Option<OutboxRow> = outbox::table.find(id).select(OutboxRow::as_select()).first(conn).optional()?;
+    match (n, row) {
+        (_, None) => Err(AppError::not_found("no such email")),
+        (1, Some(row)) => Ok(row),
+        (_, Some(row)) => {
+            Err(AppError::conflict(format!("only dead emails can be retried; this one is {}", row.status)))
+        }
+    }
+}
+
+/// Keeps the hash of a one-click unsubscribe token for `business_id`.
+pub fn store_unsubscribe_token(conn: &mut DbConnection, token_hash: &str, business_id: &str) -> Result<(), AppError> {
+    diesel::insert_into(unsubscribe_tokens::table)
+        .values((
+            unsubscribe_tokens::token_hash.eq(token_hash),
+            unsubscribe_tokens::business_id.eq(business_id),
+            unsubscribe_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether an unsubscribe token (by hash) is known.
+pub fn unsubscribe_token_exists(conn: &mut DbConnection, token_hash: &str) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(unsubscribe_tokens::table.find(token_hash))).get_result(conn)?)
+}
+
+/// Unsubscribes the business behind the token from marketing mail and drops its queued marketing
+/// mail. Using a token twice is fine. 404 when the token is unknown.
+pub fn unsubscribe(conn: &mut DbConnection, token_hash: &str, at: NaiveDateTime) -> Result<(), AppError> {
+    let business_id: String = unsubscribe_tokens::table
+        .find(token_hash)
+        .select(unsubscribe_tokens::business_id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("this unsubscribe link is not known"))?;
+    diesel::update(unsubscribe_tokens::table.find(token_hash).filter(unsubscribe_tokens::used_at.is_null()))
+        .set(unsubscribe_tokens::used_at.eq(Some(at)))
+        .execute(conn)?;
+    diesel::update(businesses::table.find(&business_id).filter(businesses::unsubscribed_at.is_null()))
+        .set((businesses::unsubscribed_at.eq(Some(at)), businesses::updated_at.eq(at)))
+        .execute(conn)?;
+    diesel::update(
+        outbox::table
+            .filter(outbox::business_id.eq(&business_id))
+            .filter(outbox::category.eq("marketing"))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set((outbox::status.eq("dropped"), outbox::last_error.eq("not sent: the business unsubscribed")))
+    .execute(conn)?;
+    Ok(())
 }

@@ -1,0 +1,168 @@
+//! Email templates (minijinja): one `.html` and one `.txt` file per notice under
+//! `src/mail/templates/`, compiled into the binary. Auto-escaping follows the file extension, so
+//! every value in an `.html` template is HTML-escaped and `.txt` templates stay plain.
+
+use std::sync::OnceLock;
+
+use minijinja::Environment;
+use serde::Serialize;
+
+use crate::error::AppError;
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = embedded!(
+    "layout.html",
+    "layout.txt",
+    "_details.html",
+    "_details.txt",
+    "registration_confirmed.html",
+    "registration_confirmed.txt",
+    "registration_waitlisted.html",
+    "registration_waitlisted.txt",
+    "registration_promoted.html",
+    "registration_promoted.txt",
+    "registration_cancelled.html",
+    "registration_cancelled.txt",
+    "event_changed.html",
+    "event_changed.txt",
+    "event_cancelled.html",
+    "event_cancelled.txt",
+    "reminder_24h.html",
+    "reminder_24h.txt",
+    "reminder_1h.html",
+    "reminder_1h.txt",
+    "follow_up.html",
+    "follow_up.txt",
+    "manage_links.html",
+    "manage_links.txt",
+);
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            // The templates are part of the binary; the unit test below compiles each one.
+            env.add_template(name, source).expect("embedded template compiles");
+        }
+        env
+    })
+}
+
+/// The venue of an in-person stop, as shown in emails.
+#[derive(Debug, Clone, Serialize)]
+pub struct VenueView {
+    pub name: String,
+    pub address: String,
+    pub city: String,
+    pub state: String,
+}
+
+/// Everything a template may show. Absent values are `None` (falsy in templates).
+#[derive(Debug, Clone, Serialize)]
+pub struct EmailView {
+    pub subject: String,
+    pub name: String,
+    pub title: String,
+    /// Start and end in the event's zone, zone named: `Thursday, March 12, 2026 at 9:00 AM CDT (America/Chicago)`.
+    pub starts: String,
+    pub ends: String,
+    pub venue: Option<VenueView>,
+    /// Only for confirmed registrants of a webinar that is going ahead.
+    pub join_url: Option<String>,
+    pub manage_url: Option<String>,
+    pub calendar_url: Option<String>,
+    pub unsubscribe_url: Option<String>,
+    pub public_url: String,
+    pub changes: Vec<String>,
+    pub waitlist_position: Option<i64>,
+    pub has_ics: bool,
+}
+
+/// Renders the `(text, html)` bodies of `template` (a [`super::Notice::template`] name).
+pub fn render(template: &str, view: &EmailView) -> Result<(String, String), AppError> {
+    let env = environment();
+    let one = |ext: &str| -> Result<String, AppError> {
+        let name = format!("{template}.{ext}");
+        let t = env.get_template(&name).map_err(|e| AppError::internal(format!("email template {name}: {e}")))?;
+        t.render(view).map_err(|e| AppError::internal(format!("email template {name}: {e}")))
+    };
+    let text = tidy_text(&one("txt")?);
+    let html = one("html")?;
+    Ok((text, html))
+}
+
+/// Collapses runs of blank lines that optional sections leave behind, and ends with one newline.
+fn tidy_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut blank = 0;
+    for line in s.lines() {
+        let line = line.trim_end();
+        if line.is_empty() {
+            blank += 1;
+            if blank > 1 {
+                continue;
+            }
+        } else {
+            blank = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out.trim().to_string() + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn view() -> EmailView {
+        EmailView {
+            subject: "You're registered".into(),
+            name: "Ana <script>alert(1)</script> & Co".into(),
+            title: "Grow \"online\" <fast>".into(),
+            starts: "Thursday, March 12, 2026 at 9:00 AM CDT (America/Chicago)".into(),
+            ends: "Thursday, March 12, 2026 at 10:00 AM CDT (America/Chicago)".into(),
+            venue: None,
+            join_url: Some("https://meet.example.org/x?a=1&b=2".into()),
+            manage_url: Some("http://127.0.0.1:8080/manage/1?token=rsm_x".into()),
+            calendar_url: None,
+            unsubscribe_url: None,
+            public_url: "http://127.0.0.1:8080".into(),
+            changes: vec!["Starts: a → b".into()],
+            waitlist_position: Some(3),
+            has_ics: true,
+        }
+    }
+
+    #[test]
+    fn every_template_renders_both_parts() {
+        for (name, _) in TEMPLATES.iter().filter(|(n, _)| n.ends_with(".txt") && !n.starts_with('_')) {
+            let base = name.trim_end_matches(".txt");
+            if base == "layout" {
+                continue;
+            }
+            let (text, html) = render(base, &view()).unwrap();
+            assert!(text.contains("Hello Ana <script>"), "{base}: {text}");
+            assert!(html.contains("Hello Ana &lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; Co"), "{base}: {html}");
+            assert!(!html.contains("<script>"), "{base}");
+        }
+    }
+
+    #[test]
+    fn html_escapes_values_and_text_does_not() {
+        let (text, html) = render("registration_confirmed", &view()).unwrap();
+        assert!(text.contains("Grow \"online\" <fast>"));
+        assert!(html.contains("Grow &quot;online&quot; &lt;fast&gt;"));
+        assert!(html.contains("https:&#x2f;&#x2f;meet.example.org&#x2f;x?a=1&amp;b=2"), "{html}");
+        assert!(!text.contains("\n\n\n"));
+    }
+}

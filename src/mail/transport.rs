@@ -1,0 +1,114 @@
+//! Where messages go: SMTP through lettre's pooled transport when `ROADSHOW_SMTP_URL` is set, and
+//! otherwise `.eml` files under `ROADSHOW_MAIL_DIR`, one per outbox row (`<row id>.eml`, so a re-send
+//! replaces the file instead of adding a copy). Also builds the MIME message from an outbox row.
+//!
+//! SMTP URLs (lettre): `smtp://host:25` plain, `smtp://host:587?tls=required` STARTTLS,
+//! `smtps://host:465` implicit TLS; `smtp://user:password@host…` authenticates.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use lettre::message::header::{ContentType, HeaderName, HeaderValue};
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
+use lettre::transport::smtp::PoolConfig;
+use lettre::{Message, SmtpTransport, Transport as _};
+
+use super::outbox::OutboxRow;
+
+/// A delivery failure, classified for the retry policy. The text may contain the server's reply
+/// (possibly an address): it goes to `outbox.last_error`, never to the logs.
+#[derive(Debug, Clone)]
+pub struct SendError {
+    /// The server refused for good (5xx), or the message cannot be built: retrying will not help.
+    pub permanent: bool,
+    /// No conversation took place (connect, TLS, timeout): the server is unreachable, so the rest
+    /// of a batch is not tried now.
+    pub unreachable: bool,
+    pub message: String,
+}
+
+/// The configured way out.
+#[derive(Clone)]
+pub enum Transport {
+    Smtp(SmtpTransport),
+    Files(PathBuf),
+}
+
+impl Transport {
+    /// SMTP from a URL, with a pool of up to `pool_size` connections and a per-command timeout.
+    pub fn smtp(url: &str, pool_size: u32) -> Result<Transport, String> {
+        let t = SmtpTransport::from_url(url)
+            .map_err(|e| format!("ROADSHOW_SMTP_URL: cannot use this URL: {e}"))?
+            .timeout(Some(Duration::from_secs(30)))
+            .pool_config(PoolConfig::new().max_size(pool_size.max(1)).idle_timeout(Duration::from_secs(60)))
+            .build();
+        Ok(Transport::Smtp(t))
+    }
+
+    /// `.eml` files in `dir` (created if missing).
+    pub fn files(dir: impl Into<PathBuf>) -> Result<Transport, String> {
+        let dir = dir.into();
+        std::fs::create_dir_all(&dir)
+            .map_err(|e| format!("ROADSHOW_MAIL_DIR: cannot create {}: {e}", dir.display()))?;
+        Ok(Transport::Files(dir))
+    }
+
+    /// Sends one message; `Ok` means the server accepted it (or the file is fully written).
+    pub fn send(&self, row_id: &str, message: &Message) -> Result<(), SendError> {
+        match self {
+            Transport::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| SendError {
+                permanent: e.is_permanent(),
+                unreachable: !e.is_permanent() && !e.is_transient(),
+                message: format!("SMTP: {e}"),
+            }),
+            Transport::Files(dir) => {
+                let transient = |e: std::io::Error| SendError {
+                    permanent: false,
+                    unreachable: true,
+                    message: format!("mail directory: {e}"),
+                };
+                // Write then rename, so a reader never sees half a message.
+                let tmp = dir.join(format!(".{row_id}.eml.tmp"));
+                std::fs::write(&tmp, message.formatted()).map_err(transient)?;
+                std::fs::rename(&tmp, dir.join(format!("{row_id}.eml"))).map_err(transient)
+            }
+        }
+    }
+}
+
+/// Builds the MIME message of an outbox row: `multipart/alternative` text + HTML (+ the invite as
+/// `text/calendar; method=…`, which calendar-aware clients act on), and the invite again as an
+/// `invite.ics` attachment for the others. The Message-ID is the row's, so a re-send is recognisably
+/// the same message.
+pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendError> {
+    let permanent = |what: String| SendError { permanent: true, unreachable: false, message: what };
+    let to: Mailbox = row.recipient.parse().map_err(|e| permanent(format!("bad recipient address: {e}")))?;
+    let mut builder = Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(row.subject.clone())
+        .message_id(Some(row.message_id.clone()))
+        .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
+    let extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.headers).unwrap_or_default();
+    for (name, value) in extra {
+        let Some(value) = value.as_str() else { continue };
+        let name = HeaderName::new_from_ascii(name).map_err(|e| permanent(format!("bad header name: {e}")))?;
+        builder = builder.raw_header(HeaderValue::new(name, value.to_string()));
+    }
+    let alternative = MultiPart::alternative()
+        .singlepart(SinglePart::plain(row.body_text.clone()))
+        .singlepart(SinglePart::html(row.body_html.clone()));
+    let body = match &row.ics {
+        None => alternative,
+        Some(ics) => {
+            let method = if ics.contains("\r\nMETHOD:CANCEL\r\n") { "CANCEL" } else { "REQUEST" };
+            let calendar = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
+                .map_err(|e| permanent(format!("calendar content type: {e}")))?;
+            let ics_file = ContentType::parse("application/ics").map_err(|e| permanent(e.to_string()))?;
+            MultiPart::mixed()
+                .multipart(alternative.singlepart(SinglePart::builder().header(calendar).body(ics.clone())))
+                .singlepart(Attachment::new("invite.ics".into()).body(ics.clone(), ics_file))
+        }
+    };
+    builder.multipart(body).map_err(|e| permanent(format!("cannot build the message: {e}")))
+}
