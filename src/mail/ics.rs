@@ -4,13 +4,14 @@
 //!   cancellation for it lands on the same calendar entry.
 //! - `SEQUENCE` = `events.revision` + `registrations.calendar_sequence`: the first grows with every
 //!   change of the event, the second with every registration-level change that mails an invite
-//!   (promotion, cancellation, change notice; see [`super::notify_registration`]). Calendar
+//!   (promotion, cancellation, event cancellation; see [`super::notify_registration`]). Calendar
 //!   clients apply an update only when its SEQUENCE is higher than what they hold.
 //! - `METHOD:REQUEST` while the registration and the event stand, `METHOD:CANCEL` (with
 //!   `STATUS:CANCELLED`) once either is cancelled; a waitlisted registration is `TENTATIVE`.
 //! - Times are UTC with `Z` (no VTIMEZONE needed); text is escaped and lines folded at 75 octets.
 //!
-//! The email attachment and `GET /api/v1/registrations/{id}/calendar.ics` come from the same
+//! The email attachment and the calendar download (`/api/v1/registrations/{id}/calendar.ics`,
+//! `/manage/{id}/calendar.ics`) come from the same
 //! [`registration_calendar`], so they never disagree.
 
 use chrono::{DateTime, NaiveDateTime, Utc};

@@ -123,8 +123,9 @@ struct Facts {
 /// nothing; marketing notices go only to consenting, subscribed businesses. A second call for the
 /// same notice and registration is a no-op (dedupe key), and then mints no token.
 ///
-/// Notices that carry a calendar update (promotion, cancellation, change) raise the registration's
-/// `calendar_sequence` so the attached invite supersedes the previous one (see [`ics`]).
+/// The calling feature raises the calendar SEQUENCE for promotions and cancellations
+/// (`registrations.calendar_sequence`) and event changes (`events.revision`); an event cancellation
+/// raises the registration's sequence here, so every attached invite supersedes the previous one.
 pub fn notify_registration(
     conn: &mut DbConnection,
     ctx: &MailContext,
@@ -238,7 +239,10 @@ pub fn notify(
         Notice::Cancelled | Notice::EventCancelled => facts.ever_confirmed,
         _ => false,
     };
-    if attach_ics && !matches!(notice, Notice::Confirmed) {
+    // Promotions and cancellations raise `calendar_sequence` in the feature's own transaction, and
+    // event changes raise `events.revision`; an event cancellation raises neither, so its invite
+    // would not supersede the last one: raise the registration's sequence here.
+    if attach_ics && matches!(notice, Notice::EventCancelled) {
         diesel::update(registrations::table.find(&facts.reg_id))
             .set(registrations::calendar_sequence.eq(registrations::calendar_sequence + 1))
             .execute(conn)?;
@@ -293,7 +297,7 @@ pub fn notify(
         calendar_url: link_token
             .as_ref()
             .filter(|_| confirmed && going_ahead)
-            .map(|t| format!("{}/api/v1/registrations/{}/calendar.ics?token={t}", ctx.public_url, facts.reg_id)),
+            .map(|t| format!("{}/manage/{}/calendar.ics?token={t}", ctx.public_url, facts.reg_id)),
         unsubscribe_url: unsubscribe_url.clone(),
         public_url: ctx.public_url.clone(),
         changes: match &notice {

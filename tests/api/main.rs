@@ -5,4 +5,6 @@ pub mod helpers;
 
 mod events;
 mod foundation;
+mod mail;
 mod registrations;
+mod smtp_sink;
