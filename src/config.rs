@@ -35,6 +35,9 @@ pub struct Config {
     pub mail_max_attempts: u32,
     /// `ROADSHOW_MAIL_POLL_MS`: how often the outbox worker looks for due email (default 1000).
     pub mail_poll_ms: u64,
+    /// `ROADSHOW_MAIL_CONCURRENCY`: messages one process sends at once, which is also its SMTP
+    /// connection pool size (default 16).
+    pub mail_concurrency: u32,
     /// `ROADSHOW_SCHEDULER_INTERVAL_SECONDS`: how often reminders and follow-ups are looked for
     /// (default 60).
     pub scheduler_interval_secs: u64,
@@ -65,6 +68,7 @@ impl Config {
             trust_proxy: false,
             mail_max_attempts: 12,
             mail_poll_ms: 1000,
+            mail_concurrency: 16,
             scheduler_interval_secs: 60,
         }
     }
@@ -123,6 +127,9 @@ impl Config {
         if let Some(v) = get("ROADSHOW_MAIL_POLL_MS") {
             c.mail_poll_ms = parse_num("ROADSHOW_MAIL_POLL_MS", &v)?;
         }
+        if let Some(v) = get("ROADSHOW_MAIL_CONCURRENCY") {
+            c.mail_concurrency = parse_num("ROADSHOW_MAIL_CONCURRENCY", &v)?;
+        }
         if let Some(v) = get("ROADSHOW_SCHEDULER_INTERVAL_SECONDS") {
             c.scheduler_interval_secs = parse_num("ROADSHOW_SCHEDULER_INTERVAL_SECONDS", &v)?;
         }
@@ -156,6 +163,9 @@ impl Config {
                 var: "ROADSHOW_MAIL_POLL_MS",
                 message: "must be between 10 and 3600000 (milliseconds)".into(),
             });
+        }
+        if !(1..=256).contains(&self.mail_concurrency) {
+            return Err(ConfigError { var: "ROADSHOW_MAIL_CONCURRENCY", message: "must be between 1 and 256".into() });
         }
         if !(1..=86_400).contains(&self.scheduler_interval_secs) {
             return Err(ConfigError {
@@ -224,7 +234,12 @@ mod tests {
         assert_eq!(with(&[("ROADSHOW_SMTP_URL", "http://x")]).unwrap_err().var, "ROADSHOW_SMTP_URL");
         assert_eq!(with(&[("ROADSHOW_MAIL_FROM", "not a mailbox")]).unwrap_err().var, "ROADSHOW_MAIL_FROM");
         assert_eq!(with(&[("ROADSHOW_PUBLIC_URL", "ftp://x")]).unwrap_err().var, "ROADSHOW_PUBLIC_URL");
-        for var in ["ROADSHOW_MAIL_MAX_ATTEMPTS", "ROADSHOW_MAIL_POLL_MS", "ROADSHOW_SCHEDULER_INTERVAL_SECONDS"] {
+        for var in [
+            "ROADSHOW_MAIL_MAX_ATTEMPTS",
+            "ROADSHOW_MAIL_POLL_MS",
+            "ROADSHOW_MAIL_CONCURRENCY",
+            "ROADSHOW_SCHEDULER_INTERVAL_SECONDS",
+        ] {
             assert_eq!(with(&[(var, "0")]).unwrap_err().var, var);
             assert_eq!(with(&[(var, "soon")]).unwrap_err().var, var);
         }

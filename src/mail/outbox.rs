@@ -172,10 +172,13 @@ pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
     Ok(stale + unwanted_marketing)
 }
 
-/// Records that the server accepted the row's message. Not conditional on the lease: once accepted,
-/// the message is sent, whoever holds the row now.
-pub fn mark_sent(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Result<(), AppError> {
-    diesel::update(outbox::table.find(id).filter(outbox::status.eq("pending")))
+/// Records that the server accepted these rows' messages (one statement). Not conditional on the
+/// lease: once accepted, a message is sent, whoever holds the row now.
+pub fn mark_sent(conn: &mut DbConnection, ids: &[&str], at: NaiveDateTime) -> Result<(), AppError> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)).filter(outbox::status.eq("pending")))
         .set((
             outbox::status.eq("sent"),
             outbox::sent_at.eq(Some(at)),

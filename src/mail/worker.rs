@@ -45,19 +45,17 @@ pub struct Mailer {
     pub max_backoff: chrono::Duration,
 }
 
-/// Defaults: 50 rows a batch, 8 at once, a 10-minute lease, backoff from 1 minute doubling to 1 hour.
-pub const DEFAULT_CONCURRENCY: usize = 8;
-
 impl Mailer {
-    /// A mailer with default policy around `transport`.
+    /// A mailer with default policy around `transport`: 100 rows a batch, 16 at once, a 10-minute
+    /// lease, backoff from 1 minute doubling up to 1 hour, 12 attempts.
     pub fn new(transport: Transport, from: Mailbox) -> Mailer {
         Mailer {
             transport,
             from,
             worker_id: format!("{}-{}", std::process::id(), &uuid::Uuid::new_v4().simple().to_string()[..8]),
             max_attempts: 12,
-            batch_size: 50,
-            concurrency: DEFAULT_CONCURRENCY,
+            batch_size: 100,
+            concurrency: 16,
             lease: chrono::Duration::minutes(10),
             base_backoff: chrono::Duration::minutes(1),
             max_backoff: chrono::Duration::hours(1),
@@ -67,12 +65,14 @@ impl Mailer {
     /// The mailer the settings describe (SMTP when `ROADSHOW_SMTP_URL` is set, files otherwise).
     pub fn from_config(config: &Config) -> Result<Mailer, String> {
         let transport = match &config.smtp_url {
-            Some(url) => Transport::smtp(url, DEFAULT_CONCURRENCY as u32)?,
+            Some(url) => Transport::smtp(url, config.mail_concurrency)?,
             None => Transport::files(&config.mail_dir)?,
         };
         let from: Mailbox = config.mail_from.parse().map_err(|e| format!("ROADSHOW_MAIL_FROM: {e}"))?;
         let mut m = Mailer::new(transport, from);
         m.max_attempts = config.mail_max_attempts as i32;
+        m.concurrency = config.mail_concurrency as usize;
+        m.batch_size = (config.mail_concurrency as i64 * 8).clamp(50, 1000);
         Ok(m)
     }
 
@@ -213,13 +213,13 @@ pub fn record(
     let mut conn = db.get()?;
     let mut local = DeliveryStats::default();
     write_tx(&mut conn, |c| {
+        let sent: Vec<&str> =
+            rows.iter().zip(outcomes).filter(|(_, o)| matches!(o, Outcome::Sent)).map(|(r, _)| r.id.as_str()).collect();
+        outbox::mark_sent(c, &sent, at)?;
+        local.sent = sent.len();
         for (row, outcome) in rows.iter().zip(outcomes) {
             let error = match outcome {
-                Outcome::Sent => {
-                    outbox::mark_sent(c, &row.id, at)?;
-                    local.sent += 1;
-                    continue;
-                }
+                Outcome::Sent => continue,
                 Outcome::Failed(e) => e.clone(),
                 Outcome::NotTried => SendError {
                     permanent: false,
