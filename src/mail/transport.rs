@@ -112,3 +112,22 @@ pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendErr
     };
     builder.multipart(body).map_err(|e| permanent(format!("cannot build the message: {e}")))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn smtp_urls_for_plain_tls_starttls_and_credentials_are_accepted() {
+        for url in [
+            "smtp://127.0.0.1:1025",
+            "smtps://user:secret@mail.example.org:465",
+            "smtp://user:secret@mail.example.org:587?tls=required",
+            "smtp://mail.example.org:587?tls=opportunistic",
+        ] {
+            assert!(Transport::smtp(url, 4).is_ok(), "{url}");
+        }
+        let err = Transport::smtp("smtp://mail.example.org:587?tls=sometimes", 4).err().unwrap();
+        assert!(err.starts_with("ROADSHOW_SMTP_URL"), "{err}");
+    }
+}
