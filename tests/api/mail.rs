@@ -423,6 +423,25 @@ both_backends! {
         assert_eq!(r.status(), 404);
     }
 
+    async fn a_reminder_queued_before_a_cancellation_is_dropped_not_sent(app) {
+        let sink = SmtpSink::start().await;
+        let event = app.published_webinar(10).await;
+        let (starts, _) = event_times(&app, &event);
+        let reg = register(&app, &event, 1, true).await;
+        let s = jobs::run_once(&app.db, &ctx(&app), starts - Duration::hours(23)).await.unwrap();
+        assert_eq!(s.reminders_24h, 1);
+        let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{}", reg["id"].as_str().unwrap()), reg["manage_token"].as_str(), None).await;
+        assert!(r.status().is_success());
+
+        let s = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+        assert_eq!((s.sent, s.dropped), (2, 1));
+        let subjects: Vec<String> = sink.received().iter().map(|r| parse(r).subject).collect();
+        assert!(subjects.iter().all(|s| !s.starts_with("Reminder")), "{subjects:?}");
+        let dropped = expect_status(app.admin_get("/api/v1/admin/outbox?status=dropped").await, 200).await;
+        assert_eq!(dropped["items"][0]["template"], "reminder_24h");
+        assert!(dropped["items"][0]["last_error"].as_str().unwrap().contains("cancelled"));
+    }
+
     async fn without_smtp_emails_are_written_as_eml_files(app) {
         let event = app.published_webinar(10).await;
         register(&app, &event, 1, false).await;
