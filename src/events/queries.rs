@@ -235,3 +235,10 @@ pub fn status_counts(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<
         .load(conn)?;
     Ok(rows.into_iter().map(|(e, s, n)| ((e, s), n)).collect())
 }
+
+/// Marks published events that have ended as `completed`; returns how many.
+pub fn complete_ended(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
+    Ok(diesel::update(events::table.filter(events::status.eq("published")).filter(events::ends_at.le(at)))
+        .set((events::status.eq("completed"), events::updated_at.eq(at)))
+        .execute(conn)?)
+}

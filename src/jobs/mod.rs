@@ -40,6 +40,8 @@ pub struct JobStats {
     pub reminders_24h: usize,
     pub reminders_1h: usize,
     pub follow_ups: usize,
+    /// Published events whose end has passed, now marked `completed`.
+    pub events_completed: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,13 +76,18 @@ pub fn run_once_blocking(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Resu
         reminders_24h: run_kind(db, ctx, now, Kind::Reminder24h)?,
         reminders_1h: run_kind(db, ctx, now, Kind::Reminder1h)?,
         follow_ups: run_kind(db, ctx, now, Kind::FollowUp)?,
+        events_completed: {
+            let mut conn = db.get()?;
+            write_tx(&mut conn, |c| crate::events::queries::complete_ended(c, crate::db::to_db_time(now)))?
+        },
     };
     if stats != JobStats::default() {
         tracing::info!(
             reminders_24h = stats.reminders_24h,
             reminders_1h = stats.reminders_1h,
             follow_ups = stats.follow_ups,
-            "scheduler enqueued email"
+            events_completed = stats.events_completed,
+            "scheduler pass"
         );
     }
     Ok(stats)

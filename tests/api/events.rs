@@ -168,4 +168,16 @@ both_backends! {
         let list = expect_status(r, 200).await;
         assert_eq!(list["items"].as_array().unwrap().len(), 1);
     }
+
+    async fn the_scheduler_marks_ended_events_completed(app) {
+        let id = app.published_webinar(10).await;
+        let ctx = roadshow::mail::MailContext::from_config(&app.config);
+        let before = roadshow::jobs::run_once(&app.db, &ctx, chrono::Utc::now()).await.unwrap();
+        assert_eq!(before.events_completed, 0);
+        let after = roadshow::jobs::run_once(&app.db, &ctx, chrono::Utc::now() + chrono::Duration::days(31)).await.unwrap();
+        assert_eq!(after.events_completed, 1);
+        let e = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+        assert_eq!(e["status"], "completed");
+        expect_problem(app.admin_post(&format!("/api/v1/admin/events/{id}/cancel"), &json!({})).await, 409, None).await;
+    }
 }
