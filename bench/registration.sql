@@ -1,0 +1,30 @@
+-- pgbench: the bare SQL transaction of one POST /api/v1/events/{id}/registrations that gets a seat
+-- (no Idempotency-Key, a webinar, so no venue lookup), statement for statement as the service
+-- sends it (src/registrations/queries.rs `register`, seats.rs `take_seat`, mail `notify_registration`
+-- + outbox `enqueue`); when every shard with room is locked, the same blocking second try as
+-- take_seat. Run with -M prepared (the service uses prepared statements too) and:
+--   -D spread=1 -D naive=0 -D event=x            spread over pgb-spread-1 … pgb-spread-1000
+--   -D spread=0 -D naive=1 -D event=pgb-naive    one hot event, seats on ONE counter row (naive)
+--   -D spread=0 -D naive=0 -D event=pgb-sharded  one hot event, 16 shards, FOR UPDATE SKIP LOCKED
+-- Data: bench/pgbench_setup.sql. Driver: bench/run.sh.
+\set e random(1, 1000)
+\set n random(1, 2000000000)
+BEGIN;
+SELECT * FROM events WHERE id = (CASE WHEN :spread = 1 THEN 'pgb-spread-' || :e::text ELSE :event::text END) AND status <> 'draft' LIMIT 1 \gset ev_
+SELECT * FROM states WHERE code = 'TX' LIMIT 1 \gset st_
+SELECT id FROM registrations WHERE event_id = :ev_id AND attendee_email = 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com' AND status = ANY('{confirmed,waitlisted,attended}'::text[]) LIMIT 1;
+INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, created_at, updated_at) VALUES (gen_random_uuid()::text, 'owner-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'Bench Shop', 'TX', 'retail', '1-9', NULL, COALESCE(true, FALSE), now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC') ON CONFLICT (email) DO UPDATE SET name = excluded.name, state_code = excluded.state_code, industry = COALESCE(excluded.industry, businesses.industry), employees = COALESCE(excluded.employees, businesses.employees), website = COALESCE(excluded.website, businesses.website), marketing_consent = COALESCE(true, businesses.marketing_consent), deleted_at = NULL, updated_at = excluded.updated_at RETURNING id \gset b_
+\if :naive
+UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND shard = 0 AND taken < capacity RETURNING shard \gset
+\else
+\set shard -1
+UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND taken < capacity AND shard = (SELECT shard FROM event_seat_shards WHERE event_id = :ev_id AND taken < capacity ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING shard \aset
+\if :shard < 0
+UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND taken < capacity AND shard = (SELECT shard FROM event_seat_shards WHERE event_id = :ev_id AND taken < capacity ORDER BY shard LIMIT 1 FOR UPDATE) RETURNING shard \gset
+\endif
+\endif
+INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at) VALUES ('r-' || :client_id::text || '-' || :n::text, :ev_id, :b_id, 'Attendee', 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'confirmed', NULL, :shard, md5(random()::text) || md5(random()::text), now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
+SELECT id, status, attendee_name, attendee_email, event_id FROM registrations WHERE id = 'r-' || :client_id::text || '-' || :n::text LIMIT 1;
+SELECT title, starts_at, ends_at, time_zone, kind, join_url, revision, venue_id FROM events WHERE id = :ev_id LIMIT 1;
+INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) VALUES (gen_random_uuid()::text, 'registration_confirmed:' || 'r-' || :client_id::text || '-' || :n::text, 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'registration_confirmed', 'transactional', 'You''re registered: pgbench', repeat('x', 350), repeat('x', 420), NULL, '{}', '<' || gen_random_uuid()::text || '@roadshow>', 'pending', 0, now() AT TIME ZONE 'UTC', 'r-' || :client_id::text || '-' || :n::text, NULL, :ev_id, now() AT TIME ZONE 'UTC') ON CONFLICT (dedupe_key) DO NOTHING;
+END;

@@ -1,0 +1,128 @@
+#!/usr/bin/env bash
+# Registration benchmark: pgbench ceilings + HTTP load against a release server, in one run.
+#
+#   bench/run.sh            (needs PostgreSQL on 127.0.0.1 reachable as BENCH_PG, pgbench, psql)
+#
+# 1. builds the release server and examples/loadgen once;
+# 2. creates two scratch databases (one for pgbench, one for the server), migrated by the binary;
+# 3. pgbench: the bare SQL transaction of one registration (bench/registration.sql) spread over
+#    1,000 events, on one hot event with the naive single counter row, and on one hot event with
+#    our 16 seat shards;
+# 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads), which
+#    also checks the invariants afterwards;
+# 5. prints a summary with the ratios, stops the server and drops both databases.
+# Every step is bounded in time; a full run takes about 3-4 minutes after the build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+PORT=${BENCH_PORT:-18080}
+PGBENCH_SECONDS=${BENCH_PGBENCH_SECONDS:-15}
+PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-16}   # spread ceiling: as many as the server's pool
+HOT_CLIENTS=${BENCH_HOT_CLIENTS:-64}
+POOL=${BENCH_DB_POOL_SIZE:-16}
+WORKERS=${BENCH_HTTP_WORKERS:-2}
+LOADGEN_ARGS=${BENCH_LOADGEN_ARGS:-}
+SCRIPT=${BENCH_PGBENCH_SCRIPT:-bench/registration.sql}
+
+case "$PG" in
+  postgres://*@127.0.0.1:*|postgresql://*@127.0.0.1:*|postgres://*@localhost:*) ;;
+  *) echo "BENCH_PG must point at 127.0.0.1 (got $PG)" >&2; exit 2 ;;
+esac
+PGBENCH=$(command -v pgbench || ls /usr/lib/postgresql/*/bin/pgbench 2>/dev/null | tail -n 1 || true)
+[ -x "$PGBENCH" ] || { echo "pgbench not found (apt-get install postgresql-client or the server package)" >&2; exit 2; }
+command -v psql >/dev/null || { echo "psql not found" >&2; exit 2; }
+
+echo "== build (release, once)"
+timeout 1200 cargo build --release --bin roadshow --example loadgen
+BIN=${BENCH_SERVER_BIN:-target/release/roadshow}   # override to compare another build
+LOADGEN=target/release/examples/loadgen
+
+SUFFIX="$(date +%s)_$$"
+APP_DB="roadshow_bench_$SUFFIX"
+PGB_DB="roadshow_pgbench_$SUFFIX"
+APP_URL="$PG/$APP_DB"
+PGB_URL="$PG/$PGB_DB"
+WORK=$(mktemp -d)
+SERVER_PID=""
+
+cleanup() {
+  if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
+    kill "$SERVER_PID" 2>/dev/null || true
+    wait "$SERVER_PID" 2>/dev/null || true
+  fi
+  for db in "$APP_DB" "$PGB_DB"; do
+    psql -q "$PG/postgres" -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT INT TERM
+
+echo "== scratch databases $APP_DB, $PGB_DB"
+psql -q -v ON_ERROR_STOP=1 "$PG/postgres" -c "CREATE DATABASE $APP_DB" -c "CREATE DATABASE $PGB_DB" >/dev/null
+RUST_LOG=warn DATABASE_URL="$PGB_URL" timeout 60 "$BIN" migrate
+psql -q -v ON_ERROR_STOP=1 "$PGB_URL" -f bench/pgbench_setup.sql >/dev/null
+
+tps() { grep -Eo 'tps = [0-9.]+' | awk '{print $3}'; }
+run_pgbench() { # name clients -D…
+  local name=$1 clients=$2; shift 2
+  local out
+  out=$(timeout $((PGBENCH_SECONDS + 60)) "$PGBENCH" -n -M prepared -f "$SCRIPT" "$@" \
+          -c "$clients" -j 2 -T "$PGBENCH_SECONDS" "$PGB_URL" 2>&1) || { echo "$out" >&2; exit 1; }
+  local t lat
+  t=$(echo "$out" | tps)
+  lat=$(echo "$out" | grep -Eo 'latency average = [0-9.]+' | awk '{print $4}')
+  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms\n' "$name" "$clients" "$t" "$lat" >&2
+  echo "$t"
+}
+
+echo "== pgbench ceilings (${PGBENCH_SECONDS}s each)"
+PGB_SPREAD=$(run_pgbench spread "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D event=none)
+PGB_NAIVE=$(run_pgbench naive "$HOT_CLIENTS" -D spread=0 -D naive=1 -D event=pgb-naive)
+PGB_SHARDED=$(run_pgbench sharded "$HOT_CLIENTS" -D spread=0 -D naive=0 -D event=pgb-sharded)
+
+echo "== release server on 127.0.0.1:$PORT (pool $POOL, $WORKERS HTTP workers, rate limit off)"
+DATABASE_URL="$APP_URL" ROADSHOW_BIND="127.0.0.1:$PORT" ROADSHOW_PUBLIC_URL="http://127.0.0.1:$PORT" \
+  ROADSHOW_RATE_LIMIT_PER_MINUTE=0 ROADSHOW_DB_POOL_SIZE="$POOL" ROADSHOW_HTTP_WORKERS="$WORKERS" \
+  ROADSHOW_BACKGROUND=false ROADSHOW_MAIL_DIR="$WORK/mail" RUST_LOG=warn \
+  "$BIN" serve >"$WORK/server.log" 2>&1 &
+SERVER_PID=$!
+for _ in $(seq 1 150); do
+  curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null 2>&1 && break
+  kill -0 "$SERVER_PID" 2>/dev/null || { cat "$WORK/server.log" >&2; exit 1; }
+  sleep 0.2
+done
+curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "server not ready" >&2; exit 1; }
+TOKEN=$(RUST_LOG=warn DATABASE_URL="$APP_URL" timeout 60 "$BIN" create-admin --email bench-admin@example.com)
+
+echo "== loadgen"
+# shellcheck disable=SC2086
+ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 300 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
+  --database-url "$APP_URL" --clients "$HOT_CLIENTS" $LOADGEN_ARGS | tee "$WORK/loadgen.out"
+LOADGEN_STATUS=${PIPESTATUS[0]}
+if grep -q "ERROR\|panicked" "$WORK/server.log"; then
+  echo "server log has errors:" >&2
+  grep "ERROR\|panicked" "$WORK/server.log" | head -n 5 >&2
+fi
+
+field() { # workload key
+  grep "^RESULT workload=$1 " "$WORK/loadgen.out" | grep -Eo "$2=[0-9.]+" | cut -d= -f2
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else print "n/a" }'; }
+HTTP_SPREAD=$(field spread rate); HTTP_HOT=$(field hot rate); READS=$(field reads rate)
+
+echo
+echo "== summary ($(nproc) cores; server, PostgreSQL, pgbench and loadgen share them)"
+printf '%-44s %10s %9s %9s\n' "measure" "per second" "p50 ms" "p99 ms"
+printf '%-44s %10.0f %9s %9s\n' "pgbench spread (1,000 events) ceiling" "$PGB_SPREAD" - -
+printf '%-44s %10.0f %9s %9s\n' "pgbench hot event, naive single row" "$PGB_NAIVE" - -
+printf '%-44s %10.0f %9s %9s\n' "pgbench hot event, 16 shards SKIP LOCKED" "$PGB_SHARDED" - -
+printf '%-44s %10.0f %9s %9s\n' "HTTP spread registrations" "${HTTP_SPREAD:-0}" "$(field spread p50_ms)" "$(field spread p99_ms)"
+printf '%-44s %10.0f %9s %9s\n' "HTTP hot event registrations (64 clients)" "${HTTP_HOT:-0}" "$(field hot p50_ms)" "$(field hot p99_ms)"
+printf '%-44s %10.0f %9s %9s\n' "HTTP reads (list + get, 64 clients)" "${READS:-0}" "$(field reads p50_ms)" "$(field reads p99_ms)"
+echo
+echo "HTTP spread / pgbench spread ceiling: $(ratio "$HTTP_SPREAD" "$PGB_SPREAD")   (target >= 0.90)"
+echo "HTTP hot / pgbench naive hot row:     $(ratio "$HTTP_HOT" "$PGB_NAIVE")   (target >= 5)"
+echo "pgbench sharded / naive hot row:      $(ratio "$PGB_SHARDED" "$PGB_NAIVE")"
+echo "reads: $(printf '%.0f' "${READS:-0}") req/s, p99 $(field reads p99_ms) ms   (target >= 10000 req/s, p99 < 20 ms)"
+exit "$LOADGEN_STATUS"
