@@ -222,6 +222,10 @@ pub fn hosts_of(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<Strin
 
 pub fn venues_of(conn: &mut DbConnection, events: &[Event]) -> Result<HashMap<String, Venue>, AppError> {
     let ids: Vec<String> = events.iter().filter_map(|e| e.venue_id.clone()).collect();
+    if ids.is_empty() {
+        // Webinars only: no need to ask.
+        return Ok(HashMap::new());
+    }
     let rows: Vec<Venue> = venues::table.filter(venues::id.eq_any(&ids)).load(conn)?;
     Ok(rows.into_iter().map(|v| (v.id.clone(), v)).collect())
 }

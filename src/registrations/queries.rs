@@ -4,7 +4,7 @@
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
-use super::model::{Business, NewRegistration, Registration, RegistrationRequest};
+use super::model::{NewRegistration, Registration, RegistrationRequest};
 use super::seats;
 use crate::auth::tokens::{hash_token, new_token, tokens_match, TokenKind};
 use crate::auth::Actor;
@@ -217,39 +217,40 @@ pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result
     Ok(t)
 }
 
-/// Creates the business or updates it (the normalised email is its identity). Safe when two
-/// registrations of one business race: the insert does nothing if the other got there first.
+/// Creates the business or updates it (the normalised email is its identity), in one statement:
+/// newer details win, optional details are kept when not given again. Safe when two registrations
+/// of one business race (the second one updates the row the first inserted). One round trip instead
+/// of insert + select + update: this runs in every registration.
 fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<String, AppError> {
-    let ts = now();
-    diesel::sql_query(
+    use diesel::sql_types::{Bool, Nullable};
+    let rows: Vec<IdRow> = diesel::sql_query(
         "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) ON CONFLICT (email) DO NOTHING",
+         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, FALSE), $9, $9) \
+         ON CONFLICT (email) DO UPDATE SET name = excluded.name, state_code = excluded.state_code, \
+         industry = COALESCE(excluded.industry, businesses.industry), \
+         employees = COALESCE(excluded.employees, businesses.employees), \
+         website = COALESCE(excluded.website, businesses.website), \
+         marketing_consent = COALESCE($8, businesses.marketing_consent), \
+         deleted_at = NULL, updated_at = excluded.updated_at \
+         RETURNING id",
     )
     .bind::<Text, _>(new_id())
     .bind::<Text, _>(&req.business_email)
     .bind::<Text, _>(&req.business_name)
     .bind::<Text, _>(&req.business_state)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(&req.industry)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(&req.employees)
-    .bind::<diesel::sql_types::Nullable<Text>, _>(&req.website)
-    .bind::<diesel::sql_types::Bool, _>(req.marketing_consent.unwrap_or(false))
-    .bind::<Timestamp, _>(ts)
-    .execute(conn)?;
-    let b: Business = businesses::table.filter(businesses::email.eq(&req.business_email)).first(conn)?;
-    // Newer details win; optional details are kept when not given again.
-    diesel::update(businesses::table.find(&b.id))
-        .set((
-            businesses::name.eq(&req.business_name),
-            businesses::state_code.eq(Some(&req.business_state)),
-            businesses::industry.eq(req.industry.clone().or(b.industry.clone())),
-            businesses::employees.eq(req.employees.clone().or(b.employees.clone())),
-            businesses::website.eq(req.website.clone().or(b.website.clone())),
-            businesses::marketing_consent.eq(req.marketing_consent.unwrap_or(b.marketing_consent)),
-            businesses::deleted_at.eq(None::<chrono::NaiveDateTime>),
-            businesses::updated_at.eq(ts),
-        ))
-        .execute(conn)?;
-    Ok(b.id)
+    .bind::<Nullable<Text>, _>(&req.industry)
+    .bind::<Nullable<Text>, _>(&req.employees)
+    .bind::<Nullable<Text>, _>(&req.website)
+    .bind::<Nullable<Bool>, _>(req.marketing_consent)
+    .bind::<Timestamp, _>(now())
+    .load(conn)?;
+    rows.into_iter().next().map(|r| r.id).ok_or_else(|| AppError::internal("business upsert returned no row"))
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
 }
 
 /// The active registration of this attendee at this event, if any.
