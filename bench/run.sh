@@ -100,9 +100,9 @@ echo "== loadgen"
 ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 300 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
   --database-url "$APP_URL" --clients "$HOT_CLIENTS" $LOADGEN_ARGS | tee "$WORK/loadgen.out"
 LOADGEN_STATUS=${PIPESTATUS[0]}
-if grep -q "ERROR\|panicked" "$WORK/server.log"; then
-  echo "server log has errors:" >&2
-  grep "ERROR\|panicked" "$WORK/server.log" | head -n 5 >&2
+if grep -qE "ERROR|WARN|panicked" "$WORK/server.log"; then
+  echo "server log (warnings and errors, first 10 lines):"
+  grep -E "ERROR|WARN|panicked" "$WORK/server.log" | head -n 10
 fi
 
 field() { # workload key

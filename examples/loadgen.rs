@@ -223,7 +223,7 @@ impl Ctx {
             "business": {"name": format!("Bench Shop {i}"), "email": format!("owner-{tag}-{i}@bench.example.com"),
                          "state": state, "industry": "retail", "employees": "2-9"},
             "attendee": {"name": format!("Attendee {i}"), "email": format!("attendee-{tag}-{i}@bench.example.com")},
-            "marketing_consent": i % 2 == 0
+            "marketing_consent": i.is_multiple_of(2)
         });
         self.send(self.http.post(format!("{}/api/v1/events/{event_id}/registrations", self.base)).json(&body)).await
     }
@@ -487,7 +487,7 @@ async fn run(args: Args) -> Result<(), String> {
             move |i| {
                 let (c, ids) = (c.clone(), ids.clone());
                 async move {
-                    if i % 2 == 0 {
+                    if i.is_multiple_of(2) {
                         c.get(&format!("/api/v1/events?limit={list_limit}")).await
                     } else {
                         c.get(&format!("/api/v1/events/{}", ids[(i * 7919) % ids.len()])).await

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use chrono::{NaiveDateTime, Utc};
 use chrono_tz::Tz;
 use serde::{Deserialize, Serialize};
@@ -504,12 +504,23 @@ fn resolve_place_and_hosts(
 // ---------------------------------------------------------------------------------------------
 // Handlers
 
-// The public reads (`list_events`, `get_event`) are the busiest requests and run their few SELECTs
+// The public reads (`list_events`, `get_event`) are the busiest requests. They run their few SELECTs
 // without BEGIN/COMMIT (`Db::run`): on PostgreSQL a READ COMMITTED transaction gives every statement
 // its own snapshot anyway, so the transaction bought nothing but two round trips. An event row and
 // its seat count may thus be read a moment apart; `seats_left` is advisory (the registration
 // transaction decides), and each statement still reads committed data on both engines.
-async fn list_events(db: web::Data<Db>, QueryParams(q): QueryParams<ListQuery>) -> Result<HttpResponse, AppError> {
+// Their 200 answers are kept for up to a second in `public_cache`.
+async fn list_events(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    QueryParams(q): QueryParams<ListQuery>,
+) -> Result<HttpResponse, AppError> {
+    let key = public_cache::key(&config, &req);
+    if let Some(body) = public_cache::get(&key) {
+        return Ok(json_bytes(body));
+    }
+    let generation = queries::public_generation();
     let limit = page_limit(q.limit)?;
     let filter = parse_filter(&q, false)?;
     let after: Option<(NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -519,10 +530,20 @@ async fn list_events(db: web::Data<Db>, QueryParams(q): QueryParams<ListQuery>) 
             render_page(c, rows, limit, false)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(page))
+    Ok(json_bytes(public_cache::put(key, generation, &page)?))
 }
 
-async fn get_event(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+async fn get_event(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    let key = public_cache::key(&config, &req);
+    if let Some(body) = public_cache::get(&key) {
+        return Ok(json_bytes(body));
+    }
+    let generation = queries::public_generation();
     let id = parse_id("id", &path)?;
     let out = db
         .run(move |c| {
@@ -530,7 +551,66 @@ async fn get_event(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpRes
             render_one(c, e, false)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(out))
+    Ok(json_bytes(public_cache::put(key, generation, &out)?))
+}
+
+fn json_bytes(body: web::Bytes) -> HttpResponse {
+    HttpResponse::Ok().content_type("application/json").body(body)
+}
+
+/// A micro-cache of the public event answers (list pages and event pages), per process.
+///
+/// An entry is served for at most [`TTL`](public_cache::TTL), and only while nothing in this
+/// process changed public data since it was read ([`queries::public_data_changed`]: event writes,
+/// registrations, cancellations). So a change made through this process shows at once (unless a
+/// read raced with its transaction), and any other change within about a second; a burst of readers of one popular page costs the database one
+/// read per second instead of one per request. Entries are keyed by database and request URI, and
+/// the whole map is dropped when it grows past [`MAX_ENTRIES`](public_cache::MAX_ENTRIES).
+mod public_cache {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::{Duration, Instant};
+
+    use actix_web::web::Bytes;
+    use actix_web::HttpRequest;
+
+    use super::queries;
+    use crate::config::Config;
+    use crate::error::AppError;
+
+    pub const TTL: Duration = Duration::from_secs(1);
+    pub const MAX_ENTRIES: usize = 20_000;
+
+    struct Entry {
+        generation: u64,
+        stored: Instant,
+        body: Bytes,
+    }
+
+    static ENTRIES: Mutex<Option<HashMap<String, Entry>>> = Mutex::new(None);
+
+    pub fn key(config: &Config, req: &HttpRequest) -> String {
+        format!("{}\n{}", config.database_url, req.uri())
+    }
+
+    pub fn get(key: &str) -> Option<Bytes> {
+        let generation = queries::public_generation();
+        let map = ENTRIES.lock().unwrap_or_else(|e| e.into_inner());
+        let e = map.as_ref()?.get(key)?;
+        (e.generation == generation && e.stored.elapsed() < TTL).then(|| e.body.clone())
+    }
+
+    /// Serializes `value` and keeps it, tagged with the generation read before the database was.
+    pub fn put<T: serde::Serialize>(key: String, generation: u64, value: &T) -> Result<Bytes, AppError> {
+        let body = Bytes::from(serde_json::to_vec(value).map_err(|e| AppError::internal(e.to_string()))?);
+        let mut map = ENTRIES.lock().unwrap_or_else(|e| e.into_inner());
+        let map = map.get_or_insert_with(HashMap::new);
+        if map.len() >= MAX_ENTRIES {
+            map.clear();
+        }
+        map.insert(key, Entry { generation, stored: Instant::now(), body: body.clone() });
+        Ok(body)
+    }
 }
 
 async fn list_admin_events(
@@ -629,6 +709,8 @@ async fn publish_event(
             render_one(c, e, true)
         })
         .await?;
+    // Again after the commit: a public read racing the transaction may have cached the old state.
+    queries::public_data_changed();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -658,6 +740,7 @@ async fn cancel_event(
             render_one(c, e, true)
         })
         .await?;
+    queries::public_data_changed();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -671,6 +754,7 @@ async fn update_event(
     let id = parse_id("id", &path)?;
     let ctx = MailContext::from_config(&config);
     let out = db.write(move |c| apply_patch(c, &actor, &ctx, &id, patch)).await?;
+    queries::public_data_changed();
     Ok(HttpResponse::Ok().json(out))
 }
 

@@ -12,6 +12,20 @@ use crate::db::{lower, now, DbConnection};
 use crate::error::AppError;
 use crate::partners::queries::Venue;
 
+static PUBLIC_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Something the public event pages show changed in this process (an event, its seats): the
+/// public read cache of this process (`handlers::public_cache`) starts over. Changes made by other
+/// processes reach it when its entries expire (about a second).
+pub fn public_data_changed() {
+    PUBLIC_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+}
+
+/// The current generation of [`public_data_changed`].
+pub fn public_generation() -> u64 {
+    PUBLIC_GENERATION.load(std::sync::atomic::Ordering::SeqCst)
+}
+
 /// Filters of the public list.
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
@@ -136,6 +150,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Event>, AppError
 }
 
 pub fn insert(conn: &mut DbConnection, event: &NewEvent, topics: &[String], hosts: &[String]) -> Result<(), AppError> {
+    public_data_changed();
     diesel::insert_into(events::table).values(event).execute(conn)?;
     set_topics(conn, &event.id, topics)?;
     set_hosts(conn, &event.id, hosts)?;
@@ -144,6 +159,7 @@ pub fn insert(conn: &mut DbConnection, event: &NewEvent, topics: &[String], host
 }
 
 pub fn set_topics(conn: &mut DbConnection, event_id: &str, topics: &[String]) -> Result<(), AppError> {
+    public_data_changed();
     diesel::delete(event_topics::table.filter(event_topics::event_id.eq(event_id))).execute(conn)?;
     for t in topics {
         diesel::insert_into(event_topics::table)
@@ -154,6 +170,7 @@ pub fn set_topics(conn: &mut DbConnection, event_id: &str, topics: &[String]) ->
 }
 
 pub fn set_hosts(conn: &mut DbConnection, event_id: &str, hosts: &[String]) -> Result<(), AppError> {
+    public_data_changed();
     diesel::delete(event_hosts::table.filter(event_hosts::event_id.eq(event_id))).execute(conn)?;
     for h in hosts {
         diesel::insert_into(event_hosts::table)
@@ -164,12 +181,14 @@ pub fn set_hosts(conn: &mut DbConnection, event_id: &str, hosts: &[String]) -> R
 }
 
 pub fn update(conn: &mut DbConnection, id: &str, changes: &EventChanges) -> Result<(), AppError> {
+    public_data_changed();
     diesel::update(events::table.find(id)).set(changes).execute(conn)?;
     Ok(())
 }
 
 /// Moves an event to `status`, stamping the matching time column.
 pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> Result<(), AppError> {
+    public_data_changed();
     let ts = now();
     let target = events::table.find(id);
     match status {

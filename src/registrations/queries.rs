@@ -127,6 +127,7 @@ pub fn register(
         confirmed_at: (status == "confirmed").then_some(at),
     };
     diesel::insert_into(registrations::table).values(&row).execute(conn)?;
+    crate::events::queries::public_data_changed();
     let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
     notify_registration(conn, ctx, &row.id, notice, Some(&token))?;
     let created = Created {
@@ -326,6 +327,7 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool
             registrations::updated_at.eq(ts),
         ))
         .execute(conn)?;
+    crate::events::queries::public_data_changed();
     if notify {
         notify_registration(conn, ctx, id, Notice::Cancelled, None)?;
     }

@@ -6,5 +6,6 @@ pub mod helpers;
 mod events;
 mod foundation;
 mod mail;
+mod public_reads;
 mod registrations;
 mod smtp_sink;
