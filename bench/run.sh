@@ -16,6 +16,9 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PG=${BENCH_PG:-postgres://postgres@127.0.0.1:5432}
+# Same connection options for pgbench and the server: no TLS over loopback (libpq's default
+# sslmode=prefer would encrypt every round trip on both sides).
+PG_PARAMS=${BENCH_PG_PARAMS:-sslmode=disable}
 PORT=${BENCH_PORT:-18080}
 PGBENCH_SECONDS=${BENCH_PGBENCH_SECONDS:-15}
 PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-16}   # spread ceiling: as many as the server's pool
@@ -41,8 +44,8 @@ LOADGEN=target/release/examples/loadgen
 SUFFIX="$(date +%s)_$$"
 APP_DB="roadshow_bench_$SUFFIX"
 PGB_DB="roadshow_pgbench_$SUFFIX"
-APP_URL="$PG/$APP_DB"
-PGB_URL="$PG/$PGB_DB"
+APP_URL="$PG/$APP_DB?$PG_PARAMS"
+PGB_URL="$PG/$PGB_DB?$PG_PARAMS"
 WORK=$(mktemp -d)
 SERVER_PID=""
 

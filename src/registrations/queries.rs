@@ -85,16 +85,15 @@ pub fn register(
             return Err(AppError::conflict("registration for this event has closed"));
         }
     }
-    if crate::states::find(conn, &req.business_state)?.is_none() {
-        return Err(AppError::field("business.state", format!("{} is not a US state code", req.business_state)));
-    }
     if let Some(existing) = active_for_attendee(conn, event_id, &req.attendee_email)? {
         return Err(AppError::Conflict {
             detail: "this attendee is already registered for this event".into(),
             existing_id: Some(existing),
         });
     }
-    let business_id = upsert_business(conn, req)?;
+    let Some(business_id) = upsert_business(conn, req)? else {
+        return Err(AppError::field("business.state", format!("{} is not a US state code", req.business_state)));
+    };
 
     let (status, shard, ticket) = match seats::take_seat(conn, event_id)? {
         Some(shard) => ("confirmed", Some(shard), None),
@@ -220,13 +219,15 @@ pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result
 
 /// Creates the business or updates it (the normalised email is its identity), in one statement:
 /// newer details win, optional details are kept when not given again. Safe when two registrations
-/// of one business race (the second one updates the row the first inserted). One round trip instead
-/// of insert + select + update: this runs in every registration.
-fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<String, AppError> {
+/// of one business race (the second one updates the row the first inserted). The same statement
+/// checks the state code against `states`: `None` when it is unknown (nothing written). One round
+/// trip instead of a state lookup + insert + select + update: this runs in every registration.
+fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<Option<String>, AppError> {
     use diesel::sql_types::{Bool, Nullable};
     let rows: Vec<IdRow> = diesel::sql_query(
         "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, \
-         created_at, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, COALESCE($8, FALSE), $9, $9) \
+         created_at, updated_at) SELECT $1, $2, $3, $4, $5, $6, $7, COALESCE($8, FALSE), $9, $9 \
+         FROM states WHERE code = $4 \
          ON CONFLICT (email) DO UPDATE SET name = excluded.name, state_code = excluded.state_code, \
          industry = COALESCE(excluded.industry, businesses.industry), \
          employees = COALESCE(excluded.employees, businesses.employees), \
@@ -245,7 +246,7 @@ fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result
     .bind::<Nullable<Bool>, _>(req.marketing_consent)
     .bind::<Timestamp, _>(now())
     .load(conn)?;
-    rows.into_iter().next().map(|r| r.id).ok_or_else(|| AppError::internal("business upsert returned no row"))
+    Ok(rows.into_iter().next().map(|r| r.id))
 }
 
 #[derive(QueryableByName)]
