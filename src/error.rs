@@ -194,6 +194,9 @@ impl From<diesel::result::Error> for AppError {
             E::DatabaseError(K::UniqueViolation, _) => AppError::conflict("this conflicts with an existing record"),
             E::DatabaseError(K::SerializationFailure, info) => AppError::Unavailable(info.message().to_string()),
             E::DatabaseError(K::ClosedConnection, info) => AppError::Unavailable(info.message().to_string()),
+            E::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+                AppError::Unavailable(info.message().to_string())
+            }
             E::DatabaseError(_, info)
                 if info.message().contains("database is locked") || info.message().contains("database is busy") =>
             {

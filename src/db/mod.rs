@@ -133,6 +133,10 @@ impl Db {
     /// Opens the pool and checks one connection, so a bad URL or a down server fails here with the
     /// real cause.
     pub fn connect(url: &str, max_size: u32) -> Result<Db, String> {
+        // Initialise OpenSSL (linked into libpq) before libpq does, without its exit handler: at
+        // process exit that handler frees OpenSSL's global state while pooled connections on other
+        // threads may still be closing their TLS sessions ("double free" aborts seen in tests).
+        openssl_sys::init();
         let target = DatabaseTarget::parse(url)?;
         let postgres = target.is_postgres();
         let manager = ConnectionManager { target };
@@ -187,6 +191,29 @@ impl Db {
         self.run(move |conn| conn.transaction(f)).await
     }
 
+    /// Like [`Db::write`], running the whole transaction again (up to three times) when it failed
+    /// for a transient reason ([`is_transient`]). For the hot public paths.
+    pub async fn write_retrying<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: Fn(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.run(move |conn| {
+            let mut attempt = 0;
+            loop {
+                attempt += 1;
+                match write_tx(conn, &f) {
+                    Err(e) if attempt < 3 && is_transient(&e) => {
+                        tracing::warn!(attempt, error = %e, "transient database failure; retrying the transaction");
+                        std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+                    }
+                    other => return other,
+                }
+            }
+        })
+        .await
+    }
+
     /// Runs `f` inside a write transaction (`BEGIN IMMEDIATE` on SQLite, see [`write_tx`]).
     pub async fn write<T, F>(&self, f: F) -> Result<T, AppError>
     where
@@ -195,6 +222,13 @@ impl Db {
     {
         self.run(move |conn| write_tx(conn, f)).await
     }
+}
+
+/// Whether a failed transaction may simply be run again: PostgreSQL serialization failures and
+/// deadlocks, SQLite busy timeouts. Nothing of the failed attempt was committed.
+pub fn is_transient(err: &AppError) -> bool {
+    matches!(err, AppError::Unavailable(m) if m.contains("deadlock") || m.contains("could not serialize")
+        || m.contains("database is locked") || m.contains("database is busy"))
 }
 
 /// Runs `f` in a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write lock

@@ -203,7 +203,7 @@ async fn create_registration(
     crate::ratelimit::check(&req, &db, &config).await?;
     let ctx = MailContext::from_config(&config);
     let (eid, email) = (event_id.clone(), parsed.attendee_email.clone());
-    let outcome = db.write(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
+    let outcome = db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
     let outcome = match outcome {
         Err(AppError::Conflict { existing_id: None, detail }) => {
             // A concurrent duplicate lost the race on the unique index: name the winner.
@@ -291,7 +291,7 @@ async fn get_registration(
 /// Cancels through a manage token; shared by the API and the HTML form.
 async fn cancel_with_token(db: &Db, config: &Config, id: String, token: String) -> Result<RegistrationOut, AppError> {
     let ctx = MailContext::from_config(config);
-    db.write(move |c| {
+    db.write_retrying(move |c| {
         let reg = queries::find_by_token(c, &id, &token)?.ok_or_else(|| AppError::not_found("no such registration"))?;
         let e = crate::events::queries::find(c, &reg.event_id)?.ok_or_else(|| AppError::internal("event missing"))?;
         if reg.status != "cancelled" && crate::db::now() >= e.starts_at {

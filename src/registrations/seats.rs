@@ -123,9 +123,13 @@ pub fn release_seat(conn: &mut DbConnection, event_id: &str, shard: i32) -> Resu
 
 /// Locks the event row for the rest of the transaction (PostgreSQL; SQLite already holds the
 /// database write lock). Serializes waitlist changes of one event.
+///
+/// `FOR NO KEY UPDATE`, not `FOR UPDATE`: inserting a registration takes a `KEY SHARE` lock on its
+/// event (the foreign key) while holding a seat shard, and `FOR UPDATE` would make a cancellation
+/// waiting for that shard and the registration waiting for the event deadlock.
 pub fn lock_event(conn: &mut DbConnection, event_id: &str) -> Result<(), AppError> {
     if let DbConnection::Postgres(pg) = conn {
-        events::table.find(event_id).select(events::id).for_update().first::<String>(pg)?;
+        events::table.find(event_id).select(events::id).for_no_key_update().first::<String>(pg)?;
     }
     Ok(())
 }
