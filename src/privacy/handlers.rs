@@ -23,8 +23,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 fn manage_token(req: &HttpRequest) -> Result<String, AppError> {
-    bearer_token(req)
-        .ok_or_else(|| AppError::Unauthorized("send the registration's manage token as `Authorization: Bearer <token>`".into()))
+    bearer_token(req).ok_or_else(|| {
+        AppError::Unauthorized("send the registration's manage token as `Authorization: Bearer <token>`".into())
+    })
 }
 
 fn no_such_registration() -> AppError {

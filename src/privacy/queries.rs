@@ -95,11 +95,8 @@ fn ts(t: NaiveDateTime) -> String {
 
 /// The business's data, or `None` when it is unknown or already erased.
 pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<BusinessData>, AppError> {
-    let row: Option<BusinessRow> = businesses::table
-        .find(business_id)
-        .filter(businesses::deleted_at.is_null())
-        .first(conn)
-        .optional()?;
+    let row: Option<BusinessRow> =
+        businesses::table.find(business_id).filter(businesses::deleted_at.is_null()).first(conn).optional()?;
     let Some(b) = row else { return Ok(None) };
     type RegRow = (
         String,
@@ -137,18 +134,8 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
         ))
         .load(conn)?;
     let reg_ids: Vec<String> = regs.iter().map(|r| r.0.clone()).collect();
-    type MailRow = (
-        String,
-        Option<String>,
-        String,
-        String,
-        String,
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-    );
+    type MailRow =
+        (String, Option<String>, String, String, String, String, String, String, NaiveDateTime, Option<NaiveDateTime>);
     let mails: Vec<MailRow> = outbox::table
         .filter(outbox::business_id.eq(business_id).or(outbox::registration_id.eq_any(&reg_ids)))
         .order((outbox::created_at, outbox::id))
@@ -281,8 +268,7 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
     diesel::delete(registration_tokens::table.filter(registration_tokens::registration_id.eq_any(&reg_ids)))
         .execute(conn)?;
     // Stored idempotent replies repeat the first 201, manage token included.
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::registration_id.eq_any(&reg_ids)))
-        .execute(conn)?;
+    diesel::delete(idempotency_keys::table.filter(idempotency_keys::registration_id.eq_any(&reg_ids))).execute(conn)?;
     // 3. Emails: queued ones are never sent; every one loses its address and personal content.
     let mine = outbox::business_id.eq(business_id.to_string()).or(outbox::registration_id.eq_any(reg_ids.clone()));
     let dropped = diesel::update(outbox::table.filter(mine.clone()).filter(outbox::status.eq("pending")))

@@ -1,0 +1,247 @@
+//! The authorization matrix: every admin endpoint, called as each kind of caller against objects
+//! owned by organization A. Add a row for every new admin endpoint.
+//!
+//! Callers: a national admin; an organizer of A (the owner); an organizer of B (not the owner); an
+//! expert (no organization); no token. Besides the status, every answer to the organizer of B and
+//! to the expert is checked to hold no id of A's objects, and every answer to the organizer of A
+//! none of B's: a 200 on a list must be a scoped list, never someone else's data.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fixtures;
+use crate::helpers::TestApp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Admin,
+    Owner,
+    Other,
+    Expert,
+    Anonymous,
+}
+
+const CALLERS: [Caller; 5] = [Caller::Admin, Caller::Owner, Caller::Other, Caller::Expert, Caller::Anonymous];
+
+/// The objects of the matrix: A's are the targets; B's must never leak to A's organizer.
+struct World {
+    tokens: [Option<String>; 5],
+    org_a: String,
+    org_b: String,
+    user_a: String,
+    user_b: String,
+    venue_a: String,
+    venue_b: String,
+    /// An admin-made venue (no owner) in a state A covers: A's organizers see it but cannot change it.
+    venue_shared_tx: String,
+    /// Tokens of `user_a`, one per caller, so each caller revokes its own.
+    user_a_tokens: Vec<String>,
+    event_a: String,
+    event_b: String,
+}
+
+impl World {
+    fn token(&self, c: Caller) -> Option<&str> {
+        self.tokens[CALLERS.iter().position(|x| *x == c).unwrap()].as_deref()
+    }
+
+    fn ids_of_a(&self) -> Vec<&str> {
+        vec![&self.org_a, &self.user_a, &self.venue_a, &self.event_a]
+    }
+
+    fn ids_of_b(&self) -> Vec<&str> {
+        vec![&self.org_b, &self.user_b, &self.venue_b, &self.event_b]
+    }
+}
+
+type PathFn = fn(&World, Caller) -> String;
+type BodyFn = fn(&World, Caller) -> Option<Value>;
+
+/// One endpoint: how to call it, and the expected status per caller
+/// (admin, organizer of A, organizer of B, expert, no token).
+struct Case {
+    method: Method,
+    path: PathFn,
+    body: BodyFn,
+    expect: [u16; 5],
+}
+
+fn no_body(_: &World, _: Caller) -> Option<Value> {
+    None
+}
+
+fn tag(c: Caller) -> String {
+    format!("{c:?}").to_lowercase()
+}
+
+fn cases() -> Vec<Case> {
+    use Method as M;
+    let case = |method: M, path: PathFn, body: BodyFn, expect: [u16; 5]| Case { method, path, body, expect };
+    vec![
+        // Staff users and tokens.
+        case(M::GET, |_, _| "/api/v1/admin/me".into(), no_body, [200, 200, 200, 200, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/users".into(), no_body, [200, 200, 200, 403, 401]),
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/users".into(),
+            |w, c| {
+                Some(json!({"email": format!("invite-{}@a.test", tag(c)), "name": "Invited", "role": "organizer",
+                            "organization_id": w.org_a}))
+            },
+            [201, 201, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/users".into(),
+            |_, c| Some(json!({"email": format!("admin-{}@a.test", tag(c)), "name": "Boss", "role": "admin"})),
+            [201, 403, 403, 403, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/users/{}", w.user_a), no_body, [200, 200, 404, 404, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/users/{}", w.user_a),
+            |_, _| Some(json!({"name": "Renamed"})),
+            [200, 200, 404, 404, 401],
+        ),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/users/{}", w.user_a),
+            |_, _| Some(json!({"role": "organizer"})),
+            [200, 403, 404, 404, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/users/{}/tokens", w.user_a),
+            |_, _| Some(json!({})),
+            [201, 201, 404, 404, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/users/{}/tokens", w.user_a), no_body, [200, 200, 404, 404, 401]),
+        case(
+            M::DELETE,
+            |w, c| {
+                let i = CALLERS.iter().position(|x| *x == c).unwrap();
+                format!("/api/v1/admin/users/{}/tokens/{}", w.user_a, w.user_a_tokens[i])
+            },
+            no_body,
+            [204, 204, 404, 404, 401],
+        ),
+        // Organizations.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/organizations".into(),
+            |_, c| Some(json!({"name": format!("New org {}", tag(c)), "kind": "federation"})),
+            [201, 403, 403, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/organizations".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/organizations/{}", w.org_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/organizations/{}", w.org_a),
+            |_, c| Some(json!({"name": format!("Org A renamed by {}", tag(c))})),
+            [200, 403, 403, 403, 401],
+        ),
+        // Venues.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/venues".into(),
+            |w, _| {
+                Some(json!({"name": "Hall", "address": "2 Main St", "city": "Austin", "state": "TX",
+                            "organization_id": w.org_a}))
+            },
+            [201, 201, 403, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/venues".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/venues/{}", w.venue_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/venues/{}", w.venue_a),
+            |_, _| Some(json!({"name": "Hall A"})),
+            [200, 200, 404, 403, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/venues/{}", w.venue_shared_tx), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/venues/{}", w.venue_shared_tx),
+            |_, _| Some(json!({"city": "Dallas"})),
+            [200, 403, 404, 403, 401],
+        ),
+        // Audit trail and reports.
+        case(M::GET, |_, _| "/api/v1/admin/audit".into(), no_body, [200, 403, 403, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/reports/states".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/reports/organizations".into(), no_body, [200, 200, 200, 403, 401]),
+    ]
+}
+
+async fn world(app: &TestApp) -> World {
+    let org_a = app.create_org("Texas Chamber", "regional_office", &["TX"]).await;
+    let org_b = app.create_org("Oklahoma Chamber", "local_chamber", &["OK"]).await;
+    let (_, owner) = fixtures::staff(app, "organizer", Some(&org_a)).await;
+    let (_, other) = fixtures::staff(app, "organizer", Some(&org_b)).await;
+    let (_, expert) = fixtures::staff(app, "expert", None).await;
+    let (user_a, _) = fixtures::staff(app, "organizer", Some(&org_a)).await;
+    let (user_b, _) = fixtures::staff(app, "organizer", Some(&org_b)).await;
+    let venue = |org: &str, state: &str| json!({"name": "Venue", "address": "1 Main St", "city": "City", "state": state, "organization_id": org});
+    let venue_a =
+        crate::helpers::expect_status(app.admin_post("/api/v1/admin/venues", &venue(&org_a, "TX")).await, 201).await
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let venue_b =
+        crate::helpers::expect_status(app.admin_post("/api/v1/admin/venues", &venue(&org_b, "OK")).await, 201).await
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let venue_shared_tx = app.create_venue("TX").await;
+    let mut user_a_tokens = Vec::new();
+    for _ in CALLERS {
+        let r = app.admin_post(&format!("/api/v1/admin/users/{user_a}/tokens"), &json!({})).await;
+        user_a_tokens.push(crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string());
+    }
+    let event_a = fixtures::event(app, "published", 10, 20, Some("TX"), &[&org_a]);
+    let event_b = fixtures::event(app, "published", 10, 20, Some("OK"), &[&org_b]);
+    World {
+        tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
+        org_a,
+        org_b,
+        user_a,
+        user_b,
+        venue_a,
+        venue_b,
+        venue_shared_tx,
+        user_a_tokens,
+        event_a,
+        event_b,
+    }
+}
+
+both_backends! {
+    async fn every_admin_endpoint_answers_each_caller_by_role_and_ownership(app) {
+        let w = world(&app).await;
+        let mut failures = Vec::new();
+        for case in cases() {
+            for (i, caller) in CALLERS.iter().enumerate() {
+                let path = (case.path)(&w, *caller);
+                let body = (case.body)(&w, *caller);
+                let r = app.request(case.method.clone(), &path, w.token(*caller), body.as_ref()).await;
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap_or_default();
+                if status != case.expect[i] {
+                    failures.push(format!("{} {path} as {caller:?}: expected {}, got {status}: {text}", case.method, case.expect[i]));
+                }
+                let hidden = match caller {
+                    Caller::Other | Caller::Expert => w.ids_of_a(),
+                    Caller::Owner => w.ids_of_b(),
+                    _ => vec![],
+                };
+                for id in hidden {
+                    if text.contains(id) {
+                        failures.push(format!("{} {path} as {caller:?} leaks {id}: {text}", case.method));
+                    }
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    }
+}
