@@ -41,6 +41,14 @@ impl Changes {
         Changes { fields: names.iter().map(|s| s.as_ref().to_string()).collect(), ..Default::default() }
     }
 
+    /// The names whose flag is true: `of_set(&[("title", patch.title.is_some()), …])`.
+    pub fn of_set(flags: &[(&str, bool)]) -> Self {
+        Changes {
+            fields: flags.iter().filter(|(_, set)| *set).map(|(n, _)| n.to_string()).collect(),
+            ..Default::default()
+        }
+    }
+
     /// Adds a field name.
     pub fn field(mut self, name: &str) -> Self {
         if !self.fields.iter().any(|f| f == name) {

@@ -319,9 +319,8 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
     })
 }
 
-/// Cancels one registration and promotes the waitlist, exactly as an attendee's own cancellation.
-fn cancel_with_promotion(_conn: &mut DbConnection, _ctx: &MailContext, _registration_id: &str) -> Result<(), AppError> {
-    // WIRING POINT: the cancel-with-promotion function of `crate::registrations` (the lead's
-    // module) goes here. Until it is on main, erasure refuses rather than cancel without promoting.
-    Err(AppError::Unavailable("erasure of a business with upcoming registrations is not wired yet".into()))
+/// Cancels one registration and promotes the waitlist, exactly as an attendee's own cancellation
+/// (without the cancellation email: the business asked to be forgotten, not written to).
+fn cancel_with_promotion(conn: &mut DbConnection, ctx: &MailContext, registration_id: &str) -> Result<(), AppError> {
+    crate::registrations::queries::cancel(conn, ctx, registration_id, false).map(|_| ())
 }

@@ -38,6 +38,10 @@ struct World {
     user_a_tokens: Vec<String>,
     event_a: String,
     event_b: String,
+    /// Events of A, one per caller, so each caller cancels its own.
+    cancel_a: Vec<String>,
+    registration_a: String,
+    attendee_a: String,
 }
 
 impl World {
@@ -46,7 +50,7 @@ impl World {
     }
 
     fn ids_of_a(&self) -> Vec<&str> {
-        vec![&self.org_a, &self.user_a, &self.venue_a, &self.event_a]
+        vec![&self.org_a, &self.user_a, &self.venue_a, &self.event_a, &self.registration_a, &self.attendee_a]
     }
 
     fn ids_of_b(&self) -> Vec<&str> {
@@ -165,11 +169,73 @@ fn cases() -> Vec<Case> {
             |_, _| Some(json!({"city": "Dallas"})),
             [200, 403, 404, 403, 401],
         ),
+        // Events.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/events".into(),
+            |w, _| Some(event_body(&w.org_a)),
+            [201, 201, 422, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/events".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/events/{}", w.event_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/events/{}", w.event_a),
+            |_, _| Some(json!({"title": "Grow online, part 2"})),
+            [200, 200, 404, 403, 401],
+        ),
+        case(M::POST, |w, _| format!("/api/v1/admin/events/{}/publish", w.event_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::POST,
+            |w, c| format!("/api/v1/admin/events/{}/cancel", w.cancel_a[CALLERS.iter().position(|x| *x == c).unwrap()]),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        // Registrants and check-in.
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/events/{}/registrations", w.event_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/events/{}/registrations?format=csv", w.event_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/registrations/{}/check-in", w.registration_a),
+            no_body,
+            [200, 200, 404, 404, 401],
+        ),
         // Audit trail and reports.
         case(M::GET, |_, _| "/api/v1/admin/audit".into(), no_body, [200, 403, 403, 403, 401]),
         case(M::GET, |_, _| "/api/v1/admin/reports/states".into(), no_body, [200, 200, 200, 403, 401]),
         case(M::GET, |_, _| "/api/v1/admin/reports/organizations".into(), no_body, [200, 200, 200, 403, 401]),
     ]
+}
+
+/// A webinar in Texas hosted by `org`.
+fn event_body(org: &str) -> Value {
+    let start = chrono::Utc::now() + chrono::Duration::days(20);
+    json!({"kind": "webinar", "title": "Grow online", "starts_at": start.to_rfc3339(),
+           "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(), "time_zone": "America/Chicago",
+           "capacity": 10, "join_url": "https://meet.example.org/grow", "state": "TX", "host_organization_ids": [org]})
+}
+
+/// A published webinar hosted by `org` in `state`, made by the admin.
+async fn published_event(app: &TestApp, org: &str, state: &str) -> String {
+    let mut body = event_body(org);
+    body["state"] = json!(state);
+    let id = crate::helpers::expect_status(app.admin_post("/api/v1/admin/events", &body).await, 201).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::helpers::expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200)
+        .await;
+    id
 }
 
 async fn world(app: &TestApp) -> World {
@@ -199,8 +265,17 @@ async fn world(app: &TestApp) -> World {
         let r = app.admin_post(&format!("/api/v1/admin/users/{user_a}/tokens"), &json!({})).await;
         user_a_tokens.push(crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string());
     }
-    let event_a = fixtures::event(app, "published", 10, 20, Some("TX"), &[&org_a]);
-    let event_b = fixtures::event(app, "published", 10, 20, Some("OK"), &[&org_b]);
+    let event_a = published_event(app, &org_a, "TX").await;
+    let event_b = published_event(app, &org_b, "OK").await;
+    let mut cancel_a = Vec::new();
+    for _ in CALLERS {
+        cancel_a.push(published_event(app, &org_a, "TX").await);
+    }
+    let attendee_a = "rosa@tacogarage.test".to_string();
+    let reg = json!({"business": {"name": "Taco Garage", "email": "owner@tacogarage.test", "state": "TX"},
+                     "attendee": {"name": "Rosa Diaz", "email": attendee_a}});
+    let r = app.post_json(&format!("/api/v1/events/{event_a}/registrations"), &reg).await;
+    let registration_a = crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string();
     World {
         tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
         org_a,
@@ -213,6 +288,9 @@ async fn world(app: &TestApp) -> World {
         user_a_tokens,
         event_a,
         event_b,
+        cancel_a,
+        registration_a,
+        attendee_a,
     }
 }
 

@@ -288,3 +288,232 @@ async fn configured_cors_origins_and_only_those_may_call_from_a_browser() {
     assert_eq!(r.headers()["access-control-allow-origin"], "https://partners.example.org");
     expect_status(r, 200).await;
 }
+
+fn registration_body(business: &str, attendee: &str) -> Value {
+    json!({
+        "business": {"name": "Taco Garage LLC", "email": business, "state": "TX", "industry": "retail"},
+        "attendee": {"name": format!("Attendee {attendee}"), "email": attendee},
+        "marketing_consent": true
+    })
+}
+
+async fn register(app: &TestApp, event: &str, business: &str, attendee: &str) -> Value {
+    let r =
+        app.post_json(&format!("/api/v1/events/{event}/registrations"), &registration_body(business, attendee)).await;
+    expect_status(r, 201).await
+}
+
+both_backends! {
+    async fn erasure_cancels_upcoming_registrations_and_promotes_the_waitlist(app) {
+        let small = app.published_webinar(1).await;
+        let roomy = app.published_webinar(10).await;
+        let mine = register(&app, &small, "owner@tacogarage.test", "rosa@tacogarage.test").await;
+        assert_eq!(mine["status"], "confirmed");
+        let waiting = register(&app, &small, "hi@other.test", "pat@other.test").await;
+        assert_eq!(waiting["status"], "waitlisted");
+        let second = register(&app, &roomy, "owner@tacogarage.test", "sam@tacogarage.test").await;
+        let token = mine["manage_token"].as_str().unwrap();
+
+        let data = expect_status(export(&app, mine["id"].as_str().unwrap(), token).await, 200).await;
+        assert_eq!(data["registrations"].as_array().unwrap().len(), 2);
+        assert!(data["emails"].as_array().unwrap().iter().all(|e| e["status"] == "pending"));
+        let path = format!("/api/v1/registrations/{}/business-data", mine["id"].as_str().unwrap());
+        let summary = expect_status(app.request(Method::DELETE, &path, Some(token), None).await, 200).await;
+        assert_eq!(summary["registrations_cancelled"], 2);
+        assert_eq!(summary["registrations_anonymised"], 2);
+        assert_eq!(summary["emails_dropped"], 2, "the two confirmations were still queued");
+
+        // The freed seat went to the head of the waitlist, who is told so.
+        let pat = app
+            .request(Method::GET, &format!("/api/v1/registrations/{}", waiting["id"].as_str().unwrap()),
+                     waiting["manage_token"].as_str(), None)
+            .await;
+        assert_eq!(expect_status(pat, 200).await["status"], "confirmed");
+        // Staff still count the erased registrations, without a name or an address.
+        let list = expect_status(app.admin_get(&format!("/api/v1/admin/events/{small}/registrations")).await, 200).await;
+        let erased = list["items"].as_array().unwrap().iter().find(|r| r["id"] == mine["id"]).unwrap().clone();
+        assert_eq!(erased["status"], "cancelled");
+        assert!(erased["attendee_name"].is_null() && erased["attendee_email"].is_null(), "{erased}");
+        let admin = expect_status(app.admin_get(&format!("/api/v1/admin/events/{roomy}")).await, 200).await;
+        assert_eq!(admin["admin"]["registrations"]["cancelled"], 1);
+        {
+            use diesel::prelude::*;
+            use roadshow::db::schema::outbox;
+            let mut conn = app.db.get().unwrap();
+            let rows: Vec<(String, String, String)> = outbox::table
+                .order(outbox::created_at)
+                .select((outbox::template, outbox::recipient, outbox::status))
+                .load(&mut conn)
+                .unwrap();
+            assert!(rows.iter().all(|(_, to, _)| !to.contains("tacogarage")), "{rows:?}");
+            assert!(rows.contains(&("registration_promoted".into(), "pat@other.test".into(), "pending".into())), "{rows:?}");
+            assert!(!rows.iter().any(|(t, _, _)| t == "registration_cancelled"), "the erased business is not written to: {rows:?}");
+        }
+        // Its other token is dead too; the business may register again as a new one.
+        let second_path = format!("/api/v1/registrations/{}", second["id"].as_str().unwrap());
+        expect_problem(app.request(Method::GET, &second_path, second["manage_token"].as_str(), None).await, 404, None).await;
+        register(&app, &roomy, "owner@tacogarage.test", "sam@tacogarage.test").await;
+    }
+
+    async fn event_writes_and_check_in_are_audited(app) {
+        let org = app.create_org("Texas Chamber", "regional_office", &["TX"]).await;
+        let (organizer, token) = fixtures::staff(&app, "organizer", Some(&org)).await;
+        let start = chrono::Utc::now() + chrono::Duration::days(10);
+        let body = json!({"kind": "webinar", "title": "Grow online", "starts_at": start.to_rfc3339(),
+            "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(), "time_zone": "America/Chicago",
+            "capacity": 10, "join_url": "https://meet.example.org/grow", "state": "TX"});
+        let r = app.request(Method::POST, "/api/v1/admin/events", Some(&token), Some(&body)).await;
+        let event = expect_status(r, 201).await["id"].as_str().unwrap().to_string();
+        let r = app.request(Method::PATCH, &format!("/api/v1/admin/events/{event}"), Some(&token),
+            Some(&json!({"title": "Grow online today", "capacity": 20}))).await;
+        expect_status(r, 200).await;
+        let r = app.request(Method::POST, &format!("/api/v1/admin/events/{event}/publish"), Some(&token), None).await;
+        expect_status(r, 200).await;
+        let reg = register(&app, &event, "owner@tacogarage.test", "rosa@tacogarage.test").await;
+        let reg_id = reg["id"].as_str().unwrap();
+        let r = app.request(Method::POST, &format!("/api/v1/admin/registrations/{reg_id}/check-in"), Some(&token), None).await;
+        expect_status(r, 200).await;
+        let r = app.request(Method::POST, &format!("/api/v1/admin/events/{event}/cancel"), Some(&token), None).await;
+        expect_status(r, 200).await;
+
+        let entries = audit(&app, &format!("object_type=event&object_id={event}")).await;
+        let actions: Vec<&str> = entries.iter().rev().map(|e| e["action"].as_str().unwrap()).collect();
+        assert_eq!(actions, vec!["create", "update", "publish", "cancel"]);
+        assert!(entries.iter().all(|e| e["actor"] == organizer.as_str()));
+        let update = entries.iter().find(|e| e["action"] == "update").unwrap();
+        assert_eq!(update["changes"]["fields"], json!(["title", "capacity"]));
+        let entries = audit(&app, &format!("object_type=registration&object_id={reg_id}")).await;
+        assert_eq!(entries.len(), 1);
+        assert_eq!(entries[0]["action"], "check_in");
+        let all = Value::Array(audit(&app, "limit=200").await).to_string();
+        for personal in ["rosa@", "tacogarage", "Attendee", "Grow online today", "rsm_", "rss_"] {
+            assert!(!all.contains(personal), "audit holds {personal:?}: {all}");
+        }
+    }
+
+    async fn the_log_of_a_running_server_holds_no_email_name_or_token(app) {
+        let logs = serve_and_capture(&app, |base, admin| async move {
+            let client = reqwest::Client::new();
+            let start = chrono::Utc::now() + chrono::Duration::days(10);
+            let event: Value = client.post(format!("{base}/api/v1/admin/events")).bearer_auth(&admin)
+                .json(&json!({"kind": "webinar", "title": "Grow online", "starts_at": start.to_rfc3339(),
+                    "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(), "time_zone": "America/Chicago",
+                    "capacity": 1, "join_url": "https://meet.example.org/grow"}))
+                .send().await.unwrap().json().await.unwrap();
+            let event = event["id"].as_str().unwrap().to_string();
+            let r = client.post(format!("{base}/api/v1/admin/events/{event}/publish")).bearer_auth(&admin).send().await.unwrap();
+            assert_eq!(r.status(), 200);
+            let mut secrets = vec![admin.clone()];
+            for (biz, person) in [("owner@zephyrbakery.test", "zora@zephyrbakery.test"), ("hi@quillpress.test", "quentin@quillpress.test")] {
+                let r = client.post(format!("{base}/api/v1/events/{event}/registrations"))
+                    .header("idempotency-key", format!("key-{person}"))
+                    .json(&registration_body(biz, person)).send().await.unwrap();
+                assert_eq!(r.status(), 201);
+                let reg: Value = r.json().await.unwrap();
+                let (id, token) = (reg["id"].as_str().unwrap().to_string(), reg["manage_token"].as_str().unwrap().to_string());
+                for path in [format!("/api/v1/registrations/{id}"), format!("/api/v1/registrations/{id}/calendar.ics"),
+                             format!("/api/v1/registrations/{id}/business-data")] {
+                    let r = client.get(format!("{base}{path}")).bearer_auth(&token).send().await.unwrap();
+                    assert_eq!(r.status(), 200, "{path}");
+                }
+                let r = client.get(format!("{base}/manage/{id}?token={token}")).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+                // A wrong token and bad input are logged too: still no value of them.
+                let r = client.get(format!("{base}/api/v1/registrations/{id}")).bearer_auth("rsm_wrongwrongwrong").send().await.unwrap();
+                assert_eq!(r.status(), 404);
+                let r = client.post(format!("{base}/api/v1/registrations/recover")).json(&json!({"email": person})).send().await.unwrap();
+                assert_eq!(r.status(), 202);
+                secrets.push(token);
+            }
+            let r = client.post(format!("{base}/api/v1/events/{event}/registrations"))
+                .json(&json!({"business": {"name": "Xylo Widgets", "email": "not-an-email", "state": "TX"},
+                              "attendee": {"name": "Yara Unique", "email": "yara@xylowidgets.test"}}))
+                .send().await.unwrap();
+            assert_eq!(r.status(), 422);
+            for csv in ["", "?format=csv"] {
+                let r = client.get(format!("{base}/api/v1/admin/events/{event}/registrations{csv}")).bearer_auth(&admin).send().await.unwrap();
+                assert_eq!(r.status(), 200);
+            }
+            secrets
+        })
+        .await;
+        let (text, secrets) = logs;
+        assert!(text.contains("/api/v1/events/{id}/registrations"), "the registrations were logged: {text}");
+        let mut personal: Vec<String> = vec![
+            "zephyrbakery".into(), "quillpress".into(), "xylowidgets".into(), "not-an-email".into(),
+            "Taco Garage".into(), "Attendee".into(), "Yara Unique".into(), "Xylo Widgets".into(),
+        ];
+        personal.extend(secrets);
+        for p in personal {
+            assert!(!text.contains(&p), "the log holds {p:?}:\n{text}");
+        }
+    }
+}
+
+/// Runs the real `roadshow` binary on the test's database with `RUST_LOG=debug`, calls `drive`
+/// with its base URL and the admin token, stops it, and returns everything it logged together with
+/// what `drive` returned.
+async fn serve_and_capture<F, Fut>(app: &TestApp, drive: F) -> (String, Vec<String>)
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roadshow"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("ROADSHOW_BIND", "127.0.0.1:0")
+        .env("ROADSHOW_MAIL_DIR", app.dir.path().join("served-mail"))
+        .env("ROADSHOW_RATE_LIMIT_PER_MINUTE", "0")
+        .env("ROADSHOW_HTTP_WORKERS", "1")
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the roadshow binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (port_tx, port_rx) = std::sync::mpsc::channel::<u16>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let plain = strip_ansi(&line);
+            if plain.contains("roadshow is listening") {
+                if let Some(port) = plain.split("port=").nth(1).and_then(|r| r.split_whitespace().next()) {
+                    let _ = port_tx.send(port.parse().unwrap_or(0));
+                }
+            }
+            all.push_str(&plain);
+            all.push('\n');
+        }
+        all
+    });
+    let port = tokio::task::spawn_blocking(move || port_rx.recv_timeout(std::time::Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the server said where it listens");
+    let secrets = drive(format!("http://127.0.0.1:{port}"), app.admin_token.clone()).await;
+    child.kill().expect("stop the server");
+    child.wait().unwrap();
+    let text = tokio::task::spawn_blocking(move || reader.join().unwrap()).await.unwrap();
+    (text, secrets)
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
