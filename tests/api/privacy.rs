@@ -517,3 +517,25 @@ fn strip_ansi(s: &str) -> String {
     }
     out
 }
+
+both_backends! {
+    async fn request_bodies_are_capped_on_json_and_form_paths(app) {
+        let event = app.published_webinar(10).await;
+        let mut body = registration_body("owner@tacogarage.test", "rosa@tacogarage.test");
+        body["business"]["name"] = json!("x".repeat(100 * 1024));
+        let r = app.post_json(&format!("/api/v1/events/{event}/registrations"), &body).await;
+        expect_problem(r, 413, Some("body")).await;
+        let form = format!("token={}", "x".repeat(100 * 1024));
+        let r = app
+            .client
+            .post(app.url(&format!("/manage/{}/cancel", uuid::Uuid::new_v4())))
+            .header("content-type", "application/x-www-form-urlencoded")
+            .body(form)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 413);
+        let r = app.request(Method::POST, &format!("/api/v1/registrations/{}/business-data/erase", uuid::Uuid::new_v4()), Some("rsm_x"), None).await;
+        expect_problem(r, 404, None).await;
+    }
+}
