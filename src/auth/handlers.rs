@@ -288,6 +288,9 @@ async fn update_user(
             if active == Some(false) && current.id == actor.user_id {
                 return Err(AppError::field("active", "you cannot deactivate yourself"));
             }
+            if role.is_some_and(|r| r.as_str() != current.role) && current.id == actor.user_id {
+                return Err(AppError::field("role", "you cannot change your own role"));
+            }
             let new_role = role.map(|r| r.as_str().to_string()).unwrap_or_else(|| current.role.clone());
             let new_org = organization_id.clone().unwrap_or_else(|| current.organization_id.clone());
             if new_role == "organizer" && new_org.is_none() {

@@ -173,6 +173,10 @@ both_backends! {
         assert_eq!(first["items"].as_array().unwrap().len() + second["items"].as_array().unwrap().len(), all.len());
         assert_eq!(second["next_cursor"], Value::Null);
         expect_problem(app.admin_get("/api/v1/admin/audit?actor=nope").await, 400, Some("actor")).await;
+        let r = app.admin_patch(&format!("/api/v1/admin/users/{admin_id}"), &json!({"role": "expert"})).await;
+        expect_problem(r, 422, Some("role")).await;
+        let r = app.admin_patch(&format!("/api/v1/admin/users/{admin_id}"), &json!({"active": false})).await;
+        expect_problem(r, 422, Some("active")).await;
         // A write that fails leaves no entry.
         let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "Texas Chamber of Commerce", "kind": "federation"})).await;
         expect_problem(r, 409, None).await;
