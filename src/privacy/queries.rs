@@ -229,6 +229,14 @@ pub struct ErasureSummary {
 
 /// Erases a business's personal data in the caller's (write) transaction; see the module docs.
 pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> Result<ErasureSummary, AppError> {
+    // Lock the business row first (PostgreSQL; SQLite's write transaction already excludes every
+    // other writer): a registration of this business racing the erasure then either commits
+    // before it (and is found and anonymised below) or waits until the erasure is done.
+    if conn.is_postgres() {
+        diesel::sql_query("SELECT id FROM businesses WHERE id = $1 FOR UPDATE")
+            .bind::<diesel::sql_types::Text, _>(business_id)
+            .execute(conn)?;
+    }
     let live: i64 = businesses::table
         .filter(businesses::id.eq(business_id))
         .filter(businesses::deleted_at.is_null())
