@@ -118,24 +118,17 @@ pub fn organizations_filter(actor: &Actor) -> Filter<organizations::table> {
 /// `venues` rows the actor may see: all for admins; for an organizer, those its organization owns
 /// or that lie in a state it covers (a national organization covers every state).
 pub fn venues_filter(actor: &Actor) -> Filter<venues::table> {
-    match actor.organizer_org() {
-        _ if actor.is_admin() => always(),
-        Some(org) => {
-            let org = org.to_string();
-            Box::new(
-                venues::organization_id
-                    .eq(org.clone())
-                    .or(venues::state_code.eq_any(
-                        organization_states::table
-                            .filter(organization_states::organization_id.eq(org.clone()))
-                            .select(organization_states::state_code),
-                    ))
-                    .or(not(exists(organization_states::table.filter(organization_states::organization_id.eq(org)))))
-                    .assume_not_null(),
-            )
-        }
-        None => never(),
+    if actor.is_admin() {
+        return always();
     }
+    let Some(org) = actor.organizer_org().map(str::to_string) else { return never() };
+    let covered_states = organization_states::table
+        .filter(organization_states::organization_id.eq(org.clone()))
+        .select(organization_states::state_code);
+    let national = not(exists(organization_states::table.filter(organization_states::organization_id.eq(org.clone()))));
+    Box::new(
+        venues::organization_id.eq(org).or(venues::state_code.eq_any(covered_states)).or(national).assume_not_null(),
+    )
 }
 
 /// `staff_users` rows the actor may see and manage: all for admins; an organizer's organization's
