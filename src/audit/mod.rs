@@ -91,3 +91,16 @@ pub fn record_system(
 ) -> Result<(), AppError> {
     queries::insert(conn, None, action, object_type, object_id, &changes.to_json())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Changes;
+
+    #[test]
+    fn changes_hold_field_names_and_ids_only() {
+        let c = Changes::fields(&["name"]).field("states").field("name").with_ref("organization_id", "o-1");
+        assert_eq!(c.to_json(), r#"{"fields":["name","states"],"refs":{"organization_id":"o-1"}}"#);
+        assert_eq!(Changes::none().to_json(), "{}");
+        assert_eq!(Changes::of_set(&[("a", true), ("b", false)]).fields, vec!["a"]);
+    }
+}

@@ -332,3 +332,18 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
 fn cancel_with_promotion(conn: &mut DbConnection, ctx: &MailContext, registration_id: &str) -> Result<(), AppError> {
     crate::registrations::queries::cancel(conn, ctx, registration_id, false).map(|_| ())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::mask_tokens;
+
+    #[test]
+    fn link_tokens_are_masked_and_the_rest_kept() {
+        assert_eq!(
+            mask_tokens("see http://x/manage/1?token=rsm_ab-C_9 and rsl_Z1, bye"),
+            "see http://x/manage/1?token=rsm_… and rsl_…, bye"
+        );
+        assert_eq!(mask_tokens("no tokens, rsm_ alone"), "no tokens, rsm_ alone");
+        assert_eq!(mask_tokens(""), "");
+    }
+}
