@@ -2,8 +2,11 @@
 //! lists origins) and security headers on every response.
 
 use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderValue;
 use actix_web::http::{header, Method};
-use actix_web::middleware::DefaultHeaders;
+use actix_web::middleware::{DefaultHeaders, Next};
 
 /// The Content-Security-Policy of every response. The HTML pages (the manage page) need no
 /// script, load nothing from elsewhere, and post forms only to this service; JSON answers are not
@@ -39,4 +42,22 @@ pub fn cors(origins: &[String]) -> Cors {
         cors = cors.allowed_origin(o);
     }
     cors
+}
+
+/// Paths whose answers carry personal data or secrets: staff views, a registration seen through
+/// its token, the manage page, unsubscribe links.
+const PRIVATE_PREFIXES: &[&str] = &["/api/v1/admin/", "/api/v1/registrations/", "/manage/", "/unsubscribe/"];
+
+/// `Cache-Control: no-store` on every answer under [`PRIVATE_PREFIXES`] that does not set its own,
+/// so no browser or proxy cache keeps a copy. Public event lists stay cacheable.
+pub async fn no_store_on_private_paths(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let private = PRIVATE_PREFIXES.iter().any(|p| req.path().starts_with(p));
+    let mut res = next.call(req).await?;
+    if private && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
 }

@@ -253,6 +253,9 @@ both_backends! {
             assert_eq!(h["referrer-policy"], "no-referrer");
             assert!(h["content-security-policy"].to_str().unwrap().contains("frame-ancestors 'none'"));
         }
+        let me = app.admin_get("/api/v1/admin/me").await;
+        assert_eq!(me.headers()["cache-control"], "no-store");
+        assert!(app.get("/api/v1/states").await.headers().get("cache-control").is_none_or(|v| v != "no-store"));
         let r = app.client.get(app.url("/api/v1/states")).header("origin", "https://evil.example").send().await.unwrap();
         assert_eq!(r.status(), 200);
         assert!(r.headers().get("access-control-allow-origin").is_none());
