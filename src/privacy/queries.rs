@@ -6,7 +6,9 @@ use serde::Serialize;
 
 use crate::audit::{self, Changes};
 use crate::auth::tokens::{hash_token, new_token, TokenKind};
-use crate::db::schema::{businesses, events, idempotency_keys, outbox, registration_tokens, registrations};
+use crate::db::schema::{
+    businesses, events, idempotency_keys, outbox, registration_tokens, registrations, unsubscribe_tokens,
+};
 use crate::db::{from_db_time, now, DbConnection};
 use crate::error::AppError;
 use crate::mail::MailContext;
@@ -291,6 +293,7 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
             outbox::headers.eq("{}"),
         ))
         .execute(conn)?;
+    diesel::delete(unsubscribe_tokens::table.filter(unsubscribe_tokens::business_id.eq(business_id))).execute(conn)?;
     // 4. The business row keeps its id and dates only.
     diesel::update(businesses::table.find(business_id))
         .set((

@@ -42,6 +42,8 @@ struct World {
     cancel_a: Vec<String>,
     registration_a: String,
     attendee_a: String,
+    /// A dead email of A's registrant (outbox inspection and retry are national).
+    dead_email: String,
 }
 
 impl World {
@@ -210,6 +212,15 @@ fn cases() -> Vec<Case> {
             no_body,
             [200, 200, 404, 404, 401],
         ),
+        // Outbox inspection and retry.
+        case(M::GET, |_, _| "/api/v1/admin/outbox".into(), no_body, [200, 403, 403, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/outbox/stats".into(), no_body, [200, 403, 403, 403, 401]),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/outbox/{}/retry", w.dead_email),
+            no_body,
+            [200, 403, 403, 403, 401],
+        ),
         // Audit trail and reports.
         case(M::GET, |_, _| "/api/v1/admin/audit".into(), no_body, [200, 403, 403, 403, 401]),
         case(M::GET, |_, _| "/api/v1/admin/reports/states".into(), no_body, [200, 200, 200, 403, 401]),
@@ -285,6 +296,8 @@ async fn world(app: &TestApp) -> World {
                      "attendee": {"name": "Rosa Diaz", "email": attendee_a}});
     let r = app.post_json(&format!("/api/v1/events/{event_a}/registrations"), &reg).await;
     let registration_a = crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string();
+    let dead_email = fixtures::queued_email(app, &registration_a, &attendee_a, "Hello");
+    fixtures::make_dead(app, &dead_email);
     World {
         tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
         org_a,
@@ -300,6 +313,7 @@ async fn world(app: &TestApp) -> World {
         cancel_a,
         registration_a,
         attendee_a,
+        dead_email,
     }
 }
 

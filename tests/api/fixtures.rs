@@ -175,3 +175,12 @@ pub fn outbox_status(app: &TestApp, id: &str) -> String {
     let mut conn = app.db.get().unwrap();
     outbox::table.find(id).select(outbox::status).first(&mut conn).unwrap()
 }
+
+/// Marks an outbox row dead (delivery gave up), as the worker would.
+pub fn make_dead(app: &TestApp, id: &str) {
+    let mut conn = app.db.get().unwrap();
+    diesel::update(outbox::table.find(id))
+        .set((outbox::status.eq("dead"), outbox::last_error.eq(Some("550 mailbox unavailable"))))
+        .execute(&mut conn)
+        .unwrap();
+}

@@ -389,6 +389,12 @@ both_backends! {
         assert!(entries.iter().all(|e| e["actor"] == organizer.as_str()));
         let update = entries.iter().find(|e| e["action"] == "update").unwrap();
         assert_eq!(update["changes"]["fields"], json!(["title", "capacity"]));
+        let mail = fixtures::queued_email(&app, reg_id, "rosa@tacogarage.test", "Hello Rosa");
+        fixtures::make_dead(&app, &mail);
+        expect_status(app.admin_post(&format!("/api/v1/admin/outbox/{mail}/retry"), &json!({})).await, 200).await;
+        let e = audit(&app, &format!("object_type=outbox_email&object_id={mail}")).await;
+        assert_eq!(e.len(), 1);
+        assert_eq!(e[0]["action"], "retry");
         let entries = audit(&app, &format!("object_type=registration&object_id={reg_id}")).await;
         assert_eq!(entries.len(), 1);
         assert_eq!(entries[0]["action"], "check_in");
@@ -437,6 +443,19 @@ both_backends! {
                               "attendee": {"name": "Yara Unique", "email": "yara@xylowidgets.test"}}))
                 .send().await.unwrap();
             assert_eq!(r.status(), 422);
+            // Let the server's own outbox worker deliver everything (to .eml files), so its log
+            // lines are in the capture too. Bounded: the assertion below fails if it never drains.
+            let mut pending = -1;
+            for _ in 0..300 {
+                let stats: Value = client.get(format!("{base}/api/v1/admin/outbox/stats")).bearer_auth(&admin)
+                    .send().await.unwrap().json().await.unwrap();
+                pending = stats["pending"].as_i64().unwrap();
+                if pending == 0 {
+                    break;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            }
+            assert_eq!(pending, 0, "the worker delivered the queued emails");
             for csv in ["", "?format=csv"] {
                 let r = client.get(format!("{base}/api/v1/admin/events/{event}/registrations{csv}")).bearer_auth(&admin).send().await.unwrap();
                 assert_eq!(r.status(), 200);
@@ -446,6 +465,7 @@ both_backends! {
         .await;
         let (text, secrets) = logs;
         assert!(text.contains("/api/v1/events/{id}/registrations"), "the registrations were logged: {text}");
+        assert!(text.contains("outbox delivery step"), "the worker's delivery was logged: {text}");
         let mut personal: Vec<String> = vec![
             "zephyrbakery".into(), "quillpress".into(), "xylowidgets".into(), "not-an-email".into(),
             "Taco Garage".into(), "Attendee".into(), "Yara Unique".into(), "Xylo Widgets".into(),
@@ -475,6 +495,7 @@ where
         .env("ROADSHOW_MAIL_DIR", app.dir.path().join("served-mail"))
         .env("ROADSHOW_RATE_LIMIT_PER_MINUTE", "0")
         .env("ROADSHOW_HTTP_WORKERS", "1")
+        .env("ROADSHOW_MAIL_POLL_MS", "50")
         .env("RUST_LOG", "debug")
         .env("NO_COLOR", "1")
         .stdout(Stdio::null())
