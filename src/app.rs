@@ -4,7 +4,7 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
-use actix_web::middleware::from_fn;
+use actix_web::middleware::{from_fn, Condition};
 use actix_web::{web, App, HttpResponse, HttpServer};
 
 use crate::config::Config;
@@ -65,6 +65,7 @@ pub fn connect_and_migrate(config: &Config) -> Result<Db, String> {
 
 fn build_server(listener: TcpListener, db: Db, config: Config) -> Result<Server, String> {
     let workers = config.http_workers;
+    let cors_origins = config.cors_origins.clone();
     let db_data = web::Data::new(db);
     let config_data = web::Data::new(config);
     let server = HttpServer::new(move || {
@@ -74,6 +75,12 @@ fn build_server(listener: TcpListener, db: Db, config: Config) -> Result<Server,
             .app_data(crate::http::json_config())
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())
+            // Bodies read by actix's own extractors (bytes, strings, forms) are capped too.
+            .app_data(web::PayloadConfig::new(crate::http::DEFAULT_BODY_LIMIT))
+            .app_data(web::FormConfig::default().limit(16 * 1024))
+            .wrap(Condition::new(!cors_origins.is_empty(), crate::auth::security::cors(&cors_origins)))
+            .wrap(from_fn(crate::auth::security::no_store_on_private_paths))
+            .wrap(crate::auth::security::security_headers())
             .wrap(from_fn(crate::telemetry::request_span))
             .configure(routes)
             .default_service(web::to(not_found))
@@ -95,7 +102,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .configure(crate::partners::routes)
         .configure(crate::events::routes)
         .configure(crate::registrations::routes)
-        .configure(crate::mail::routes);
+        .configure(crate::mail::routes)
+        .configure(crate::audit::routes)
+        .configure(crate::reports::routes)
+        .configure(crate::privacy::routes);
 }
 
 async fn not_found() -> Result<HttpResponse, AppError> {

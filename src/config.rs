@@ -41,6 +41,9 @@ pub struct Config {
     /// `ROADSHOW_SCHEDULER_INTERVAL_SECONDS`: how often reminders and follow-ups are looked for
     /// (default 60).
     pub scheduler_interval_secs: u64,
+    /// `ROADSHOW_CORS_ORIGINS`: comma-separated origins (`https://partners.example.org`) whose
+    /// browser pages may call the API. Empty (the default): no cross-origin access at all.
+    pub cors_origins: Vec<String>,
 }
 
 /// A bad environment value: which variable, and why.
@@ -70,6 +73,7 @@ impl Config {
             mail_poll_ms: 1000,
             mail_concurrency: 16,
             scheduler_interval_secs: 60,
+            cors_origins: Vec::new(),
         }
     }
 
@@ -133,6 +137,10 @@ impl Config {
         if let Some(v) = get("ROADSHOW_SCHEDULER_INTERVAL_SECONDS") {
             c.scheduler_interval_secs = parse_num("ROADSHOW_SCHEDULER_INTERVAL_SECONDS", &v)?;
         }
+        if let Some(v) = get("ROADSHOW_CORS_ORIGINS") {
+            c.cors_origins =
+                v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
+        }
         c.validate()?;
         Ok(c)
     }
@@ -177,6 +185,18 @@ impl Config {
             var: "ROADSHOW_MAIL_FROM",
             message: format!("{:?} is not a mailbox like `Roadshow <no-reply@example.org>`: {e}", self.mail_from),
         })?;
+        for origin in &self.cors_origins {
+            let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+            let ok = rest.is_some_and(|r| {
+                !r.is_empty() && !r.contains('/') && !r.contains('*') && !r.chars().any(|c| c.is_whitespace())
+            });
+            if !ok {
+                return Err(ConfigError {
+                    var: "ROADSHOW_CORS_ORIGINS",
+                    message: format!("{origin:?} is not an origin like https://partners.example.org (no path, no *)"),
+                });
+            }
+        }
         Ok(())
     }
 
@@ -221,6 +241,16 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.rate_limit_per_minute, 60);
         assert!(c.smtp_url.is_none());
+        assert!(c.cors_origins.is_empty(), "CORS is closed by default");
+    }
+
+    #[test]
+    fn cors_origins_are_a_checked_list() {
+        let c = with(&[("ROADSHOW_CORS_ORIGINS", "https://a.example.org, http://localhost:3000/")]).unwrap();
+        assert_eq!(c.cors_origins, vec!["https://a.example.org", "http://localhost:3000"]);
+        for bad in ["*", "https://a.example.org/path", "a.example.org"] {
+            assert_eq!(with(&[("ROADSHOW_CORS_ORIGINS", bad)]).unwrap_err().var, "ROADSHOW_CORS_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

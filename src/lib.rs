@@ -4,6 +4,7 @@
 //! queries. Handlers never write SQL; queries never see HTTP.
 
 pub mod app;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod db;
@@ -14,8 +15,10 @@ pub mod http;
 pub mod jobs;
 pub mod mail;
 pub mod partners;
+pub mod privacy;
 pub mod ratelimit;
 pub mod registrations;
+pub mod reports;
 pub mod states;
 pub mod telemetry;
 pub mod time;

@@ -20,7 +20,7 @@ pub fn create_admin(db: &Db, email: &str, name: &str) -> Result<String, AppError
             Some(_) => return Err(AppError::conflict("a non-admin staff user already has this email")),
             None => {
                 let ts = now();
-                queries::insert_user(
+                let user = queries::insert_user(
                     c,
                     &NewStaffUser {
                         id: new_id(),
@@ -32,11 +32,15 @@ pub fn create_admin(db: &Db, email: &str, name: &str) -> Result<String, AppError
                         created_at: ts,
                         updated_at: ts,
                     },
-                )?
-                .id
+                )?;
+                let changes = crate::audit::Changes::fields(&["email", "name", "role"]);
+                crate::audit::record_system(c, "create", "staff_user", &user.id, changes)?;
+                user.id
             }
         };
-        let (_, token) = queries::issue_token(c, &user_id, Some("create-admin".into()), None)?;
+        let (row, token) = queries::issue_token(c, &user_id, Some("create-admin".into()), None)?;
+        let changes = crate::audit::Changes::none().with_ref("user_id", &user_id);
+        crate::audit::record_system(c, "create", "staff_token", &row.id, changes)?;
         Ok(token)
     })
 }

@@ -5,6 +5,7 @@ use serde::{Deserialize, Serialize};
 
 use super::queries::{self, NewStaffUser, StaffToken, StaffUser};
 use super::{Actor, Role};
+use crate::audit::{self, Changes};
 use crate::db::{from_db_time, new_id, now, Db};
 use crate::error::AppError;
 use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
@@ -16,7 +17,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/api/v1/admin/users").route(web::post().to(create_user)).route(web::get().to(list_users)),
         )
-        .service(web::resource("/api/v1/admin/users/{id}").route(web::get().to(get_user)))
+        .service(
+            web::resource("/api/v1/admin/users/{id}")
+                .route(web::get().to(get_user))
+                .route(web::patch().to(update_user)),
+        )
         .service(
             web::resource("/api/v1/admin/users/{id}/tokens")
                 .route(web::post().to(create_token))
@@ -113,7 +118,7 @@ async fn create_user(
     db: web::Data<Db>,
     JsonBody(input): JsonBody<UserIn>,
 ) -> Result<HttpResponse, AppError> {
-    actor.require_admin()?;
+    actor.require_staff_manager()?;
     let mut errs = Errors::new();
     let email = errs.take(validate::email("email", &input.email));
     let name = errs.take(validate::text("name", &input.name, 200));
@@ -121,7 +126,7 @@ async fn create_user(
     if role.is_none() {
         errs.push("role", "must be admin, organizer or expert");
     }
-    let organization_id = match input.organization_id.as_deref() {
+    let mut organization_id = match input.organization_id.as_deref() {
         Some(raw) => errs.take(
             uuid::Uuid::parse_str(raw)
                 .map(|u| u.to_string())
@@ -129,8 +134,21 @@ async fn create_user(
         ),
         None => None,
     };
+    // Organizers invite organizers into their own organization, and nothing else.
+    if let Some(own) = actor.organizer_org() {
+        if role.is_some_and(|r| r != Role::Organizer) {
+            return Err(AppError::Forbidden("organizers may invite organizers only".into()));
+        }
+        if organization_id.as_deref().is_some_and(|o| o != own) {
+            return Err(AppError::Forbidden("organizers invite staff into their own organization only".into()));
+        }
+        organization_id = Some(own.to_string());
+    }
     if role == Some(Role::Organizer) && organization_id.is_none() && input.organization_id.is_none() {
         errs.push("organization_id", "is required for organizers");
+    }
+    if role == Some(Role::Admin) && input.organization_id.is_some() {
+        errs.push("organization_id", "national admins belong to no organization");
     }
     errs.finish()?;
     let (email, name, role) = (email.unwrap(), name.unwrap(), role.unwrap());
@@ -142,19 +160,25 @@ async fn create_user(
                 }
             }
             let ts = now();
-            queries::insert_user(
+            let user = queries::insert_user(
                 c,
                 &NewStaffUser {
                     id: new_id(),
                     email,
                     name,
                     role: role.as_str().to_string(),
-                    organization_id,
+                    organization_id: organization_id.clone(),
                     active: true,
                     created_at: ts,
                     updated_at: ts,
                 },
-            )
+            )?;
+            let mut changes = Changes::fields(&["email", "name", "role"]);
+            if let Some(org) = &organization_id {
+                changes = changes.with_ref("organization_id", org);
+            }
+            audit::record(c, &actor, "create", "staff_user", &user.id, changes)?;
+            Ok(user)
         })
         .await?;
     Ok(HttpResponse::Created().json(UserOut::from(user)))
@@ -165,10 +189,10 @@ async fn list_users(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
-    actor.require_admin()?;
+    actor.require_staff_manager()?;
     let limit = page_limit(q.limit)?;
     let after: Option<(chrono::NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let mut rows = db.read(move |c| queries::list_users(c, after, limit + 1)).await?;
+    let mut rows = db.read(move |c| queries::list_users(c, &actor, after, limit + 1)).await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|u| encode_cursor(&(u.created_at, u.id.clone())))
@@ -180,17 +204,136 @@ async fn list_users(
 
 async fn get_user(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
-    if !actor.is_admin() && actor.user_id != id {
-        return Err(AppError::not_found("no such user"));
-    }
-    let user =
-        db.read(move |c| queries::find_user(c, &id)).await?.ok_or_else(|| AppError::not_found("no such user"))?;
+    let user = db
+        .read(move |c| queries::find_visible_user(c, &actor, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such user"))?;
     Ok(HttpResponse::Ok().json(UserOut::from(user)))
 }
 
-/// Admins issue tokens for anyone; every staff member may issue tokens for themself.
-fn may_manage_tokens_of(actor: &Actor, user_id: &str) -> bool {
-    actor.is_admin() || actor.user_id == user_id
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct UserPatch {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    /// `null` removes the organization (admins and experts only).
+    #[serde(default, with = "double_option")]
+    pub organization_id: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
+mod double_option {
+    use serde::{Deserialize, Deserializer};
+
+    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+    where
+        D: Deserializer<'de>,
+        T: Deserialize<'de>,
+    {
+        Option::<T>::deserialize(d).map(Some)
+    }
+}
+
+/// `PATCH /api/v1/admin/users/{id}`: admins change anything (name, role, organization, active);
+/// an organizer renames or (de)activates the users of its own organization; anyone renames
+/// themself. Deactivating a user stops all of its tokens at once.
+async fn update_user(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    JsonBody(input): JsonBody<UserPatch>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let mut errs = Errors::new();
+    let name = match input.name.as_deref() {
+        Some(n) => errs.take(validate::text("name", n, 200)),
+        None => None,
+    };
+    let role = match input.role.as_deref() {
+        Some(r) => {
+            let parsed = Role::parse(r.trim());
+            if parsed.is_none() {
+                errs.push("role", "must be admin, organizer or expert");
+            }
+            parsed
+        }
+        None => None,
+    };
+    let organization_id = match &input.organization_id {
+        Some(Some(raw)) => errs
+            .take(
+                uuid::Uuid::parse_str(raw)
+                    .map(|u| u.to_string())
+                    .map_err(|_| crate::error::FieldError::new("organization_id", "is not a valid UUID")),
+            )
+            .map(Some),
+        Some(None) => Some(None),
+        None => None,
+    };
+    errs.finish()?;
+    let active = input.active;
+    let user = db
+        .write(move |c| {
+            let current =
+                queries::find_visible_user(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+            if !actor.is_admin() {
+                if role.is_some() || organization_id.is_some() {
+                    return Err(AppError::Forbidden("only national admins change roles and organizations".into()));
+                }
+                if active.is_some() && actor.organizer_org().is_none() {
+                    return Err(AppError::Forbidden("only admins and organizers (de)activate users".into()));
+                }
+            }
+            if active == Some(false) && current.id == actor.user_id {
+                return Err(AppError::field("active", "you cannot deactivate yourself"));
+            }
+            if role.is_some_and(|r| r.as_str() != current.role) && current.id == actor.user_id {
+                return Err(AppError::field("role", "you cannot change your own role"));
+            }
+            let new_role = role.map(|r| r.as_str().to_string()).unwrap_or_else(|| current.role.clone());
+            let new_org = organization_id.clone().unwrap_or_else(|| current.organization_id.clone());
+            if new_role == "organizer" && new_org.is_none() {
+                return Err(AppError::field("organization_id", "is required for organizers"));
+            }
+            if new_role == "admin" && new_org.is_some() {
+                return Err(AppError::field("organization_id", "national admins belong to no organization"));
+            }
+            if let Some(Some(org)) = &organization_id {
+                if !crate::partners::queries::organization_exists(c, org)? {
+                    return Err(AppError::field("organization_id", "no such organization"));
+                }
+            }
+            let changes = queries::StaffUserChanges {
+                name: name.clone(),
+                role: role.map(|r| r.as_str().to_string()),
+                organization_id: organization_id.clone(),
+                active,
+                updated_at: Some(now()),
+            };
+            let user = queries::update_user(c, &id, &changes)?;
+            let mut fields = Vec::new();
+            if name.is_some() {
+                fields.push("name");
+            }
+            if role.is_some() {
+                fields.push("role");
+            }
+            if organization_id.is_some() {
+                fields.push("organization_id");
+            }
+            if active.is_some() {
+                fields.push("active");
+            }
+            let mut audit_changes = Changes::fields(&fields);
+            if let Some(Some(org)) = &organization_id {
+                audit_changes = audit_changes.with_ref("organization_id", org);
+            }
+            audit::record(c, &actor, "update", "staff_user", &id, audit_changes)?;
+            Ok(user)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(UserOut::from(user)))
 }
 
 async fn create_token(
@@ -200,9 +343,6 @@ async fn create_token(
     MaybeJson(body): MaybeJson<TokenIn>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = parse_id("id", &path)?;
-    if !may_manage_tokens_of(&actor, &user_id) {
-        return Err(AppError::not_found("no such user"));
-    }
     let input = body.unwrap_or_default();
     let mut errs = Errors::new();
     let expires_at = match input.expires_at.as_deref() {
@@ -218,8 +358,11 @@ async fn create_token(
     errs.finish()?;
     let (row, token) = db
         .write(move |c| {
-            queries::find_user(c, &user_id)?.ok_or_else(|| AppError::not_found("no such user"))?;
-            queries::issue_token(c, &user_id, label, expires_at)
+            queries::find_visible_user(c, &actor, &user_id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+            let (row, token) = queries::issue_token(c, &user_id, label, expires_at)?;
+            let changes = Changes::none().with_ref("user_id", &user_id);
+            audit::record(c, &actor, "create", "staff_token", &row.id, changes)?;
+            Ok((row, token))
         })
         .await?;
     Ok(HttpResponse::Created().json(TokenOut::from_row(row, Some(token))))
@@ -227,10 +370,12 @@ async fn create_token(
 
 async fn list_tokens(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let user_id = parse_id("id", &path)?;
-    if !may_manage_tokens_of(&actor, &user_id) {
-        return Err(AppError::not_found("no such user"));
-    }
-    let rows = db.read(move |c| queries::list_tokens(c, &user_id)).await?;
+    let rows = db
+        .read(move |c| {
+            queries::find_visible_user(c, &actor, &user_id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+            queries::list_tokens(c, &user_id)
+        })
+        .await?;
     let items: Vec<TokenOut> = rows.into_iter().map(|t| TokenOut::from_row(t, None)).collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
 }
@@ -242,13 +387,13 @@ async fn revoke_token(
 ) -> Result<HttpResponse, AppError> {
     let user_id = parse_id("id", &path.0)?;
     let token_id = parse_id("token_id", &path.1)?;
-    if !may_manage_tokens_of(&actor, &user_id) {
-        return Err(AppError::not_found("no such token"));
-    }
-    let found = db.write(move |c| queries::revoke_token(c, &user_id, &token_id)).await?;
-    if found {
-        Ok(HttpResponse::NoContent().finish())
-    } else {
-        Err(AppError::not_found("no such token"))
-    }
+    db.write(move |c| {
+        queries::find_visible_user(c, &actor, &user_id)?.ok_or_else(|| AppError::not_found("no such token"))?;
+        if !queries::revoke_token(c, &user_id, &token_id)? {
+            return Err(AppError::not_found("no such token"));
+        }
+        audit::record(c, &actor, "revoke", "staff_token", &token_id, Changes::none().with_ref("user_id", &user_id))
+    })
+    .await?;
+    Ok(HttpResponse::NoContent().finish())
 }

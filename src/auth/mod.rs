@@ -7,7 +7,10 @@
 
 pub mod cli;
 pub mod handlers;
+pub mod manage;
 pub mod queries;
+pub mod scope;
+pub mod security;
 pub mod tokens;
 
 use std::future::Future;
@@ -75,11 +78,11 @@ impl Actor {
         }
     }
 
-    /// Admins and organizers (event and venue management).
+    /// Admins and organizers (organizations, venues, events, registrants, reports). Experts get 403.
     pub fn require_staff_manager(&self) -> Result<(), AppError> {
         match self.role {
             Role::Admin | Role::Organizer => Ok(()),
-            Role::Expert => Err(AppError::Forbidden("experts cannot manage events".into())),
+            Role::Expert => Err(AppError::Forbidden("experts manage only their own profile and bookings".into())),
         }
     }
 }

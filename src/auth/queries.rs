@@ -72,7 +72,8 @@ pub fn actor_for_token(conn: &mut DbConnection, hash: &str) -> Result<Option<Act
         .first(conn)
         .optional()?;
     let Some((token, user)) = found else { return Ok(None) };
-    // The lookup is by hash; compare again in constant time so no timing of string equality leaks.
+    // The lookup is by hash (an index probe on a value an attacker cannot steer: SHA-256 of the
+    // token); compare again in constant time so no string-equality timing is ever involved.
     if !subtle_eq(&token.token_hash, hash) {
         return Ok(None);
     }
@@ -102,8 +103,34 @@ pub fn insert_user(conn: &mut DbConnection, user: &NewStaffUser) -> Result<Staff
     Ok(staff_users::table.find(&user.id).first(conn)?)
 }
 
+/// A staff user by id, unscoped (the actor's own row, the command line).
 pub fn find_user(conn: &mut DbConnection, id: &str) -> Result<Option<StaffUser>, AppError> {
     Ok(staff_users::table.find(id).first(conn).optional()?)
+}
+
+/// A staff user the actor may see and manage (see [`super::scope::staff_users_filter`]).
+pub fn find_visible_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<StaffUser>, AppError> {
+    Ok(staff_users::table
+        .filter(staff_users::id.eq(id))
+        .filter(super::scope::staff_users_filter(actor))
+        .first(conn)
+        .optional()?)
+}
+
+/// What an update of a staff user may change.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = staff_users)]
+pub struct StaffUserChanges {
+    pub name: Option<String>,
+    pub role: Option<String>,
+    pub organization_id: Option<Option<String>>,
+    pub active: Option<bool>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn update_user(conn: &mut DbConnection, id: &str, changes: &StaffUserChanges) -> Result<StaffUser, AppError> {
+    diesel::update(staff_users::table.find(id)).set(changes).execute(conn)?;
+    Ok(staff_users::table.find(id).first(conn)?)
 }
 
 /// Creates a token for `user_id` and returns its row and the plain token (shown once).
@@ -145,13 +172,14 @@ pub fn revoke_token(conn: &mut DbConnection, user_id: &str, token_id: &str) -> R
     Ok(n == 1)
 }
 
-/// Users, newest first, keyset-paginated on (created_at, id).
+/// Users the actor may see, newest first, keyset-paginated on (created_at, id).
 pub fn list_users(
     conn: &mut DbConnection,
+    actor: &Actor,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<StaffUser>, AppError> {
-    let mut q = staff_users::table.into_boxed();
+    let mut q = staff_users::table.filter(super::scope::staff_users_filter(actor)).into_boxed();
     if let Some((at, id)) = after {
         q = q.filter(staff_users::created_at.lt(at).or(staff_users::created_at.eq(at).and(staff_users::id.lt(id))));
     }

@@ -679,6 +679,27 @@ async fn create_event(
                 updated_at: ts,
             };
             queries::insert(c, &row, &draft.topics, &hosts)?;
+            crate::audit::record(
+                c,
+                &actor,
+                "create",
+                "event",
+                &row.id,
+                crate::audit::Changes::fields(&[
+                    "kind",
+                    "title",
+                    "description",
+                    "starts_at",
+                    "ends_at",
+                    "time_zone",
+                    "capacity",
+                    "venue_id",
+                    "join_url",
+                    "state",
+                    "topics",
+                    "host_organization_ids",
+                ]),
+            )?;
             let e = queries::find(c, &row.id)?.ok_or_else(|| AppError::internal("event vanished"))?;
             render_one(c, e, true)
         })
@@ -705,6 +726,7 @@ async fn publish_event(
                 return Err(AppError::conflict("the event is already over"));
             }
             queries::set_status(c, &id, "published")?;
+            crate::audit::record(c, &actor, "publish", "event", &id, crate::audit::Changes::fields(&["status"]))?;
             let e = queries::find(c, &id)?.ok_or_else(|| AppError::internal("event vanished"))?;
             render_one(c, e, true)
         })
@@ -733,6 +755,7 @@ async fn cancel_event(
                 _ => {}
             }
             queries::set_status(c, &id, "cancelled")?;
+            crate::audit::record(c, &actor, "cancel", "event", &id, crate::audit::Changes::fields(&["status"]))?;
             for reg in crate::registrations::queries::active_ids(c, &id)? {
                 notify_registration(c, &ctx, &reg, Notice::EventCancelled, None)?;
             }
@@ -873,6 +896,27 @@ fn apply_patch(
     if material {
         changes.revision = Some(e.revision + 1);
     }
+    crate::audit::record(
+        conn,
+        actor,
+        "update",
+        "event",
+        id,
+        crate::audit::Changes::of_set(&[
+            ("title", changes.title.is_some()),
+            ("description", changes.description.is_some()),
+            ("starts_at", changes.starts_at.is_some()),
+            ("ends_at", changes.ends_at.is_some()),
+            ("time_zone", changes.time_zone.is_some()),
+            ("registration_opens_at", changes.registration_opens_at.is_some()),
+            ("registration_closes_at", changes.registration_closes_at.is_some()),
+            ("venue_id", changes.venue_id.is_some()),
+            ("join_url", changes.join_url.is_some()),
+            ("topics", topics.is_some()),
+            ("host_organization_ids", hosts.is_some()),
+            ("capacity", capacity.is_some_and(|c| c != e.capacity)),
+        ]),
+    )?;
     queries::update(conn, id, &changes)?;
     if let Some(t) = &topics {
         queries::set_topics(conn, id, t)?;

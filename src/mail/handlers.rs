@@ -127,7 +127,21 @@ async fn retry_outbox_email(
 ) -> Result<HttpResponse, AppError> {
     actor.require_admin()?;
     let id = parse_id("id", &path.into_inner())?;
-    let row = db.write(move |c| outbox::retry_dead(c, &id, now())).await?;
+    let who = actor.clone();
+    let row = db
+        .write(move |c| {
+            let row = outbox::retry_dead(c, &id, now())?;
+            crate::audit::record(
+                c,
+                &who,
+                "retry",
+                "outbox_email",
+                &row.id,
+                crate::audit::Changes::fields(&["status"]),
+            )?;
+            Ok(row)
+        })
+        .await?;
     tracing::info!(outbox.id = %row.id, user.id = %actor.user_id, "dead email queued again");
     Ok(HttpResponse::Ok().json(OutboxOut::from(row)))
 }

@@ -4,7 +4,8 @@ use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 
 use super::queries::{self, NewOrganization, NewVenue, Organization, Venue, ORGANIZATION_KINDS};
-use crate::auth::Actor;
+use crate::audit::{self, Changes};
+use crate::auth::{scope, Actor};
 use crate::db::{from_db_time, new_id, now, Db, DbConnection};
 use crate::error::AppError;
 use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, Page, QueryParams};
@@ -25,7 +26,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(
         web::resource("/api/v1/admin/venues").route(web::post().to(create_venue)).route(web::get().to(list_venues)),
     )
-    .service(web::resource("/api/v1/admin/venues/{id}").route(web::get().to(get_venue)));
+    .service(
+        web::resource("/api/v1/admin/venues/{id}").route(web::get().to(get_venue)).route(web::patch().to(update_venue)),
+    );
 }
 
 #[derive(Debug, Deserialize)]
@@ -62,6 +65,15 @@ pub struct VenueIn {
     pub state: String,
     pub time_zone: Option<String>,
     pub organization_id: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct VenuePatch {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub time_zone: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -155,6 +167,7 @@ async fn create_organization(
             let ts = now();
             let org = NewOrganization { id: new_id(), name, kind, created_at: ts, updated_at: ts };
             queries::insert_organization(c, &org, &states)?;
+            audit::record(c, &actor, "create", "organization", &org.id, Changes::fields(&["name", "kind", "states"]))?;
             let row = queries::find_organization(c, &actor, &org.id)?
                 .ok_or_else(|| AppError::internal("organization vanished"))?;
             Ok(with_states(c, vec![row])?.remove(0))
@@ -168,6 +181,7 @@ async fn list_organizations(
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
+    actor.require_staff_manager()?;
     let limit = page_limit(q.limit)?;
     let after: Option<(String, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let state = q
@@ -192,6 +206,7 @@ async fn list_organizations(
 }
 
 async fn get_organization(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+    actor.require_staff_manager()?;
     let id = parse_id("id", &path)?;
     let out = db
         .read(move |c| {
@@ -209,6 +224,7 @@ async fn update_organization(
     path: web::Path<String>,
     JsonBody(input): JsonBody<OrganizationPatch>,
 ) -> Result<HttpResponse, AppError> {
+    actor.require_admin()?;
     let id = parse_id("id", &path)?;
     let name = input
         .name
@@ -219,14 +235,17 @@ async fn update_organization(
     let out = db
         .write(move |c| {
             queries::find_organization(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such organization"))?;
-            actor.require_admin()?;
+            let mut changes = Changes::none();
             if let Some(name) = &name {
                 queries::update_organization_name(c, &id, name)?;
+                changes = changes.field("name");
             }
             if let Some(states) = &input.states {
                 let states = parse_states(c, "states", states)?;
                 queries::set_organization_states(c, &id, &states)?;
+                changes = changes.field("states");
             }
+            audit::record(c, &actor, "update", "organization", &id, changes)?;
             let row = queries::find_organization(c, &actor, &id)?
                 .ok_or_else(|| AppError::not_found("no such organization"))?;
             Ok(with_states(c, vec![row])?.remove(0))
@@ -275,18 +294,15 @@ async fn create_venue(
             } else {
                 let own = actor.organization_id.clone().ok_or_else(|| AppError::Forbidden("no organization".into()))?;
                 if organization_id.as_ref().is_some_and(|o| *o != own) {
-                    return Err(AppError::field(
-                        "organization_id",
-                        "organizers create venues for their own organization",
-                    ));
+                    return Err(AppError::Forbidden("organizers create venues for their own organization only".into()));
                 }
-                if !queries::covers_state(c, &own, &state)? {
+                if !scope::may_act_in_state(c, &actor, &state)? {
                     return Err(AppError::field("state", "your organization does not cover this state"));
                 }
                 Some(own)
             };
             let ts = now();
-            queries::insert_venue(
+            let venue = queries::insert_venue(
                 c,
                 &NewVenue {
                     id: new_id(),
@@ -295,11 +311,17 @@ async fn create_venue(
                     city,
                     state_code: st.code,
                     time_zone: tz.map(|z| z.name().to_string()).unwrap_or(st.time_zone),
-                    organization_id: owner,
+                    organization_id: owner.clone(),
                     created_at: ts,
                     updated_at: ts,
                 },
-            )
+            )?;
+            let mut changes = Changes::fields(&["name", "address", "city", "state", "time_zone"]);
+            if let Some(org) = &owner {
+                changes = changes.with_ref("organization_id", org);
+            }
+            audit::record(c, &actor, "create", "venue", &venue.id, changes)?;
+            Ok(venue)
         })
         .await?;
     Ok(HttpResponse::Created().json(VenueOut::from(venue)))
@@ -319,7 +341,7 @@ async fn list_venues(
         .map(|s| validate::state_code("state", s))
         .transpose()
         .map_err(|e| AppError::BadRequest { detail: format!("`state` {}", e.message), errors: vec![e] })?;
-    let mut rows = db.read(move |c| queries::list_venues(c, state.as_deref(), after, limit + 1)).await?;
+    let mut rows = db.read(move |c| queries::list_venues(c, &actor, state.as_deref(), after, limit + 1)).await?;
     let next = if rows.len() as i64 > limit {
         rows.truncate(limit as usize);
         rows.last().map(|v| encode_cursor(&(v.name.clone(), v.id.clone())))
@@ -332,6 +354,56 @@ async fn list_venues(
 async fn get_venue(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
     let id = parse_id("id", &path)?;
-    let v = db.read(move |c| queries::find_venue(c, &id)).await?.ok_or_else(|| AppError::not_found("no such venue"))?;
+    let v = db
+        .read(move |c| queries::find_visible_venue(c, &actor, &id))
+        .await?
+        .ok_or_else(|| AppError::not_found("no such venue"))?;
     Ok(HttpResponse::Ok().json(VenueOut::from(v)))
+}
+
+/// `PATCH /api/v1/admin/venues/{id}`: admins change any venue; an organizer the venues its
+/// organization owns (a venue it can see but does not own is 403; one it cannot see, 404).
+async fn update_venue(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    JsonBody(input): JsonBody<VenuePatch>,
+) -> Result<HttpResponse, AppError> {
+    actor.require_staff_manager()?;
+    let id = parse_id("id", &path)?;
+    let mut errs = Errors::new();
+    let mut changes = queries::VenueChanges { updated_at: Some(now()), ..Default::default() };
+    let mut fields = Vec::new();
+    if let Some(v) = input.name.as_deref() {
+        changes.name = errs.take(validate::text("name", v, 200));
+        fields.push("name");
+    }
+    if let Some(v) = input.address.as_deref() {
+        changes.address = errs.take(validate::text("address", v, 500));
+        fields.push("address");
+    }
+    if let Some(v) = input.city.as_deref() {
+        changes.city = errs.take(validate::text("city", v, 100));
+        fields.push("city");
+    }
+    if let Some(v) = input.time_zone.as_deref() {
+        changes.time_zone = errs.take(parse_tz("time_zone", v)).map(|z| z.name().to_string());
+        fields.push("time_zone");
+    }
+    errs.finish()?;
+    let venue = db
+        .write(move |c| {
+            let current =
+                queries::find_visible_venue(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such venue"))?;
+            if !actor.is_admin()
+                && (current.organization_id.is_none() || current.organization_id != actor.organization_id)
+            {
+                return Err(AppError::Forbidden("organizers change only their own organization's venues".into()));
+            }
+            let venue = queries::update_venue(c, &id, &changes)?;
+            audit::record(c, &actor, "update", "venue", &id, Changes::fields(&fields))?;
+            Ok(venue)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(VenueOut::from(venue)))
 }

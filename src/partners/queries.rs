@@ -3,7 +3,7 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use crate::auth::Actor;
+use crate::auth::{scope, Actor};
 use crate::db::schema::{organization_states, organizations, venues};
 use crate::db::DbConnection;
 use crate::error::AppError;
@@ -95,13 +95,13 @@ pub fn states_of(conn: &mut DbConnection, org_ids: &[String]) -> Result<Vec<(Str
         .load(conn)?)
 }
 
-/// An organization the actor may see: admins see all, others only their own.
+/// An organization the actor may see: admins see all, organizers only their own.
 pub fn find_organization(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<Organization>, AppError> {
-    let mut q = organizations::table.filter(organizations::id.eq(id)).into_boxed();
-    if !actor.is_admin() {
-        q = q.filter(organizations::id.nullable().eq(actor.organization_id.clone()));
-    }
-    Ok(q.first(conn).optional()?)
+    Ok(organizations::table
+        .filter(organizations::id.eq(id))
+        .filter(scope::organizations_filter(actor))
+        .first(conn)
+        .optional()?)
 }
 
 /// Organizations the actor may see, by name, keyset-paginated on (name, id).
@@ -112,10 +112,7 @@ pub fn list_organizations(
     after: Option<(String, String)>,
     limit: i64,
 ) -> Result<Vec<Organization>, AppError> {
-    let mut q = organizations::table.into_boxed();
-    if !actor.is_admin() {
-        q = q.filter(organizations::id.nullable().eq(actor.organization_id.clone()));
-    }
+    let mut q = organizations::table.filter(scope::organizations_filter(actor)).into_boxed();
     if let Some(s) = state {
         q = q.filter(
             organizations::id.eq_any(
@@ -140,34 +137,47 @@ pub fn update_organization_name(conn: &mut DbConnection, id: &str, name: &str) -
     Ok(())
 }
 
-/// Does the organization cover this state?
-pub fn covers_state(conn: &mut DbConnection, org_id: &str, state: &str) -> Result<bool, AppError> {
-    let n: i64 = organization_states::table
-        .filter(organization_states::organization_id.eq(org_id))
-        .filter(organization_states::state_code.eq(state))
-        .count()
-        .get_result(conn)?;
-    Ok(n > 0)
-}
-
 pub fn insert_venue(conn: &mut DbConnection, venue: &NewVenue) -> Result<Venue, AppError> {
     diesel::insert_into(venues::table).values(venue).execute(conn)?;
     Ok(venues::table.find(&venue.id).first(conn)?)
 }
 
-/// Venues are shared reference data for staff: every admin and organizer may read them (an
-/// organizer needs them to schedule stops); changes are scoped in the handlers' checks.
+/// A venue by id, unscoped: for public event pages and emails, which show an event's venue.
 pub fn find_venue(conn: &mut DbConnection, id: &str) -> Result<Option<Venue>, AppError> {
     Ok(venues::table.find(id).first(conn).optional()?)
 }
 
+/// A venue the actor may see: admins any; an organizer those its organization owns or that lie in
+/// a state it covers (it needs them to schedule stops); experts none.
+pub fn find_visible_venue(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<Venue>, AppError> {
+    Ok(venues::table.filter(venues::id.eq(id)).filter(scope::venues_filter(actor)).first(conn).optional()?)
+}
+
+/// What an update of a venue may change.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = venues)]
+pub struct VenueChanges {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub city: Option<String>,
+    pub time_zone: Option<String>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+pub fn update_venue(conn: &mut DbConnection, id: &str, changes: &VenueChanges) -> Result<Venue, AppError> {
+    diesel::update(venues::table.find(id)).set(changes).execute(conn)?;
+    Ok(venues::table.find(id).first(conn)?)
+}
+
+/// Venues the actor may see, by name, keyset-paginated on (name, id).
 pub fn list_venues(
     conn: &mut DbConnection,
+    actor: &Actor,
     state: Option<&str>,
     after: Option<(String, String)>,
     limit: i64,
 ) -> Result<Vec<Venue>, AppError> {
-    let mut q = venues::table.into_boxed();
+    let mut q = venues::table.filter(scope::venues_filter(actor)).into_boxed();
     if let Some(s) = state {
         q = q.filter(venues::state_code.eq(s.to_string()));
     }
@@ -175,4 +185,10 @@ pub fn list_venues(
         q = q.filter(venues::name.gt(name.clone()).or(venues::name.eq(name).and(venues::id.gt(id))));
     }
     Ok(q.order((venues::name, venues::id)).limit(limit).load(conn)?)
+}
+
+/// Does the organization cover this state? (An organization listing no states is national; see
+/// [`scope::covers_state`].)
+pub fn covers_state(conn: &mut DbConnection, org_id: &str, state: &str) -> Result<bool, AppError> {
+    scope::covers_state(conn, org_id, state)
 }

@@ -413,6 +413,14 @@ pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Regi
             registrations::updated_at.eq(ts),
         ))
         .execute(conn)?;
+    crate::audit::record(
+        conn,
+        actor,
+        "check_in",
+        "registration",
+        id,
+        crate::audit::Changes::fields(&["status", "checked_in_at"]),
+    )?;
     Ok(registrations::table.find(id).first(conn)?)
 }
 

@@ -3,9 +3,12 @@
 #[macro_use]
 pub mod helpers;
 
+mod authz;
 mod events;
+mod fixtures;
 mod foundation;
 mod mail;
+mod privacy;
 mod public_reads;
 mod registrations;
 mod smtp_sink;

@@ -1,0 +1,63 @@
+//! Browser-facing protections wired in `app.rs`: CORS (closed unless `ROADSHOW_CORS_ORIGINS`
+//! lists origins) and security headers on every response.
+
+use actix_cors::Cors;
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::HeaderValue;
+use actix_web::http::{header, Method};
+use actix_web::middleware::{DefaultHeaders, Next};
+
+/// The Content-Security-Policy of every response. The HTML pages (the manage page) need no
+/// script, load nothing from elsewhere, and post forms only to this service; JSON answers are not
+/// documents at all. Inline styles are allowed so a page may carry its small `<style>` block.
+pub const CONTENT_SECURITY_POLICY: &str =
+    "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
+     form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+/// Headers added to every response that does not set them itself: no MIME sniffing, no framing,
+/// no referrer (manage links carry their token in the query string), and the CSP above.
+pub fn security_headers() -> DefaultHeaders {
+    DefaultHeaders::new()
+        .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .add((header::X_FRAME_OPTIONS, "DENY"))
+        .add((header::REFERRER_POLICY, "no-referrer"))
+        .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+}
+
+/// CORS for the origins in `ROADSHOW_CORS_ORIGINS`. With none configured the middleware is not
+/// mounted at all (see `app.rs`): browsers then refuse cross-origin reads, and same-origin pages
+/// (the manage page's forms) keep working.
+pub fn cors(origins: &[String]) -> Cors {
+    let mut cors = Cors::default()
+        .allowed_methods([Method::GET, Method::POST, Method::PATCH, Method::DELETE])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([header::HeaderName::from_static("x-request-id"), header::RETRY_AFTER, header::LOCATION])
+        .max_age(3600);
+    for o in origins {
+        cors = cors.allowed_origin(o);
+    }
+    cors
+}
+
+/// Paths whose answers carry personal data or secrets: staff views, a registration seen through
+/// its token, the manage page, unsubscribe links.
+const PRIVATE_PREFIXES: &[&str] = &["/api/v1/admin/", "/api/v1/registrations/", "/manage/", "/unsubscribe/"];
+
+/// `Cache-Control: no-store` on every answer under [`PRIVATE_PREFIXES`] that does not set its own,
+/// so no browser or proxy cache keeps a copy. Public event lists stay cacheable.
+pub async fn no_store_on_private_paths(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let private = PRIVATE_PREFIXES.iter().any(|p| req.path().starts_with(p));
+    let mut res = next.call(req).await?;
+    if private && !res.headers().contains_key(header::CACHE_CONTROL) {
+        res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    }
+    Ok(res)
+}

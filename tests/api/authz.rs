@@ -1,0 +1,414 @@
+//! The authorization matrix: every admin endpoint, called as each kind of caller against objects
+//! owned by organization A. Add a row for every new admin endpoint.
+//!
+//! Callers: a national admin; an organizer of A (the owner); an organizer of B (not the owner); an
+//! expert (no organization); no token. Besides the status, every answer to the organizer of B and
+//! to the expert is checked to hold no id of A's objects, and every answer to the organizer of A
+//! none of B's: a 200 on a list must be a scoped list, never someone else's data.
+
+use reqwest::Method;
+use serde_json::{json, Value};
+
+use crate::fixtures;
+use crate::helpers::TestApp;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Caller {
+    Admin,
+    Owner,
+    Other,
+    Expert,
+    Anonymous,
+}
+
+const CALLERS: [Caller; 5] = [Caller::Admin, Caller::Owner, Caller::Other, Caller::Expert, Caller::Anonymous];
+
+/// The objects of the matrix: A's are the targets; B's must never leak to A's organizer.
+struct World {
+    tokens: [Option<String>; 5],
+    org_a: String,
+    org_b: String,
+    user_a: String,
+    user_b: String,
+    venue_a: String,
+    venue_b: String,
+    /// An admin-made venue (no owner) in a state A covers: A's organizers see it but cannot change it.
+    venue_shared_tx: String,
+    /// Tokens of `user_a`, one per caller, so each caller revokes its own.
+    user_a_tokens: Vec<String>,
+    event_a: String,
+    event_b: String,
+    /// Events of A, one per caller, so each caller cancels its own.
+    cancel_a: Vec<String>,
+    registration_a: String,
+    attendee_a: String,
+    /// A dead email of A's registrant (outbox inspection and retry are national).
+    dead_email: String,
+}
+
+impl World {
+    fn token(&self, c: Caller) -> Option<&str> {
+        self.tokens[CALLERS.iter().position(|x| *x == c).unwrap()].as_deref()
+    }
+
+    fn ids_of_a(&self) -> Vec<&str> {
+        vec![&self.org_a, &self.user_a, &self.venue_a, &self.event_a, &self.registration_a, &self.attendee_a]
+    }
+
+    fn ids_of_b(&self) -> Vec<&str> {
+        vec![&self.org_b, &self.user_b, &self.venue_b, &self.event_b]
+    }
+}
+
+type PathFn = fn(&World, Caller) -> String;
+type BodyFn = fn(&World, Caller) -> Option<Value>;
+
+/// One endpoint: how to call it, and the expected status per caller
+/// (admin, organizer of A, organizer of B, expert, no token).
+struct Case {
+    method: Method,
+    path: PathFn,
+    body: BodyFn,
+    expect: [u16; 5],
+}
+
+fn no_body(_: &World, _: Caller) -> Option<Value> {
+    None
+}
+
+fn tag(c: Caller) -> String {
+    format!("{c:?}").to_lowercase()
+}
+
+fn cases() -> Vec<Case> {
+    use Method as M;
+    let case = |method: M, path: PathFn, body: BodyFn, expect: [u16; 5]| Case { method, path, body, expect };
+    vec![
+        // Staff users and tokens.
+        case(M::GET, |_, _| "/api/v1/admin/me".into(), no_body, [200, 200, 200, 200, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/users".into(), no_body, [200, 200, 200, 403, 401]),
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/users".into(),
+            |w, c| {
+                Some(json!({"email": format!("invite-{}@a.test", tag(c)), "name": "Invited", "role": "organizer",
+                            "organization_id": w.org_a}))
+            },
+            [201, 201, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/users".into(),
+            |_, c| Some(json!({"email": format!("admin-{}@a.test", tag(c)), "name": "Boss", "role": "admin"})),
+            [201, 403, 403, 403, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/users/{}", w.user_a), no_body, [200, 200, 404, 404, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/users/{}", w.user_a),
+            |_, _| Some(json!({"name": "Renamed"})),
+            [200, 200, 404, 404, 401],
+        ),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/users/{}", w.user_a),
+            |_, _| Some(json!({"role": "organizer"})),
+            [200, 403, 404, 404, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/users/{}/tokens", w.user_a),
+            |_, _| Some(json!({})),
+            [201, 201, 404, 404, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/users/{}/tokens", w.user_a), no_body, [200, 200, 404, 404, 401]),
+        case(
+            M::DELETE,
+            |w, c| {
+                let i = CALLERS.iter().position(|x| *x == c).unwrap();
+                format!("/api/v1/admin/users/{}/tokens/{}", w.user_a, w.user_a_tokens[i])
+            },
+            no_body,
+            [204, 204, 404, 404, 401],
+        ),
+        // Organizations.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/organizations".into(),
+            |_, c| Some(json!({"name": format!("New org {}", tag(c)), "kind": "federation"})),
+            [201, 403, 403, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/organizations".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/organizations/{}", w.org_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/organizations/{}", w.org_a),
+            |_, c| Some(json!({"name": format!("Org A renamed by {}", tag(c))})),
+            [200, 403, 403, 403, 401],
+        ),
+        // Venues.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/venues".into(),
+            |w, _| {
+                Some(json!({"name": "Hall", "address": "2 Main St", "city": "Austin", "state": "TX",
+                            "organization_id": w.org_a}))
+            },
+            [201, 201, 403, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/venues".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/venues/{}", w.venue_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/venues/{}", w.venue_a),
+            |_, _| Some(json!({"name": "Hall A"})),
+            [200, 200, 404, 403, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/venues/{}", w.venue_shared_tx), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/venues/{}", w.venue_shared_tx),
+            |_, _| Some(json!({"city": "Dallas"})),
+            [200, 403, 404, 403, 401],
+        ),
+        // Events.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/events".into(),
+            |w, _| Some(event_body(&w.org_a)),
+            [201, 201, 422, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/events".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/events/{}", w.event_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/events/{}", w.event_a),
+            |_, _| Some(json!({"title": "Grow online, part 2"})),
+            [200, 200, 404, 403, 401],
+        ),
+        case(M::POST, |w, _| format!("/api/v1/admin/events/{}/publish", w.event_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::POST,
+            |w, c| format!("/api/v1/admin/events/{}/cancel", w.cancel_a[CALLERS.iter().position(|x| *x == c).unwrap()]),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        // Registrants and check-in.
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/events/{}/registrations", w.event_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/events/{}/registrations?format=csv", w.event_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/registrations/{}/check-in", w.registration_a),
+            no_body,
+            [200, 200, 404, 404, 401],
+        ),
+        // Outbox inspection and retry.
+        case(M::GET, |_, _| "/api/v1/admin/outbox".into(), no_body, [200, 403, 403, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/outbox/stats".into(), no_body, [200, 403, 403, 403, 401]),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/outbox/{}/retry", w.dead_email),
+            no_body,
+            [200, 403, 403, 403, 401],
+        ),
+        // Audit trail and reports.
+        case(M::GET, |_, _| "/api/v1/admin/audit".into(), no_body, [200, 403, 403, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/reports/states".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/reports/organizations".into(), no_body, [200, 200, 200, 403, 401]),
+    ]
+}
+
+/// A webinar in Texas hosted by `org`.
+fn event_body(org: &str) -> Value {
+    let start = chrono::Utc::now() + chrono::Duration::days(20);
+    json!({"kind": "webinar", "title": "Grow online", "starts_at": start.to_rfc3339(),
+           "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(), "time_zone": "America/Chicago",
+           "capacity": 10, "join_url": "https://meet.example.org/grow", "state": "TX", "host_organization_ids": [org]})
+}
+
+/// A published webinar hosted by `org` in `state`, made by the admin.
+async fn published_event(app: &TestApp, org: &str, state: &str) -> String {
+    let mut body = event_body(org);
+    body["state"] = json!(state);
+    let id = crate::helpers::expect_status(app.admin_post("/api/v1/admin/events", &body).await, 201).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::helpers::expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200)
+        .await;
+    id
+}
+
+/// A path as a route: ids and `{placeholders}` become `{}`, the query string goes.
+fn route_of(path: &str) -> String {
+    let path = path.split('?').next().unwrap_or_default();
+    path.split('/')
+        .map(|seg| if seg.starts_with('{') || uuid::Uuid::parse_str(seg).is_ok() { "{}" } else { seg })
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+async fn world(app: &TestApp) -> World {
+    let org_a = app.create_org("Texas Chamber", "regional_office", &["TX"]).await;
+    let org_b = app.create_org("Oklahoma Chamber", "local_chamber", &["OK"]).await;
+    let (_, owner) = fixtures::staff(app, "organizer", Some(&org_a)).await;
+    let (_, other) = fixtures::staff(app, "organizer", Some(&org_b)).await;
+    let (_, expert) = fixtures::staff(app, "expert", None).await;
+    let (user_a, _) = fixtures::staff(app, "organizer", Some(&org_a)).await;
+    let (user_b, _) = fixtures::staff(app, "organizer", Some(&org_b)).await;
+    let venue = |org: &str, state: &str| json!({"name": "Venue", "address": "1 Main St", "city": "City", "state": state, "organization_id": org});
+    let venue_a =
+        crate::helpers::expect_status(app.admin_post("/api/v1/admin/venues", &venue(&org_a, "TX")).await, 201).await
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let venue_b =
+        crate::helpers::expect_status(app.admin_post("/api/v1/admin/venues", &venue(&org_b, "OK")).await, 201).await
+            ["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+    let venue_shared_tx = app.create_venue("TX").await;
+    let mut user_a_tokens = Vec::new();
+    for _ in CALLERS {
+        let r = app.admin_post(&format!("/api/v1/admin/users/{user_a}/tokens"), &json!({})).await;
+        user_a_tokens.push(crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string());
+    }
+    let event_a = published_event(app, &org_a, "TX").await;
+    let event_b = published_event(app, &org_b, "OK").await;
+    let mut cancel_a = Vec::new();
+    for _ in CALLERS {
+        cancel_a.push(published_event(app, &org_a, "TX").await);
+    }
+    let attendee_a = "rosa@tacogarage.test".to_string();
+    let reg = json!({"business": {"name": "Taco Garage", "email": "owner@tacogarage.test", "state": "TX"},
+                     "attendee": {"name": "Rosa Diaz", "email": attendee_a}});
+    let r = app.post_json(&format!("/api/v1/events/{event_a}/registrations"), &reg).await;
+    let registration_a = crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string();
+    let dead_email = fixtures::queued_email(app, &registration_a, &attendee_a, "Hello");
+    fixtures::make_dead(app, &dead_email);
+    World {
+        tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
+        org_a,
+        org_b,
+        user_a,
+        user_b,
+        venue_a,
+        venue_b,
+        venue_shared_tx,
+        user_a_tokens,
+        event_a,
+        event_b,
+        cancel_a,
+        registration_a,
+        attendee_a,
+        dead_email,
+    }
+}
+
+both_backends! {
+    async fn every_admin_endpoint_answers_each_caller_by_role_and_ownership(app) {
+        let w = world(&app).await;
+        let mut failures = Vec::new();
+        let mut covered = std::collections::HashSet::new();
+        for case in cases() {
+            covered.insert(format!("{} {}", case.method, route_of(&(case.path)(&w, Caller::Admin))));
+            for (i, caller) in CALLERS.iter().enumerate() {
+                let path = (case.path)(&w, *caller);
+                let body = (case.body)(&w, *caller);
+                let r = app.request(case.method.clone(), &path, w.token(*caller), body.as_ref()).await;
+                let status = r.status().as_u16();
+                let text = r.text().await.unwrap_or_default();
+                if status != case.expect[i] {
+                    failures.push(format!("{} {path} as {caller:?}: expected {}, got {status}: {text}", case.method, case.expect[i]));
+                }
+                let hidden = match caller {
+                    Caller::Other | Caller::Expert => w.ids_of_a(),
+                    Caller::Owner => w.ids_of_b(),
+                    _ => vec![],
+                };
+                for id in hidden {
+                    if text.contains(id) {
+                        failures.push(format!("{} {path} as {caller:?} leaks {id}: {text}", case.method));
+                    }
+                }
+            }
+        }
+        // Every admin operation the OpenAPI document lists has a row here.
+        let doc = crate::helpers::expect_status(app.get("/api/openapi.json").await, 200).await;
+        for (path, ops) in doc["paths"].as_object().unwrap() {
+            if !path.starts_with("/api/v1/admin") {
+                continue;
+            }
+            for method in ops.as_object().unwrap().keys() {
+                let key = format!("{} {}", method.to_uppercase(), route_of(path));
+                if !covered.contains(&key) {
+                    failures.push(format!("{key} is documented but has no row in the matrix"));
+                }
+            }
+        }
+        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
+    }
+}
+
+both_backends! {
+    async fn organizers_invite_and_manage_staff_of_their_own_organization_only(app) {
+        let org_a = app.create_org("Texas Chamber", "regional_office", &["TX"]).await;
+        let org_b = app.create_org("National Federation", "federation", &[]).await;
+        let (_, owner) = fixtures::staff(&app, "organizer", Some(&org_a)).await;
+        let (user_b, _) = fixtures::staff(&app, "organizer", Some(&org_b)).await;
+        let call = |method: Method, path: String, body: Option<Value>| {
+            let owner = owner.clone();
+            let app = &app;
+            async move { app.request(method, &path, Some(&owner), body.as_ref()).await }
+        };
+        // Invited without naming an organization: lands in the inviter's.
+        let r = call(Method::POST, "/api/v1/admin/users".into(),
+            Some(json!({"email": "new@texas.test", "name": "New", "role": "organizer"}))).await;
+        let invited = crate::helpers::expect_status(r, 201).await;
+        assert_eq!(invited["organization_id"], org_a);
+        let id = invited["id"].as_str().unwrap().to_string();
+        let r = call(Method::POST, format!("/api/v1/admin/users/{id}/tokens"), Some(json!({}))).await;
+        let token = crate::helpers::expect_status(r, 201).await["token"].as_str().unwrap().to_string();
+        let me = app.request(Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+        assert_eq!(crate::helpers::expect_status(me, 200).await["organization_id"], org_a);
+        // Listing shows A's staff only.
+        let r = call(Method::GET, "/api/v1/admin/users".into(), None).await;
+        let list = crate::helpers::expect_status(r, 200).await;
+        let orgs: Vec<&Value> = list["items"].as_array().unwrap().iter().map(|u| &u["organization_id"]).collect();
+        assert!(orgs.len() >= 2 && orgs.iter().all(|o| **o == json!(org_a)), "{list}");
+        // Roles stay with admins; deactivation stops the tokens at once.
+        let r = call(Method::PATCH, format!("/api/v1/admin/users/{id}"), Some(json!({"organization_id": org_b}))).await;
+        crate::helpers::expect_problem(r, 403, None).await;
+        let r = call(Method::PATCH, format!("/api/v1/admin/users/{id}"), Some(json!({"active": false}))).await;
+        assert_eq!(crate::helpers::expect_status(r, 200).await["active"], false);
+        let me = app.request(Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+        crate::helpers::expect_problem(me, 401, None).await;
+        // Another organization's user is invisible, whatever is tried.
+        for (m, p) in [(Method::GET, format!("/api/v1/admin/users/{user_b}")), (Method::GET, format!("/api/v1/admin/users/{user_b}/tokens"))] {
+            crate::helpers::expect_problem(call(m, p, None).await, 404, None).await;
+        }
+        // Admins belong to no organization; organizers need one.
+        let r = app.admin_post("/api/v1/admin/users", &json!({"email": "x@y.test", "name": "X", "role": "admin", "organization_id": org_a})).await;
+        crate::helpers::expect_problem(r, 422, Some("organization_id")).await;
+        // A national organization (no states listed) may place venues anywhere.
+        let (_, national) = fixtures::staff(&app, "organizer", Some(&org_b)).await;
+        let r = app.request(Method::POST, "/api/v1/admin/venues", Some(&national),
+            Some(&json!({"name": "Hall", "address": "1 Main", "city": "Boise", "state": "ID"}))).await;
+        crate::helpers::expect_status(r, 201).await;
+        let r = call(Method::POST, "/api/v1/admin/venues".into(),
+            Some(json!({"name": "Hall", "address": "1 Main", "city": "Boise", "state": "ID"}))).await;
+        crate::helpers::expect_problem(r, 422, Some("state")).await;
+    }
+}
