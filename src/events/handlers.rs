@@ -484,17 +484,28 @@ fn resolve_place_and_hosts(
     }
     if !actor.is_admin() {
         let own = actor.organization_id.clone().ok_or_else(|| AppError::Forbidden("no organization".into()))?;
-        if !hosts.contains(&own) {
-            hosts.insert(0, own.clone());
+        // Co-hosts see the event and its registrants: only a national admin adds other organizations.
+        if let Some(i) = hosts.iter().position(|h| *h != own) {
+            return Err(AppError::field(
+                format!("host_organization_ids[{i}]"),
+                "organizers host events with their own organization; a national admin adds co-hosts",
+            ));
         }
+        hosts = vec![own.clone()];
         match &state {
             Some(s) => {
-                if !pq::covers_state(conn, &own, s)? {
+                if !crate::auth::scope::covers_state(conn, &own, s)? {
                     return Err(AppError::field("state", "your organization does not cover this state"));
                 }
             }
+            // A national webinar: only organizations that list no states (national ones) run those.
             None => {
-                return Err(AppError::field("state", "organizers schedule events in a state their organization covers"))
+                if !pq::states_of(conn, std::slice::from_ref(&own))?.is_empty() {
+                    return Err(AppError::field(
+                        "state",
+                        "is required: your organization schedules events in the states it covers",
+                    ));
+                }
             }
         }
     }

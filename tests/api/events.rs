@@ -161,6 +161,15 @@ both_backends! {
         other["state"] = json!("TX");
         let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&other)).await;
         expect_problem(r, 422, Some("state")).await;
+        let stranger = app.create_org("Elsewhere Chamber", "local_chamber", &["OH"]).await;
+        let mut cohost = body.clone();
+        cohost["host_organization_ids"] = json!([org, stranger]);
+        let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&cohost)).await;
+        expect_problem(r, 422, Some("host_organization_ids[1]")).await;
+        let mut national = body.clone();
+        national.as_object_mut().unwrap().remove("state");
+        let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&national)).await;
+        expect_problem(r, 422, Some("state")).await;
         let admins = app.published_webinar(5).await;
         let r = app.request(reqwest::Method::GET, &format!("/api/v1/admin/events/{admins}"), Some(&token), None).await;
         expect_problem(r, 404, None).await;
