@@ -6,6 +6,7 @@
 --   -D spread=1 -D naive=0 -D event=x            spread over pgb-spread-1 … pgb-spread-1000
 --   -D spread=0 -D naive=1 -D event=pgb-naive    one hot event, seats on ONE counter row (naive)
 --   -D spread=0 -D naive=0 -D event=pgb-sharded  one hot event, 16 shards, FOR UPDATE SKIP LOCKED
+--   -D mail=0 leaves out the email statements (the outbox's cost: compare with mail=1)
 -- Data: bench/pgbench_setup.sql. Driver: bench/run.sh.
 \set e random(1, 1000)
 \set n random(1, 2000000000)
@@ -23,10 +24,9 @@ UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND taken
 \endif
 \endif
 INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at) VALUES ('r-' || :client_id::text || '-' || :n::text, :ev_id, :b_id, 'Attendee', 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'confirmed', NULL, :shard, md5(random()::text) || md5(random()::text), now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
-SELECT id, status, attendee_name, attendee_email, event_id, business_id, waitlist_ticket, confirmed_at FROM registrations WHERE id = 'r-' || :client_id::text || '-' || :n::text LIMIT 1;
-SELECT title, starts_at, ends_at, time_zone, kind, join_url, revision, venue_id, status FROM events WHERE id = :ev_id LIMIT 1;
-SELECT EXISTS (SELECT 1 FROM outbox WHERE dedupe_key = 'registration_confirmed:' || 'r-' || :client_id::text || '-' || :n::text);
-SELECT status, calendar_sequence, event_id FROM registrations WHERE id = 'r-' || :client_id::text || '-' || :n::text LIMIT 1;
-SELECT title, description, starts_at, ends_at, status, kind, join_url, revision, venue_id FROM events WHERE id = :ev_id LIMIT 1;
+\if :mail
+SELECT id, status, attendee_name, attendee_email, event_id, business_id, waitlist_ticket, confirmed_at, calendar_sequence FROM registrations WHERE id = 'r-' || :client_id::text || '-' || :n::text LIMIT 1;
+SELECT title, description, starts_at, ends_at, time_zone, kind, status, join_url, revision, venue_id FROM events WHERE id = :ev_id LIMIT 1;
 INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) VALUES (gen_random_uuid()::text, 'registration_confirmed:' || 'r-' || :client_id::text || '-' || :n::text, 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'registration_confirmed', 'transactional', 'You''re registered: pgbench event', repeat('x', 750), repeat('x', 1990), repeat('x', 555), '{}', '<' || gen_random_uuid()::text || '@roadshow>', 'pending', 0, now() AT TIME ZONE 'UTC', 'r-' || :client_id::text || '-' || :n::text, NULL, :ev_id, now() AT TIME ZONE 'UTC') ON CONFLICT (dedupe_key) DO NOTHING;
+\endif
 END;

@@ -80,9 +80,10 @@ run_pgbench() { # name clients -D…
 }
 
 echo "== pgbench ceilings (${PGBENCH_SECONDS}s each)"
-PGB_SPREAD=$(run_pgbench spread "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D event=none)
-PGB_NAIVE=$(run_pgbench naive "$HOT_CLIENTS" -D spread=0 -D naive=1 -D event=pgb-naive)
-PGB_SHARDED=$(run_pgbench sharded "$HOT_CLIENTS" -D spread=0 -D naive=0 -D event=pgb-sharded)
+PGB_SPREAD=$(run_pgbench spread "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D mail=1 -D event=none)
+PGB_NOMAIL=$(run_pgbench no-email "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D mail=0 -D event=none)
+PGB_NAIVE=$(run_pgbench naive "$HOT_CLIENTS" -D spread=0 -D naive=1 -D mail=1 -D event=pgb-naive)
+PGB_SHARDED=$(run_pgbench sharded "$HOT_CLIENTS" -D spread=0 -D naive=0 -D mail=1 -D event=pgb-sharded)
 
 echo "== release server on 127.0.0.1:$PORT (pool $POOL, $WORKERS HTTP workers, rate limit off)"
 DATABASE_URL="$APP_URL" ROADSHOW_BIND="127.0.0.1:$PORT" ROADSHOW_PUBLIC_URL="http://127.0.0.1:$PORT" \
@@ -118,6 +119,7 @@ echo
 echo "== summary ($(nproc) cores; server, PostgreSQL, pgbench and loadgen share them)"
 printf '%-44s %10s %9s %9s\n' "measure" "per second" "p50 ms" "p99 ms"
 printf '%-44s %10.0f %9s %9s\n' "pgbench spread (1,000 events) ceiling" "$PGB_SPREAD" - -
+printf '%-44s %10.0f %9s %9s\n' "pgbench spread without the email statements" "$PGB_NOMAIL" - -
 printf '%-44s %10.0f %9s %9s\n' "pgbench hot event, naive single row" "$PGB_NAIVE" - -
 printf '%-44s %10.0f %9s %9s\n' "pgbench hot event, 16 shards SKIP LOCKED" "$PGB_SHARDED" - -
 printf '%-44s %10.0f %9s %9s\n' "HTTP spread registrations" "${HTTP_SPREAD:-0}" "$(field spread p50_ms)" "$(field spread p99_ms)"
@@ -127,5 +129,6 @@ echo
 echo "HTTP spread / pgbench spread ceiling: $(ratio "$HTTP_SPREAD" "$PGB_SPREAD")   (target >= 0.90)"
 echo "HTTP hot / pgbench naive hot row:     $(ratio "$HTTP_HOT" "$PGB_NAIVE")   (target >= 5)"
 echo "pgbench sharded / naive hot row:      $(ratio "$PGB_SHARDED" "$PGB_NAIVE")"
+echo "pgbench spread with / without email:  $(ratio "$PGB_SPREAD" "$PGB_NOMAIL")   (outbox cost; target >= 0.90)"
 echo "reads: $(printf '%.0f' "${READS:-0}") req/s, p99 $(field reads p99_ms) ms   (target >= 10000 req/s, p99 < 20 ms)"
 exit "$LOADGEN_STATUS"

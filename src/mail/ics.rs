@@ -81,39 +81,81 @@ pub fn entry(
             events::venue_id,
         ))
         .first(conn)?;
-    let cancelled = force_cancel.unwrap_or(false) || status == "cancelled" || ev_status == "cancelled";
-    let confirmed = status == "confirmed" || status == "attended";
-    let url = if kind == "webinar" && confirmed && !cancelled { join_url } else { None };
-    let location = match venue_id {
+    let venue = match venue_id {
         Some(v) => {
             let (name, address, city, state): (String, String, String, String) = venues::table
                 .find(v)
                 .select((venues::name, venues::address, venues::city, venues::state_code))
                 .first(conn)?;
-            format!("{name}, {address}, {city}, {state}")
+            Some(format!("{name}, {address}, {city}, {state}"))
         }
+        None => None,
+    };
+    Ok(build_entry(
+        EntryFacts {
+            registration_id,
+            status: &status,
+            calendar_sequence: seq,
+            title,
+            description,
+            starts_at: starts,
+            ends_at: ends,
+            event_status: &ev_status,
+            kind: &kind,
+            join_url,
+            revision,
+            venue,
+        },
+        force_cancel,
+    ))
+}
+
+/// The rows behind a calendar entry, for callers that have already read them.
+pub struct EntryFacts<'a> {
+    pub registration_id: &'a str,
+    pub status: &'a str,
+    pub calendar_sequence: i32,
+    pub title: String,
+    pub description: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub event_status: &'a str,
+    pub kind: &'a str,
+    pub join_url: Option<String>,
+    pub revision: i32,
+    /// "Name, address, city, ST" of the venue; `None` online.
+    pub venue: Option<String>,
+}
+
+/// Builds the entry from rows already read (see module docs for the rules).
+pub fn build_entry(f: EntryFacts<'_>, force_cancel: Option<bool>) -> CalendarEntry {
+    let cancelled = force_cancel.unwrap_or(false) || f.status == "cancelled" || f.event_status == "cancelled";
+    let confirmed = f.status == "confirmed" || f.status == "attended";
+    let url = if f.kind == "webinar" && confirmed && !cancelled { f.join_url } else { None };
+    let location = match f.venue {
+        Some(v) => v,
         None => url.clone().map(|u| format!("Online: {u}")).unwrap_or_else(|| "Online".into()),
     };
-    let mut desc = description;
+    let mut desc = f.description;
     if let Some(u) = &url {
         if !desc.is_empty() {
             desc.push_str("\n\n");
         }
         desc.push_str(&format!("Join online: {u}"));
     }
-    Ok(CalendarEntry {
-        registration_id: registration_id.to_string(),
-        sequence: i64::from(revision) + i64::from(seq),
+    CalendarEntry {
+        registration_id: f.registration_id.to_string(),
+        sequence: i64::from(f.revision) + i64::from(f.calendar_sequence),
         cancelled,
-        tentative: status == "waitlisted",
-        title,
+        tentative: f.status == "waitlisted",
+        title: f.title,
         description: desc,
-        starts_at: from_db_time(starts),
-        ends_at: from_db_time(ends),
+        starts_at: from_db_time(f.starts_at),
+        ends_at: from_db_time(f.ends_at),
         location,
         url,
         stamp: Utc::now(),
-    })
+    }
 }
 
 /// Writes the VCALENDAR text (CRLF line ends, folded, escaped).

@@ -107,6 +107,8 @@ struct Facts {
     ever_confirmed: bool,
     event_id: String,
     title: String,
+    description: String,
+    calendar_sequence: i32,
     starts_at: NaiveDateTime,
     ends_at: NaiveDateTime,
     zone: chrono_tz::Tz,
@@ -145,34 +147,38 @@ pub fn notify(
     manage_token: Option<&str>,
 ) -> Result<bool, AppError> {
     #[allow(clippy::type_complexity)]
-    let (reg_id, status, attendee_name, attendee_email, event_id, business_id, waitlist_ticket, confirmed_at): (
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        String,
-        String,
-        Option<i64>,
-        Option<NaiveDateTime>,
-    ) = registrations::table
-        .find(registration_id)
-        .select((
-            registrations::id,
-            registrations::status,
-            registrations::attendee_name,
-            registrations::attendee_email,
-            registrations::event_id,
-            registrations::business_id,
-            registrations::waitlist_ticket,
-            registrations::confirmed_at,
-        ))
-        .first(conn)?;
+    let (
+        reg_id,
+        status,
+        attendee_name,
+        attendee_email,
+        event_id,
+        business_id,
+        waitlist_ticket,
+        confirmed_at,
+        calendar_sequence,
+    ): (String, String, Option<String>, Option<String>, String, String, Option<i64>, Option<NaiveDateTime>, i32) =
+        registrations::table
+            .find(registration_id)
+            .select((
+                registrations::id,
+                registrations::status,
+                registrations::attendee_name,
+                registrations::attendee_email,
+                registrations::event_id,
+                registrations::business_id,
+                registrations::waitlist_ticket,
+                registrations::confirmed_at,
+                registrations::calendar_sequence,
+            ))
+            .first(conn)?;
     let Some(email) = attendee_email else { return Ok(false) };
     if notice.is_marketing() && !marketing_allowed(conn, &business_id)? {
         return Ok(false);
     }
     #[allow(clippy::type_complexity)]
-    let (title, starts_at, ends_at, tz, kind, event_status, join_url, revision, venue_id): (
+    let (title, description, starts_at, ends_at, tz, kind, event_status, join_url, revision, venue_id): (
+        String,
         String,
         NaiveDateTime,
         NaiveDateTime,
@@ -186,6 +192,7 @@ pub fn notify(
         .find(&event_id)
         .select((
             events::title,
+            events::description,
             events::starts_at,
             events::ends_at,
             events::time_zone,
@@ -215,6 +222,8 @@ pub fn notify(
         waitlist_ticket,
         event_id,
         title,
+        description,
+        calendar_sequence,
         starts_at,
         ends_at,
         zone: tz.parse().unwrap_or(chrono_tz::UTC),
@@ -226,11 +235,16 @@ pub fn notify(
     };
 
     let dedupe_key = dedupe_key(&notice, &facts);
-    let exists: bool =
-        diesel::select(diesel::dsl::exists(outbox_t::table.filter(outbox_t::dedupe_key.eq(&dedupe_key))))
-            .get_result(conn)?;
-    if exists {
-        return Ok(false);
+    // A registration's first notice is written in the transaction that created it, so it cannot
+    // be a duplicate; every other notice checks first, to spare rendering and sequence bumps.
+    let first_notice = manage_token.is_some() && matches!(notice, Notice::Confirmed | Notice::Waitlisted);
+    if !first_notice {
+        let exists: bool =
+            diesel::select(diesel::dsl::exists(outbox_t::table.filter(outbox_t::dedupe_key.eq(&dedupe_key))))
+                .get_result(conn)?;
+        if exists {
+            return Ok(false);
+        }
     }
 
     let confirmed = facts.status == "confirmed" || facts.status == "attended";
@@ -242,14 +256,33 @@ pub fn notify(
     // Promotions and cancellations raise `calendar_sequence` in the feature's own transaction, and
     // event changes raise `events.revision`; an event cancellation raises neither, so its invite
     // would not supersede the last one: raise the registration's sequence here.
+    let mut calendar_sequence = facts.calendar_sequence;
     if attach_ics && matches!(notice, Notice::EventCancelled) {
         diesel::update(registrations::table.find(&facts.reg_id))
             .set(registrations::calendar_sequence.eq(registrations::calendar_sequence + 1))
             .execute(conn)?;
+        calendar_sequence += 1;
     }
     let ics = if attach_ics {
         let force_cancel = notice.cancels().then_some(true);
-        Some(ics::render(&ics::entry(conn, &facts.reg_id, force_cancel)?))
+        let entry = ics::build_entry(
+            ics::EntryFacts {
+                registration_id: &facts.reg_id,
+                status: &facts.status,
+                calendar_sequence,
+                title: facts.title.clone(),
+                description: facts.description.clone(),
+                starts_at: facts.starts_at,
+                ends_at: facts.ends_at,
+                event_status: &facts.event_status,
+                kind: &facts.kind,
+                join_url: facts.join_url.clone(),
+                revision: facts.revision,
+                venue: facts.venue.as_ref().map(|v| format!("{}, {}, {}, {}", v.name, v.address, v.city, v.state)),
+            },
+            force_cancel,
+        );
+        Some(ics::render(&entry))
     } else {
         None
     };
