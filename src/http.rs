@@ -187,6 +187,17 @@ pub struct Page<T: Serialize> {
     pub next_cursor: Option<String>,
 }
 
+/// Cuts a page fetched with `limit + 1` rows down to `limit` and, when there was more, returns the
+/// cursor of the last row kept (`key` gives a row's keyset position).
+pub fn next_page<T, K: Serialize>(rows: &mut Vec<T>, limit: i64, key: impl Fn(&T) -> K) -> Option<String> {
+    if rows.len() as i64 > limit {
+        rows.truncate(limit as usize);
+        rows.last().map(|r| encode_cursor(&key(r)))
+    } else {
+        None
+    }
+}
+
 /// Encodes a keyset position as an opaque cursor.
 pub fn encode_cursor<K: Serialize>(key: &K) -> String {
     let json = serde_json::to_vec(key).unwrap_or_default();

@@ -7,7 +7,7 @@ use super::queries::{self, AuditEntry, AuditFilter};
 use crate::auth::Actor;
 use crate::db::{from_db_time, Db};
 use crate::error::AppError;
-use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, Page, QueryParams};
+use crate::http::{decode_cursor, next_page, page_limit, parse_id, Page, QueryParams};
 use crate::time::utc_string;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -65,11 +65,6 @@ async fn list_audit(
         actor_user_id: q.actor.as_deref().map(|a| parse_id("actor", a)).transpose()?,
     };
     let mut rows = db.read(move |c| queries::list(c, &filter, after, limit + 1)).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|e| encode_cursor(&(e.created_at, e.id.clone())))
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |e| (e.created_at, e.id.clone()));
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(AuditOut::from).collect(), next_cursor: next }))
 }

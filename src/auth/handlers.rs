@@ -8,7 +8,7 @@ use super::{Actor, Role};
 use crate::audit::{self, Changes};
 use crate::db::{from_db_time, new_id, now, Db};
 use crate::error::AppError;
-use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
+use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
 use crate::time::{parse_instant, utc_string};
 use crate::validate::{self, Errors};
 
@@ -193,12 +193,7 @@ async fn list_users(
     let limit = page_limit(q.limit)?;
     let after: Option<(chrono::NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut rows = db.read(move |c| queries::list_users(c, &actor, after, limit + 1)).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|u| encode_cursor(&(u.created_at, u.id.clone())))
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |u| (u.created_at, u.id.clone()));
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(UserOut::from).collect(), next_cursor: next }))
 }
 

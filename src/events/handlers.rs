@@ -13,7 +13,7 @@ use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::{from_db_time, new_id, now, to_db_time, Db, DbConnection};
 use crate::error::{AppError, FieldError};
-use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
+use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
 use crate::mail::{notify_registration, MailContext, Notice};
 use crate::partners::queries::Venue;
 use crate::time::{human_local, local_string, parse_instant, parse_tz, utc_string};
@@ -261,12 +261,7 @@ fn render_page(
     limit: i64,
     admin: bool,
 ) -> Result<Page<EventOut>, AppError> {
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|e| encode_cursor(&(e.starts_at, e.id.clone())))
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |e| (e.starts_at, e.id.clone()));
     let mut x = load_extras(conn, &rows, admin)?;
     let at = now();
     Ok(Page { items: rows.into_iter().map(|e| render(e, &mut x, at)).collect(), next_cursor: next })

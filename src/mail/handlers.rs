@@ -16,7 +16,7 @@ use super::outbox::{self, OutboxRow, OutboxStats};
 use crate::auth::{hash_token, Actor};
 use crate::db::{from_db_time, now, Db};
 use crate::error::AppError;
-use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, Page, QueryParams};
+use crate::http::{decode_cursor, next_page, page_limit, parse_id, Page, QueryParams};
 use crate::time::utc_string;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -104,12 +104,7 @@ async fn list_outbox(
     let after: Option<(chrono::NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let status = q.status.clone();
     let mut rows = db.read(move |c| outbox::list(c, status.as_deref(), after, limit + 1)).await?;
-    let next_cursor = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(&(r.created_at, r.id.clone())))
-    } else {
-        None
-    };
+    let next_cursor = next_page(&mut rows, limit, |r| (r.created_at, r.id.clone()));
     let items: Vec<OutboxOut> = rows.into_iter().map(OutboxOut::from).collect();
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

@@ -8,7 +8,7 @@ use crate::audit::{self, Changes};
 use crate::auth::{scope, Actor};
 use crate::db::{from_db_time, new_id, now, Db, DbConnection};
 use crate::error::AppError;
-use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, Page, QueryParams};
+use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, Page, QueryParams};
 use crate::time::{parse_tz, utc_string};
 use crate::validate::{self, Errors};
 
@@ -193,12 +193,7 @@ async fn list_organizations(
     let (items, next) = db
         .read(move |c| {
             let mut rows = queries::list_organizations(c, &actor, state.as_deref(), after, limit + 1)?;
-            let next = if rows.len() as i64 > limit {
-                rows.truncate(limit as usize);
-                rows.last().map(|o| encode_cursor(&(o.name.clone(), o.id.clone())))
-            } else {
-                None
-            };
+            let next = next_page(&mut rows, limit, |o| (o.name.clone(), o.id.clone()));
             Ok((with_states(c, rows)?, next))
         })
         .await?;
@@ -342,12 +337,7 @@ async fn list_venues(
         .transpose()
         .map_err(|e| AppError::BadRequest { detail: format!("`state` {}", e.message), errors: vec![e] })?;
     let mut rows = db.read(move |c| queries::list_venues(c, &actor, state.as_deref(), after, limit + 1)).await?;
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|v| encode_cursor(&(v.name.clone(), v.id.clone())))
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |v| (v.name.clone(), v.id.clone()));
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(VenueOut::from).collect(), next_cursor: next }))
 }
 

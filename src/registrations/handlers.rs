@@ -11,7 +11,7 @@ use crate::auth::Actor;
 use crate::config::Config;
 use crate::db::{from_db_time, Db};
 use crate::error::AppError;
-use crate::http::{decode_cursor, encode_cursor, page_limit, parse_id, JsonBody, Page, QueryParams};
+use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, Page, QueryParams};
 use crate::mail::{html_escape, notify_registration, MailContext, Notice};
 use crate::time::{human_local, local_string, utc_string};
 use crate::validate::{self, Errors};
@@ -586,12 +586,7 @@ async fn list_registrants(
             .insert_header((header::CACHE_CONTROL, "no-store"))
             .body(out));
     }
-    let next = if rows.len() as i64 > limit {
-        rows.truncate(limit as usize);
-        rows.last().map(|r| encode_cursor(&(r.created_at, r.id.clone())))
-    } else {
-        None
-    };
+    let next = next_page(&mut rows, limit, |r| (r.created_at, r.id.clone()));
     let items: Vec<serde_json::Value> = rows
         .iter()
         .map(|r| {
