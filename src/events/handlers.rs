@@ -722,6 +722,7 @@ async fn publish_event(
     let id = parse_id("id", &path)?;
     let out = db
         .write(move |c| {
+            crate::registrations::seats::lock_event(c, &id)?;
             let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
             match e.status.as_str() {
                 "draft" => {}

@@ -190,8 +190,15 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &EventChanges) -> Resu
 pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> Result<(), AppError> {
     public_data_changed();
     let ts = now();
-    let target = events::table.find(id);
-    match status {
+    // The transition is checked in the UPDATE itself, so a concurrent publish and cancel cannot
+    // bring a cancelled event back.
+    let from: &[&str] = match status {
+        "published" => &["draft"],
+        "cancelled" => &["draft", "published"],
+        _ => &["published"],
+    };
+    let target = events::table.filter(events::id.eq(id)).filter(events::status.eq_any(from));
+    let n = match status {
         "published" => diesel::update(target)
             .set((events::status.eq(status), events::published_at.eq(Some(ts)), events::updated_at.eq(ts)))
             .execute(conn)?,
@@ -205,6 +212,9 @@ pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> Result<(),
             .execute(conn)?,
         _ => diesel::update(target).set((events::status.eq(status), events::updated_at.eq(ts))).execute(conn)?,
     };
+    if n == 0 {
+        return Err(AppError::conflict(format!("the event can no longer become {status}")));
+    }
     Ok(())
 }
 

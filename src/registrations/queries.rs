@@ -406,13 +406,17 @@ pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Regi
         return Err(AppError::conflict("the event was cancelled"));
     }
     let ts = now();
-    diesel::update(registrations::table.find(id).filter(registrations::status.eq("confirmed")))
+    let n = diesel::update(registrations::table.find(id).filter(registrations::status.eq("confirmed")))
         .set((
             registrations::status.eq("attended"),
             registrations::checked_in_at.eq(Some(ts)),
             registrations::updated_at.eq(ts),
         ))
         .execute(conn)?;
+    if n == 0 {
+        // Cancelled (or checked in) by a concurrent request since it was read.
+        return Err(AppError::conflict("the registration changed meanwhile; look again"));
+    }
     crate::audit::record(
         conn,
         actor,

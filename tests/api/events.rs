@@ -189,4 +189,19 @@ both_backends! {
         assert_eq!(e["status"], "completed");
         expect_problem(app.admin_post(&format!("/api/v1/admin/events/{id}/cancel"), &json!({})).await, 409, None).await;
     }
+
+    async fn racing_publish_and_cancel_never_revive_a_cancelled_event(app) {
+        for _ in 0..5 {
+            let id = app.draft_event(json!({})).await;
+            let (empty, publish_path, cancel_path) =
+                (json!({}), format!("/api/v1/admin/events/{id}/publish"), format!("/api/v1/admin/events/{id}/cancel"));
+            let publish = app.admin_post(&publish_path, &empty);
+            let cancel = app.admin_post(&cancel_path, &empty);
+            let (p, c) = tokio::join!(publish, cancel);
+            assert!(p.status() == 200 || p.status() == 409, "publish answered {}", p.status());
+            assert_eq!(c.status(), 200);
+            let e = expect_status(app.admin_get(&format!("/api/v1/admin/events/{id}")).await, 200).await;
+            assert_eq!(e["status"], "cancelled");
+        }
+    }
 }
