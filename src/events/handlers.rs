@@ -722,7 +722,7 @@ async fn publish_event(
     let id = parse_id("id", &path)?;
     let out = db
         .write(move |c| {
-            crate::registrations::seats::lock_event(c, &id)?;
+            crate::registrations::seats::lock_event_for_change(c, &id)?;
             let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
             match e.status.as_str() {
                 "draft" => {}
@@ -754,7 +754,7 @@ async fn cancel_event(
     let ctx = MailContext::from_config(&config);
     let out = db
         .write(move |c| {
-            crate::registrations::seats::lock_event(c, &id)?;
+            crate::registrations::seats::lock_event_for_change(c, &id)?;
             let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
             match e.status.as_str() {
                 "cancelled" => return render_one(c, e, true),
@@ -798,7 +798,7 @@ fn apply_patch(
     id: &str,
     patch: EventPatch,
 ) -> Result<EventOut, AppError> {
-    crate::registrations::seats::lock_event(conn, id)?;
+    crate::registrations::seats::lock_event_for_change(conn, id)?;
     let e = queries::find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such event"))?;
     if matches!(e.status.as_str(), "cancelled" | "completed") {
         return Err(AppError::conflict(format!("a {} event cannot be changed", e.status)));

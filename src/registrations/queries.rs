@@ -57,12 +57,7 @@ pub fn register(
             return Ok(Outcome::Replayed(replay));
         }
     }
-    let event: Event = events::table
-        .find(event_id)
-        .filter(events::status.ne("draft"))
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| AppError::not_found("no such event"))?;
+    let event: Event = seats::share_event(conn, event_id)?.ok_or_else(|| AppError::not_found("no such event"))?;
     let at = now();
     match event.status.as_str() {
         "cancelled" => return Err(AppError::conflict("this event has been cancelled")),

@@ -134,6 +134,28 @@ pub fn lock_event(conn: &mut DbConnection, event_id: &str) -> Result<(), AppErro
     Ok(())
 }
 
+/// Locks the event row against registrations too (PostgreSQL `FOR UPDATE`), for changes every
+/// registrant must hear about: a new time or place, cancellation, publication. It waits for the
+/// registrations in flight (each holds `KEY SHARE` from [`share_event`]) and makes new ones wait, so
+/// a registration either commits first (and is emailed the change) or reads the changed event.
+/// Safe from deadlock: every path that takes a seat shard first holds a lock on the event row.
+pub fn lock_event_for_change(conn: &mut DbConnection, event_id: &str) -> Result<(), AppError> {
+    if let DbConnection::Postgres(pg) = conn {
+        events::table.find(event_id).select(events::id).for_update().first::<String>(pg)?;
+    }
+    Ok(())
+}
+
+/// Reads the event a registration is for, holding `KEY SHARE` on PostgreSQL (see
+/// [`lock_event_for_change`]); registrations do not block each other.
+pub fn share_event(conn: &mut DbConnection, event_id: &str) -> Result<Option<crate::events::model::Event>, AppError> {
+    let q = events::table.find(event_id).filter(events::status.ne("draft"));
+    Ok(match conn {
+        DbConnection::Postgres(pg) => q.for_key_share().first(pg).optional()?,
+        DbConnection::Sqlite(_) => q.first(conn).optional()?,
+    })
+}
+
 /// Locks all shards of an event (PostgreSQL) and returns (shard, capacity, taken).
 fn lock_shards(conn: &mut DbConnection, event_id: &str) -> Result<Vec<(i32, i32, i32)>, AppError> {
     let q = event_seat_shards::table

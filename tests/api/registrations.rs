@@ -58,6 +58,35 @@ pub fn assert_invariants(app: &TestApp, event: &str) {
 }
 
 both_backends! {
+    async fn a_registration_racing_a_reschedule_learns_the_new_time(app) {
+        // Each registrant either registered before the change (and gets a change notice) or after
+        // it (and its confirmation already shows the new time): nobody is left with the old time.
+        let event = app.published_webinar(100).await;
+        let start = chrono::Utc::now() + chrono::Duration::days(40);
+        let new_start = start.with_timezone(&chrono_tz::America::Chicago);
+        let patch = json!({"starts_at": start.to_rfc3339(), "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339()});
+        let registrations = (0..30).map(|n| register(&app, &event, n));
+        let path = format!("/api/v1/admin/events/{event}");
+        let change = async {
+            tokio::time::sleep(std::time::Duration::from_millis(15)).await;
+            expect_status(app.admin_patch(&path, &patch).await, 200).await
+        };
+        let (regs, _) = tokio::join!(futures_util::future::join_all(registrations), change);
+        let new_time = new_start.format("%B %-d, %Y at %-I:%M %p").to_string();
+        let mut conn = app.db.get().unwrap();
+        for r in regs {
+            let id = r["id"].as_str().unwrap();
+            let mails: Vec<(String, String)> = outbox::table
+                .filter(outbox::registration_id.eq(id))
+                .select((outbox::template, outbox::body_text))
+                .load(&mut *conn)
+                .unwrap();
+            let told = mails.iter().any(|(t, _)| t == "event_changed");
+            let confirmed_new = mails.iter().any(|(t, body)| t == "registration_confirmed" && body.contains(&new_time));
+            assert!(told || confirmed_new, "registration {id} never learned the new time {new_time}: {mails:?}");
+        }
+    }
+
     async fn cancellations_racing_registrations_all_succeed(app) {
         // Seats free up with nobody waiting while others take seats: on PostgreSQL the two paths
         // lock the event row and a seat shard, and must never deadlock.
