@@ -878,7 +878,7 @@ fn apply_patch(
                 .ok_or_else(|| AppError::field("venue_id", "no such venue"))?;
             if !actor.is_admin() {
                 let own = actor.organization_id.clone().unwrap_or_default();
-                if !crate::partners::queries::covers_state(conn, &own, &venue.state_code)? {
+                if !crate::auth::scope::covers_state(conn, &own, &venue.state_code)? {
                     return Err(AppError::field(
                         "venue_id",
                         "the venue is in a state your organization does not cover",

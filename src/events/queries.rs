@@ -39,17 +39,12 @@ pub struct EventFilter {
     pub status: Option<String>,
 }
 
-/// What the admin list may see: `None` = everything (admin), `Some(org)` = events that `org` hosts.
-fn scope_org(actor: &Actor) -> Result<Option<String>, AppError> {
-    match actor.role {
-        Role::Admin => Ok(None),
-        Role::Organizer => actor
-            .organization_id
-            .clone()
-            .map(Some)
-            .ok_or_else(|| AppError::Forbidden("organizer without an organization".into())),
-        Role::Expert => Err(AppError::Forbidden("experts do not manage events".into())),
+/// The actor's scope on events (`auth::scope`); experts never manage events, so they get a 403.
+fn scope(actor: &Actor) -> Result<crate::auth::scope::Filter<events::table>, AppError> {
+    if actor.role == Role::Expert {
+        return Err(AppError::Forbidden("experts do not manage events".into()));
     }
+    Ok(crate::auth::scope::events_filter(actor))
 }
 
 type BoxedEvents<'a> = events::BoxedQuery<'a, crate::db::MultiBackend>;
@@ -113,12 +108,7 @@ pub fn list_admin(
     limit: i64,
 ) -> Result<Vec<Event>, AppError> {
     let mut q = apply_filter(events::table.into_boxed(), filter);
-    if let Some(org) = scope_org(actor)? {
-        q = q.filter(
-            events::id
-                .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
-        );
-    }
+    q = q.filter(scope(actor)?);
     if let Some(status) = &filter.status {
         q = q.filter(events::status.eq(status.clone()));
     }
@@ -136,12 +126,7 @@ pub fn find_public(conn: &mut DbConnection, id: &str) -> Result<Option<Event>, A
 /// An event the actor may manage; `None` for one it may not see (→ 404).
 pub fn find_for_actor(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<Event>, AppError> {
     let mut q = events::table.filter(events::id.eq(id.to_string())).into_boxed();
-    if let Some(org) = scope_org(actor)? {
-        q = q.filter(
-            events::id
-                .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
-        );
-    }
+    q = q.filter(scope(actor)?);
     Ok(q.first(conn).optional()?)
 }
 

@@ -186,9 +186,3 @@ pub fn list_venues(
     }
     Ok(q.order((venues::name, venues::id)).limit(limit).load(conn)?)
 }
-
-/// Does the organization cover this state? (An organization listing no states is national; see
-/// [`scope::covers_state`].)
-pub fn covers_state(conn: &mut DbConnection, org_id: &str, state: &str) -> Result<bool, AppError> {
-    scope::covers_state(conn, org_id, state)
-}

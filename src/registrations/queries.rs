@@ -8,7 +8,7 @@ use super::model::{NewRegistration, Registration, RegistrationRequest};
 use super::seats;
 use crate::auth::tokens::{hash_token, new_token, tokens_match, TokenKind};
 use crate::auth::Actor;
-use crate::db::schema::{businesses, event_hosts, events, idempotency_keys, registration_tokens, registrations};
+use crate::db::schema::{businesses, events, idempotency_keys, registration_tokens, registrations};
 use crate::db::{new_id, now, DbConnection};
 use crate::error::AppError;
 use crate::events::model::Event;
@@ -425,19 +425,11 @@ pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Regi
 
 /// A registration whose event the actor may manage.
 pub fn find_for_actor(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<Registration>, AppError> {
-    let mut q = registrations::table.filter(registrations::id.eq(id.to_string())).into_boxed();
-    match actor.role {
-        crate::auth::Role::Admin => {}
-        crate::auth::Role::Organizer => {
-            let org = actor.organization_id.clone().unwrap_or_default();
-            q =
-                q.filter(registrations::event_id.eq_any(
-                    event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id),
-                ));
-        }
-        crate::auth::Role::Expert => return Ok(None),
-    }
-    Ok(q.first(conn).optional()?)
+    Ok(registrations::table
+        .filter(registrations::id.eq(id.to_string()))
+        .filter(crate::auth::scope::registrations_filter(actor))
+        .first(conn)
+        .optional()?)
 }
 
 /// A registrant row for staff lists and exports.
