@@ -317,3 +317,46 @@ mod tests {
         assert_eq!(t.and_utc().timestamp_subsec_nanos() % 1_000, 0);
     }
 }
+
+/// A hand-written statement ([`diesel::sql_query`]) that the connection may keep prepared.
+///
+/// Diesel prepares a `sql_query` afresh on every run, since it cannot know the text is fixed; and
+/// it does the same for inserts with optional columns (`NULL` becomes `DEFAULT`, so the text
+/// varies). Wrapped in `cached`, the statement is cached under its SQL text and bind types, so a
+/// different text is a different statement and caching is always correct. PostgreSQL then skips
+/// parsing and planning on every later run. Use it only for statements whose text comes from a
+/// small fixed set (never for text built from data, such as `IN` lists of varying length), since
+/// each distinct text stays cached for the connection's life.
+pub fn cached<Q>(query: Q) -> Cached<Q> {
+    Cached(query)
+}
+
+/// See [`cached`].
+#[derive(Debug, Clone, Copy)]
+pub struct Cached<Q>(Q);
+
+impl<Q, DB> diesel::query_builder::QueryFragment<DB> for Cached<Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.0.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        // The cache key is the SQL text (QueryId is not static): see the type's docs.
+        Ok(true)
+    }
+}
+
+impl<Q> diesel::query_builder::QueryId for Cached<Q> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}

@@ -148,7 +148,7 @@ pub fn notify(
 ) -> Result<bool, AppError> {
     #[allow(clippy::type_complexity)]
     let (
-        reg_id,
+        id,
         status,
         attendee_name,
         attendee_email,
@@ -172,25 +172,23 @@ pub fn notify(
                 registrations::calendar_sequence,
             ))
             .first(conn)?;
-    let Some(email) = attendee_email else { return Ok(false) };
-    if notice.is_marketing() && !marketing_allowed(conn, &business_id)? {
+    let registration = RegistrationFacts {
+        id,
+        status,
+        attendee_name,
+        attendee_email,
+        business_id,
+        waitlist_ticket,
+        confirmed_at,
+        calendar_sequence,
+    };
+    if registration.attendee_email.is_none() {
         return Ok(false);
     }
-    #[allow(clippy::type_complexity)]
-    let (title, description, starts_at, ends_at, tz, kind, event_status, join_url, revision, venue_id): (
-        String,
-        String,
-        NaiveDateTime,
-        NaiveDateTime,
-        String,
-        String,
-        String,
-        Option<String>,
-        i32,
-        Option<String>,
-    ) = events::table
+    let event: EventFacts = events::table
         .find(&event_id)
         .select((
+            events::id,
             events::title,
             events::description,
             events::starts_at,
@@ -203,7 +201,72 @@ pub fn notify(
             events::venue_id,
         ))
         .first(conn)?;
-    let venue = match venue_id {
+    notify_with(conn, ctx, registration, &event, notice, manage_token)
+}
+
+/// The registration columns an email is made from.
+#[derive(Debug, Clone)]
+pub struct RegistrationFacts {
+    pub id: String,
+    pub status: String,
+    pub attendee_name: Option<String>,
+    pub attendee_email: Option<String>,
+    pub business_id: String,
+    pub waitlist_ticket: Option<i64>,
+    pub confirmed_at: Option<NaiveDateTime>,
+    pub calendar_sequence: i32,
+}
+
+/// The event columns an email is made from.
+#[derive(Debug, Clone, Queryable)]
+pub struct EventFacts {
+    pub id: String,
+    pub title: String,
+    pub description: String,
+    pub starts_at: NaiveDateTime,
+    pub ends_at: NaiveDateTime,
+    pub time_zone: String,
+    pub kind: String,
+    pub status: String,
+    pub join_url: Option<String>,
+    pub revision: i32,
+    pub venue_id: Option<String>,
+}
+
+impl From<&crate::events::model::Event> for EventFacts {
+    fn from(e: &crate::events::model::Event) -> Self {
+        EventFacts {
+            id: e.id.clone(),
+            title: e.title.clone(),
+            description: e.description.clone(),
+            starts_at: e.starts_at,
+            ends_at: e.ends_at,
+            time_zone: e.time_zone.clone(),
+            kind: e.kind.clone(),
+            status: e.status.clone(),
+            join_url: e.join_url.clone(),
+            revision: e.revision,
+            venue_id: e.venue_id.clone(),
+        }
+    }
+}
+
+/// [`notify`] for a caller that already holds the registration and event rows as this transaction
+/// sees them (a registration that was just inserted, under the event's key-share lock): the same
+/// email, without reading them again.
+pub fn notify_with(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    registration: RegistrationFacts,
+    event: &EventFacts,
+    notice: Notice,
+    manage_token: Option<&str>,
+) -> Result<bool, AppError> {
+    let Some(email) = registration.attendee_email else { return Ok(false) };
+    if notice.is_marketing() && !marketing_allowed(conn, &registration.business_id)? {
+        return Ok(false);
+    }
+    let venue = match &event.venue_id {
         Some(v) => {
             let (name, address, city, state): (String, String, String, String) = venues::table
                 .find(v)
@@ -213,24 +276,25 @@ pub fn notify(
         }
         None => None,
     };
+    let status = registration.status;
     let facts = Facts {
-        reg_id,
-        ever_confirmed: confirmed_at.is_some() || status == "confirmed" || status == "attended",
+        reg_id: registration.id,
+        ever_confirmed: registration.confirmed_at.is_some() || status == "confirmed" || status == "attended",
         status,
-        attendee_name,
-        business_id,
-        waitlist_ticket,
-        event_id,
-        title,
-        description,
-        calendar_sequence,
-        starts_at,
-        ends_at,
-        zone: tz.parse().unwrap_or(chrono_tz::UTC),
-        kind,
-        event_status,
-        join_url,
-        revision,
+        attendee_name: registration.attendee_name,
+        business_id: registration.business_id,
+        waitlist_ticket: registration.waitlist_ticket,
+        event_id: event.id.clone(),
+        title: event.title.clone(),
+        description: event.description.clone(),
+        calendar_sequence: registration.calendar_sequence,
+        starts_at: event.starts_at,
+        ends_at: event.ends_at,
+        zone: event.time_zone.parse().unwrap_or(chrono_tz::UTC),
+        kind: event.kind.clone(),
+        event_status: event.status.clone(),
+        join_url: event.join_url.clone(),
+        revision: event.revision,
         venue,
     };
 

@@ -13,7 +13,7 @@ use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::Serialize;
 
 use crate::db::schema::{businesses, events, outbox, registrations, unsubscribe_tokens};
-use crate::db::{new_id, now, DbConnection};
+use crate::db::{cached, new_id, now, DbConnection};
 use crate::error::AppError;
 
 /// An email ready to send (rendered at enqueue time; the worker renders nothing).
@@ -71,28 +71,30 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
     let id = new_id();
     let message_id = format!("<{id}@roadshow>");
     let ts = now();
-    let n = diesel::sql_query(
-        "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
+    let n = cached(
+        diesel::sql_query(
+            "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
          ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $14, $15, $16) \
          ON CONFLICT (dedupe_key) DO NOTHING",
+        )
+        .bind::<Text, _>(&id)
+        .bind::<Text, _>(&email.dedupe_key)
+        .bind::<Text, _>(&email.recipient)
+        .bind::<Text, _>(&email.template)
+        .bind::<Text, _>(&email.category)
+        .bind::<Text, _>(&email.subject)
+        .bind::<Text, _>(&email.body_text)
+        .bind::<Text, _>(&email.body_html)
+        .bind::<Nullable<Text>, _>(&email.ics)
+        .bind::<Text, _>(&email.headers)
+        .bind::<Text, _>(&message_id)
+        .bind::<Timestamp, _>(ts)
+        .bind::<Nullable<Text>, _>(&email.registration_id)
+        .bind::<Nullable<Text>, _>(&email.business_id)
+        .bind::<Nullable<Text>, _>(&email.event_id)
+        .bind::<Timestamp, _>(ts),
     )
-    .bind::<Text, _>(&id)
-    .bind::<Text, _>(&email.dedupe_key)
-    .bind::<Text, _>(&email.recipient)
-    .bind::<Text, _>(&email.template)
-    .bind::<Text, _>(&email.category)
-    .bind::<Text, _>(&email.subject)
-    .bind::<Text, _>(&email.body_text)
-    .bind::<Text, _>(&email.body_html)
-    .bind::<Nullable<Text>, _>(&email.ics)
-    .bind::<Text, _>(&email.headers)
-    .bind::<Text, _>(&message_id)
-    .bind::<Timestamp, _>(ts)
-    .bind::<Nullable<Text>, _>(&email.registration_id)
-    .bind::<Nullable<Text>, _>(&email.business_id)
-    .bind::<Nullable<Text>, _>(&email.event_id)
-    .bind::<Timestamp, _>(ts)
     .execute(conn)?;
     Ok(n == 1)
 }
@@ -115,12 +117,14 @@ pub fn claim(
          AND (locked_until IS NULL OR locked_until <= $3) ORDER BY next_attempt_at, id LIMIT $4{lock}) \
          RETURNING *"
     );
-    let mut rows: Vec<OutboxRow> = diesel::sql_query(sql)
-        .bind::<Text, _>(worker)
-        .bind::<Timestamp, _>(lease_until)
-        .bind::<Timestamp, _>(now)
-        .bind::<BigInt, _>(limit)
-        .load(conn)?;
+    let mut rows: Vec<OutboxRow> = cached(
+        diesel::sql_query(sql)
+            .bind::<Text, _>(worker)
+            .bind::<Timestamp, _>(lease_until)
+            .bind::<Timestamp, _>(now)
+            .bind::<BigInt, _>(limit),
+    )
+    .load(conn)?;
     rows.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
     Ok(rows)
 }

@@ -9,10 +9,10 @@ use super::seats;
 use crate::auth::tokens::{hash_token, new_token, tokens_match, TokenKind};
 use crate::auth::Actor;
 use crate::db::schema::{businesses, events, idempotency_keys, registration_tokens, registrations};
-use crate::db::{new_id, now, DbConnection};
+use crate::db::{cached, new_id, now, DbConnection};
 use crate::error::AppError;
 use crate::events::model::Event;
-use crate::mail::{notify_registration, MailContext, Notice};
+use crate::mail::{notify_registration, notify_with, EventFacts, MailContext, Notice, RegistrationFacts};
 
 /// What a successful registration returns.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
@@ -120,10 +120,22 @@ pub fn register(
         updated_at: at,
         confirmed_at: (status == "confirmed").then_some(at),
     };
-    diesel::insert_into(registrations::table).values(&row).execute(conn)?;
+    cached(diesel::insert_into(registrations::table).values(&row)).execute(conn)?;
     crate::events::queries::public_data_changed();
     let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
-    notify_registration(conn, ctx, &row.id, notice, Some(&token))?;
+    // The rows this transaction just wrote and read (the event under its key-share lock, which an
+    // event change must wait for): the email needs no second read of either.
+    let facts = RegistrationFacts {
+        id: row.id.clone(),
+        status: row.status.clone(),
+        attendee_name: row.attendee_name.clone(),
+        attendee_email: row.attendee_email.clone(),
+        business_id: row.business_id.clone(),
+        waitlist_ticket: row.waitlist_ticket,
+        confirmed_at: row.confirmed_at,
+        calendar_sequence: 0,
+    };
+    notify_with(conn, ctx, facts, &EventFacts::from(&event), notice, Some(&token))?;
     let created = Created {
         id: row.id.clone(),
         event_id: event_id.to_string(),
@@ -163,14 +175,16 @@ fn claim_idempotency_key(
     event_id: &str,
     idem: &Idempotency,
 ) -> Result<Option<Created>, AppError> {
-    let inserted = diesel::sql_query(
-        "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
+    let inserted = cached(
+        diesel::sql_query(
+            "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
          VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING",
+        )
+        .bind::<Text, _>(scope(event_id))
+        .bind::<Text, _>(&idem.key)
+        .bind::<Text, _>(&idem.request_hash)
+        .bind::<Timestamp, _>(now()),
     )
-    .bind::<Text, _>(scope(event_id))
-    .bind::<Text, _>(&idem.key)
-    .bind::<Text, _>(&idem.request_hash)
-    .bind::<Timestamp, _>(now())
     .execute(conn)?;
     if inserted == 1 {
         return Ok(None);
@@ -219,8 +233,9 @@ pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result
 /// trip instead of a state lookup + insert + select + update: this runs in every registration.
 fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<Option<String>, AppError> {
     use diesel::sql_types::{Bool, Nullable};
-    let rows: Vec<IdRow> = diesel::sql_query(
-        "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, \
+    let rows: Vec<IdRow> = cached(
+        diesel::sql_query(
+            "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, \
          created_at, updated_at) SELECT $1, $2, $3, $4, $5, $6, $7, COALESCE($8, FALSE), $9, $9 \
          FROM states WHERE code = $4 \
          ON CONFLICT (email) DO UPDATE SET name = excluded.name, state_code = excluded.state_code, \
@@ -230,16 +245,17 @@ fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result
          marketing_consent = COALESCE($8, businesses.marketing_consent), \
          deleted_at = NULL, updated_at = excluded.updated_at \
          RETURNING id",
+        )
+        .bind::<Text, _>(new_id())
+        .bind::<Text, _>(&req.business_email)
+        .bind::<Text, _>(&req.business_name)
+        .bind::<Text, _>(&req.business_state)
+        .bind::<Nullable<Text>, _>(&req.industry)
+        .bind::<Nullable<Text>, _>(&req.employees)
+        .bind::<Nullable<Text>, _>(&req.website)
+        .bind::<Nullable<Bool>, _>(req.marketing_consent)
+        .bind::<Timestamp, _>(now()),
     )
-    .bind::<Text, _>(new_id())
-    .bind::<Text, _>(&req.business_email)
-    .bind::<Text, _>(&req.business_name)
-    .bind::<Text, _>(&req.business_state)
-    .bind::<Nullable<Text>, _>(&req.industry)
-    .bind::<Nullable<Text>, _>(&req.employees)
-    .bind::<Nullable<Text>, _>(&req.website)
-    .bind::<Nullable<Bool>, _>(req.marketing_consent)
-    .bind::<Timestamp, _>(now())
     .load(conn)?;
     Ok(rows.into_iter().next().map(|r| r.id))
 }

@@ -16,7 +16,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
 use crate::db::schema::{event_seat_shards, events};
-use crate::db::DbConnection;
+use crate::db::{cached, DbConnection};
 use crate::error::AppError;
 
 /// How many counter rows an event of this capacity gets.
@@ -57,7 +57,7 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
                    SELECT shard FROM event_seat_shards WHERE event_id = $1 AND taken < capacity \
                    ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  RETURNING shard";
-            let rows: Vec<ShardRow> = diesel::sql_query(fast).bind::<Text, _>(event_id).load(pg)?;
+            let rows: Vec<ShardRow> = cached(diesel::sql_query(fast).bind::<Text, _>(event_id)).load(pg)?;
             if let Some(r) = rows.first() {
                 return Ok(Some(r.shard));
             }
@@ -69,7 +69,7 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
                    ORDER BY shard LIMIT 1 FOR UPDATE) \
                  RETURNING shard";
             for _ in 0..64 {
-                let rows: Vec<ShardRow> = diesel::sql_query(slow).bind::<Text, _>(event_id).load(pg)?;
+                let rows: Vec<ShardRow> = cached(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(pg)?;
                 if let Some(r) = rows.first() {
                     return Ok(Some(r.shard));
                 }
