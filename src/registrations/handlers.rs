@@ -205,8 +205,9 @@ async fn create_registration(
     let (eid, email) = (event_id.clone(), parsed.attendee_email.clone());
     let outcome = db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
     let outcome = match outcome {
-        Err(AppError::Conflict { existing_id: None, detail }) => {
-            // A concurrent duplicate lost the race on the unique index: name the winner.
+        Err(AppError::Conflict { existing_id: None, detail }) if detail == queries::ALREADY_REGISTERED => {
+            // The unique index refused the insert (and everything before it was rolled back): name
+            // the registration the attendee already has.
             let existing = db.read(move |c| queries::active_for_attendee(c, &eid, &email)).await?;
             return Err(AppError::Conflict { detail, existing_id: existing });
         }

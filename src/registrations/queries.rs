@@ -14,6 +14,9 @@ use crate::error::AppError;
 use crate::events::model::Event;
 use crate::mail::{notify_registration, notify_with, EventFacts, MailContext, Notice, RegistrationFacts};
 
+/// The 409 detail for an attendee who already has an active registration at the event.
+pub const ALREADY_REGISTERED: &str = "this attendee is already registered for this event";
+
 /// What a successful registration returns.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Created {
@@ -80,12 +83,10 @@ pub fn register(
             return Err(AppError::conflict("registration for this event has closed"));
         }
     }
-    if let Some(existing) = active_for_attendee(conn, event_id, &req.attendee_email)? {
-        return Err(AppError::Conflict {
-            detail: "this attendee is already registered for this event".into(),
-            existing_id: Some(existing),
-        });
-    }
+    // The same attendee twice is refused by the unique index `registrations_one_active_per_attendee`
+    // when the registration is inserted below (a 409 that rolls back everything before it; the
+    // handler names the existing registration). No read first: this is the hot path, and the index
+    // has to decide the race between two identical requests anyway.
     let Some(business_id) = upsert_business(conn, req)? else {
         return Err(AppError::field("business.state", format!("{} is not a US state code", req.business_state)));
     };
@@ -120,7 +121,15 @@ pub fn register(
         updated_at: at,
         confirmed_at: (status == "confirmed").then_some(at),
     };
-    cached(diesel::insert_into(registrations::table).values(&row)).execute(conn)?;
+    match cached(diesel::insert_into(registrations::table).values(&row)).execute(conn) {
+        Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
+            if info.constraint_name() == Some("registrations_one_active_per_attendee")
+                || info.message().contains("registrations.attendee_email") =>
+        {
+            return Err(AppError::conflict(ALREADY_REGISTERED));
+        }
+        other => other?,
+    };
     crate::events::queries::public_data_changed();
     let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
     // The rows this transaction just wrote and read (the event under its key-share lock, which an

@@ -177,6 +177,11 @@ both_backends! {
         again["attendee"]["email"] = json!("  ATTENDEE1@shop1.example ");
         let p = expect_problem(app.post_json(&format!("/api/v1/events/{event}/registrations"), &again).await, 409, None).await;
         assert_eq!(p["existing_id"], first["id"]);
+        assert!(p["detail"].as_str().unwrap_or_default().contains("already registered"), "{p}");
+        // The refused request left nothing behind: no seat taken, no email queued.
+        let public = expect_status(app.get(&format!("/api/v1/events/{event}")).await, 200).await;
+        assert_eq!(public["seats_left"], 9);
+        assert_eq!(outbox_templates(&app).len(), 1);
     }
 
     async fn idempotent_retries_return_the_first_answer(app) {
