@@ -1,8 +1,9 @@
 -- pgbench: the bare SQL transaction of one POST /api/v1/events/{id}/registrations that gets a seat
 -- (no Idempotency-Key, a webinar, so no venue lookup), statement for statement as the service
 -- sends it (src/registrations/queries.rs `register`, seats.rs `take_seat`, mail `notify_with` (no
--- reads: the rows are in hand) with its ics::entry, outbox `enqueue`; outbox text/HTML/ICS sizes as measured: 750/1,990/555
--- characters). When every shard with room is locked, the same blocking second try as take_seat. Run with -M prepared (the service uses prepared statements too) and:
+-- reads: the rows are in hand) with its ics::entry, outbox `enqueue`; outbox text/HTML/ICS sizes as
+-- measured: 750/1,990/555 characters). When every shard with room is locked, the same look for room and blocking second try
+-- as take_seat. Run with -M prepared (the service uses prepared statements too) and:
 --   -D spread=1 -D naive=0 -D event=x            spread over pgb-spread-1 … pgb-spread-1000
 --   -D spread=0 -D naive=1 -D event=pgb-naive    one hot event, seats on ONE counter row (naive)
 --   -D spread=0 -D naive=0 -D event=pgb-sharded  one hot event, 16 shards, FOR UPDATE SKIP LOCKED
@@ -19,6 +20,7 @@ UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND shard
 \set shard -1
 UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND taken < capacity AND shard = (SELECT shard FROM event_seat_shards WHERE event_id = :ev_id AND taken < capacity ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) RETURNING shard \aset
 \if :shard < 0
+SELECT count(*) FROM event_seat_shards WHERE event_id = :ev_id AND taken < capacity;
 UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND taken < capacity AND shard = (SELECT shard FROM event_seat_shards WHERE event_id = :ev_id AND taken < capacity ORDER BY shard LIMIT 1 FOR UPDATE) RETURNING shard \gset
 \endif
 \endif

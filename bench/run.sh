@@ -67,23 +67,39 @@ RUST_LOG=warn DATABASE_URL="$PGB_URL" timeout 60 "$BIN" migrate
 psql -q -v ON_ERROR_STOP=1 "$PGB_URL" -f bench/pgbench_setup.sql >/dev/null
 
 tps() { grep -Eo 'tps = [0-9.]+' | awk '{print $3}'; }
-run_pgbench() { # name clients -D…
+# CPU clock ticks (1/100 s) used so far by every postgres process (children included: backends that
+# exited are accounted to the postmaster), and by this shell's finished children.
+pg_ticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }'; }
+# (`times` must run in this shell, not in a pipeline's subshell, which has no children.)
+child_ticks() {
+  times > "$WORK/times"
+  tail -n 1 "$WORK/times" | awk '{ split($1, u, "m"); split($2, s, "m"); printf "%d\n", (u[1] * 60 + u[2] + s[1] * 60 + s[2]) * 100 }'
+}
+run_pgbench() { # name clients -D…   prints "tx/s pg-us-per-tx client-us-per-tx"
   local name=$1 clients=$2; shift 2
-  local out
+  local out pg0 pg1 c0 c1
+  child_ticks > "$WORK/c0"; pg0=$(pg_ticks)
   out=$(timeout $((PGBENCH_SECONDS + 60)) "$PGBENCH" -n -M prepared -f "$SCRIPT" "$@" \
           -c "$clients" -j 2 -T "$PGBENCH_SECONDS" "$PGB_URL" 2>&1) || { echo "$out" >&2; exit 1; }
-  local t lat
+  pg1=$(pg_ticks); child_ticks > "$WORK/c1"; c0=$(cat "$WORK/c0"); c1=$(cat "$WORK/c1")
+  local t lat n pgus cus
   t=$(echo "$out" | tps)
   lat=$(echo "$out" | grep -Eo 'latency average = [0-9.]+' | awk '{print $4}')
-  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms\n' "$name" "$clients" "$t" "$lat" >&2
-  echo "$t"
+  n=$(echo "$out" | grep -Eo 'processed: [0-9]+' | awk '{print $2}')
+  pgus=$(awk -v a="$pg0" -v b="$pg1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 10000 / n }')
+  cus=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 10000 / n }')
+  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms; CPU per tx: PostgreSQL %s us, pgbench %s us\n' \
+    "$name" "$clients" "$t" "$lat" "$pgus" "$cus" >&2
+  echo "$t $pgus $cus"
 }
 
 echo "== pgbench ceilings (${PGBENCH_SECONDS}s each)"
-PGB_SPREAD=$(run_pgbench spread "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D mail=1 -D event=none)
-PGB_NOMAIL=$(run_pgbench no-email "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D mail=0 -D event=none)
-PGB_NAIVE=$(run_pgbench naive "$HOT_CLIENTS" -D spread=0 -D naive=1 -D mail=1 -D event=pgb-naive)
-PGB_SHARDED=$(run_pgbench sharded "$HOT_CLIENTS" -D spread=0 -D naive=0 -D mail=1 -D event=pgb-sharded)
+read -r PGB_SPREAD PGB_SPREAD_PG PGB_SPREAD_CLIENT < <(run_pgbench spread "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D mail=1 -D event=none)
+read -r PGB_NOMAIL PGB_NOMAIL_PG _ < <(run_pgbench no-email "$PGBENCH_CLIENTS" -D spread=1 -D naive=0 -D mail=0 -D event=none)
+read -r PGB_NAIVE _ _ < <(run_pgbench naive "$HOT_CLIENTS" -D spread=0 -D naive=1 -D mail=1 -D event=pgb-naive)
+read -r PGB_SHARDED _ _ < <(run_pgbench sharded "$HOT_CLIENTS" -D spread=0 -D naive=0 -D mail=1 -D event=pgb-sharded)
+[ -n "$PGB_SPREAD" ] && [ -n "$PGB_NOMAIL" ] && [ -n "$PGB_NAIVE" ] && [ -n "$PGB_SHARDED" ] \
+  || { echo "a pgbench run failed (see above)" >&2; exit 1; }
 
 echo "== release server on 127.0.0.1:$PORT (pool $POOL, $WORKERS HTTP workers, rate limit off)"
 DATABASE_URL="$APP_URL" ROADSHOW_BIND="127.0.0.1:$PORT" ROADSHOW_PUBLIC_URL="http://127.0.0.1:$PORT" \
@@ -102,7 +118,7 @@ TOKEN=$(RUST_LOG=warn DATABASE_URL="$APP_URL" timeout 60 "$BIN" create-admin --e
 echo "== loadgen"
 # shellcheck disable=SC2086
 ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 300 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
-  --database-url "$APP_URL" --clients "$HOT_CLIENTS" $LOADGEN_ARGS | tee "$WORK/loadgen.out"
+  --database-url "$APP_URL" --clients "$HOT_CLIENTS" --server-pid "$SERVER_PID" $LOADGEN_ARGS | tee "$WORK/loadgen.out"
 LOADGEN_STATUS=${PIPESTATUS[0]}
 if grep -qE "ERROR|WARN|panicked" "$WORK/server.log"; then
   echo "server log (warnings and errors, first 10 lines):"
@@ -131,4 +147,17 @@ echo "HTTP hot / pgbench naive hot row:     $(ratio "$HTTP_HOT" "$PGB_NAIVE")   
 echo "pgbench sharded / naive hot row:      $(ratio "$PGB_SHARDED" "$PGB_NAIVE")"
 echo "pgbench spread with / without email:  $(ratio "$PGB_SPREAD" "$PGB_NOMAIL")   (outbox cost; target >= 0.90)"
 echo "reads: $(printf '%.0f' "${READS:-0}") req/s, p99 $(field reads p99_ms) ms   (target >= 10000 req/s, p99 < 20 ms)"
+# Where the CPU of one registration goes. pgbench, PostgreSQL, the server and the load generator share
+# this machine's cores, so the HTTP rate can reach the pgbench ceiling only in the proportion of
+# their CPU costs per registration: the last line is that bound, measured in this run.
+S_PG=$(field spread cpu_pg_us); S_SRV=$(field spread cpu_server_us); S_LG=$(field spread cpu_loadgen_us)
+if [ -n "$S_PG" ] && [ -n "$S_SRV" ]; then
+  echo
+  echo "CPU per spread registration (us): pgbench path: PostgreSQL $PGB_SPREAD_PG + pgbench $PGB_SPREAD_CLIENT;" \
+       "HTTP path: PostgreSQL $S_PG + server $S_SRV + loadgen $S_LG"
+  echo "HTTP / pgbench rate that this CPU split allows: $(awk -v a="$PGB_SPREAD_PG" -v b="$PGB_SPREAD_CLIENT" \
+       -v c="$S_PG" -v d="$S_SRV" -v e="$S_LG" 'BEGIN { printf "%.2f", (a + b) / (c + d + e) }')"
+  echo "outbox's share of PostgreSQL's CPU per registration: $(awk -v a="$PGB_SPREAD_PG" -v b="$PGB_NOMAIL_PG" \
+       'BEGIN { printf "%.0f%%", (a - b) * 100 / a }')"
+fi
 exit "$LOADGEN_STATUS"

@@ -18,7 +18,9 @@
 //! counts) and, with `--database-url`, in the database itself (confirmed ≤ capacity, seat counters
 //! equal to confirmed rows, no duplicate active attendee, distinct waitlist tickets, one outbox
 //! email per registration). Every workload is bounded by a request count and by `--max-seconds`;
-//! the process stops by itself and exits non-zero if an invariant fails.
+//! the process stops by itself and exits non-zero if an invariant fails. With `--server-pid`, each
+//! `RESULT` line also carries the CPU time one request cost in the server, in PostgreSQL and in the
+//! load generator (from `/proc`; see bench/run.sh).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -65,6 +67,60 @@ struct Args {
     /// Hard time bound of each workload.
     #[arg(long, default_value_t = 60)]
     max_seconds: u64,
+    /// The server's process id: each workload then also reports the CPU time it cost, per request,
+    /// in the server, in PostgreSQL (every `postgres` process on this machine) and in this load
+    /// generator (Linux `/proc`; all share this machine's cores).
+    #[arg(long)]
+    server_pid: Option<u32>,
+}
+
+/// CPU time (clock ticks) used so far by the server, PostgreSQL and this process, from `/proc`.
+#[derive(Debug, Clone, Copy, Default)]
+struct CpuSample {
+    server: u64,
+    postgres: u64,
+    loadgen: u64,
+}
+
+/// utime + stime (+ cutime + cstime with `children`) of one process, in clock ticks.
+fn proc_ticks(stat: &str, children: bool) -> Option<u64> {
+    // The command name may contain spaces: fields start after the last ')'.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
+    let f = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    // Field 14 of proc(5) is utime; here index 11 (fields start at field 3).
+    let own = f(11)? + f(12)?;
+    Some(if children { own + f(13)? + f(14)? } else { own })
+}
+
+impl CpuSample {
+    fn take(server_pid: u32) -> Option<CpuSample> {
+        let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
+        let server = proc_ticks(&read(&server_pid.to_string())?, false)?;
+        let loadgen = proc_ticks(&read("self")?, false)?;
+        let mut postgres = 0;
+        for entry in std::fs::read_dir("/proc").ok()?.flatten() {
+            let name = entry.file_name();
+            let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
+            let Some(stat) = read(pid) else { continue };
+            if stat.contains("(postgres)") {
+                // Children too: backends that exited during the run are accounted to the postmaster.
+                postgres += proc_ticks(&stat, true).unwrap_or(0);
+            }
+        }
+        Some(CpuSample { server, postgres, loadgen })
+    }
+
+    /// `cpu_server_us=… cpu_pg_us=… cpu_loadgen_us=…` per request since `self`.
+    fn per_request(&self, later: &CpuSample, requests: usize) -> String {
+        let hz = 100.0; // USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux
+        let us = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / hz * 1e6 / requests.max(1) as f64;
+        format!(
+            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0}",
+            us(self.server, later.server),
+            us(self.postgres, later.postgres),
+            us(self.loadgen, later.loadgen)
+        )
+    }
 }
 
 /// What one worker saw.
@@ -169,8 +225,9 @@ fn pct(sorted: &[u64], p: f64) -> f64 {
     sorted[i] as f64 / 1000.0
 }
 
-/// Prints the human line and the `RESULT` line of a workload.
-fn report(name: &str, unit: &str, st: &mut Stats, elapsed: Duration) {
+/// Prints the human line and the `RESULT` line of a workload (with its CPU cost per request when
+/// samples from before and after it are given).
+fn report(name: &str, unit: &str, st: &mut Stats, elapsed: Duration, cpu: Option<(CpuSample, CpuSample)>) {
     st.latencies_us.sort_unstable();
     let n = st.latencies_us.len();
     let rate = n as f64 / elapsed.as_secs_f64();
@@ -188,8 +245,9 @@ fn report(name: &str, unit: &str, st: &mut Stats, elapsed: Duration) {
     if let Some(e) = &st.first_error {
         println!("         first error answer: {e}");
     }
+    let cpu = cpu.map(|(a, b)| format!(" {}", a.per_request(&b, n))).unwrap_or_default();
     println!(
-        "RESULT workload={name} requests={n} seconds={:.3} rate={rate:.1} p50_ms={p50:.2} p99_ms={p99:.2}",
+        "RESULT workload={name} requests={n} seconds={:.3} rate={rate:.1} p50_ms={p50:.2} p99_ms={p99:.2}{cpu}",
         elapsed.as_secs_f64()
     );
 }
@@ -415,8 +473,12 @@ async fn run(args: Args) -> Result<(), String> {
         t0.elapsed().as_secs_f64()
     );
 
+    let sample = || args.server_pid.and_then(CpuSample::take);
+    let span = |a: Option<CpuSample>, b: Option<CpuSample>| a.zip(b);
+
     if wants("spread") {
         let (c, ids, tag) = (ctx.clone(), Arc::new(spread_ids.clone()), tag.clone());
+        let before = sample();
         let (mut st, el) = drive(
             "spread",
             args.clients,
@@ -430,7 +492,7 @@ async fn run(args: Args) -> Result<(), String> {
             positions_note,
         )
         .await;
-        report("spread", "registrations", &mut st, el);
+        report("spread", "registrations", &mut st, el, span(before, sample()));
         let expected = st.latencies_us.len();
         let created = st.statuses.get(&201).copied().unwrap_or(0);
         if created != expected {
@@ -444,6 +506,7 @@ async fn run(args: Args) -> Result<(), String> {
 
     if let Some(hot) = &hot_id {
         let (c, id, tag) = (ctx.clone(), hot.clone(), tag.clone());
+        let before = sample();
         let (mut st, el) = drive(
             "hot",
             args.clients,
@@ -456,7 +519,7 @@ async fn run(args: Args) -> Result<(), String> {
             positions_note,
         )
         .await;
-        report("hot", "registrations", &mut st, el);
+        report("hot", "registrations", &mut st, el, span(before, sample()));
         let sent = st.latencies_us.len() as i64;
         let confirmed = st.notes.iter().filter(|n| n["status"] == "confirmed").count() as i64;
         let mut positions: Vec<i64> = st.notes.iter().filter_map(|n| n["position"].as_i64()).collect();
@@ -479,6 +542,7 @@ async fn run(args: Args) -> Result<(), String> {
     if wants("reads") {
         let (c, ids, list_limit) = (ctx.clone(), Arc::new(spread_ids.clone()), args.list_limit);
         let secs = args.reads_seconds.min(args.max_seconds);
+        let before = sample();
         let (mut st, el) = drive(
             "reads",
             args.clients,
@@ -497,7 +561,7 @@ async fn run(args: Args) -> Result<(), String> {
             |_, _, _| None,
         )
         .await;
-        report("reads", "req", &mut st, el);
+        report("reads", "req", &mut st, el, span(before, sample()));
         if st.statuses.keys().any(|s| *s != 200) || st.failures > 0 {
             problems.push(format!("reads: statuses {:?}, {} transport failures", st.statuses, st.failures));
         }

@@ -61,18 +61,16 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
             if let Some(r) = rows.first() {
                 return Ok(Some(r.shard));
             }
-            // Every shard with room is busy, or there is no room. Wait for locks, and re-check:
-            // a locked row that turns out full after the wait drops out of a LIMIT 1 subquery.
+            // Every shard with room is busy, or there is no room. A full event (the usual case
+            // here: this is how a registration learns it goes to the waitlist) is answered by one
+            // read. Otherwise wait for the locks and re-check: a locked row that turns out full
+            // after the wait drops out of a LIMIT 1 subquery, and the next read sees it full.
             let slow = "UPDATE event_seat_shards SET taken = taken + 1 \
                  WHERE event_id = $1 AND taken < capacity AND shard = ( \
                    SELECT shard FROM event_seat_shards WHERE event_id = $1 AND taken < capacity \
                    ORDER BY shard LIMIT 1 FOR UPDATE) \
                  RETURNING shard";
             for _ in 0..64 {
-                let rows: Vec<ShardRow> = cached(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(pg)?;
-                if let Some(r) = rows.first() {
-                    return Ok(Some(r.shard));
-                }
                 let free: i64 = event_seat_shards::table
                     .filter(event_seat_shards::event_id.eq(event_id))
                     .filter(event_seat_shards::taken.lt(event_seat_shards::capacity))
@@ -80,6 +78,10 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
                     .get_result(pg)?;
                 if free == 0 {
                     return Ok(None);
+                }
+                let rows: Vec<ShardRow> = cached(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(pg)?;
+                if let Some(r) = rows.first() {
+                    return Ok(Some(r.shard));
                 }
             }
             Err(AppError::Unavailable("seat allocation kept colliding; retry".into()))
