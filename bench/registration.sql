@@ -1,9 +1,10 @@
 -- pgbench: the bare SQL transaction of one POST /api/v1/events/{id}/registrations that gets a seat
 -- (no Idempotency-Key, a webinar, so no venue lookup), statement for statement as the service
 -- sends it (src/registrations/queries.rs `register`, seats.rs `take_seat`, mail `notify_with` (no
--- reads: the rows are in hand) with its ics::entry, outbox `enqueue`; outbox text/HTML/ICS sizes as
--- measured: 750/1,990/555 characters). When every shard with room is locked, the same look for room and blocking second try
--- as take_seat. Run with -M prepared (the service uses prepared statements too) and:
+-- reads: the rows are in hand) with its ics::entry, outbox `enqueue`, with a real rendered
+-- email (bench/pgbench_setup.sql `pgb_mail`: text/HTML/ICS of 759/2,007/567 characters). When every
+-- shard with room is locked, the same look for room and blocking second try as take_seat. Run with
+-- -M prepared (the service uses prepared statements too) and:
 --   -D spread=1 -D naive=0 -D event=x            spread over pgb-spread-1 … pgb-spread-1000
 --   -D spread=0 -D naive=1 -D event=pgb-naive    one hot event, seats on ONE counter row (naive)
 --   -D spread=0 -D naive=0 -D event=pgb-sharded  one hot event, 16 shards, FOR UPDATE SKIP LOCKED
@@ -26,6 +27,6 @@ UPDATE event_seat_shards SET taken = taken + 1 WHERE event_id = :ev_id AND taken
 \endif
 INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at) VALUES ('r-' || :client_id::text || '-' || :n::text, :ev_id, :b_id, 'Attendee', 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'confirmed', NULL, :shard, md5(random()::text) || md5(random()::text), now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC');
 \if :mail
-INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) VALUES (gen_random_uuid()::text, 'registration_confirmed:' || 'r-' || :client_id::text || '-' || :n::text, 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'registration_confirmed', 'transactional', 'You''re registered: pgbench event', repeat('x', 750), repeat('x', 1990), repeat('x', 555), '{}', '<' || gen_random_uuid()::text || '@roadshow>', 'pending', 0, now() AT TIME ZONE 'UTC', 'r-' || :client_id::text || '-' || :n::text, :b_id, :ev_id, now() AT TIME ZONE 'UTC') ON CONFLICT (dedupe_key) DO NOTHING;
+INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) SELECT gen_random_uuid()::text, 'registration_confirmed:' || 'r-' || :client_id::text || '-' || :n::text, 'attendee-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'registration_confirmed', 'transactional', 'You''re registered: pgbench event', body_text, body_html, ics, '{}', '<' || gen_random_uuid()::text || '@roadshow>', 'pending', 0, now() AT TIME ZONE 'UTC', 'r-' || :client_id::text || '-' || :n::text, :b_id, :ev_id, now() AT TIME ZONE 'UTC' FROM pgb_mail ON CONFLICT (dedupe_key) DO NOTHING;
 \endif
 END;
