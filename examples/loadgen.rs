@@ -10,7 +10,7 @@
 //!
 //! - `spread`: registrations spread over 1,000 published events;
 //! - `hot`: one event with 5,000 seats hit by 64 clients at once (5,500 requests, so the last 500
-//!   go to the waitlist);
+//!   go to the waitlist); also reported apart: how fast the seats went (`hot_seats`);
 //! - `reads`: the public event list and event pages, for a fixed time.
 //!
 //! Each prints throughput and p50/p99 latency, and one machine-readable `RESULT` line. Afterwards it
@@ -193,7 +193,10 @@ where
                         if status >= 400 && st.first_error.is_none() {
                             st.first_error = Some(format!("{status} {body}"));
                         }
-                        if let Some(n) = keep(i, status, &body) {
+                        if let Some(mut n) = keep(i, status, &body) {
+                            if let Some(o) = n.as_object_mut() {
+                                o.insert("end_us".into(), json!(started.elapsed().as_micros() as u64));
+                            }
                             st.notes.push(n);
                         }
                     }
@@ -526,6 +529,29 @@ async fn run(args: Args) -> Result<(), String> {
         positions.sort_unstable();
         let waitlisted = positions.len() as i64;
         println!("    hot: {confirmed} confirmed, {waitlisted} waitlisted of {sent} sent ({} seats)", args.hot_seats);
+        // The seat phase: how fast the seats went (up to the last confirmation), apart from the
+        // waitlist that forms after them, whose tickets are handed out one at a time under the
+        // event's row lock by design (strict first come, first served).
+        let seats_done = st
+            .notes
+            .iter()
+            .filter(|n| n["status"] == "confirmed")
+            .filter_map(|n| n["end_us"].as_u64())
+            .max()
+            .unwrap_or(0) as f64
+            / 1e6;
+        if confirmed > 0 && seats_done > 0.0 {
+            let rest = el.as_secs_f64() - seats_done;
+            println!(
+                "    hot: the {confirmed} seats went in {seats_done:.2}s = {:.0} registrations/s; the waitlist of \
+                 {waitlisted} formed in the next {rest:.2}s",
+                confirmed as f64 / seats_done
+            );
+            println!(
+                "RESULT workload=hot_seats requests={confirmed} seconds={seats_done:.3} rate={:.1}",
+                confirmed as f64 / seats_done
+            );
+        }
         if confirmed != sent.min(args.hot_seats) || confirmed + waitlisted != sent {
             problems.push(format!("hot: {confirmed} confirmed + {waitlisted} waitlisted for {sent} requests"));
         }

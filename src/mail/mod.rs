@@ -181,6 +181,7 @@ pub fn notify(
         waitlist_ticket,
         confirmed_at,
         calendar_sequence,
+        waitlist_position: None,
     };
     if registration.attendee_email.is_none() {
         return Ok(false);
@@ -215,6 +216,8 @@ pub struct RegistrationFacts {
     pub waitlist_ticket: Option<i64>,
     pub confirmed_at: Option<NaiveDateTime>,
     pub calendar_sequence: i32,
+    /// The place in the waitlist, when the caller has just counted it (else counted here).
+    pub waitlist_position: Option<i64>,
 }
 
 /// The event columns an email is made from.
@@ -276,6 +279,7 @@ pub fn notify_with(
         }
         None => None,
     };
+    let known_position = registration.waitlist_position;
     let status = registration.status;
     let facts = Facts {
         reg_id: registration.id,
@@ -370,6 +374,7 @@ pub fn notify_with(
                 | Notice::Links
         );
     let waitlist_position = match (facts.status.as_str(), facts.waitlist_ticket) {
+        ("waitlisted", _) if known_position.is_some() => known_position,
         ("waitlisted", Some(ticket)) => Some(
             registrations::table
                 .filter(registrations::event_id.eq(&facts.event_id))

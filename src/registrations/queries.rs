@@ -100,7 +100,8 @@ pub fn register(
                 .set(events::waitlist_seq.eq(events::waitlist_seq + 1))
                 .returning(events::waitlist_seq)
                 .get_result(conn)?;
-            match seats::take_seat(conn, event_id)? {
+            let freed = seats::has_room(conn, event_id)?;
+            match if freed { seats::take_seat(conn, event_id)? } else { None } {
                 Some(shard) => ("confirmed", Some(shard), None),
                 None => ("waitlisted", None, Some(ticket)),
             }
@@ -132,6 +133,10 @@ pub fn register(
     };
     crate::events::queries::public_data_changed();
     let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
+    let position = match ticket {
+        Some(t) if status == "waitlisted" => Some(waitlist_position(conn, event_id, t)?),
+        _ => None,
+    };
     // The rows this transaction just wrote and read (the event under its key-share lock, which an
     // event change must wait for): the email needs no second read of either.
     let facts = RegistrationFacts {
@@ -143,16 +148,14 @@ pub fn register(
         waitlist_ticket: row.waitlist_ticket,
         confirmed_at: row.confirmed_at,
         calendar_sequence: 0,
+        waitlist_position: position,
     };
     notify_with(conn, ctx, facts, &EventFacts::from(&event), notice, Some(&token))?;
     let created = Created {
         id: row.id.clone(),
         event_id: event_id.to_string(),
         status: status.to_string(),
-        waitlist_position: match ticket {
-            Some(t) if status == "waitlisted" => Some(waitlist_position(conn, event_id, t)?),
-            _ => None,
-        },
+        waitlist_position: position,
         manage_token: Some(token),
     };
     if let Some(idem) = idem {

@@ -107,6 +107,17 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
     }
 }
 
+/// Whether any shard of the event has a free seat, as of this statement (a plain read: use it to
+/// skip [`take_seat`] when the event is full, under a lock that keeps seats from being freed).
+pub fn has_room(conn: &mut DbConnection, event_id: &str) -> Result<bool, AppError> {
+    Ok(diesel::select(diesel::dsl::exists(
+        event_seat_shards::table
+            .filter(event_seat_shards::event_id.eq(event_id))
+            .filter(event_seat_shards::taken.lt(event_seat_shards::capacity)),
+    ))
+    .get_result(conn)?)
+}
+
 /// Gives a seat back to its shard (no waitlist handling: see `registrations::queries`).
 pub fn release_seat(conn: &mut DbConnection, event_id: &str, shard: i32) -> Result<(), AppError> {
     let n = diesel::update(
