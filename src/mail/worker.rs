@@ -253,6 +253,7 @@ pub fn spawn(db: Db, mailer: Mailer, poll: Duration) -> std::io::Result<std::thr
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "outbox delivery step failed"),
         }
+        mailer.transport.close_idle();
         std::thread::sleep(poll);
     })
 }

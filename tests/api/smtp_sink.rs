@@ -36,6 +36,9 @@ struct Shared {
     /// Acknowledge every segment at once (Linux `TCP_QUICKACK`) instead of delaying ACKs.
     quick_ack: bool,
     count: std::sync::atomic::AtomicUsize,
+    /// Connections accepted, and RSET commands received.
+    sessions: std::sync::atomic::AtomicUsize,
+    rsets: std::sync::atomic::AtomicUsize,
 }
 
 pub struct SmtpSink {
@@ -65,6 +68,8 @@ impl SmtpSink {
             count_only,
             quick_ack,
             count: Default::default(),
+            sessions: Default::default(),
+            rsets: Default::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP sink");
         let addr = listener.local_addr().unwrap();
@@ -88,6 +93,18 @@ impl SmtpSink {
     #[allow(dead_code)]
     pub fn count(&self) -> usize {
         self.shared.count.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Connections accepted so far.
+    #[allow(dead_code)]
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// RSET commands received so far.
+    #[allow(dead_code)]
+    pub fn rsets(&self) -> usize {
+        self.shared.rsets.load(std::sync::atomic::Ordering::SeqCst)
     }
 
     /// Stops listening and drops every open connection: connecting is refused until [`Self::up`].
@@ -146,6 +163,7 @@ fn serve(listener: TcpListener, shared: Arc<Shared>) -> watch::Sender<bool> {
 }
 
 async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+    shared.sessions.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
     let _ = stream.set_nodelay(true);
     let (read, mut write) = stream.into_split();
     let mut reader = BufReader::new(read);
@@ -211,6 +229,7 @@ async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> 
             }
             b"250 2.0.0 queued\r\n"
         } else if upper == "RSET" {
+            shared.rsets.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             from.clear();
             rcpt.clear();
             b"250 ok\r\n"
