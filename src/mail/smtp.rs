@@ -11,15 +11,17 @@
 //! URLs: `smtp://host:25` plain, `smtp://host:587?tls=required` STARTTLS (refuses a server without
 //! it), `smtp://host:587?tls=opportunistic` STARTTLS when offered, `smtps://host:465` implicit TLS;
 //! `smtp://user:password@host…` authenticates (percent-encoded user and password); a path
-//! (`smtp://host/client.example.org`) is the name sent in EHLO.
+//! (`smtp://host/client.example.org`) is the name sent in EHLO. Servers' certificates are checked
+//! against the Mozilla roots (webpki-roots) plus those of `ROADSHOW_SMTP_CA_FILE`, if set.
 
 use std::fmt;
+use std::path::Path;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use lettre::address::Envelope;
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
-use lettre::transport::smtp::client::{SmtpConnection, Tls, TlsParameters};
+use lettre::transport::smtp::client::{Certificate, SmtpConnection, Tls, TlsParameters};
 use lettre::transport::smtp::commands::{Data, Mail, Rcpt, Rset};
 use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::transport::smtp::response::{Response, Severity};
@@ -58,9 +60,9 @@ impl fmt::Debug for SmtpServer {
 }
 
 impl SmtpServer {
-    /// Parses an SMTP URL (see the module docs). Errors start with `ROADSHOW_SMTP_URL:` and never
-    /// repeat the URL, which may hold a password.
-    pub fn parse(url: &str) -> Result<SmtpServer, String> {
+    /// Parses an SMTP URL (see the module docs); TLS also trusts `extra_roots`. Errors start with
+    /// `ROADSHOW_SMTP_URL:` and never repeat the URL, which may hold a password.
+    pub fn parse(url: &str, extra_roots: Option<&Certificate>) -> Result<SmtpServer, String> {
         let bad = |why: String| format!("ROADSHOW_SMTP_URL: {why}");
         let u = url::Url::parse(url.trim()).map_err(|e| bad(format!("not a URL ({e})")))?;
         let implicit_tls = match u.scheme() {
@@ -94,8 +96,13 @@ impl SmtpServer {
             (false, Some(_)) => 587,
             (false, None) => 25,
         });
-        let tls_params =
-            || TlsParameters::new(host.clone()).map_err(|e| bad(format!("cannot set up TLS for {host:?}: {e}")));
+        let tls_params = || {
+            let mut builder = TlsParameters::builder(host.clone());
+            if let Some(roots) = extra_roots {
+                builder = builder.add_root_certificate(roots.clone());
+            }
+            builder.build().map_err(|e| bad(format!("cannot set up TLS for {host:?}: {e}")))
+        };
         let tls = match (implicit_tls, tls_mode.as_deref()) {
             (true, _) => Tls::Wrapper(tls_params()?),
             (false, Some("required")) => Tls::Required(tls_params()?),
@@ -140,6 +147,23 @@ impl SmtpServer {
         }
         Ok(conn)
     }
+}
+
+/// Reads `ROADSHOW_SMTP_CA_FILE`: PEM certificates to trust as roots besides the usual ones (a
+/// relay with a certificate from a private CA).
+pub fn load_ca_file(path: &Path) -> Result<Certificate, String> {
+    let bad = |why: String| format!("ROADSHOW_SMTP_CA_FILE: {why}");
+    let pem = std::fs::read(path).map_err(|e| bad(format!("cannot read {}: {e}", path.display())))?;
+    if !pem.windows(27).any(|w| w == b"-----BEGIN CERTIFICATE-----") {
+        return Err(bad(format!("{} holds no PEM certificate (-----BEGIN CERTIFICATE-----)", path.display())));
+    }
+    let roots = Certificate::from_pem(&pem).map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    // Building TLS settings with them checks that each one is a usable certificate.
+    TlsParameters::builder("localhost".into())
+        .add_root_certificate(roots.clone())
+        .build()
+        .map_err(|e| bad(format!("{}: {e}", path.display())))?;
+    Ok(roots)
 }
 
 /// A connection could not be opened: no mail transaction took place, whatever the reason (refused,
@@ -415,11 +439,11 @@ mod tests {
     use super::*;
 
     fn parse(url: &str) -> SmtpServer {
-        SmtpServer::parse(url).unwrap_or_else(|e| panic!("{url}: {e}"))
+        SmtpServer::parse(url, None).unwrap_or_else(|e| panic!("{url}: {e}"))
     }
 
     fn error(url: &str) -> String {
-        let e = SmtpServer::parse(url).err().unwrap_or_else(|| panic!("{url} was accepted"));
+        let e = SmtpServer::parse(url, None).err().unwrap_or_else(|| panic!("{url} was accepted"));
         assert!(e.starts_with("ROADSHOW_SMTP_URL: "), "{e}");
         assert!(!e.contains("secret"), "the password stays out of errors: {e}");
         e
@@ -461,6 +485,25 @@ mod tests {
         assert!(error("smtp://mail.example.org?tsl=required").contains("unknown parameter"));
         assert!(error("smtp://user@mail.example.org").contains("password"));
         assert!(error("smtp://user:secret%FF@mail.example.org").contains("UTF-8"));
+    }
+
+    #[test]
+    fn a_ca_file_must_hold_certificates() {
+        let dir = std::env::temp_dir().join(format!("roadshow-ca-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let missing = load_ca_file(&dir.join("missing.pem")).err().unwrap();
+        assert!(missing.starts_with("ROADSHOW_SMTP_CA_FILE: cannot read"), "{missing}");
+        std::fs::write(dir.join("empty.pem"), "not a certificate").unwrap();
+        let empty = load_ca_file(&dir.join("empty.pem")).err().unwrap();
+        assert!(empty.contains("no PEM certificate"), "{empty}");
+        std::fs::write(dir.join("bad.pem"), "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n").unwrap();
+        let bad = load_ca_file(&dir.join("bad.pem")).err().unwrap();
+        assert!(bad.starts_with("ROADSHOW_SMTP_CA_FILE: "), "{bad}");
+        let ca = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/api/tls/ca.pem");
+        let roots = load_ca_file(Path::new(ca)).unwrap();
+        let s = SmtpServer::parse("smtps://localhost:465", Some(&roots)).unwrap();
+        assert!(matches!(s.tls, Tls::Wrapper(_)));
+        std::fs::remove_dir_all(&dir).unwrap();
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! `smtp://host:587?tls=opportunistic`, `smtps://host:465` implicit TLS;
 //! `smtp://user:password@host…` authenticates.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
@@ -15,7 +15,7 @@ use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
 use super::outbox::OutboxRow;
-use super::smtp::{SmtpPool, SmtpServer};
+use super::smtp::{load_ca_file, SmtpPool, SmtpServer};
 
 /// A delivery failure, classified for the retry policy. The text may contain the server's reply
 /// (possibly an address): it goes to `outbox.last_error`, never to the logs.
@@ -38,9 +38,10 @@ pub enum Transport {
 
 impl Transport {
     /// SMTP from a URL, keeping up to `pool_size` idle connections (30 s per command, idle ones
-    /// closed after a minute).
-    pub fn smtp(url: &str, pool_size: u32) -> Result<Transport, String> {
-        let server = SmtpServer::parse(url)?;
+    /// closed after a minute). TLS also trusts the roots in `ca_file` (PEM), if given.
+    pub fn smtp(url: &str, ca_file: Option<&Path>, pool_size: u32) -> Result<Transport, String> {
+        let roots = ca_file.map(load_ca_file).transpose()?;
+        let server = SmtpServer::parse(url, roots.as_ref())?;
         Ok(Transport::Smtp(Arc::new(SmtpPool::new(server, pool_size as usize))))
     }
 
@@ -129,7 +130,7 @@ mod tests {
             "smtp://mail.example.org",
             "smtp://us%65r:p%40ss@[::1]:2525/client.example.org",
         ] {
-            assert!(matches!(Transport::smtp(url, 4), Ok(Transport::Smtp(_))), "{url}");
+            assert!(matches!(Transport::smtp(url, None, 4), Ok(Transport::Smtp(_))), "{url}");
         }
         for url in [
             "smtp://mail.example.org:587?tls=sometimes",
@@ -140,7 +141,7 @@ mod tests {
             "smtp:mail.example.org",
             "not a url",
         ] {
-            let err = Transport::smtp(url, 4).err().unwrap_or_else(|| panic!("{url} was accepted"));
+            let err = Transport::smtp(url, None, 4).err().unwrap_or_else(|| panic!("{url} was accepted"));
             assert!(err.starts_with("ROADSHOW_SMTP_URL: "), "{err}");
         }
     }
