@@ -70,6 +70,10 @@ pub struct Received {
     pub data: Vec<u8>,
     /// Whether the message came over TLS.
     pub tls: bool,
+    /// Whether the final `.` line was already in the bytes read with the content before it, i.e.
+    /// the client did not send it in a separate, later write (which, under Nagle's algorithm,
+    /// waits for the server's delayed ACK).
+    pub end_came_with_content: bool,
 }
 
 struct Shared {
@@ -250,21 +254,50 @@ fn session(stream: std::net::TcpStream, shared: &Shared) -> std::io::Result<()> 
     };
     match shared.options.security {
         Security::Implicit => {
-            converse(&mut BufReader::new(tls_stream(stream)?), shared, true, false, &quick_ack)?;
+            converse(&mut buffered(tls_stream(stream)?), shared, true, false, &quick_ack)?;
         }
         Security::StartTls { .. } => {
-            let mut plain = BufReader::new(stream);
+            let mut plain = buffered(stream);
             if converse(&mut plain, shared, false, true, &quick_ack)? == End::StartTls {
                 // The client waits for our 220 before starting TLS, so nothing is buffered.
-                let tcp = plain.into_inner();
-                converse(&mut BufReader::new(tls_stream(tcp)?), shared, true, false, &quick_ack)?;
+                let tcp = plain.into_inner().inner;
+                converse(&mut buffered(tls_stream(tcp)?), shared, true, false, &quick_ack)?;
             }
         }
         Security::Plain => {
-            converse(&mut BufReader::new(stream), shared, false, false, &quick_ack)?;
+            converse(&mut buffered(stream), shared, false, false, &quick_ack)?;
         }
     }
     Ok(())
+}
+
+/// A stream that counts the reads that returned data, so the conversation can tell which bytes
+/// arrived together.
+struct Reads<S> {
+    inner: S,
+    count: usize,
+}
+
+impl<S: Read> Read for Reads<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += usize::from(n > 0);
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for Reads<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A large buffer: a message written at once is read at once.
+fn buffered<S: Read>(inner: S) -> BufReader<Reads<S>> {
+    BufReader::with_capacity(64 * 1024, Reads { inner, count: 0 })
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -273,14 +306,14 @@ enum End {
     StartTls,
 }
 
-fn reply<S: Read + Write>(r: &mut BufReader<S>, text: &[u8]) -> std::io::Result<()> {
+fn reply<S: Read + Write>(r: &mut BufReader<Reads<S>>, text: &[u8]) -> std::io::Result<()> {
     r.get_mut().write_all(text)?;
     r.get_mut().flush()
 }
 
 /// One conversation (or its part before or after STARTTLS).
 fn converse<S: Read + Write>(
-    reader: &mut BufReader<S>,
+    reader: &mut BufReader<Reads<S>>,
     shared: &Shared,
     tls: bool,
     offer_starttls: bool,
@@ -351,15 +384,23 @@ fn converse<S: Read + Write>(
         } else if upper == "DATA" {
             reply(reader, b"354 end with <CRLF>.<CRLF>\r\n")?;
             let mut data = Vec::new();
+            // Which read brought the end of each of the last two lines: the final CRLF before the
+            // "." is framing, the line before it is the content's last.
+            let (mut content_end_read, mut previous_line_read) = (0, 0);
+            let end_came_with_content;
             loop {
                 line.clear();
                 quick_ack();
                 if reader.read_until(b'\n', &mut line)? == 0 {
                     return Ok(End::Closed);
                 }
+                let read = reader.get_ref().count;
                 if line == b".\r\n" || line == b".\n" {
+                    end_came_with_content = content_end_read == read;
                     break;
                 }
+                content_end_read = previous_line_read;
+                previous_line_read = read;
                 let l = line.strip_prefix(b".").unwrap_or(&line);
                 data.extend_from_slice(l);
             }
@@ -371,6 +412,7 @@ fn converse<S: Read + Write>(
                     rcpt_to: std::mem::take(&mut rcpt),
                     data,
                     tls,
+                    end_came_with_content,
                 });
             }
             Cow::Borrowed(b"250 2.0.0 queued\r\n")
