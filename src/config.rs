@@ -16,6 +16,9 @@ pub struct Config {
     pub public_url: String,
     /// `ROADSHOW_SMTP_URL`: SMTP relay; `None` writes `.eml` files to `mail_dir`.
     pub smtp_url: Option<String>,
+    /// `ROADSHOW_SMTP_CA_FILE`: PEM certificates trusted as roots for the SMTP server's TLS, besides
+    /// the Mozilla roots (a relay with a private CA).
+    pub smtp_ca_file: Option<PathBuf>,
     /// `ROADSHOW_MAIL_DIR`: where `.eml` files go without SMTP.
     pub mail_dir: PathBuf,
     /// `ROADSHOW_MAIL_FROM`: the sender mailbox.
@@ -62,6 +65,7 @@ impl Config {
             bind: "127.0.0.1:8080".parse().expect("valid literal address"),
             public_url: "http://127.0.0.1:8080".into(),
             smtp_url: None,
+            smtp_ca_file: None,
             mail_dir: PathBuf::from("./mail"),
             mail_from: "Roadshow <no-reply@localhost>".into(),
             rate_limit_per_minute: 60,
@@ -98,6 +102,7 @@ impl Config {
             c.public_url = v.trim().trim_end_matches('/').to_string();
         }
         c.smtp_url = get("ROADSHOW_SMTP_URL");
+        c.smtp_ca_file = get("ROADSHOW_SMTP_CA_FILE").map(PathBuf::from);
         if let Some(v) = get("ROADSHOW_MAIL_DIR") {
             c.mail_dir = PathBuf::from(v);
         }
@@ -241,6 +246,9 @@ mod tests {
         assert_eq!(c.bind.to_string(), "127.0.0.1:8080");
         assert_eq!(c.rate_limit_per_minute, 60);
         assert!(c.smtp_url.is_none());
+        assert!(c.smtp_ca_file.is_none());
+        let c = with(&[("ROADSHOW_SMTP_CA_FILE", "/etc/roadshow/relay-ca.pem")]).unwrap();
+        assert_eq!(c.smtp_ca_file, Some(PathBuf::from("/etc/roadshow/relay-ca.pem")));
         assert!(c.cors_origins.is_empty(), "CORS is closed by default");
     }
 

@@ -14,6 +14,7 @@
 pub mod handlers;
 pub mod ics;
 pub mod outbox;
+pub mod smtp;
 pub mod templates;
 pub mod transport;
 pub mod worker;

@@ -1,19 +1,21 @@
-//! Where messages go: SMTP through lettre's pooled transport when `ROADSHOW_SMTP_URL` is set, and
-//! otherwise `.eml` files under `ROADSHOW_MAIL_DIR`, one per outbox row (`<row id>.eml`, so a re-send
-//! replaces the file instead of adding a copy). Also builds the MIME message from an outbox row.
+//! Where messages go: SMTP through our connection pool ([`super::smtp`]) when `ROADSHOW_SMTP_URL`
+//! is set, and otherwise `.eml` files under `ROADSHOW_MAIL_DIR`, one per outbox row
+//! (`<row id>.eml`, so a re-send replaces the file instead of adding a copy). Also builds the MIME
+//! message from an outbox row.
 //!
-//! SMTP URLs (lettre): `smtp://host:25` plain, `smtp://host:587?tls=required` STARTTLS,
-//! `smtps://host:465` implicit TLS; `smtp://user:password@host…` authenticates.
+//! SMTP URLs: `smtp://host:25` plain, `smtp://host:587?tls=required` STARTTLS,
+//! `smtp://host:587?tls=opportunistic`, `smtps://host:465` implicit TLS;
+//! `smtp://user:password@host…` authenticates.
 
-use std::path::PathBuf;
-use std::time::Duration;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
-use lettre::transport::smtp::PoolConfig;
-use lettre::{Message, SmtpTransport, Transport as _};
+use lettre::Message;
 
 use super::outbox::OutboxRow;
+use super::smtp::{load_ca_file, SmtpPool, SmtpServer};
 
 /// A delivery failure, classified for the retry policy. The text may contain the server's reply
 /// (possibly an address): it goes to `outbox.last_error`, never to the logs.
@@ -30,19 +32,24 @@ pub struct SendError {
 /// The configured way out.
 #[derive(Clone)]
 pub enum Transport {
-    Smtp(SmtpTransport),
+    Smtp(Arc<SmtpPool>),
     Files(PathBuf),
 }
 
 impl Transport {
-    /// SMTP from a URL, with a pool of up to `pool_size` connections and a per-command timeout.
-    pub fn smtp(url: &str, pool_size: u32) -> Result<Transport, String> {
-        let t = SmtpTransport::from_url(url)
-            .map_err(|e| format!("ROADSHOW_SMTP_URL: cannot use this URL: {e}"))?
-            .timeout(Some(Duration::from_secs(30)))
-            .pool_config(PoolConfig::new().max_size(pool_size.max(1)).idle_timeout(Duration::from_secs(60)))
-            .build();
-        Ok(Transport::Smtp(t))
+    /// SMTP from a URL, keeping up to `pool_size` idle connections (30 s per command, idle ones
+    /// closed after a minute). TLS also trusts the roots in `ca_file` (PEM), if given.
+    pub fn smtp(url: &str, ca_file: Option<&Path>, pool_size: u32) -> Result<Transport, String> {
+        let roots = ca_file.map(load_ca_file).transpose()?;
+        let server = SmtpServer::parse(url, roots.as_ref())?;
+        Ok(Transport::Smtp(Arc::new(SmtpPool::new(server, pool_size as usize))))
+    }
+
+    /// Closes SMTP connections that have been idle too long (the worker calls this between steps).
+    pub fn close_idle(&self) {
+        if let Transport::Smtp(pool) = self {
+            pool.close_expired();
+        }
     }
 
     /// `.eml` files in `dir` (created if missing).
@@ -56,11 +63,7 @@ impl Transport {
     /// Sends one message; `Ok` means the server accepted it (or the file is fully written).
     pub fn send(&self, row_id: &str, message: &Message) -> Result<(), SendError> {
         match self {
-            Transport::Smtp(t) => t.send(message).map(|_| ()).map_err(|e| SendError {
-                permanent: e.is_permanent(),
-                unreachable: !e.is_permanent() && !e.is_transient(),
-                message: format!("SMTP: {e}"),
-            }),
+            Transport::Smtp(pool) => pool.send(message.envelope(), &message.formatted()),
             Transport::Files(dir) => {
                 let transient = |e: std::io::Error| SendError {
                     permanent: false,
@@ -124,10 +127,22 @@ mod tests {
             "smtps://user:secret@mail.example.org:465",
             "smtp://user:secret@mail.example.org:587?tls=required",
             "smtp://mail.example.org:587?tls=opportunistic",
+            "smtp://mail.example.org",
+            "smtp://us%65r:p%40ss@[::1]:2525/client.example.org",
         ] {
-            assert!(Transport::smtp(url, 4).is_ok(), "{url}");
+            assert!(matches!(Transport::smtp(url, None, 4), Ok(Transport::Smtp(_))), "{url}");
         }
-        let err = Transport::smtp("smtp://mail.example.org:587?tls=sometimes", 4).err().unwrap();
-        assert!(err.starts_with("ROADSHOW_SMTP_URL"), "{err}");
+        for url in [
+            "smtp://mail.example.org:587?tls=sometimes",
+            "smtps://mail.example.org?tls=required",
+            "smtp://mail.example.org?tsl=required",
+            "smtp://user@mail.example.org",
+            "imap://mail.example.org",
+            "smtp:mail.example.org",
+            "not a url",
+        ] {
+            let err = Transport::smtp(url, None, 4).err().unwrap_or_else(|| panic!("{url} was accepted"));
+            assert!(err.starts_with("ROADSHOW_SMTP_URL: "), "{err}");
+        }
     }
 }

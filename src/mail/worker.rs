@@ -65,7 +65,7 @@ impl Mailer {
     /// The mailer the settings describe (SMTP when `ROADSHOW_SMTP_URL` is set, files otherwise).
     pub fn from_config(config: &Config) -> Result<Mailer, String> {
         let transport = match &config.smtp_url {
-            Some(url) => Transport::smtp(url, config.mail_concurrency)?,
+            Some(url) => Transport::smtp(url, config.smtp_ca_file.as_deref(), config.mail_concurrency)?,
             None => Transport::files(&config.mail_dir)?,
         };
         let from: Mailbox = config.mail_from.parse().map_err(|e| format!("ROADSHOW_MAIL_FROM: {e}"))?;
@@ -253,6 +253,7 @@ pub fn spawn(db: Db, mailer: Mailer, poll: Duration) -> std::io::Result<std::thr
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "outbox delivery step failed"),
         }
+        mailer.transport.close_idle();
         std::thread::sleep(poll);
     })
 }

@@ -11,4 +11,5 @@ mod mail;
 mod privacy;
 mod public_reads;
 mod registrations;
+mod smtp_client;
 mod smtp_sink;

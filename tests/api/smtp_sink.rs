@@ -1,13 +1,22 @@
 //! A small SMTP server for tests and the benchmark: listens on 127.0.0.1 (a random port), speaks
-//! enough ESMTP for lettre (EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT), and
-//! keeps every accepted message. It can refuse for a while (4xx or 5xx replies), and go down and
-//! come back on the same port (connection refused meanwhile), to exercise the worker's retries.
+//! enough ESMTP for our client (EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT,
+//! and optionally STARTTLS or implicit TLS with the test certificate in tests/api/tls, and AUTH
+//! PLAIN), and keeps every accepted message. It can refuse for a while (4xx or 5xx replies), and go
+//! down and come back on the same port (connection refused meanwhile), to exercise the worker's
+//! retries.
+//!
+//! Connections are accepted on the caller's tokio runtime and served on their own threads with
+//! blocking I/O (so that TLS needs nothing beyond rustls).
 
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
-use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use base64::Engine as _;
+use tokio::net::TcpListener;
 use tokio::sync::watch;
 
 /// What the server answers to `MAIL FROM`.
@@ -20,22 +29,65 @@ pub enum Mode {
     Reject,
 }
 
+/// How connections are secured.
+#[allow(dead_code)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Security {
+    Plain,
+    /// Offers STARTTLS (and refuses mail before it when `required`).
+    StartTls {
+        required: bool,
+    },
+    /// TLS from the first byte (`smtps://`).
+    Implicit,
+}
+
+/// How to start a sink.
+#[derive(Debug, Clone)]
+pub struct Options {
+    /// Keep each message only as a count (benchmark: no memory growth).
+    pub count_only: bool,
+    /// Acknowledge every TCP segment at once (Linux `TCP_QUICKACK`) instead of delaying ACKs.
+    pub quick_ack: bool,
+    pub security: Security,
+    /// Offer AUTH PLAIN and require these credentials before mail.
+    pub auth: Option<(String, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { count_only: false, quick_ack: false, security: Security::Plain, auth: None }
+    }
+}
+
 /// One accepted message.
 #[derive(Debug, Clone)]
 pub struct Received {
     pub mail_from: String,
+    /// The whole `MAIL FROM:` argument (with parameters such as `BODY=8BITMIME`).
+    pub mail_from_line: String,
     pub rcpt_to: Vec<String>,
     pub data: Vec<u8>,
+    /// Whether the message came over TLS.
+    pub tls: bool,
+    /// Whether the final `.` line was already in the bytes read with the content before it, i.e.
+    /// the client did not send it in a separate, later write (which, under Nagle's algorithm,
+    /// waits for the server's delayed ACK).
+    pub end_came_with_content: bool,
 }
 
 struct Shared {
+    options: Options,
+    tls: Option<Arc<rustls::ServerConfig>>,
     received: Mutex<Vec<Received>>,
     mode: Mutex<Mode>,
-    /// Keeps each message only as a count (benchmark: no memory growth).
-    count_only: bool,
-    /// Acknowledge every segment at once (Linux `TCP_QUICKACK`) instead of delaying ACKs.
-    quick_ack: bool,
-    count: std::sync::atomic::AtomicUsize,
+    count: AtomicUsize,
+    /// Connections accepted, and RSET commands received.
+    sessions: AtomicUsize,
+    rsets: AtomicUsize,
+    /// Open connections, so that going down can cut them.
+    open: Mutex<HashMap<u64, std::net::TcpStream>>,
+    next_id: AtomicU64,
 }
 
 pub struct SmtpSink {
@@ -47,24 +99,29 @@ pub struct SmtpSink {
 impl SmtpSink {
     /// Starts on a random port of 127.0.0.1.
     pub async fn start() -> SmtpSink {
-        Self::start_with(false, false).await
+        Self::start_with(Options::default()).await
     }
 
     /// Starts a sink that only counts messages (the benchmark). With `quick_ack`, it acknowledges
-    /// each TCP segment at once: lettre does not set `TCP_NODELAY`, so the small `.` that ends DATA
-    /// otherwise waits for the server's delayed ACK (about 40 ms on Linux).
+    /// each TCP segment at once, which hides a client that ends DATA with a separate small write
+    /// (that write would otherwise wait for the sink's delayed ACK, about 40 ms on Linux).
     #[allow(dead_code)]
     pub async fn start_counting(quick_ack: bool) -> SmtpSink {
-        Self::start_with(true, quick_ack).await
+        Self::start_with(Options { count_only: true, quick_ack, ..Options::default() }).await
     }
 
-    async fn start_with(count_only: bool, quick_ack: bool) -> SmtpSink {
+    pub async fn start_with(options: Options) -> SmtpSink {
+        let tls = (options.security != Security::Plain).then(server_tls_config);
         let shared = Arc::new(Shared {
+            options,
+            tls,
             received: Mutex::new(Vec::new()),
             mode: Mutex::new(Mode::Accept),
-            count_only,
-            quick_ack,
             count: Default::default(),
+            sessions: Default::default(),
+            rsets: Default::default(),
+            open: Mutex::new(HashMap::new()),
+            next_id: Default::default(),
         });
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind SMTP sink");
         let addr = listener.local_addr().unwrap();
@@ -87,13 +144,28 @@ impl SmtpSink {
 
     #[allow(dead_code)]
     pub fn count(&self) -> usize {
-        self.shared.count.load(std::sync::atomic::Ordering::SeqCst)
+        self.shared.count.load(Ordering::SeqCst)
     }
 
-    /// Stops listening and drops every open connection: connecting is refused until [`Self::up`].
+    /// Connections accepted so far.
+    #[allow(dead_code)]
+    pub fn sessions(&self) -> usize {
+        self.shared.sessions.load(Ordering::SeqCst)
+    }
+
+    /// RSET commands received so far.
+    #[allow(dead_code)]
+    pub fn rsets(&self) -> usize {
+        self.shared.rsets.load(Ordering::SeqCst)
+    }
+
+    /// Stops listening and cuts every open connection: connecting is refused until [`Self::up`].
     pub fn down(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(true);
+        }
+        for (_, stream) in self.shared.open.lock().unwrap().drain() {
+            let _ = stream.shutdown(std::net::Shutdown::Both);
         }
     }
 
@@ -121,22 +193,42 @@ impl Drop for SmtpSink {
     }
 }
 
+/// The sink's certificate for `localhost` and `127.0.0.1` (see tests/api/tls/README.md).
+fn server_tls_config() -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/api/tls");
+    let certs: Vec<CertificateDer<'static>> = CertificateDer::pem_file_iter(dir.join("localhost.pem"))
+        .expect("test certificate")
+        .collect::<Result<_, _>>()
+        .expect("test certificate");
+    let key = PrivateKeyDer::from_pem_file(dir.join("localhost.key")).expect("test key");
+    let config = rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::ring::default_provider()))
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions")
+        .with_no_client_auth()
+        .with_single_cert(certs, key)
+        .expect("test certificate and key");
+    Arc::new(config)
+}
+
 fn serve(listener: TcpListener, shared: Arc<Shared>) -> watch::Sender<bool> {
-    let (tx, rx) = watch::channel(false);
-    let mut accept_rx = rx.clone();
+    let (tx, mut rx) = watch::channel(false);
     tokio::spawn(async move {
         loop {
             tokio::select! {
-                _ = accept_rx.changed() => break,
+                _ = rx.changed() => break,
                 accepted = listener.accept() => {
                     let Ok((stream, _)) = accepted else { continue };
+                    let Ok(stream) = stream.into_std() else { continue };
                     let shared = shared.clone();
-                    let mut conn_rx = rx.clone();
-                    tokio::spawn(async move {
-                        tokio::select! {
-                            _ = conn_rx.changed() => {}
-                            _ = session(stream, shared) => {}
+                    std::thread::spawn(move || {
+                        let id = shared.next_id.fetch_add(1, Ordering::SeqCst);
+                        if let Ok(handle) = stream.try_clone() {
+                            shared.open.lock().unwrap().insert(id, handle);
                         }
+                        let _ = session(stream, &shared);
+                        shared.open.lock().unwrap().remove(&id);
                     });
                 }
             }
@@ -145,84 +237,199 @@ fn serve(listener: TcpListener, shared: Arc<Shared>) -> watch::Sender<bool> {
     tx
 }
 
-async fn session(stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let _ = stream.set_nodelay(true);
-    let (read, mut write) = stream.into_split();
-    let mut reader = BufReader::new(read);
-    write.write_all(b"220 sink.test ESMTP ready\r\n").await?;
-    let mut from = String::new();
-    let mut rcpt: Vec<String> = Vec::new();
-    let mut line: Vec<u8> = Vec::new();
-    let quick_ack = |r: &BufReader<tokio::net::tcp::OwnedReadHalf>| {
-        if shared.quick_ack {
-            let _ = socket2::SockRef::from(r.get_ref().as_ref()).set_tcp_quickack(true);
+fn session(stream: std::net::TcpStream, shared: &Shared) -> std::io::Result<()> {
+    shared.sessions.fetch_add(1, Ordering::SeqCst);
+    stream.set_nonblocking(false)?;
+    stream.set_nodelay(true)?;
+    let raw = stream.try_clone()?;
+    let quick_ack = || {
+        if shared.options.quick_ack {
+            let _ = socket2::SockRef::from(&raw).set_tcp_quickack(true);
         }
     };
+    let tls_stream = |tcp: std::net::TcpStream| -> std::io::Result<_> {
+        let config = shared.tls.clone().expect("TLS configured");
+        let conn = rustls::ServerConnection::new(config).map_err(std::io::Error::other)?;
+        Ok(rustls::StreamOwned::new(conn, tcp))
+    };
+    match shared.options.security {
+        Security::Implicit => {
+            converse(&mut buffered(tls_stream(stream)?), shared, true, false, &quick_ack)?;
+        }
+        Security::StartTls { .. } => {
+            let mut plain = buffered(stream);
+            if converse(&mut plain, shared, false, true, &quick_ack)? == End::StartTls {
+                // The client waits for our 220 before starting TLS, so nothing is buffered.
+                let tcp = plain.into_inner().inner;
+                converse(&mut buffered(tls_stream(tcp)?), shared, true, false, &quick_ack)?;
+            }
+        }
+        Security::Plain => {
+            converse(&mut buffered(stream), shared, false, false, &quick_ack)?;
+        }
+    }
+    Ok(())
+}
+
+/// A stream that counts the reads that returned data, so the conversation can tell which bytes
+/// arrived together.
+struct Reads<S> {
+    inner: S,
+    count: usize,
+}
+
+impl<S: Read> Read for Reads<S> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count += usize::from(n > 0);
+        Ok(n)
+    }
+}
+
+impl<S: Write> Write for Reads<S> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.inner.write(buf)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// A large buffer: a message written at once is read at once.
+fn buffered<S: Read>(inner: S) -> BufReader<Reads<S>> {
+    BufReader::with_capacity(64 * 1024, Reads { inner, count: 0 })
+}
+
+#[derive(Debug, PartialEq, Eq)]
+enum End {
+    Closed,
+    StartTls,
+}
+
+fn reply<S: Read + Write>(r: &mut BufReader<Reads<S>>, text: &[u8]) -> std::io::Result<()> {
+    r.get_mut().write_all(text)?;
+    r.get_mut().flush()
+}
+
+/// One conversation (or its part before or after STARTTLS).
+fn converse<S: Read + Write>(
+    reader: &mut BufReader<Reads<S>>,
+    shared: &Shared,
+    tls: bool,
+    offer_starttls: bool,
+    quick_ack: &dyn Fn(),
+) -> std::io::Result<End> {
+    if !tls || shared.options.security == Security::Implicit {
+        reply(reader, b"220 sink.test ESMTP ready\r\n")?;
+    }
+    let must_starttls = matches!(shared.options.security, Security::StartTls { required: true }) && !tls;
+    let mut authenticated = shared.options.auth.is_none();
+    let mut from = String::new();
+    let mut from_line = String::new();
+    let mut rcpt: Vec<String> = Vec::new();
+    let mut line: Vec<u8> = Vec::new();
     loop {
         line.clear();
-        quick_ack(&reader);
-        if reader.read_until(b'\n', &mut line).await? == 0 {
-            return Ok(());
+        quick_ack();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(End::Closed);
         }
         let cmd = String::from_utf8_lossy(&line).trim_end().to_string();
         let upper = cmd.to_ascii_uppercase();
         let mode = *shared.mode.lock().unwrap();
-        let reply: &[u8] = if upper.starts_with("EHLO") {
-            b"250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n250 SIZE 10485760\r\n"
+        let answer: Cow<'static, [u8]> = if upper.starts_with("EHLO") {
+            let mut ehlo = String::from("250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n");
+            if offer_starttls {
+                ehlo.push_str("250-STARTTLS\r\n");
+            }
+            if shared.options.auth.is_some() {
+                ehlo.push_str("250-AUTH PLAIN\r\n");
+            }
+            ehlo.push_str("250 SIZE 10485760\r\n");
+            Cow::Owned(ehlo.into_bytes())
         } else if upper.starts_with("HELO") {
-            b"250 sink.test\r\n"
-        } else if upper.starts_with("MAIL FROM:") {
-            if mode == Mode::Refuse {
-                b"451 4.3.0 try again later\r\n"
+            Cow::Borrowed(b"250 sink.test\r\n")
+        } else if upper == "STARTTLS" && offer_starttls {
+            reply(reader, b"220 2.0.0 ready to start TLS\r\n")?;
+            return Ok(End::StartTls);
+        } else if upper.starts_with("AUTH PLAIN ") && shared.options.auth.is_some() {
+            let (user, password) = shared.options.auth.as_ref().unwrap();
+            let given = base64::engine::general_purpose::STANDARD.decode(cmd["AUTH PLAIN ".len()..].trim());
+            if given.is_ok_and(|g| g == format!("\0{user}\0{password}").into_bytes()) {
+                authenticated = true;
+                Cow::Borrowed(b"235 2.7.0 authenticated\r\n")
             } else {
-                from = address(&cmd["MAIL FROM:".len()..]);
+                Cow::Borrowed(b"535 5.7.8 authentication credentials invalid\r\n")
+            }
+        } else if upper.starts_with("MAIL FROM:") {
+            if must_starttls {
+                Cow::Borrowed(b"530 5.7.0 must issue a STARTTLS command first\r\n")
+            } else if !authenticated {
+                Cow::Borrowed(b"530 5.7.0 authentication required\r\n")
+            } else if mode == Mode::Refuse {
+                Cow::Borrowed(b"451 4.3.0 try again later\r\n")
+            } else {
+                from_line = cmd["MAIL FROM:".len()..].trim().to_string();
+                from = address(&from_line);
                 rcpt.clear();
-                b"250 2.1.0 ok\r\n"
+                Cow::Borrowed(b"250 2.1.0 ok\r\n")
             }
         } else if upper.starts_with("RCPT TO:") {
             if mode == Mode::Reject {
-                b"550 5.1.1 no such mailbox\r\n"
+                Cow::Borrowed(b"550 5.1.1 no such mailbox\r\n")
             } else {
                 rcpt.push(address(&cmd["RCPT TO:".len()..]));
-                b"250 2.1.5 ok\r\n"
+                Cow::Borrowed(b"250 2.1.5 ok\r\n")
             }
         } else if upper == "DATA" {
-            write.write_all(b"354 end with <CRLF>.<CRLF>\r\n").await?;
+            reply(reader, b"354 end with <CRLF>.<CRLF>\r\n")?;
             let mut data = Vec::new();
+            // Which read brought the end of each of the last two lines: the final CRLF before the
+            // "." is framing, the line before it is the content's last.
+            let (mut content_end_read, mut previous_line_read) = (0, 0);
+            let end_came_with_content;
             loop {
                 line.clear();
-                quick_ack(&reader);
-                if reader.read_until(b'\n', &mut line).await? == 0 {
-                    return Ok(());
+                quick_ack();
+                if reader.read_until(b'\n', &mut line)? == 0 {
+                    return Ok(End::Closed);
                 }
+                let read = reader.get_ref().count;
                 if line == b".\r\n" || line == b".\n" {
+                    end_came_with_content = content_end_read == read;
                     break;
                 }
+                content_end_read = previous_line_read;
+                previous_line_read = read;
                 let l = line.strip_prefix(b".").unwrap_or(&line);
                 data.extend_from_slice(l);
             }
-            shared.count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            if !shared.count_only {
+            shared.count.fetch_add(1, Ordering::SeqCst);
+            if !shared.options.count_only {
                 shared.received.lock().unwrap().push(Received {
                     mail_from: std::mem::take(&mut from),
+                    mail_from_line: std::mem::take(&mut from_line),
                     rcpt_to: std::mem::take(&mut rcpt),
                     data,
+                    tls,
+                    end_came_with_content,
                 });
             }
-            b"250 2.0.0 queued\r\n"
+            Cow::Borrowed(b"250 2.0.0 queued\r\n")
         } else if upper == "RSET" {
+            shared.rsets.fetch_add(1, Ordering::SeqCst);
             from.clear();
             rcpt.clear();
-            b"250 ok\r\n"
+            Cow::Borrowed(b"250 ok\r\n")
         } else if upper == "NOOP" {
-            b"250 ok\r\n"
+            Cow::Borrowed(b"250 ok\r\n")
         } else if upper == "QUIT" {
-            write.write_all(b"221 bye\r\n").await?;
-            return Ok(());
+            reply(reader, b"221 bye\r\n")?;
+            return Ok(End::Closed);
         } else {
-            b"502 5.5.2 command not implemented\r\n"
+            Cow::Borrowed(b"502 5.5.2 command not implemented\r\n")
         };
-        write.write_all(reply).await?;
+        reply(reader, &answer)?;
     }
 }
 
