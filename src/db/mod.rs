@@ -327,6 +327,11 @@ mod tests {
 /// parsing and planning on every later run. Use it only for statements whose text comes from a
 /// small fixed set (never for text built from data, such as `IN` lists of varying length), since
 /// each distinct text stays cached for the connection's life.
+///
+/// Run it with `load` / `get_result` (give an `INSERT` a `RETURNING` clause), not `execute`: diesel
+/// passes an executed query on by reference, and its `&T` wrapper judges cacheability by walking
+/// the inner statement again, which says "do not cache" (see the test
+/// `foundation::hand_written_statements_stay_prepared`).
 pub fn cached<Q>(query: Q) -> Cached<Q> {
     Cached(query)
 }

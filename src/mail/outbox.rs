@@ -71,12 +71,12 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
     let id = new_id();
     let message_id = format!("<{id}@roadshow>");
     let ts = now();
-    let n = cached(
+    let inserted: Vec<InsertedId> = cached(
         diesel::sql_query(
             "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
          ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $14, $15, $16) \
-         ON CONFLICT (dedupe_key) DO NOTHING",
+         ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
         )
         .bind::<Text, _>(&id)
         .bind::<Text, _>(&email.dedupe_key)
@@ -95,8 +95,15 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
         .bind::<Nullable<Text>, _>(&email.event_id)
         .bind::<Timestamp, _>(ts),
     )
-    .execute(conn)?;
-    Ok(n == 1)
+    .load(conn)?;
+    Ok(inserted.len() == 1)
+}
+
+#[derive(QueryableByName)]
+struct InsertedId {
+    #[diesel(sql_type = Text)]
+    #[allow(dead_code)]
+    id: String,
 }
 
 /// Claims up to `limit` due rows for `worker` until `lease_until`, counting the attempt. Due: pending,

@@ -122,7 +122,9 @@ pub fn register(
         updated_at: at,
         confirmed_at: (status == "confirmed").then_some(at),
     };
-    match cached(diesel::insert_into(registrations::table).values(&row)).execute(conn) {
+    match cached(diesel::insert_into(registrations::table).values(&row).returning(registrations::id))
+        .get_result::<String>(conn)
+    {
         Err(diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info))
             if info.constraint_name() == Some("registrations_one_active_per_attendee")
                 || info.message().contains("registrations.attendee_email") =>
@@ -187,18 +189,18 @@ fn claim_idempotency_key(
     event_id: &str,
     idem: &Idempotency,
 ) -> Result<Option<Created>, AppError> {
-    let inserted = cached(
+    let inserted: Vec<ScopeRow> = cached(
         diesel::sql_query(
             "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
-         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING",
+         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING RETURNING scope",
         )
         .bind::<Text, _>(scope(event_id))
         .bind::<Text, _>(&idem.key)
         .bind::<Text, _>(&idem.request_hash)
         .bind::<Timestamp, _>(now()),
     )
-    .execute(conn)?;
-    if inserted == 1 {
+    .load(conn)?;
+    if inserted.len() == 1 {
         return Ok(None);
     }
     let (request_hash, status, body): (String, i32, String) = idempotency_keys::table
@@ -270,6 +272,13 @@ fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result
     )
     .load(conn)?;
     Ok(rows.into_iter().next().map(|r| r.id))
+}
+
+#[derive(QueryableByName)]
+struct ScopeRow {
+    #[diesel(sql_type = Text)]
+    #[allow(dead_code)]
+    scope: String,
 }
 
 #[derive(QueryableByName)]

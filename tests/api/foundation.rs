@@ -138,3 +138,53 @@ both_backends! {
         }
     }
 }
+
+/// The registration path's hand-written statements (`db::cached`) are kept prepared on the
+/// connection, so PostgreSQL does not parse and plan them on every registration.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hand_written_statements_stay_prepared() {
+    use diesel::prelude::*;
+    use roadshow::registrations::model::RegistrationRequest;
+    use roadshow::registrations::queries::register;
+
+    let Some(app) = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres, |_| {}).await else { return };
+    let event = app.published_webinar(10).await;
+    let ctx = roadshow::mail::MailContext::from_config(&app.config);
+    let db = app.db.clone();
+    let statements = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        for n in 0..2 {
+            let req = RegistrationRequest {
+                business_name: format!("Shop {n}"),
+                business_email: format!("owner{n}@shop.example"),
+                business_state: "TX".into(),
+                industry: None,
+                employees: None,
+                website: None,
+                attendee_name: format!("Attendee {n}"),
+                attendee_email: format!("attendee{n}@shop.example"),
+                marketing_consent: None,
+            };
+            roadshow::db::write_tx(&mut conn, |c| register(c, &ctx, &event, &req, None)).unwrap();
+        }
+        diesel::sql_query("SELECT statement FROM pg_prepared_statements")
+            .load::<Statement>(&mut *conn)
+            .unwrap()
+            .into_iter()
+            .map(|s| s.statement)
+            .collect::<Vec<_>>()
+    })
+    .await
+    .unwrap();
+    for start in
+        ["INSERT INTO businesses", "UPDATE event_seat_shards", "INSERT INTO \"registrations\"", "INSERT INTO outbox"]
+    {
+        assert!(statements.iter().any(|s| s.starts_with(start)), "{start}… is not prepared: {statements:#?}");
+    }
+}
+
+#[derive(diesel::QueryableByName)]
+struct Statement {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    statement: String,
+}
