@@ -11,7 +11,7 @@
 --   -D mail=0 leaves out the email statements (the outbox's cost: compare with mail=1)
 -- Data: bench/pgbench_setup.sql. Driver: bench/run.sh.
 \set e random(1, 1000)
-\set n random(1, 2000000000)
+\set n random(1, 1000000000000000)
 BEGIN;
 SELECT * FROM events WHERE id = (CASE WHEN :spread = 1 THEN 'pgb-spread-' || :e::text ELSE :event::text END) AND status <> 'draft' LIMIT 1 FOR KEY SHARE \gset ev_
 INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, created_at, updated_at) SELECT gen_random_uuid()::text, 'owner-' || :client_id::text || '-' || :n::text || '@bench.example.com', 'Bench Shop', 'TX', 'retail', '1-9', NULL, COALESCE(true, FALSE), now() AT TIME ZONE 'UTC', now() AT TIME ZONE 'UTC' FROM states WHERE code = 'TX' ON CONFLICT (email) DO UPDATE SET name = excluded.name, state_code = excluded.state_code, industry = COALESCE(excluded.industry, businesses.industry), employees = COALESCE(excluded.employees, businesses.employees), website = COALESCE(excluded.website, businesses.website), marketing_consent = COALESCE(true, businesses.marketing_consent), deleted_at = NULL, updated_at = excluded.updated_at RETURNING id \gset b_
