@@ -370,6 +370,13 @@ struct Count {
     n: i64,
 }
 
+fn analyze(url: &str) -> Result<(), String> {
+    use diesel::connection::SimpleConnection;
+    let db = roadshow::db::Db::connect(url, 1)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    conn.batch_execute("ANALYZE").map_err(|e| format!("ANALYZE: {e}"))
+}
+
 /// The invariants, asked of the database directly (every event of the database).
 fn check_database(url: &str, problems: &mut Vec<String>) -> Result<(), String> {
     use diesel::RunQueryDsl;
@@ -475,6 +482,11 @@ async fn run(args: Args) -> Result<(), String> {
         spread_ids.len() + hot_id.iter().count(),
         t0.elapsed().as_secs_f64()
     );
+    if let Some(url) = &args.database_url {
+        // Planner statistics for the tables just filled, as autovacuum would gather them on a
+        // production server (a development or CI server may run without autovacuum).
+        analyze(url)?;
+    }
 
     let sample = || args.server_pid.and_then(CpuSample::take);
     let span = |a: Option<CpuSample>, b: Option<CpuSample>| a.zip(b);
