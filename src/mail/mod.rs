@@ -256,8 +256,7 @@ impl From<&crate::events::model::Event> for EventFacts {
 }
 
 /// [`notify`] for a caller that already holds the registration and event rows as this transaction
-/// sees them (a registration that was just inserted, under the event's key-share lock): the same
-/// email, without reading them again.
+/// sees them: the same email, without reading them again.
 pub fn notify_with(
     conn: &mut DbConnection,
     ctx: &MailContext,
@@ -266,9 +265,65 @@ pub fn notify_with(
     notice: Notice,
     manage_token: Option<&str>,
 ) -> Result<bool, AppError> {
-    let Some(email) = registration.attendee_email else { return Ok(false) };
+    match prepare_with(conn, ctx, registration, event, notice, manage_token)? {
+        Some(prepared) => {
+            let inserted = outbox::enqueue(conn, &prepared.email)?;
+            prepared.after_insert(conn, inserted)?;
+            Ok(inserted)
+        }
+        None => Ok(false),
+    }
+}
+
+/// An email rendered for the outbox, not yet written: the caller inserts [`Prepared::email`] in
+/// its transaction (with [`outbox::enqueue`], or in one statement with the row it belongs to) and
+/// then calls [`Prepared::after_insert`].
+pub struct Prepared {
+    pub email: outbox::NewEmail,
+    reg_id: String,
+    business_id: String,
+    /// A link token minted for this email (stored only if the email row went in).
+    fresh_manage: Option<String>,
+    /// The one-click unsubscribe token of a marketing email.
+    unsubscribe: Option<String>,
+}
+
+impl Prepared {
+    /// Stores the tokens the email's links carry, once its row is in (`inserted`).
+    pub fn after_insert(&self, conn: &mut DbConnection, inserted: bool) -> Result<(), AppError> {
+        if !inserted {
+            return Ok(());
+        }
+        if let Some(t) = &self.fresh_manage {
+            diesel::insert_into(registration_tokens::table)
+                .values((
+                    registration_tokens::token_hash.eq(hash_token(t)),
+                    registration_tokens::registration_id.eq(&self.reg_id),
+                    registration_tokens::created_at.eq(now()),
+                ))
+                .execute(conn)?;
+        }
+        if let Some(t) = &self.unsubscribe {
+            outbox::store_unsubscribe_token(conn, &hash_token(t), &self.business_id)?;
+        }
+        Ok(())
+    }
+}
+
+/// Renders the email `notice` implies from rows in hand, without writing it (see [`Prepared`]).
+/// `None` when nothing is to be sent: no address (anonymised), marketing without consent, or a
+/// notice this registration already had.
+pub fn prepare_with(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    registration: RegistrationFacts,
+    event: &EventFacts,
+    notice: Notice,
+    manage_token: Option<&str>,
+) -> Result<Option<Prepared>, AppError> {
+    let Some(email) = registration.attendee_email else { return Ok(None) };
     if notice.is_marketing() && !marketing_allowed(conn, &registration.business_id)? {
-        return Ok(false);
+        return Ok(None);
     }
     let venue = match &event.venue_id {
         Some(v) => {
@@ -312,7 +367,7 @@ pub fn notify_with(
             diesel::select(diesel::dsl::exists(outbox_t::table.filter(outbox_t::dedupe_key.eq(&dedupe_key))))
                 .get_result(conn)?;
         if exists {
-            return Ok(false);
+            return Ok(None);
         }
     }
 
@@ -416,9 +471,8 @@ pub fn notify_with(
         headers.insert("List-Unsubscribe".into(), format!("<{url}>").into());
         headers.insert("List-Unsubscribe-Post".into(), "List-Unsubscribe=One-Click".into());
     }
-    let inserted = outbox::enqueue(
-        conn,
-        &outbox::NewEmail {
+    Ok(Some(Prepared {
+        email: outbox::NewEmail {
             dedupe_key,
             recipient: email,
             template: notice.template().to_string(),
@@ -432,22 +486,11 @@ pub fn notify_with(
             business_id: Some(facts.business_id.clone()),
             event_id: Some(facts.event_id.clone()),
         },
-    )?;
-    if inserted {
-        if let Some(t) = &fresh_manage {
-            diesel::insert_into(registration_tokens::table)
-                .values((
-                    registration_tokens::token_hash.eq(hash_token(t)),
-                    registration_tokens::registration_id.eq(&facts.reg_id),
-                    registration_tokens::created_at.eq(now()),
-                ))
-                .execute(conn)?;
-        }
-        if let Some(t) = &unsubscribe {
-            outbox::store_unsubscribe_token(conn, &hash_token(t), &facts.business_id)?;
-        }
-    }
-    Ok(inserted)
+        reg_id: facts.reg_id,
+        business_id: facts.business_id,
+        fresh_manage,
+        unsubscribe,
+    }))
 }
 
 /// Whether a business may get marketing mail: consented, not unsubscribed, not deleted.

@@ -64,12 +64,17 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
+/// The Message-ID of the outbox row `id`: one per row, so a re-send is recognisably the same message.
+pub fn message_id(id: &str) -> String {
+    format!("<{id}@roadshow>")
+}
+
 /// Inserts the email unless one with the same dedupe key exists. Returns whether it was inserted.
 /// `ON CONFLICT DO NOTHING` has the same syntax on both engines and, unlike catching a unique
 /// violation, does not abort a PostgreSQL transaction.
 pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppError> {
     let id = new_id();
-    let message_id = format!("<{id}@roadshow>");
+    let message_id = message_id(&id);
     let ts = now();
     let inserted: Vec<InsertedId> = cached(
         diesel::sql_query(
