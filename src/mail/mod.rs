@@ -203,7 +203,14 @@ pub fn notify(
             events::venue_id,
         ))
         .first(conn)?;
-    notify_with(conn, ctx, registration, &event, notice, manage_token)
+    match prepare_with(conn, ctx, registration, &event, notice, manage_token)? {
+        Some(prepared) => {
+            let inserted = outbox::enqueue(conn, &prepared.email)?;
+            prepared.after_insert(conn, inserted)?;
+            Ok(inserted)
+        }
+        None => Ok(false),
+    }
 }
 
 /// The registration columns an email is made from.
@@ -252,26 +259,6 @@ impl From<&crate::events::model::Event> for EventFacts {
             revision: e.revision,
             venue_id: e.venue_id.clone(),
         }
-    }
-}
-
-/// [`notify`] for a caller that already holds the registration and event rows as this transaction
-/// sees them: the same email, without reading them again.
-pub fn notify_with(
-    conn: &mut DbConnection,
-    ctx: &MailContext,
-    registration: RegistrationFacts,
-    event: &EventFacts,
-    notice: Notice,
-    manage_token: Option<&str>,
-) -> Result<bool, AppError> {
-    match prepare_with(conn, ctx, registration, event, notice, manage_token)? {
-        Some(prepared) => {
-            let inserted = outbox::enqueue(conn, &prepared.email)?;
-            prepared.after_insert(conn, inserted)?;
-            Ok(inserted)
-        }
-        None => Ok(false),
     }
 }
 

@@ -50,14 +50,14 @@ struct ShardRow {
 /// Takes one seat; returns the shard holding it, or `None` when the event is full.
 pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>, AppError> {
     match conn {
-        DbConnection::Postgres(pg) => {
+        DbConnection::Postgres(_) => {
             // Fast path: any shard with room that nobody else is updating right now.
             let fast = "UPDATE event_seat_shards SET taken = taken + 1 \
                  WHERE event_id = $1 AND taken < capacity AND shard = ( \
                    SELECT shard FROM event_seat_shards WHERE event_id = $1 AND taken < capacity \
                    ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  RETURNING shard";
-            let rows: Vec<ShardRow> = cached(diesel::sql_query(fast).bind::<Text, _>(event_id)).load(pg)?;
+            let rows: Vec<ShardRow> = cached(diesel::sql_query(fast).bind::<Text, _>(event_id)).load(conn)?;
             if let Some(r) = rows.first() {
                 return Ok(Some(r.shard));
             }
@@ -71,15 +71,10 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
                    ORDER BY shard LIMIT 1 FOR UPDATE) \
                  RETURNING shard";
             for _ in 0..64 {
-                let free: i64 = event_seat_shards::table
-                    .filter(event_seat_shards::event_id.eq(event_id))
-                    .filter(event_seat_shards::taken.lt(event_seat_shards::capacity))
-                    .count()
-                    .get_result(pg)?;
-                if free == 0 {
+                if !has_room(conn, event_id)? {
                     return Ok(None);
                 }
-                let rows: Vec<ShardRow> = cached(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(pg)?;
+                let rows: Vec<ShardRow> = cached(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(conn)?;
                 if let Some(r) = rows.first() {
                     return Ok(Some(r.shard));
                 }
