@@ -69,36 +69,46 @@ pub fn message_id(id: &str) -> String {
     format!("<{id}@roadshow>")
 }
 
+/// Binds an email's own columns, in this order: `id, dedupe_key, recipient, template, category,
+/// subject, body_text, body_html, ics, headers, message_id`. Shared by the statements that insert
+/// outbox rows ([`enqueue`], and the registration's `insert_both`), which must list them so.
+macro_rules! bind_email_content {
+    ($query:expr, $id:expr, $email:expr) => {
+        $query
+            .bind::<diesel::sql_types::Text, _>($id)
+            .bind::<diesel::sql_types::Text, _>(&$email.dedupe_key)
+            .bind::<diesel::sql_types::Text, _>(&$email.recipient)
+            .bind::<diesel::sql_types::Text, _>(&$email.template)
+            .bind::<diesel::sql_types::Text, _>(&$email.category)
+            .bind::<diesel::sql_types::Text, _>(&$email.subject)
+            .bind::<diesel::sql_types::Text, _>(&$email.body_text)
+            .bind::<diesel::sql_types::Text, _>(&$email.body_html)
+            .bind::<diesel::sql_types::Nullable<diesel::sql_types::Text>, _>(&$email.ics)
+            .bind::<diesel::sql_types::Text, _>(&$email.headers)
+            .bind::<diesel::sql_types::Text, _>($crate::mail::outbox::message_id($id))
+    };
+}
+pub(crate) use bind_email_content;
+
 /// Inserts the email unless one with the same dedupe key exists. Returns whether it was inserted.
 /// `ON CONFLICT DO NOTHING` has the same syntax on both engines and, unlike catching a unique
 /// violation, does not abort a PostgreSQL transaction.
 pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppError> {
     let id = new_id();
-    let message_id = message_id(&id);
     let ts = now();
-    let inserted: Vec<InsertedId> = cached(
-        diesel::sql_query(
-            "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
+    let insert = diesel::sql_query(
+        "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
          ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, \
          created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $14, $15, $16) \
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        )
-        .bind::<Text, _>(&id)
-        .bind::<Text, _>(&email.dedupe_key)
-        .bind::<Text, _>(&email.recipient)
-        .bind::<Text, _>(&email.template)
-        .bind::<Text, _>(&email.category)
-        .bind::<Text, _>(&email.subject)
-        .bind::<Text, _>(&email.body_text)
-        .bind::<Text, _>(&email.body_html)
-        .bind::<Nullable<Text>, _>(&email.ics)
-        .bind::<Text, _>(&email.headers)
-        .bind::<Text, _>(&message_id)
-        .bind::<Timestamp, _>(ts)
-        .bind::<Nullable<Text>, _>(&email.registration_id)
-        .bind::<Nullable<Text>, _>(&email.business_id)
-        .bind::<Nullable<Text>, _>(&email.event_id)
-        .bind::<Timestamp, _>(ts),
+    );
+    let inserted: Vec<InsertedId> = cached(
+        bind_email_content!(insert, &id, email)
+            .bind::<Timestamp, _>(ts)
+            .bind::<Nullable<Text>, _>(&email.registration_id)
+            .bind::<Nullable<Text>, _>(&email.business_id)
+            .bind::<Nullable<Text>, _>(&email.event_id)
+            .bind::<Timestamp, _>(ts),
     )
     .load(conn)?;
     Ok(inserted.len() == 1)

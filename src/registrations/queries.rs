@@ -209,42 +209,32 @@ fn insert_with_email(
 /// PostgreSQL: the registration and its email in one statement.
 fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail) -> diesel::QueryResult<bool> {
     use diesel::sql_types::{BigInt, Integer, Nullable};
+    let registration = diesel::sql_query(
+        "WITH r AS (INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, \
+         waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id) \
+         INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, \
+         headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) \
+         SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 'pending', 0, $10, r.id, $24, $25, $10 \
+         FROM r ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
+    )
+    .bind::<Text, _>(&row.id)
+    .bind::<Text, _>(&row.event_id)
+    .bind::<Text, _>(&row.business_id)
+    .bind::<Nullable<Text>, _>(&row.attendee_name)
+    .bind::<Nullable<Text>, _>(&row.attendee_email)
+    .bind::<Text, _>(&row.status)
+    .bind::<Nullable<BigInt>, _>(row.waitlist_ticket)
+    .bind::<Nullable<Integer>, _>(row.seat_shard)
+    .bind::<Text, _>(&row.manage_token_hash)
+    .bind::<Timestamp, _>(row.created_at)
+    .bind::<Timestamp, _>(row.updated_at)
+    .bind::<Nullable<Timestamp>, _>(row.confirmed_at);
     let email_id = new_id();
     let inserted: Vec<IdRow> = cached(
-        diesel::sql_query(
-            "WITH r AS (INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, \
-             waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id) \
-             INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, \
-             headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) \
-             SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 'pending', 0, $10, r.id, $24, $25, $10 \
-             FROM r ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
-        )
-        .bind::<Text, _>(&row.id)
-        .bind::<Text, _>(&row.event_id)
-        .bind::<Text, _>(&row.business_id)
-        .bind::<Nullable<Text>, _>(&row.attendee_name)
-        .bind::<Nullable<Text>, _>(&row.attendee_email)
-        .bind::<Text, _>(&row.status)
-        .bind::<Nullable<BigInt>, _>(row.waitlist_ticket)
-        .bind::<Nullable<Integer>, _>(row.seat_shard)
-        .bind::<Text, _>(&row.manage_token_hash)
-        .bind::<Timestamp, _>(row.created_at)
-        .bind::<Timestamp, _>(row.updated_at)
-        .bind::<Nullable<Timestamp>, _>(row.confirmed_at)
-        .bind::<Text, _>(&email_id)
-        .bind::<Text, _>(&email.dedupe_key)
-        .bind::<Text, _>(&email.recipient)
-        .bind::<Text, _>(&email.template)
-        .bind::<Text, _>(&email.category)
-        .bind::<Text, _>(&email.subject)
-        .bind::<Text, _>(&email.body_text)
-        .bind::<Text, _>(&email.body_html)
-        .bind::<Nullable<Text>, _>(&email.ics)
-        .bind::<Text, _>(&email.headers)
-        .bind::<Text, _>(outbox::message_id(&email_id))
-        .bind::<Nullable<Text>, _>(&email.business_id)
-        .bind::<Nullable<Text>, _>(&email.event_id),
+        outbox::bind_email_content!(registration, &email_id, email)
+            .bind::<Nullable<Text>, _>(&email.business_id)
+            .bind::<Nullable<Text>, _>(&email.event_id),
     )
     .load(conn)?;
     Ok(inserted.len() == 1)
