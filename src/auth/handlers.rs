@@ -280,6 +280,9 @@ async fn update_user(
                     return Err(AppError::Forbidden("only admins and organizers (de)activate users".into()));
                 }
             }
+            if active == Some(true) && !current.active && current.deactivated_by_admin && !actor.is_admin() {
+                return Err(AppError::Forbidden("an admin deactivated this user; only an admin reactivates it".into()));
+            }
             if active == Some(false) && current.id == actor.user_id {
                 return Err(AppError::field("active", "you cannot deactivate yourself"));
             }
@@ -304,6 +307,8 @@ async fn update_user(
                 role: role.map(|r| r.as_str().to_string()),
                 organization_id: organization_id.clone(),
                 active,
+                // Remembered so that an organizer cannot undo an admin's deactivation.
+                deactivated_by_admin: active.map(|a| !a && actor.is_admin()),
                 updated_at: Some(now()),
             };
             let user = queries::update_user(c, &id, &changes)?;
@@ -354,8 +359,14 @@ async fn create_token(
     let (row, token) = db
         .write(move |c| {
             queries::find_visible_user(c, &actor, &user_id)?.ok_or_else(|| AppError::not_found("no such user"))?;
+            // A token is the user's own key: made by the user or by an admin, never by an
+            // organizer for someone else (who could then act as them). One exception bootstraps
+            // an invitation: the first token of a user this organizer invited, who has none yet.
+            if !actor.is_admin() && actor.user_id != user_id && !queries::may_bootstrap_token(c, &actor, &user_id)? {
+                return Err(AppError::Forbidden("tokens are created by the user themself or by an admin".into()));
+            }
             let (row, token) = queries::issue_token(c, &user_id, label, expires_at)?;
-            let changes = Changes::none().with_ref("user_id", &user_id);
+            let changes = Changes::none().with_ref("user_id", &user_id).with_ref("minted_by", &actor.user_id);
             audit::record(c, &actor, "create", "staff_token", &row.id, changes)?;
             Ok((row, token))
         })

@@ -19,6 +19,8 @@ pub struct StaffUser {
     pub active: bool,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// Set when an admin deactivated the user: then only an admin may reactivate it.
+    pub deactivated_by_admin: bool,
 }
 
 #[derive(Debug, Insertable)]
@@ -125,6 +127,7 @@ pub struct StaffUserChanges {
     pub role: Option<String>,
     pub organization_id: Option<Option<String>>,
     pub active: Option<bool>,
+    pub deactivated_by_admin: Option<bool>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -184,4 +187,23 @@ pub fn list_users(
         q = q.filter(staff_users::created_at.lt(at).or(staff_users::created_at.eq(at).and(staff_users::id.lt(id))));
     }
     Ok(q.order((staff_users::created_at.desc(), staff_users::id.desc())).limit(limit).load(conn)?)
+}
+
+/// Whether `actor` may mint `user_id`'s first token: it invited the user (the audit trail says so)
+/// and the user has never had a token. Lets an organizer hand a new colleague their key, and
+/// nothing more: an existing colleague's tokens are theirs (or an admin's) to make.
+pub fn may_bootstrap_token(conn: &mut DbConnection, actor: &Actor, user_id: &str) -> Result<bool, AppError> {
+    use crate::db::schema::audit_log;
+    let had_token: i64 = staff_tokens::table.filter(staff_tokens::user_id.eq(user_id)).count().get_result(conn)?;
+    if had_token > 0 {
+        return Ok(false);
+    }
+    let invited: i64 = audit_log::table
+        .filter(audit_log::actor_user_id.eq(&actor.user_id))
+        .filter(audit_log::action.eq("create"))
+        .filter(audit_log::object_type.eq("staff_user"))
+        .filter(audit_log::object_id.eq(user_id))
+        .count()
+        .get_result(conn)?;
+    Ok(invited > 0)
 }
