@@ -63,6 +63,7 @@ fn main() -> Result<(), String> {
         changes: vec![],
         waitlist_position: None,
         has_ics: true,
+        ..Default::default()
     };
     let (text, html) = templates::render("registration_confirmed", &view).map_err(|e| e.to_string())?;
     let start = chrono::Utc::now() + chrono::Duration::days(30);
@@ -99,6 +100,7 @@ fn main() -> Result<(), String> {
                     registration_id: None,
                     business_id: None,
                     event_id: None,
+                    hourly_cap: None,
                 },
             )?;
         }

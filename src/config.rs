@@ -47,6 +47,15 @@ pub struct Config {
     /// `ROADSHOW_CORS_ORIGINS`: comma-separated origins (`https://partners.example.org`) whose
     /// browser pages may call the API. Empty (the default): no cross-origin access at all.
     pub cors_origins: Vec<String>,
+    /// `ROADSHOW_MAIL_HOURLY_CAP`: emails a public request can make the service send to one address
+    /// per clock hour (confirmations, cancellations, link emails); past it they are recorded as
+    /// `suppressed` and never sent. 0 turns the cap off. Default 20.
+    pub mail_hourly_cap: u32,
+    /// `ROADSHOW_LINKS_EMAIL_MINUTES`: at most one "your links" email, and one privacy link per kind,
+    /// per address in this many minutes (default 15).
+    pub links_email_minutes: u32,
+    /// `ROADSHOW_IDEMPOTENCY_TTL_HOURS`: how long an `Idempotency-Key` is remembered (default 24).
+    pub idempotency_ttl_hours: u32,
 }
 
 /// A bad environment value: which variable, and why.
@@ -78,6 +87,9 @@ impl Config {
             mail_concurrency: 16,
             scheduler_interval_secs: 60,
             cors_origins: Vec::new(),
+            mail_hourly_cap: 20,
+            links_email_minutes: 15,
+            idempotency_ttl_hours: 24,
         }
     }
 
@@ -146,6 +158,15 @@ impl Config {
             c.cors_origins =
                 v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
         }
+        if let Some(v) = get("ROADSHOW_MAIL_HOURLY_CAP") {
+            c.mail_hourly_cap = parse_num("ROADSHOW_MAIL_HOURLY_CAP", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_LINKS_EMAIL_MINUTES") {
+            c.links_email_minutes = parse_num("ROADSHOW_LINKS_EMAIL_MINUTES", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_IDEMPOTENCY_TTL_HOURS") {
+            c.idempotency_ttl_hours = parse_num("ROADSHOW_IDEMPOTENCY_TTL_HOURS", &v)?;
+        }
         c.validate()?;
         Ok(c)
     }
@@ -179,6 +200,18 @@ impl Config {
         }
         if !(1..=256).contains(&self.mail_concurrency) {
             return Err(ConfigError { var: "ROADSHOW_MAIL_CONCURRENCY", message: "must be between 1 and 256".into() });
+        }
+        if !(1..=1_440).contains(&self.links_email_minutes) {
+            return Err(ConfigError {
+                var: "ROADSHOW_LINKS_EMAIL_MINUTES",
+                message: "must be between 1 and 1440 (minutes)".into(),
+            });
+        }
+        if !(1..=8_760).contains(&self.idempotency_ttl_hours) {
+            return Err(ConfigError {
+                var: "ROADSHOW_IDEMPOTENCY_TTL_HOURS",
+                message: "must be between 1 and 8760 (hours)".into(),
+            });
         }
         if !(1..=86_400).contains(&self.scheduler_interval_secs) {
             return Err(ConfigError {

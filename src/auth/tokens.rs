@@ -13,6 +13,8 @@ pub enum TokenKind {
     Manage,
     /// One-click unsubscribe and other emailed keys.
     Link,
+    /// A single-use privacy link (export, erasure, business update, consent).
+    Privacy,
 }
 
 impl TokenKind {
@@ -21,6 +23,7 @@ impl TokenKind {
             TokenKind::Staff => "rss_",
             TokenKind::Manage => "rsm_",
             TokenKind::Link => "rsl_",
+            TokenKind::Privacy => "rsp_",
         }
     }
 }

@@ -37,6 +37,7 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        deactivated_by_admin -> Bool,
     }
 }
 
@@ -126,8 +127,6 @@ diesel::table! {
         industry -> Nullable<Text>,
         employees -> Nullable<Text>,
         website -> Nullable<Text>,
-        marketing_consent -> Bool,
-        unsubscribed_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
@@ -151,6 +150,11 @@ diesel::table! {
         confirmed_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
         checked_in_at -> Nullable<Timestamp>,
+        business_name_given -> Nullable<Text>,
+        business_state_given -> Nullable<Text>,
+        industry_given -> Nullable<Text>,
+        employees_given -> Nullable<Text>,
+        website_given -> Nullable<Text>,
     }
 }
 
@@ -207,6 +211,47 @@ diesel::table! {
         business_id -> Text,
         created_at -> Timestamp,
         used_at -> Nullable<Timestamp>,
+        email -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    email_consents (email) {
+        email -> Text,
+        marketing_consent -> Bool,
+        unsubscribed_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    privacy_requests (id) {
+        id -> Text,
+        email -> Text,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        token_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        processed_at -> Nullable<Timestamp>,
+        expires_at -> Nullable<Timestamp>,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_throttle (recipient, kind) {
+        recipient -> Text,
+        kind -> Text,
+        last_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    mail_counts (recipient, window_start) {
+        recipient -> Text,
+        window_start -> Timestamp,
+        sent -> Integer,
     }
 }
 
@@ -264,4 +309,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     unsubscribe_tokens,
     audit_log,
     rate_limits,
+    email_consents,
+    privacy_requests,
+    mail_throttle,
+    mail_counts,
 );

@@ -260,3 +260,48 @@ pub fn complete_ended(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usiz
         .set((events::status.eq("completed"), events::updated_at.eq(at)))
         .execute(conn)?)
 }
+
+/// A venue's address, name, city or time zone changed: every upcoming event held there gets a new
+/// revision (its invites supersede the old ones) and, when published, every active registrant is
+/// emailed the change with an updated invite, as for an event change. A new time zone becomes the
+/// events' display zone (the instants stay). Returns how many events were touched.
+pub fn venue_changed(
+    conn: &mut DbConnection,
+    ctx: &crate::mail::MailContext,
+    venue_id: &str,
+    notices: &[String],
+    new_zone: Option<&str>,
+) -> Result<usize, AppError> {
+    let upcoming: Vec<(String, String)> = events::table
+        .filter(events::venue_id.eq(venue_id))
+        .filter(events::status.eq_any(["draft", "published"]))
+        .filter(events::starts_at.gt(crate::db::now()))
+        .order(events::id)
+        .select((events::id, events::status))
+        .load(conn)?;
+    for (id, status) in &upcoming {
+        // As an event change: registrations in flight commit first (and are emailed) or wait.
+        crate::registrations::seats::lock_event_for_change(conn, id)?;
+        diesel::update(events::table.find(id))
+            .set((events::revision.eq(events::revision + 1), events::updated_at.eq(crate::db::now())))
+            .execute(conn)?;
+        if let Some(zone) = new_zone {
+            diesel::update(events::table.find(id)).set(events::time_zone.eq(zone)).execute(conn)?;
+        }
+        if status == "published" {
+            for reg in crate::registrations::queries::active_ids(conn, id)? {
+                crate::mail::notify_registration(
+                    conn,
+                    ctx,
+                    &reg,
+                    crate::mail::Notice::EventChanged { changes: notices.to_vec() },
+                    None,
+                )?;
+            }
+        }
+    }
+    if !upcoming.is_empty() {
+        public_data_changed();
+    }
+    Ok(upcoming.len())
+}

@@ -26,7 +26,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Nullable, Text};
 
 use crate::config::Config;
-use crate::db::schema::{businesses, events, outbox, registrations};
+use crate::db::schema::{businesses, email_consents, events, outbox, registrations};
 use crate::db::{to_db_time, write_tx, Db, DbConnection};
 use crate::error::AppError;
 use crate::mail::{MailContext, Notice};
@@ -158,8 +158,13 @@ fn page(
             .filter(events::status.eq_any(["published", "completed"]))
             .filter(events::ends_at.gt(at - h(24 * 7)))
             .filter(events::ends_at.le(at - h(2)))
-            .filter(businesses::marketing_consent.eq(true))
-            .filter(businesses::unsubscribed_at.is_null())
+            // Consent belongs to the attendee's own address.
+            .filter(exists(
+                email_consents::table
+                    .filter(email_consents::email.nullable().eq(registrations::attendee_email))
+                    .filter(email_consents::marketing_consent.eq(true))
+                    .filter(email_consents::unsubscribed_at.is_null()),
+            ))
             .filter(businesses::deleted_at.is_null())
             .filter(not(exists(
                 outbox::table
@@ -242,5 +247,12 @@ pub fn start_background(db: &Db, config: &Config) -> Result<(), String> {
         .map_err(|e| format!("cannot start the outbox worker: {e}"))?;
     spawn(db.clone(), MailContext::from_config(config), Duration::from_secs(config.scheduler_interval_secs))
         .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    crate::privacy::requests::spawn(
+        db.clone(),
+        MailContext::from_config(config),
+        Duration::from_millis(config.mail_poll_ms),
+        chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
+    )
+    .map_err(|e| format!("cannot start the privacy request worker: {e}"))?;
     Ok(())
 }

@@ -87,7 +87,7 @@ impl From<OutboxRow> for OutboxOut {
     }
 }
 
-const STATUSES: &[&str] = &["pending", "sent", "dead", "dropped"];
+const STATUSES: &[&str] = &["pending", "sent", "dead", "dropped", "suppressed"];
 
 async fn list_outbox(
     actor: Actor,

@@ -24,7 +24,7 @@ use diesel::prelude::*;
 
 use crate::auth::tokens::{hash_token, new_token, TokenKind};
 use crate::config::Config;
-use crate::db::schema::{businesses, events, outbox as outbox_t, registration_tokens, registrations, venues};
+use crate::db::schema::{events, outbox as outbox_t, registration_tokens, registrations, venues};
 use crate::db::{from_db_time, now, DbConnection};
 use crate::error::AppError;
 use templates::{EmailView, VenueView};
@@ -36,11 +36,22 @@ pub use handlers::routes;
 pub struct MailContext {
     /// Base of links (`ROADSHOW_PUBLIC_URL`), without a trailing slash.
     pub public_url: String,
+    /// `ROADSHOW_MAIL_HOURLY_CAP` (0: no cap); see [`outbox`].
+    pub hourly_cap: u32,
+    /// `ROADSHOW_LINKS_EMAIL_MINUTES`: the least time between two link emails to one address.
+    pub links_every: chrono::Duration,
+    /// Where `.eml` files are written when there is no SMTP relay (erasure removes a person's).
+    pub mail_dir: Option<std::path::PathBuf>,
 }
 
 impl MailContext {
     pub fn from_config(config: &Config) -> Self {
-        MailContext { public_url: config.public_url.trim_end_matches('/').to_string() }
+        MailContext {
+            public_url: config.public_url.trim_end_matches('/').to_string(),
+            hourly_cap: config.mail_hourly_cap,
+            links_every: chrono::Duration::minutes(i64::from(config.links_email_minutes)),
+            mail_dir: config.smtp_url.is_none().then(|| config.mail_dir.clone()),
+        }
     }
 }
 
@@ -90,6 +101,12 @@ impl Notice {
     /// transactional and always goes.
     pub fn is_marketing(&self) -> bool {
         matches!(self, Notice::FollowUp)
+    }
+
+    /// Mail that a stranger's public request can cause (registering, cancelling, asking for links)
+    /// counts against the recipient's hourly cap; what staff or the schedule send does not.
+    pub fn counts_against_cap(&self) -> bool {
+        matches!(self, Notice::Confirmed | Notice::Waitlisted | Notice::Cancelled | Notice::Links)
     }
 
     /// Whether the notice ends the calendar entry (an ICS `METHOD:CANCEL` is attached).
@@ -291,7 +308,7 @@ impl Prepared {
                 .execute(conn)?;
         }
         if let Some(t) = &self.unsubscribe {
-            outbox::store_unsubscribe_token(conn, &hash_token(t), &self.business_id)?;
+            outbox::store_unsubscribe_token(conn, &hash_token(t), &self.business_id, &self.email.recipient)?;
         }
         Ok(())
     }
@@ -309,7 +326,7 @@ pub fn prepare_with(
     manage_token: Option<&str>,
 ) -> Result<Option<Prepared>, AppError> {
     let Some(email) = registration.attendee_email else { return Ok(None) };
-    if notice.is_marketing() && !marketing_allowed(conn, &registration.business_id)? {
+    if notice.is_marketing() && !marketing_allowed(conn, &email)? {
         return Ok(None);
     }
     let venue = match &event.venue_id {
@@ -451,6 +468,7 @@ pub fn prepare_with(
         },
         waitlist_position,
         has_ics: ics.is_some(),
+        ..EmailView::default()
     };
     let (body_text, body_html) = templates::render(notice.template(), &view)?;
     let mut headers = serde_json::Map::new();
@@ -472,6 +490,7 @@ pub fn prepare_with(
             registration_id: Some(facts.reg_id.clone()),
             business_id: Some(facts.business_id.clone()),
             event_id: Some(facts.event_id.clone()),
+            hourly_cap: notice.counts_against_cap().then_some(ctx.hourly_cap).filter(|c| *c > 0),
         },
         reg_id: facts.reg_id,
         business_id: facts.business_id,
@@ -480,13 +499,13 @@ pub fn prepare_with(
     }))
 }
 
-/// Whether a business may get marketing mail: consented, not unsubscribed, not deleted.
-pub fn marketing_allowed(conn: &mut DbConnection, business_id: &str) -> Result<bool, AppError> {
-    let n: i64 = businesses::table
-        .filter(businesses::id.eq(business_id))
-        .filter(businesses::marketing_consent.eq(true))
-        .filter(businesses::unsubscribed_at.is_null())
-        .filter(businesses::deleted_at.is_null())
+/// Whether an address may get marketing mail: it consented itself and did not unsubscribe since.
+pub fn marketing_allowed(conn: &mut DbConnection, email: &str) -> Result<bool, AppError> {
+    use crate::db::schema::email_consents;
+    let n: i64 = email_consents::table
+        .filter(email_consents::email.eq(email))
+        .filter(email_consents::marketing_consent.eq(true))
+        .filter(email_consents::unsubscribed_at.is_null())
         .count()
         .get_result(conn)?;
     Ok(n > 0)
@@ -541,4 +560,119 @@ pub fn html_escape(s: &str) -> String {
         }
     }
     out
+}
+
+/// The "your links" email: one message to `email` listing each of its active registrations for
+/// events that have not ended, each with a fresh manage link. Sent at most once per
+/// `ctx.links_every` per address (whoever asks, from any process: [`outbox::take_throttle`]) and
+/// counted against the hourly cap. Nothing for an address without such registrations. Returns
+/// whether an email was queued.
+pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str) -> Result<bool, AppError> {
+    let at = now();
+    #[allow(clippy::type_complexity)]
+    let rows: Vec<(String, String, Option<String>, String, NaiveDateTime, String)> = registrations::table
+        .inner_join(events::table)
+        .filter(registrations::attendee_email.eq(email))
+        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .filter(events::ends_at.gt(at))
+        .order((events::starts_at, registrations::id))
+        .select((
+            registrations::id,
+            registrations::status,
+            registrations::attendee_name,
+            events::title,
+            events::starts_at,
+            events::time_zone,
+        ))
+        .load(conn)?;
+    if rows.is_empty() || !outbox::take_throttle(conn, email, "links", at, ctx.links_every)? {
+        return Ok(false);
+    }
+    let mut items = Vec::with_capacity(rows.len());
+    let mut name = None;
+    for (id, status, attendee_name, title, starts_at, zone) in rows {
+        let token = new_token(TokenKind::Manage);
+        diesel::insert_into(registration_tokens::table)
+            .values((
+                registration_tokens::token_hash.eq(hash_token(&token)),
+                registration_tokens::registration_id.eq(&id),
+                registration_tokens::created_at.eq(at),
+            ))
+            .execute(conn)?;
+        let zone: chrono_tz::Tz = zone.parse().unwrap_or(chrono_tz::UTC);
+        name = name.or(attendee_name);
+        items.push(templates::LinkItem {
+            title,
+            starts: crate::time::human_local(from_db_time(starts_at), zone),
+            status: if status == "waitlisted" { "on the waitlist" } else { "confirmed" }.to_string(),
+            manage_url: format!("{}/manage/{id}?token={token}", ctx.public_url),
+        });
+    }
+    let subject = "Your Roadshow registration links".to_string();
+    let view = EmailView {
+        subject: subject.clone(),
+        name: name.unwrap_or_else(|| "there".into()),
+        public_url: ctx.public_url.clone(),
+        items,
+        ..EmailView::default()
+    };
+    let (body_text, body_html) = templates::render("links_list", &view)?;
+    outbox::enqueue(
+        conn,
+        &outbox::NewEmail {
+            dedupe_key: format!("links_list:{}", uuid::Uuid::new_v4()),
+            recipient: email.to_string(),
+            template: "links_list".into(),
+            category: "transactional".into(),
+            subject,
+            body_text,
+            body_html,
+            ics: None,
+            headers: "{}".into(),
+            registration_id: None,
+            business_id: None,
+            event_id: None,
+            hourly_cap: Some(ctx.hourly_cap).filter(|c| *c > 0),
+        },
+    )
+}
+
+/// A privacy link email: `action` says what confirming does; `url` is the single-use link.
+pub fn privacy_link_email(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    email: &str,
+    action: &str,
+    url: &str,
+    expires_minutes: i64,
+) -> Result<bool, AppError> {
+    let subject = "Confirm your request to the Roadshow".to_string();
+    let view = EmailView {
+        subject: subject.clone(),
+        name: "there".into(),
+        public_url: ctx.public_url.clone(),
+        action: Some(action.to_string()),
+        action_url: Some(url.to_string()),
+        expires_minutes: Some(expires_minutes),
+        ..EmailView::default()
+    };
+    let (body_text, body_html) = templates::render("privacy_link", &view)?;
+    outbox::enqueue(
+        conn,
+        &outbox::NewEmail {
+            dedupe_key: format!("privacy_link:{}", uuid::Uuid::new_v4()),
+            recipient: email.to_string(),
+            template: "privacy_link".into(),
+            category: "transactional".into(),
+            subject,
+            body_text,
+            body_html,
+            ics: None,
+            headers: "{}".into(),
+            registration_id: None,
+            business_id: None,
+            event_id: None,
+            hourly_cap: Some(ctx.hourly_cap).filter(|c| *c > 0),
+        },
+    )
 }

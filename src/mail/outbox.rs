@@ -12,7 +12,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
 use serde::Serialize;
 
-use crate::db::schema::{businesses, events, outbox, registrations, unsubscribe_tokens};
+use crate::db::schema::{email_consents, events, outbox, registrations, unsubscribe_tokens};
 use crate::db::{cached, new_id, now, DbConnection};
 use crate::error::AppError;
 
@@ -34,6 +34,9 @@ pub struct NewEmail {
     pub registration_id: Option<String>,
     pub business_id: Option<String>,
     pub event_id: Option<String>,
+    /// `Some(cap)` when this email counts against its recipient's hourly cap (mail a public request
+    /// can cause): past `cap` in the clock hour it is stored as `suppressed` and never sent.
+    pub hourly_cap: Option<u32>,
 }
 
 /// One outbox row, as stored.
@@ -96,14 +99,19 @@ pub(crate) use bind_email_content;
 pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppError> {
     let id = new_id();
     let ts = now();
+    let status = match email.hourly_cap {
+        Some(cap) if count_for_cap(conn, &email.recipient, ts)? > i64::from(cap) => "suppressed",
+        _ => "pending",
+    };
     let insert = diesel::sql_query(
         "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
          ics, headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, \
-         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, 'pending', 0, $12, $13, $14, $15, $16) \
+         created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, 0, $13, $14, $15, $16, $17) \
          ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     );
     let inserted: Vec<InsertedId> = cached(
         bind_email_content!(insert, &id, email)
+            .bind::<Text, _>(status)
             .bind::<Timestamp, _>(ts)
             .bind::<Nullable<Text>, _>(&email.registration_id)
             .bind::<Nullable<Text>, _>(&email.business_id)
@@ -111,7 +119,73 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
             .bind::<Timestamp, _>(ts),
     )
     .load(conn)?;
+    if status == "suppressed" && !inserted.is_empty() {
+        tracing::warn!(email.id = %id, template = %email.template, "email suppressed: its recipient is over the hourly cap");
+    }
     Ok(inserted.len() == 1)
+}
+
+/// The clock hour an email counts in for the per-recipient cap.
+pub fn cap_window(at: NaiveDateTime) -> NaiveDateTime {
+    use chrono::Timelike;
+    at.with_minute(0).and_then(|t| t.with_second(0)).and_then(|t| t.with_nanosecond(0)).unwrap_or(at)
+}
+
+/// Counts one more capped email to `recipient` in the hour of `at` and returns the count so far
+/// (this one included). One upsert: concurrent transactions on any process serialise on the row.
+pub fn count_for_cap(conn: &mut DbConnection, recipient: &str, at: NaiveDateTime) -> Result<i64, AppError> {
+    #[derive(QueryableByName)]
+    struct Sent {
+        #[diesel(sql_type = diesel::sql_types::Integer)]
+        sent: i32,
+    }
+    let rows: Vec<Sent> = cached(
+        diesel::sql_query(
+            "INSERT INTO mail_counts (recipient, window_start, sent) VALUES ($1, $2, 1) \
+             ON CONFLICT (recipient, window_start) DO UPDATE SET sent = mail_counts.sent + 1 RETURNING sent",
+        )
+        .bind::<Text, _>(recipient)
+        .bind::<Timestamp, _>(cap_window(at)),
+    )
+    .load(conn)?;
+    Ok(rows.first().map(|r| i64::from(r.sent)).unwrap_or(1))
+}
+
+/// Takes the right to send a throttled kind of email (`kind`: "links", "privacy:export", …) to
+/// `recipient` at `at`: true when none went out in the last `every`, and then records this one.
+/// A conditional upsert, so two processes racing for the same address cannot both win.
+pub fn take_throttle(
+    conn: &mut DbConnection,
+    recipient: &str,
+    kind: &str,
+    at: NaiveDateTime,
+    every: chrono::Duration,
+) -> Result<bool, AppError> {
+    let rows: Vec<InsertedId> = cached(
+        diesel::sql_query(
+            "INSERT INTO mail_throttle (recipient, kind, last_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (recipient, kind) DO UPDATE SET last_at = excluded.last_at \
+             WHERE mail_throttle.last_at <= $4 RETURNING recipient AS id",
+        )
+        .bind::<Text, _>(recipient)
+        .bind::<Text, _>(kind)
+        .bind::<Timestamp, _>(at)
+        .bind::<Timestamp, _>(at - every),
+    )
+    .load(conn)?;
+    Ok(!rows.is_empty())
+}
+
+/// Forgets cap counters and throttle marks old enough to no longer matter (the scheduler).
+pub fn prune_caps(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
+    use crate::db::schema::{mail_counts, mail_throttle};
+    let day = at - chrono::Duration::days(1);
+    let a = diesel::delete(
+        mail_counts::table.filter(mail_counts::window_start.lt(cap_window(at) - chrono::Duration::hours(2))),
+    )
+    .execute(conn)?;
+    let b = diesel::delete(mail_throttle::table.filter(mail_throttle::last_at.lt(day))).execute(conn)?;
+    Ok(a + b)
 }
 
 #[derive(QueryableByName)]
@@ -173,24 +247,21 @@ pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
-    let unwanted = businesses::table
-        .filter(
-            businesses::marketing_consent
-                .eq(false)
-                .or(businesses::unsubscribed_at.is_not_null())
-                .or(businesses::deleted_at.is_not_null()),
-        )
-        .select(businesses::id);
+    // Marketing mail goes only to an address that consented and did not unsubscribe since.
+    let wanted = email_consents::table
+        .filter(email_consents::marketing_consent.eq(true))
+        .filter(email_consents::unsubscribed_at.is_null())
+        .select(email_consents::email);
     let unwanted_marketing = diesel::update(
         outbox::table
             .filter(outbox::status.eq("pending"))
             .filter(outbox::category.eq("marketing"))
             .filter(outbox::next_attempt_at.le(now))
-            .filter(outbox::business_id.eq_any(unwanted.nullable())),
+            .filter(diesel::dsl::not(outbox::recipient.eq_any(wanted))),
     )
     .set((
         outbox::status.eq("dropped"),
-        outbox::last_error.eq("not sent: the business no longer accepts marketing email"),
+        outbox::last_error.eq("not sent: the address no longer accepts marketing email"),
         outbox::locked_by.eq(None::<String>),
         outbox::locked_until.eq(None::<NaiveDateTime>),
     ))
@@ -318,12 +389,18 @@ pub fn retry_dead(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Resul
     }
 }
 
-/// Keeps the hash of a one-click unsubscribe token for `business_id`.
-pub fn store_unsubscribe_token(conn: &mut DbConnection, token_hash: &str, business_id: &str) -> Result<(), AppError> {
+/// Keeps the hash of a one-click unsubscribe token for the address `email` (of `business_id`).
+pub fn store_unsubscribe_token(
+    conn: &mut DbConnection,
+    token_hash: &str,
+    business_id: &str,
+    email: &str,
+) -> Result<(), AppError> {
     diesel::insert_into(unsubscribe_tokens::table)
         .values((
             unsubscribe_tokens::token_hash.eq(token_hash),
             unsubscribe_tokens::business_id.eq(business_id),
+            unsubscribe_tokens::email.eq(Some(email)),
             unsubscribe_tokens::created_at.eq(now()),
         ))
         .execute(conn)?;
@@ -335,28 +412,63 @@ pub fn unsubscribe_token_exists(conn: &mut DbConnection, token_hash: &str) -> Re
     Ok(diesel::select(diesel::dsl::exists(unsubscribe_tokens::table.find(token_hash))).get_result(conn)?)
 }
 
-/// Unsubscribes the business behind the token from marketing mail and drops its queued marketing
-/// mail. Using a token twice is fine. 404 when the token is unknown.
+/// Unsubscribes the address the token was sent to from marketing mail and drops its queued
+/// marketing mail. Using a token twice is fine. 404 when the token is unknown.
 pub fn unsubscribe(conn: &mut DbConnection, token_hash: &str, at: NaiveDateTime) -> Result<(), AppError> {
-    let business_id: String = unsubscribe_tokens::table
+    let email: Option<String> = unsubscribe_tokens::table
         .find(token_hash)
-        .select(unsubscribe_tokens::business_id)
+        .select(unsubscribe_tokens::email)
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("this unsubscribe link is not known"))?;
     diesel::update(unsubscribe_tokens::table.find(token_hash).filter(unsubscribe_tokens::used_at.is_null()))
         .set(unsubscribe_tokens::used_at.eq(Some(at)))
         .execute(conn)?;
-    diesel::update(businesses::table.find(&business_id).filter(businesses::unsubscribed_at.is_null()))
-        .set((businesses::unsubscribed_at.eq(Some(at)), businesses::updated_at.eq(at)))
-        .execute(conn)?;
-    diesel::update(
-        outbox::table
-            .filter(outbox::business_id.eq(&business_id))
-            .filter(outbox::category.eq("marketing"))
-            .filter(outbox::status.eq("pending")),
+    // Tokens from before consent moved to addresses carry no address: nothing left to withdraw.
+    let Some(email) = email else { return Ok(()) };
+    set_marketing_consent(conn, &email, false, at)?;
+    Ok(())
+}
+
+/// Gives or withdraws the marketing consent of one address (only ever on that address's own word:
+/// its registration, its unsubscribe link or a verified link). Withdrawing drops its queued
+/// marketing mail.
+pub fn set_marketing_consent(
+    conn: &mut DbConnection,
+    email: &str,
+    consent: bool,
+    at: NaiveDateTime,
+) -> Result<(), AppError> {
+    let unsubscribed = (!consent).then_some(at);
+    diesel::sql_query(
+        "INSERT INTO email_consents (email, marketing_consent, unsubscribed_at, updated_at) VALUES ($1, $2, $3, $4) \
+         ON CONFLICT (email) DO UPDATE SET marketing_consent = excluded.marketing_consent, \
+         unsubscribed_at = CASE WHEN excluded.marketing_consent THEN NULL \
+         ELSE COALESCE(email_consents.unsubscribed_at, excluded.unsubscribed_at) END, updated_at = excluded.updated_at",
     )
-    .set((outbox::status.eq("dropped"), outbox::last_error.eq("not sent: the business unsubscribed")))
+    .bind::<Text, _>(email)
+    .bind::<diesel::sql_types::Bool, _>(consent)
+    .bind::<Nullable<Timestamp>, _>(unsubscribed)
+    .bind::<Timestamp, _>(at)
     .execute(conn)?;
+    if !consent {
+        diesel::update(
+            outbox::table
+                // Marketing mail belongs to a registration (found through its index, not by a
+                // scan of recipients).
+                .filter(
+                    outbox::registration_id.eq_any(
+                        registrations::table
+                            .filter(registrations::attendee_email.eq(email))
+                            .select(registrations::id.nullable()),
+                    ),
+                )
+                .filter(outbox::recipient.eq(email))
+                .filter(outbox::category.eq("marketing"))
+                .filter(outbox::status.eq("pending")),
+        )
+        .set((outbox::status.eq("dropped"), outbox::last_error.eq("not sent: the address unsubscribed")))
+        .execute(conn)?;
+    }
     Ok(())
 }

@@ -40,6 +40,10 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "follow_up.txt",
     "manage_links.html",
     "manage_links.txt",
+    "links_list.html",
+    "links_list.txt",
+    "privacy_link.html",
+    "privacy_link.txt",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -67,7 +71,16 @@ pub struct VenueView {
 }
 
 /// Everything a template may show. Absent values are `None` (falsy in templates).
+/// One registration in a "your links" email.
 #[derive(Debug, Clone, Serialize)]
+pub struct LinkItem {
+    pub title: String,
+    pub starts: String,
+    pub status: String,
+    pub manage_url: String,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
 pub struct EmailView {
     pub subject: String,
     pub name: String,
@@ -85,6 +98,12 @@ pub struct EmailView {
     pub changes: Vec<String>,
     pub waitlist_position: Option<i64>,
     pub has_ics: bool,
+    /// "Your links": every active registration of the address.
+    pub items: Vec<LinkItem>,
+    /// Privacy links: what the link does, and the link.
+    pub action: Option<String>,
+    pub action_url: Option<String>,
+    pub expires_minutes: Option<i64>,
 }
 
 /// Renders the `(text, html)` bodies of `template` (a [`super::Notice::template`] name).
@@ -140,6 +159,15 @@ mod tests {
             changes: vec!["Starts: a → b".into()],
             waitlist_position: Some(3),
             has_ics: true,
+            items: vec![LinkItem {
+                title: "Grow <online>".into(),
+                starts: "Thursday".into(),
+                status: "Confirmed".into(),
+                manage_url: "http://127.0.0.1:8080/manage/1?token=rsl_x".into(),
+            }],
+            action: Some("send you a copy of the data we hold".into()),
+            action_url: Some("http://127.0.0.1:8080/privacy/confirm?token=rsp_x".into()),
+            expires_minutes: Some(30),
         }
     }
 

@@ -356,6 +356,7 @@ async fn get_venue(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> 
 async fn update_venue(
     actor: Actor,
     db: web::Data<Db>,
+    config: web::Data<crate::config::Config>,
     path: web::Path<String>,
     JsonBody(input): JsonBody<VenuePatch>,
 ) -> Result<HttpResponse, AppError> {
@@ -381,6 +382,7 @@ async fn update_venue(
         fields.push("time_zone");
     }
     errs.finish()?;
+    let ctx = crate::mail::MailContext::from_config(&config);
     let venue = db
         .write(move |c| {
             let current =
@@ -392,6 +394,24 @@ async fn update_venue(
             }
             let venue = queries::update_venue(c, &id, &changes)?;
             audit::record(c, &actor, "update", "venue", &id, Changes::fields(&fields))?;
+            // Registrants of upcoming events there hear of a new place (or zone), as of any event change.
+            let moved = (changes.name.is_some() && changes.name.as_ref() != Some(&current.name))
+                || (changes.address.is_some() && changes.address.as_ref() != Some(&current.address))
+                || (changes.city.is_some() && changes.city.as_ref() != Some(&current.city));
+            let new_zone = changes.time_zone.clone().filter(|z| *z != current.time_zone);
+            if moved || new_zone.is_some() {
+                let mut notices = Vec::new();
+                if moved {
+                    notices.push(format!(
+                        "Where: {}, {}, {}, {}",
+                        venue.name, venue.address, venue.city, venue.state_code
+                    ));
+                }
+                if let Some(z) = &new_zone {
+                    notices.push(format!("Times are now shown in {z}"));
+                }
+                crate::events::queries::venue_changed(c, &ctx, &id, &notices, new_zone.as_deref())?;
+            }
             Ok(venue)
         })
         .await?;

@@ -7,7 +7,8 @@ use serde::Serialize;
 use crate::audit::{self, Changes};
 use crate::auth::tokens::{hash_token, new_token, TokenKind};
 use crate::db::schema::{
-    businesses, events, idempotency_keys, outbox, registration_tokens, registrations, unsubscribe_tokens,
+    businesses, email_consents, events, idempotency_keys, mail_counts, mail_throttle, outbox, privacy_requests,
+    registration_tokens, registrations, unsubscribe_tokens,
 };
 use crate::db::{from_db_time, now, DbConnection};
 use crate::error::AppError;
@@ -23,8 +24,6 @@ struct BusinessRow {
     industry: Option<String>,
     employees: Option<String>,
     website: Option<String>,
-    marketing_consent: bool,
-    unsubscribed_at: Option<NaiveDateTime>,
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     _deleted_at: Option<NaiveDateTime>,
@@ -47,8 +46,6 @@ pub struct BusinessOut {
     pub industry: Option<String>,
     pub employees: Option<String>,
     pub website: Option<String>,
-    pub marketing_consent: bool,
-    pub unsubscribed_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -64,6 +61,17 @@ pub struct RegistrationOut {
     pub confirmed_at: Option<String>,
     pub cancelled_at: Option<String>,
     pub checked_in_at: Option<String>,
+    /// What the registrant typed about the business when registering.
+    pub business_as_given: BusinessGiven,
+}
+
+#[derive(Debug, Serialize)]
+pub struct BusinessGiven {
+    pub name: Option<String>,
+    pub state: Option<String>,
+    pub industry: Option<String>,
+    pub employees: Option<String>,
+    pub website: Option<String>,
 }
 
 #[derive(Debug, Serialize)]
@@ -95,51 +103,75 @@ fn ts(t: NaiveDateTime) -> String {
     utc_string(from_db_time(t))
 }
 
-/// The business's data, or `None` when it is unknown or already erased.
-pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<BusinessData>, AppError> {
-    let row: Option<BusinessRow> =
-        businesses::table.find(business_id).filter(businesses::deleted_at.is_null()).first(conn).optional()?;
-    let Some(b) = row else { return Ok(None) };
-    type RegRow = (
-        String,
-        String,
-        Option<String>,
-        Option<String>,
-        NaiveDateTime,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        Option<NaiveDateTime>,
-        String,
-        String,
-        String,
-        NaiveDateTime,
-        String,
-    );
-    let regs: Vec<RegRow> = registrations::table
+/// Which registrations (and their emails) an export covers.
+enum Whose<'a> {
+    Business(&'a str),
+    Attendee(&'a str),
+    Registration(&'a str),
+}
+
+type RegRow = (
+    (String, String, Option<String>, Option<String>),
+    (NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>),
+    (String, String, String, NaiveDateTime, String),
+    (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>),
+);
+
+fn load_registrations(conn: &mut DbConnection, whose: Whose<'_>) -> Result<Vec<RegistrationOut>, AppError> {
+    let q = registrations::table
         .inner_join(events::table)
-        .filter(registrations::business_id.eq(business_id))
         .order((registrations::created_at, registrations::id))
         .select((
-            registrations::id,
-            registrations::status,
-            registrations::attendee_name,
-            registrations::attendee_email,
-            registrations::created_at,
-            registrations::confirmed_at,
-            registrations::cancelled_at,
-            registrations::checked_in_at,
-            events::id,
-            events::title,
-            events::kind,
-            events::starts_at,
-            events::time_zone,
+            (registrations::id, registrations::status, registrations::attendee_name, registrations::attendee_email),
+            (
+                registrations::created_at,
+                registrations::confirmed_at,
+                registrations::cancelled_at,
+                registrations::checked_in_at,
+            ),
+            (events::id, events::title, events::kind, events::starts_at, events::time_zone),
+            (
+                registrations::business_name_given,
+                registrations::business_state_given,
+                registrations::industry_given,
+                registrations::employees_given,
+                registrations::website_given,
+            ),
         ))
-        .load(conn)?;
-    let reg_ids: Vec<String> = regs.iter().map(|r| r.0.clone()).collect();
+        .into_boxed();
+    let q = match whose {
+        Whose::Business(b) => q.filter(registrations::business_id.eq(b)),
+        Whose::Attendee(e) => q.filter(registrations::attendee_email.eq(e)),
+        Whose::Registration(r) => q.filter(registrations::id.eq(r)),
+    };
+    let rows: Vec<RegRow> = q.load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|(a, t, e, g)| RegistrationOut {
+            id: a.0,
+            status: a.1,
+            attendee_name: a.2,
+            attendee_email: a.3,
+            created_at: ts(t.0),
+            confirmed_at: t.1.map(ts),
+            cancelled_at: t.2.map(ts),
+            checked_in_at: t.3.map(ts),
+            event: EventRef { id: e.0, title: e.1, kind: e.2, starts_at: ts(e.3), time_zone: e.4 },
+            business_as_given: BusinessGiven { name: g.0, state: g.1, industry: g.2, employees: g.3, website: g.4 },
+        })
+        .collect())
+}
+
+/// Emails of these registrations, plus (with `extra`) those of a business or to an address that
+/// belong to no registration.
+fn load_emails(
+    conn: &mut DbConnection,
+    reg_ids: &[String],
+    extra: Option<Whose<'_>>,
+) -> Result<Vec<EmailOut>, AppError> {
     type MailRow =
         (String, Option<String>, String, String, String, String, String, String, NaiveDateTime, Option<NaiveDateTime>);
-    let mails: Vec<MailRow> = outbox::table
-        .filter(outbox::business_id.eq(business_id).or(outbox::registration_id.eq_any(&reg_ids)))
+    let q = outbox::table
         .order((outbox::created_at, outbox::id))
         .select((
             outbox::id,
@@ -153,7 +185,45 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
             outbox::created_at,
             outbox::sent_at,
         ))
-        .load(conn)?;
+        .into_boxed();
+    let ids: Vec<Option<String>> = reg_ids.iter().cloned().map(Some).collect();
+    let q = match extra {
+        Some(Whose::Business(b)) => {
+            q.filter(outbox::registration_id.eq_any(ids).or(outbox::business_id.eq(b.to_string())))
+        }
+        Some(Whose::Attendee(e)) => q.filter(
+            outbox::registration_id
+                .eq_any(ids)
+                .or(outbox::registration_id.is_null().and(outbox::recipient.eq(e.to_string()))),
+        ),
+        _ => q.filter(outbox::registration_id.eq_any(ids)),
+    };
+    let mails: Vec<MailRow> = q.load(conn)?;
+    Ok(mails
+        .into_iter()
+        .map(|m| EmailOut {
+            id: m.0,
+            registration_id: m.1,
+            template: m.2,
+            category: m.3,
+            recipient: m.4,
+            subject: m.5,
+            body_text: mask_tokens(&m.6),
+            status: m.7,
+            created_at: ts(m.8),
+            sent_at: m.9.map(ts),
+        })
+        .collect())
+}
+
+/// The business's data, or `None` when it is unknown or already erased.
+pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<BusinessData>, AppError> {
+    let row: Option<BusinessRow> =
+        businesses::table.find(business_id).filter(businesses::deleted_at.is_null()).first(conn).optional()?;
+    let Some(b) = row else { return Ok(None) };
+    let registrations = load_registrations(conn, Whose::Business(business_id))?;
+    let reg_ids: Vec<String> = registrations.iter().map(|r| r.id.clone()).collect();
+    let emails = load_emails(conn, &reg_ids, Some(Whose::Business(business_id)))?;
     Ok(Some(BusinessData {
         business: BusinessOut {
             id: b.id,
@@ -163,49 +233,90 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
             industry: b.industry,
             employees: b.employees,
             website: b.website,
-            marketing_consent: b.marketing_consent,
-            unsubscribed_at: b.unsubscribed_at.map(ts),
             created_at: ts(b.created_at),
             updated_at: ts(b.updated_at),
         },
-        registrations: regs
-            .into_iter()
-            .map(|r| RegistrationOut {
-                id: r.0,
-                status: r.1,
-                attendee_name: r.2,
-                attendee_email: r.3,
-                created_at: ts(r.4),
-                confirmed_at: r.5.map(ts),
-                cancelled_at: r.6.map(ts),
-                checked_in_at: r.7.map(ts),
-                event: EventRef { id: r.8, title: r.9, kind: r.10, starts_at: ts(r.11), time_zone: r.12 },
-            })
-            .collect(),
-        emails: mails
-            .into_iter()
-            .map(|m| EmailOut {
-                id: m.0,
-                registration_id: m.1,
-                template: m.2,
-                category: m.3,
-                recipient: m.4,
-                subject: m.5,
-                body_text: mask_tokens(&m.6),
-                status: m.7,
-                created_at: ts(m.8),
-                sent_at: m.9.map(ts),
-            })
-            .collect(),
+        registrations,
+        emails,
     }))
 }
 
-/// Replaces every manage or link token (`rsm_…`, `rsl_…`) in a text with its prefix and `…`.
+/// What one registration's manage token may see: the registration (with what its registrant typed
+/// about the business) and the emails sent about it. Nothing business-wide.
+#[derive(Debug, Serialize)]
+pub struct RegistrationData {
+    pub registration: RegistrationOut,
+    pub emails: Vec<EmailOut>,
+}
+
+pub fn export_registration(conn: &mut DbConnection, registration_id: &str) -> Result<RegistrationData, AppError> {
+    let registration = load_registrations(conn, Whose::Registration(registration_id))?
+        .into_iter()
+        .next()
+        .ok_or_else(|| AppError::not_found("no such registration"))?;
+    let emails = load_emails(conn, &[registration.id.clone()], None)?;
+    Ok(RegistrationData { registration, emails })
+}
+
+/// Everything held for one address, as a business's contact and as an attendee (a verified link).
+#[derive(Debug, Serialize)]
+pub struct AddressData {
+    pub email: String,
+    pub marketing_consent: Option<ConsentOut>,
+    /// The business this address is the contact of, with all its registrations and emails.
+    pub business: Option<BusinessData>,
+    /// Registrations where this address is the attendee.
+    pub registrations: Vec<RegistrationOut>,
+    /// Emails to this address about those registrations, and those about no registration.
+    pub emails: Vec<EmailOut>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct ConsentOut {
+    pub marketing_consent: bool,
+    pub unsubscribed_at: Option<String>,
+    pub updated_at: String,
+}
+
+pub fn export_address(conn: &mut DbConnection, email: &str) -> Result<AddressData, AppError> {
+    let business_id: Option<String> = businesses::table
+        .filter(businesses::email.eq(email))
+        .filter(businesses::deleted_at.is_null())
+        .select(businesses::id)
+        .first(conn)
+        .optional()?;
+    let business = match business_id {
+        Some(b) => export(conn, &b)?,
+        None => None,
+    };
+    let registrations = load_registrations(conn, Whose::Attendee(email))?;
+    let reg_ids: Vec<String> = registrations.iter().map(|r| r.id.clone()).collect();
+    let emails = load_emails(conn, &reg_ids, Some(Whose::Attendee(email)))?;
+    let consent: Option<(bool, Option<NaiveDateTime>, NaiveDateTime)> = email_consents::table
+        .find(email)
+        .select((email_consents::marketing_consent, email_consents::unsubscribed_at, email_consents::updated_at))
+        .first(conn)
+        .optional()?;
+    Ok(AddressData {
+        email: email.to_string(),
+        marketing_consent: consent.map(|(c, u, at)| ConsentOut {
+            marketing_consent: c,
+            unsubscribed_at: u.map(ts),
+            updated_at: ts(at),
+        }),
+        business,
+        registrations,
+        emails,
+    })
+}
+
+/// Replaces every manage, link or privacy token (`rsm_…`, `rsl_…`, `rsp_…`) in a text with its prefix and `…`.
 pub fn mask_tokens(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     loop {
-        let next = ["rsm_", "rsl_"].iter().filter_map(|p| rest.find(p).map(|i| (i, *p))).min_by_key(|(i, _)| *i);
+        let next =
+            ["rsm_", "rsl_", "rsp_"].iter().filter_map(|p| rest.find(p).map(|i| (i, *p))).min_by_key(|(i, _)| *i);
         let Some((i, prefix)) = next else {
             out.push_str(rest);
             return out;
@@ -221,15 +332,52 @@ pub fn mask_tokens(text: &str) -> String {
 }
 
 /// What an erasure did.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Default, Serialize)]
 pub struct ErasureSummary {
-    pub business_id: String,
+    /// The erased business, when the address was a business's contact (or the registration's own
+    /// erasure does not touch a business: `None`).
+    pub business_id: Option<String>,
     pub registrations_anonymised: usize,
     pub registrations_cancelled: usize,
     pub emails_dropped: usize,
+    /// Outbox rows whose content was blanked: their `.eml` copies are removed after commit.
+    #[serde(skip)]
+    pub email_ids: Vec<String>,
+}
+
+impl ErasureSummary {
+    fn add(&mut self, other: ErasureSummary) {
+        self.business_id = self.business_id.take().or(other.business_id);
+        self.registrations_anonymised += other.registrations_anonymised;
+        self.registrations_cancelled += other.registrations_cancelled;
+        self.emails_dropped += other.emails_dropped;
+        self.email_ids.extend(other.email_ids);
+    }
+}
+
+/// Removes the `.eml` copies of erased emails (file transport only). Called after the erasure's
+/// transaction committed; a file that is not there is fine.
+pub fn remove_mail_files(ctx: &MailContext, email_ids: &[String]) {
+    let Some(dir) = &ctx.mail_dir else { return };
+    let mut removed = 0usize;
+    for id in email_ids {
+        // Ids are UUIDs we made; never a path from outside.
+        if uuid::Uuid::parse_str(id).is_err() {
+            continue;
+        }
+        for name in [format!("{id}.eml"), format!(".{id}.eml.tmp")] {
+            if std::fs::remove_file(dir.join(name)).is_ok() {
+                removed += 1;
+            }
+        }
+    }
+    if removed > 0 {
+        tracing::info!(files = removed, "removed erased emails from the mail directory");
+    }
 }
 
 /// Erases a business's personal data in the caller's (write) transaction; see the module docs.
+/// Reached only through a verified link to the business's contact address (or by staff).
 pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> Result<ErasureSummary, AppError> {
     // Lock the business row first (PostgreSQL; SQLite's write transaction already excludes every
     // other writer): a registration of this business racing the erasure then either commits
@@ -245,56 +393,15 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
         .count()
         .get_result(conn)?;
     if live == 0 {
-        return Err(AppError::not_found("no such registration, or the token does not match it"));
+        return Err(AppError::not_found("no such business"));
     }
     let ts = now();
-    // 1. Future active registrations are cancelled as if the attendee had cancelled each one, so the
-    //    freed seats go to the waitlist in this same transaction.
-    let future: Vec<String> = registrations::table
-        .inner_join(events::table)
-        .filter(registrations::business_id.eq(business_id))
-        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
-        .filter(events::starts_at.gt(ts))
-        .order((registrations::created_at, registrations::id))
-        .select(registrations::id)
-        .load(conn)?;
-    for reg in &future {
-        cancel_with_promotion(conn, ctx, reg)?;
-    }
-    // 2. Every registration keeps its row and status (reports count them) but loses the person.
     let reg_ids: Vec<String> =
         registrations::table.filter(registrations::business_id.eq(business_id)).select(registrations::id).load(conn)?;
-    for reg in &reg_ids {
-        // A fresh random hash nobody holds the token of: the old manage token stops working.
-        diesel::update(registrations::table.find(reg))
-            .set((
-                registrations::attendee_name.eq(None::<String>),
-                registrations::attendee_email.eq(None::<String>),
-                registrations::manage_token_hash.eq(hash_token(&new_token(TokenKind::Manage))),
-                registrations::updated_at.eq(ts),
-            ))
-            .execute(conn)?;
-    }
-    diesel::delete(registration_tokens::table.filter(registration_tokens::registration_id.eq_any(&reg_ids)))
-        .execute(conn)?;
-    // Stored idempotent replies repeat the first 201, manage token included.
-    diesel::delete(idempotency_keys::table.filter(idempotency_keys::registration_id.eq_any(&reg_ids))).execute(conn)?;
-    // 3. Emails: queued ones are never sent; every one loses its address and personal content.
-    let mine = outbox::business_id.eq(business_id.to_string()).or(outbox::registration_id.eq_any(reg_ids.clone()));
-    let dropped = diesel::update(outbox::table.filter(mine.clone()).filter(outbox::status.eq("pending")))
-        .set((outbox::status.eq("dropped"), outbox::last_error.eq(Some("dropped: the business erased its data"))))
-        .execute(conn)?;
-    diesel::update(outbox::table.filter(mine))
-        .set((
-            outbox::recipient.eq("erased"),
-            outbox::body_text.eq(""),
-            outbox::body_html.eq(""),
-            outbox::ics.eq(None::<String>),
-            outbox::headers.eq("{}"),
-        ))
-        .execute(conn)?;
+    let mut summary = anonymise_registrations(conn, ctx, &reg_ids)?;
+    summary.add(scrub_emails(conn, Mine::Business(business_id), "the business erased its data")?);
     diesel::delete(unsubscribe_tokens::table.filter(unsubscribe_tokens::business_id.eq(business_id))).execute(conn)?;
-    // 4. The business row keeps its id and dates only.
+    // The business row keeps its id and dates only.
     diesel::update(businesses::table.find(business_id))
         .set((
             businesses::email.eq(None::<String>),
@@ -303,7 +410,6 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
             businesses::industry.eq(None::<String>),
             businesses::employees.eq(None::<String>),
             businesses::website.eq(None::<String>),
-            businesses::marketing_consent.eq(false),
             businesses::updated_at.eq(ts),
             businesses::deleted_at.eq(Some(ts)),
         ))
@@ -315,25 +421,209 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
         "business.industry",
         "business.employees",
         "business.website",
-        "business.marketing_consent",
         "registrations.attendee_name",
         "registrations.attendee_email",
         "outbox.recipient",
         "outbox.body",
     ]);
     audit::record_system(conn, "erase", "business", business_id, changes)?;
-    Ok(ErasureSummary {
-        business_id: business_id.to_string(),
-        registrations_anonymised: reg_ids.len(),
-        registrations_cancelled: future.len(),
-        emails_dropped: dropped,
-    })
+    summary.business_id = Some(business_id.to_string());
+    Ok(summary)
 }
 
-/// Cancels one registration and promotes the waitlist, exactly as an attendee's own cancellation
-/// (without the cancellation email: the business asked to be forgotten, not written to).
-fn cancel_with_promotion(conn: &mut DbConnection, ctx: &MailContext, registration_id: &str) -> Result<(), AppError> {
-    crate::registrations::queries::cancel(conn, ctx, registration_id, false).map(|_| ())
+/// Erases one registration's attendee (what its manage token controls): cancels it with the usual
+/// promotion when its event is still ahead, blanks the person and the business details typed on
+/// it, and drops or blanks its emails. The business record is not touched.
+pub fn erase_registration(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    registration_id: &str,
+) -> Result<ErasureSummary, AppError> {
+    let summary = anonymise_registrations(conn, ctx, &[registration_id.to_string()])?;
+    audit::record_system(
+        conn,
+        "erase",
+        "registration",
+        registration_id,
+        Changes::fields(&["attendee_name", "attendee_email", "outbox.recipient", "outbox.body"]),
+    )?;
+    Ok(summary)
+}
+
+/// Erases everything an address controls, after it proved control through a verified link: the
+/// business it is the contact of (as [`erase`]), every registration it attends, the emails sent
+/// to it, its consent and its pending requests. Holds the address's advisory lock (PostgreSQL), so
+/// a registration or link email for the address either commits before (and is erased here) or
+/// waits until this commits (and then finds nothing to link to).
+pub fn erase_address(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    email: &str,
+    request_id: &str,
+) -> Result<ErasureSummary, AppError> {
+    lock_address(conn, email)?;
+    let mut summary = ErasureSummary::default();
+    let business: Option<String> = businesses::table
+        .filter(businesses::email.eq(email))
+        .filter(businesses::deleted_at.is_null())
+        .select(businesses::id)
+        .first(conn)
+        .optional()?;
+    if let Some(b) = business {
+        summary.add(erase(conn, ctx, &b)?);
+    }
+    let reg_ids: Vec<String> =
+        registrations::table.filter(registrations::attendee_email.eq(email)).select(registrations::id).load(conn)?;
+    summary.add(anonymise_registrations(conn, ctx, &reg_ids)?);
+    // Emails that belong to no registration (link lists, privacy links), found by address.
+    summary.add(scrub_emails(conn, Mine::Address(email), "the address erased its data")?);
+    diesel::delete(email_consents::table.filter(email_consents::email.eq(email))).execute(conn)?;
+    diesel::delete(unsubscribe_tokens::table.filter(unsubscribe_tokens::email.eq(email))).execute(conn)?;
+    diesel::delete(mail_throttle::table.filter(mail_throttle::recipient.eq(email))).execute(conn)?;
+    diesel::delete(mail_counts::table.filter(mail_counts::recipient.eq(email))).execute(conn)?;
+    // Pending requests of the address stop working; the rows stay (without the address) as a record.
+    diesel::update(privacy_requests::table.filter(privacy_requests::email.eq(email)))
+        .set((
+            privacy_requests::email.eq("erased"),
+            privacy_requests::payload.eq("{}"),
+            privacy_requests::token_hash.eq(None::<String>),
+            privacy_requests::status.eq("erased"),
+        ))
+        .execute(conn)?;
+    audit::record_system(
+        conn,
+        "erase",
+        "privacy_request",
+        request_id,
+        Changes::fields(&["business", "registrations.attendee", "outbox", "email_consents"]),
+    )?;
+    Ok(summary)
+}
+
+/// Cancels the future active ones (with promotion, without the cancellation email: the person
+/// asked to be forgotten, not written to) and anonymises every listed registration: rows and
+/// statuses stay (reports count them), the person, the typed business details and every way in
+/// (manage tokens, stored idempotent replies) go. Their emails are dropped or blanked.
+fn anonymise_registrations(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    reg_ids: &[String],
+) -> Result<ErasureSummary, AppError> {
+    if reg_ids.is_empty() {
+        return Ok(ErasureSummary::default());
+    }
+    let ts = now();
+    let future: Vec<String> = registrations::table
+        .inner_join(events::table)
+        .filter(registrations::id.eq_any(reg_ids))
+        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .filter(events::starts_at.gt(ts))
+        .order((registrations::created_at, registrations::id))
+        .select(registrations::id)
+        .load(conn)?;
+    for reg in &future {
+        crate::registrations::queries::cancel(conn, ctx, reg, false)?;
+    }
+    for reg in reg_ids {
+        // A fresh random hash nobody holds the token of: the old manage token stops working.
+        diesel::update(registrations::table.find(reg))
+            .set((
+                registrations::attendee_name.eq(None::<String>),
+                registrations::attendee_email.eq(None::<String>),
+                registrations::business_name_given.eq(None::<String>),
+                registrations::business_state_given.eq(None::<String>),
+                registrations::industry_given.eq(None::<String>),
+                registrations::employees_given.eq(None::<String>),
+                registrations::website_given.eq(None::<String>),
+                registrations::manage_token_hash.eq(hash_token(&new_token(TokenKind::Manage))),
+                registrations::updated_at.eq(ts),
+            ))
+            .execute(conn)?;
+    }
+    diesel::delete(registration_tokens::table.filter(registration_tokens::registration_id.eq_any(reg_ids)))
+        .execute(conn)?;
+    // A stored idempotent reply names the registration; a replay of its key must not reach it
+    // again (nor register the erased person anew), so the key stays, marked erased.
+    diesel::update(idempotency_keys::table.filter(idempotency_keys::registration_id.eq_any(reg_ids)))
+        .set(idempotency_keys::request_hash.eq(crate::registrations::queries::ERASED_REQUEST))
+        .execute(conn)?;
+    let mut summary = scrub_emails(conn, Mine::Registrations(reg_ids), "the attendee erased their data")?;
+    summary.registrations_anonymised = reg_ids.len();
+    summary.registrations_cancelled = future.len();
+    Ok(summary)
+}
+
+/// Which emails an erasure reaches.
+enum Mine<'a> {
+    Business(&'a str),
+    Registrations(&'a [String]),
+    /// Emails to the address that belong to no registration (link lists, privacy links).
+    Address(&'a str),
+}
+
+/// Drops the queued emails of `mine` (also those a worker has claimed: the worker re-checks a row
+/// before sending it) and blanks the personal content of all of them, `last_error` included.
+fn scrub_emails(conn: &mut DbConnection, mine: Mine<'_>, why: &str) -> Result<ErasureSummary, AppError> {
+    let ids: Vec<String> = match mine {
+        Mine::Business(b) => outbox::table.filter(outbox::business_id.eq(b)).select(outbox::id).load(conn)?,
+        Mine::Registrations(r) => outbox::table
+            .filter(outbox::registration_id.eq_any(r.iter().map(|s| Some(s.as_str()))))
+            .select(outbox::id)
+            .load(conn)?,
+        Mine::Address(e) => outbox::table
+            .filter(outbox::registration_id.is_null())
+            .filter(outbox::recipient.eq(e))
+            .select(outbox::id)
+            .load(conn)?,
+    };
+    let mut dropped = 0;
+    for chunk in ids.chunks(500) {
+        dropped += diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)).filter(outbox::status.eq("pending")))
+            .set((
+                outbox::status.eq("dropped"),
+                outbox::locked_by.eq(None::<String>),
+                outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
+            ))
+            .execute(conn)?;
+        diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
+            .set((
+                outbox::recipient.eq("erased"),
+                outbox::body_text.eq(""),
+                outbox::body_html.eq(""),
+                outbox::ics.eq(None::<String>),
+                outbox::headers.eq("{}"),
+                outbox::last_error.eq(Some(format!("erased: {why}"))),
+            ))
+            .execute(conn)?;
+    }
+    Ok(ErasureSummary { emails_dropped: dropped, email_ids: ids, ..ErasureSummary::default() })
+}
+
+/// [`lock_address`] without waiting: `false` when another transaction holds it.
+pub fn try_lock_address(conn: &mut DbConnection, email: &str) -> Result<bool, AppError> {
+    #[derive(QueryableByName)]
+    struct Got {
+        #[diesel(sql_type = diesel::sql_types::Bool)]
+        ok: bool,
+    }
+    if !conn.is_postgres() {
+        return Ok(true);
+    }
+    let got: Got = diesel::sql_query("SELECT pg_try_advisory_xact_lock($1) AS ok")
+        .bind::<diesel::sql_types::BigInt, _>(crate::privacy::address_lock_key(email))
+        .get_result(conn)?;
+    Ok(got.ok)
+}
+
+/// PostgreSQL: takes the address's advisory lock for the rest of the transaction (see
+/// [`crate::privacy::address_lock_key`]). SQLite's write transaction already excludes every writer.
+pub fn lock_address(conn: &mut DbConnection, email: &str) -> Result<(), AppError> {
+    if conn.is_postgres() {
+        diesel::sql_query("SELECT 1 AS one FROM (SELECT pg_advisory_xact_lock($1)) l")
+            .bind::<diesel::sql_types::BigInt, _>(crate::privacy::address_lock_key(email))
+            .execute(conn)?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -12,7 +12,7 @@ use crate::config::Config;
 use crate::db::{from_db_time, Db};
 use crate::error::AppError;
 use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, Page, QueryParams};
-use crate::mail::{html_escape, notify_registration, MailContext, Notice};
+use crate::mail::{html_escape, MailContext};
 use crate::time::{human_local, local_string, utc_string};
 use crate::validate::{self, Errors};
 
@@ -164,14 +164,22 @@ fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError
     })
 }
 
-fn idempotency(req: &HttpRequest, parsed: &RegistrationRequest) -> Result<Option<Idempotency>, AppError> {
+fn idempotency(
+    req: &HttpRequest,
+    parsed: &RegistrationRequest,
+    ttl_hours: u32,
+) -> Result<Option<Idempotency>, AppError> {
     let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
     let key = v.to_str().map(str::trim).unwrap_or("");
     if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
         return Err(AppError::bad_field("Idempotency-Key", "must be 1-200 visible ASCII characters"));
     }
     let body = serde_json::to_vec(parsed).unwrap_or_default();
-    Ok(Some(Idempotency { key: key.to_string(), request_hash: hex::encode(Sha256::digest(&body)) }))
+    Ok(Some(Idempotency {
+        key: key.to_string(),
+        request_hash: hex::encode(Sha256::digest(&body)),
+        ttl: chrono::Duration::hours(i64::from(ttl_hours)),
+    }))
 }
 
 fn links(config: &Config, id: &str, token: &str) -> Links {
@@ -199,17 +207,20 @@ async fn create_registration(
 ) -> Result<HttpResponse, AppError> {
     let event_id = parse_id("id", &path)?;
     let parsed = parse_request(&input)?;
-    let idem = idempotency(&req, &parsed)?;
+    let idem = idempotency(&req, &parsed, config.idempotency_ttl_hours)?;
     crate::ratelimit::check(&req, &db, &config).await?;
     let ctx = MailContext::from_config(&config);
-    let (eid, email) = (event_id.clone(), parsed.attendee_email.clone());
+    let (links_ctx, email) = (ctx.clone(), parsed.attendee_email.clone());
     let outcome = db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
     let outcome = match outcome {
         Err(AppError::Conflict { existing_id: None, detail }) if detail == queries::ALREADY_REGISTERED => {
-            // The unique index refused the insert (and everything before it was rolled back): name
-            // the registration the attendee already has.
-            let existing = db.read(move |c| queries::active_for_attendee(c, &eid, &email)).await?;
-            return Err(AppError::Conflict { detail, existing_id: existing });
+            // The unique index refused the insert (everything before it was rolled back). Name
+            // nothing: the attendee is emailed their links instead (at most one such email per
+            // address per ROADSHOW_LINKS_EMAIL_MINUTES, whoever asks).
+            db.write(move |c| crate::mail::links_email(c, &links_ctx, &email)).await?;
+            return Err(AppError::conflict(
+                "this attendee is already registered for this event; we have emailed them the link to manage it",
+            ));
         }
         other => other?,
     };
@@ -217,9 +228,10 @@ async fn create_registration(
         Outcome::Created(c) => (c, actix_web::http::StatusCode::CREATED),
         Outcome::Replayed(c) => (c, actix_web::http::StatusCode::CREATED),
     };
-    let token = created.manage_token.clone().unwrap_or_default();
     let mut body = serde_json::to_value(&created).map_err(|e| AppError::internal(e.to_string()))?;
-    body["links"] = serde_json::to_value(links(&config, &created.id, &token)).unwrap_or_default();
+    if let Some(token) = &created.manage_token {
+        body["links"] = serde_json::to_value(links(&config, &created.id, token)).unwrap_or_default();
+    }
     Ok(HttpResponse::build(status)
         .insert_header((header::LOCATION, format!("/api/v1/registrations/{}", created.id)))
         .insert_header((header::CACHE_CONTROL, "no-store"))
@@ -230,10 +242,10 @@ fn render_registration(
     conn: &mut crate::db::DbConnection,
     reg: super::model::Registration,
 ) -> Result<RegistrationOut, AppError> {
-    use crate::db::schema::businesses;
-    use diesel::prelude::*;
     let e = crate::events::queries::find(conn, &reg.event_id)?.ok_or_else(|| AppError::internal("event missing"))?;
-    let business_name: String = businesses::table.find(&reg.business_id).select(businesses::name).first(conn)?;
+    // What this registrant typed: the stored business record is not theirs to see (anyone can
+    // register with any business's email). Rows from before that rule have no typed name.
+    let business_name = reg.business_name_given.clone().unwrap_or_default();
     let location = match &e.venue_id {
         Some(v) => crate::partners::queries::find_venue(conn, v)?
             .map(|v| format!("{}, {}, {}, {}", v.name, v.address, v.city, v.state_code)),
@@ -345,25 +357,28 @@ async fn recover_links(
 ) -> Result<HttpResponse, AppError> {
     let email = validate::email("email", &input.email).map_err(|e| AppError::Validation(vec![e]))?;
     crate::ratelimit::check(&req, &db, &config).await?;
-    let ctx = MailContext::from_config(&config);
+    // Queued, as privacy requests are: the same work and the same answer whether or not the
+    // address is known. The worker sends one email listing every active registration, at most one
+    // per address per ROADSHOW_LINKS_EMAIL_MINUTES.
     db.write(move |c| {
-        for id in queries::upcoming_for_attendee(c, &email)? {
-            notify_registration(c, &ctx, &id, Notice::Links, None)?;
-        }
-        Ok(())
+        crate::privacy::requests::queue(
+            c,
+            &email,
+            crate::privacy::requests::Kind::Links,
+            &crate::privacy::requests::Payload::default(),
+        )
     })
     .await?;
-    // The same answer whether or not the address is known.
-    Ok(HttpResponse::Accepted().json(serde_json::json!({
-        "status": "accepted",
-        "detail": "If this address has upcoming registrations, we have emailed links to manage them."
-    })))
+    Ok(crate::privacy::handlers::accepted(
+        "If this address has upcoming registrations, we are emailing it the links to manage them.",
+    ))
 }
 
 // ---------------------------------------------------------------------------------------------
 // The manage page (server-rendered HTML; works without JavaScript)
 
-fn html_page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
+/// A small server-rendered page (no JavaScript; strict CSP), shared by the manage and privacy pages.
+pub fn html_page(status: actix_web::http::StatusCode, title: &str, body: &str) -> HttpResponse {
     let page = format!(
         "<!doctype html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>{title} · Roadshow</title>\n\

@@ -23,6 +23,13 @@ pub struct Registration {
     pub confirmed_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
     pub checked_in_at: Option<NaiveDateTime>,
+    /// What the registrant typed about the business (the stored business record is not changed
+    /// by a registration; see the module docs).
+    pub business_name_given: Option<String>,
+    pub business_state_given: Option<String>,
+    pub industry_given: Option<String>,
+    pub employees_given: Option<String>,
+    pub website_given: Option<String>,
 }
 
 impl Registration {
@@ -46,6 +53,11 @@ pub struct NewRegistration {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub confirmed_at: Option<NaiveDateTime>,
+    pub business_name_given: Option<String>,
+    pub business_state_given: Option<String>,
+    pub industry_given: Option<String>,
+    pub employees_given: Option<String>,
+    pub website_given: Option<String>,
 }
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -58,8 +70,6 @@ pub struct Business {
     pub industry: Option<String>,
     pub employees: Option<String>,
     pub website: Option<String>,
-    pub marketing_consent: bool,
-    pub unsubscribed_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
     pub deleted_at: Option<NaiveDateTime>,

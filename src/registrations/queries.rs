@@ -36,7 +36,13 @@ pub struct Created {
 pub struct Idempotency {
     pub key: String,
     pub request_hash: String,
+    /// How long a key is remembered (`ROADSHOW_IDEMPOTENCY_TTL_HOURS`): an older one is free again.
+    pub ttl: chrono::Duration,
 }
+
+/// Stored instead of a request's fingerprint once its registration was erased: a replay of the key
+/// then gets a 409 and nothing of the erased registration.
+pub const ERASED_REQUEST: &str = "erased";
 
 /// Outcome of [`register`].
 #[derive(Debug)]
@@ -122,6 +128,11 @@ pub fn register(
         created_at: at,
         updated_at: at,
         confirmed_at: (status == "confirmed").then_some(at),
+        business_name_given: Some(req.business_name.clone()),
+        business_state_given: Some(req.business_state.clone()),
+        industry_given: req.industry.clone(),
+        employees_given: req.employees.clone(),
+        website_given: req.website.clone(),
     };
     let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
     // Counted before this row goes in, hence the + 1: tickets are handed out one at a time under
@@ -147,6 +158,10 @@ pub fn register(
     let inserted = insert_with_email(conn, &row, email.as_ref().map(|e| &e.email))?;
     if let Some(e) = &email {
         e.after_insert(conn, inserted)?;
+    }
+    if let Some(consent) = req.marketing_consent {
+        // Consent is the attendee's, for their own address only.
+        outbox::set_marketing_consent(conn, &req.attendee_email, consent, at)?;
     }
     crate::events::queries::public_data_changed();
     let created = Created {
@@ -211,11 +226,16 @@ fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail)
     use diesel::sql_types::{BigInt, Integer, Nullable};
     let registration = diesel::sql_query(
         "WITH r AS (INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, \
-         waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id) \
+         waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at, \
+         business_name_given, business_state_given, industry_given, employees_given, website_given) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $26, $27, $28, $29, $30) RETURNING id), \
+         c AS (INSERT INTO mail_counts (recipient, window_start, sent) SELECT $15, $31, 1 FROM r \
+         WHERE $32::integer IS NOT NULL \
+         ON CONFLICT (recipient, window_start) DO UPDATE SET sent = mail_counts.sent + 1 RETURNING sent) \
          INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, \
          headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) \
-         SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, 'pending', 0, $10, r.id, $24, $25, $10 \
+         SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
+         CASE WHEN (SELECT sent FROM c) > $32 THEN 'suppressed' ELSE 'pending' END, 0, $10, r.id, $24, $25, $10 \
          FROM r ON CONFLICT (dedupe_key) DO NOTHING RETURNING id",
     )
     .bind::<Text, _>(&row.id)
@@ -231,10 +251,18 @@ fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail)
     .bind::<Timestamp, _>(row.updated_at)
     .bind::<Nullable<Timestamp>, _>(row.confirmed_at);
     let email_id = new_id();
+    let cap = email.hourly_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX));
     let inserted: Vec<IdRow> = cached(
         outbox::bind_email_content!(registration, &email_id, email)
             .bind::<Nullable<Text>, _>(&email.business_id)
-            .bind::<Nullable<Text>, _>(&email.event_id),
+            .bind::<Nullable<Text>, _>(&email.event_id)
+            .bind::<Nullable<Text>, _>(&row.business_name_given)
+            .bind::<Nullable<Text>, _>(&row.business_state_given)
+            .bind::<Nullable<Text>, _>(&row.industry_given)
+            .bind::<Nullable<Text>, _>(&row.employees_given)
+            .bind::<Nullable<Text>, _>(&row.website_given)
+            .bind::<Timestamp, _>(outbox::cap_window(row.created_at))
+            .bind::<Nullable<Integer>, _>(cap),
     )
     .load(conn)?;
     Ok(inserted.len() == 1)
@@ -255,12 +283,16 @@ fn claim_idempotency_key(
     let inserted: Vec<ScopeRow> = cached(
         diesel::sql_query(
             "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
-         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO NOTHING RETURNING scope",
+         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO UPDATE SET \
+         request_hash = excluded.request_hash, response_status = 0, response_body = '', registration_id = NULL, \
+         created_at = excluded.created_at WHERE idempotency_keys.created_at < $5 RETURNING scope",
         )
         .bind::<Text, _>(scope(event_id))
         .bind::<Text, _>(&idem.key)
         .bind::<Text, _>(&idem.request_hash)
-        .bind::<Timestamp, _>(now()),
+        .bind::<Timestamp, _>(now())
+        // A key older than its time to live is forgotten: the request counts as new.
+        .bind::<Timestamp, _>(now() - idem.ttl),
     )
     .load(conn)?;
     if inserted.len() == 1 {
@@ -271,6 +303,9 @@ fn claim_idempotency_key(
         .filter(idempotency_keys::idem_key.eq(&idem.key))
         .select((idempotency_keys::request_hash, idempotency_keys::response_status, idempotency_keys::response_body))
         .first(conn)?;
+    if request_hash == ERASED_REQUEST {
+        return Err(AppError::conflict("the registration made with this Idempotency-Key no longer exists"));
+    }
     if request_hash != idem.request_hash {
         return Err(AppError::field("Idempotency-Key", "was already used with a different request body"));
     }
@@ -286,7 +321,12 @@ fn claim_idempotency_key(
         Some(t) if reg.status == "waitlisted" => Some(waitlist_position(conn, event_id, t)?),
         _ => None,
     };
-    created.manage_token = Some(mint_link_token(conn, &reg.id)?);
+    // A cancelled (or anonymised) registration is not handed a working token again.
+    created.manage_token = if reg.status == "cancelled" || reg.attendee_email.is_none() {
+        None
+    } else {
+        Some(mint_link_token(conn, &reg.id)?)
+    };
     Ok(Some(created))
 }
 
@@ -303,37 +343,43 @@ pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result
     Ok(t)
 }
 
-/// Creates the business or updates it (the normalised email is its identity), in one statement:
-/// newer details win, optional details are kept when not given again. Safe when two registrations
-/// of one business race (the second one updates the row the first inserted). The same statement
-/// checks the state code against `states`: `None` when it is unknown (nothing written). One round
-/// trip instead of a state lookup + insert + select + update: this runs in every registration.
+/// Finds the business by its normalised contact email, or creates it from what the registrant
+/// typed, in one statement. An existing business record is never changed by a registration (anyone
+/// can type anyone's business email): what this registrant typed is kept on the registration
+/// instead, and the record changes only through a verified link or staff. Safe when two
+/// registrations of one new business race (the second finds the row the first inserted; the no-op
+/// update is what makes `RETURNING` give the existing id). The same statement checks the state code
+/// against `states`: `None` when it is unknown (nothing written).
+///
+/// On PostgreSQL it also takes a shared advisory lock on the attendee's address
+/// ([`crate::privacy::address_lock_key`]): an erasure of that address holds it exclusively, so a
+/// registration either commits before the erasure (and is erased with it) or starts after it.
 fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<Option<String>, AppError> {
-    use diesel::sql_types::{Bool, Nullable};
-    let rows: Vec<IdRow> = cached(
-        diesel::sql_query(
-            "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, marketing_consent, \
-         created_at, updated_at) SELECT $1, $2, $3, $4, $5, $6, $7, COALESCE($8, FALSE), $9, $9 \
-         FROM states WHERE code = $4 \
-         ON CONFLICT (email) DO UPDATE SET name = excluded.name, state_code = excluded.state_code, \
-         industry = COALESCE(excluded.industry, businesses.industry), \
-         employees = COALESCE(excluded.employees, businesses.employees), \
-         website = COALESCE(excluded.website, businesses.website), \
-         marketing_consent = COALESCE($8, businesses.marketing_consent), \
-         deleted_at = NULL, updated_at = excluded.updated_at \
-         RETURNING id",
-        )
-        .bind::<Text, _>(new_id())
-        .bind::<Text, _>(&req.business_email)
-        .bind::<Text, _>(&req.business_name)
-        .bind::<Text, _>(&req.business_state)
-        .bind::<Nullable<Text>, _>(&req.industry)
-        .bind::<Nullable<Text>, _>(&req.employees)
-        .bind::<Nullable<Text>, _>(&req.website)
-        .bind::<Nullable<Bool>, _>(req.marketing_consent)
-        .bind::<Timestamp, _>(now()),
-    )
-    .load(conn)?;
+    use diesel::sql_types::{BigInt, Nullable};
+    // SQLite numbers `$n` parameters in order of first appearance, so each text binds in its order.
+    let q = diesel::sql_query(if conn.is_postgres() {
+        "WITH l AS (SELECT pg_advisory_xact_lock_shared($8)) \
+         INSERT INTO businesses (id, email, name, state_code, industry, employees, website, created_at, updated_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $9, $9 FROM states, l WHERE code = $4 \
+         ON CONFLICT (email) DO UPDATE SET email = businesses.email RETURNING id"
+    } else {
+        "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, created_at, updated_at) \
+         SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8 FROM states WHERE code = $4 \
+         ON CONFLICT (email) DO UPDATE SET email = businesses.email RETURNING id"
+    })
+    .bind::<Text, _>(new_id())
+    .bind::<Text, _>(&req.business_email)
+    .bind::<Text, _>(&req.business_name)
+    .bind::<Text, _>(&req.business_state)
+    .bind::<Nullable<Text>, _>(&req.industry)
+    .bind::<Nullable<Text>, _>(&req.employees)
+    .bind::<Nullable<Text>, _>(&req.website);
+    let rows: Vec<IdRow> = if conn.is_postgres() {
+        cached(q.bind::<BigInt, _>(crate::privacy::address_lock_key(&req.attendee_email)).bind::<Timestamp, _>(now()))
+            .load(conn)?
+    } else {
+        cached(q.bind::<Timestamp, _>(now())).load(conn)?
+    };
     Ok(rows.into_iter().next().map(|r| r.id))
 }
 
@@ -428,7 +474,11 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool
         notify_registration(conn, ctx, id, Notice::Cancelled, None)?;
     }
     if let (Some(shard), "confirmed") = (reg.seat_shard, reg.status.as_str()) {
-        if !promote_into(conn, ctx, &reg.event_id, shard)? {
+        // A seat of a cancelled event goes to nobody: promoting would email "a seat opened up"
+        // for an event that will not happen.
+        let event_cancelled: bool =
+            events::table.find(&reg.event_id).select(events::status).first::<String>(conn).map(|s| s == "cancelled")?;
+        if event_cancelled || !promote_into(conn, ctx, &reg.event_id, shard)? {
             seats::release_seat(conn, &reg.event_id, shard)?;
         }
     }

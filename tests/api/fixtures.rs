@@ -86,7 +86,6 @@ pub fn business(app: &TestApp, name: &str, email: &str) -> String {
                 businesses::state_code.eq(Some("TX")),
                 businesses::industry.eq(Some("retail")),
                 businesses::website.eq(Some("https://shop.example.org")),
-                businesses::marketing_consent.eq(true),
                 businesses::created_at.eq(ts),
                 businesses::updated_at.eq(ts),
             ))
@@ -162,6 +161,7 @@ pub fn queued_email(app: &TestApp, registration_id: &str, recipient: &str, body:
                 registration_id: Some(registration_id.to_string()),
                 business_id: None,
                 event_id: None,
+                hourly_cap: None,
             },
         )
     })

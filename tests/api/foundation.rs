@@ -177,7 +177,11 @@ async fn hand_written_statements_stay_prepared() {
     .await
     .unwrap();
     // The registration goes in with its email, in one statement (registrations::queries::insert_both).
-    for start in ["INSERT INTO businesses", "UPDATE event_seat_shards", "WITH r AS (INSERT INTO registrations"] {
+    for start in [
+        "WITH l AS (SELECT pg_advisory_xact_lock_shared($8)) INSERT INTO businesses",
+        "UPDATE event_seat_shards",
+        "WITH r AS (INSERT INTO registrations",
+    ] {
         assert!(statements.iter().any(|s| s.starts_with(start)), "{start}… is not prepared: {statements:#?}");
     }
 }

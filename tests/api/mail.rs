@@ -8,7 +8,7 @@ use chrono::{DateTime, Duration, Utc};
 use diesel::prelude::*;
 use mail_parser::{MessageParser, MimeHeaders};
 use reqwest::Method;
-use roadshow::db::schema::{businesses, events, outbox};
+use roadshow::db::schema::{events, outbox};
 use roadshow::jobs;
 use roadshow::mail::worker::{self, Mailer};
 use roadshow::mail::MailContext;
@@ -409,9 +409,10 @@ both_backends! {
         assert_eq!(page.status(), 200);
         let unsubscribed = |app: &TestApp| -> bool {
             let mut conn = app.db.get().unwrap();
-            businesses::table
-                .filter(businesses::email.eq("owner1@shop1.example"))
-                .select(businesses::unsubscribed_at.is_not_null())
+            // Consent belongs to the address the follow-up went to.
+            roadshow::db::schema::email_consents::table
+                .find("attendee1@shop1.example")
+                .select(roadshow::db::schema::email_consents::unsubscribed_at.is_not_null())
                 .first(&mut *conn)
                 .unwrap()
         };

@@ -13,3 +13,4 @@ mod public_reads;
 mod registrations;
 mod smtp_client;
 mod smtp_sink;
+mod trust;

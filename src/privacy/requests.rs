@@ -1,0 +1,371 @@
+//! Verified links: business-wide and person-wide rights for whoever proves they read the address.
+//!
+//! 1. `POST /api/v1/privacy/requests` (and `POST /api/v1/registrations/recover`) only *queue* a
+//!    request ([`queue`]): the answer is the same 202 and the same work whether or not the address
+//!    is known to us, so it tells a stranger nothing.
+//! 2. The background worker ([`process_queued`]) looks at each queued request. For an unknown
+//!    address it does nothing. For a known one it emails a single-use link (random, stored as a
+//!    hash, valid [`LINK_MINUTES`] minutes) — at most one per address and kind per
+//!    `ROADSHOW_LINKS_EMAIL_MINUTES`, and counted against the hourly cap, so nobody can use the
+//!    service to flood a mailbox.
+//! 3. The link opens a confirmation page (`GET /privacy/confirm?token=…`, which changes nothing, as
+//!    mail scanners open links); its form, or `POST /api/v1/privacy/confirm {"token"}`, carries the
+//!    request out ([`confirm`]) in one transaction that also spends the token.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+use serde::{Deserialize, Serialize};
+
+use super::queries::{self, AddressData, BusinessOut, ErasureSummary};
+use crate::audit::{self, Changes};
+use crate::auth::tokens::{hash_token, new_token, TokenKind};
+use crate::db::schema::{businesses, email_consents, privacy_requests, registrations};
+use crate::db::{new_id, now, write_tx, Db, DbConnection};
+use crate::error::AppError;
+use crate::mail::{outbox, MailContext};
+
+/// How long a privacy link works.
+pub const LINK_MINUTES: i64 = 30;
+
+/// What a request asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Kind {
+    /// A copy of everything held for the address.
+    Export,
+    /// Erasure of everything the address controls.
+    Erase,
+    /// A change to the business record the address is the contact of.
+    UpdateBusiness,
+    /// Giving or withdrawing the address's marketing consent.
+    Marketing,
+    /// The "your links" email (lost-link recovery): needs no confirmation.
+    Links,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Export => "export",
+            Kind::Erase => "erase",
+            Kind::UpdateBusiness => "update_business",
+            Kind::Marketing => "marketing",
+            Kind::Links => "links",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Kind> {
+        [Kind::Export, Kind::Erase, Kind::UpdateBusiness, Kind::Marketing, Kind::Links]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+
+    /// What confirming does, as the email and the page say it ("…to {action}").
+    pub fn action(self) -> &'static str {
+        match self {
+            Kind::Export => "send a copy of all the data we hold for it",
+            Kind::Erase => "erase all the data we hold for it (registrations still ahead are cancelled)",
+            Kind::UpdateBusiness => "change the details of the business it is the contact of",
+            Kind::Marketing => "change whether it receives news about the Roadshow",
+            Kind::Links => "send the links to its registrations",
+        }
+    }
+}
+
+/// The new business details of an `update_business` request (validated when queued).
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct BusinessChanges {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub state: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub industry: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub employees: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub website: Option<String>,
+}
+
+/// What a request carries besides its kind.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Payload {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub business: Option<BusinessChanges>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub marketing_consent: Option<bool>,
+}
+
+/// Queues a request (one insert, whatever the address). Call in a write transaction.
+pub fn queue(conn: &mut DbConnection, email: &str, kind: Kind, payload: &Payload) -> Result<(), AppError> {
+    diesel::insert_into(privacy_requests::table)
+        .values((
+            privacy_requests::id.eq(new_id()),
+            privacy_requests::email.eq(email),
+            privacy_requests::kind.eq(kind.as_str()),
+            privacy_requests::payload.eq(serde_json::to_string(payload).unwrap_or_else(|_| "{}".into())),
+            privacy_requests::status.eq("queued"),
+            privacy_requests::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(QueryableByName)]
+struct IdRow {
+    #[diesel(sql_type = Text)]
+    id: String,
+}
+
+/// Handles up to `limit` queued requests in the caller's write transaction; returns how many.
+/// PostgreSQL: `FOR UPDATE SKIP LOCKED`, so several processes share the queue.
+pub fn process_queued(conn: &mut DbConnection, ctx: &MailContext, limit: i64) -> Result<usize, AppError> {
+    let ids: Vec<String> = if conn.is_postgres() {
+        diesel::sql_query(
+            "SELECT id FROM privacy_requests WHERE status = 'queued' ORDER BY created_at, id LIMIT $1 \
+             FOR UPDATE SKIP LOCKED",
+        )
+        .bind::<BigInt, _>(limit)
+        .load::<IdRow>(conn)?
+        .into_iter()
+        .map(|r| r.id)
+        .collect()
+    } else {
+        privacy_requests::table
+            .filter(privacy_requests::status.eq("queued"))
+            .order((privacy_requests::created_at, privacy_requests::id))
+            .limit(limit)
+            .select(privacy_requests::id)
+            .load(conn)?
+    };
+    for id in &ids {
+        process_one(conn, ctx, id)?;
+    }
+    Ok(ids.len())
+}
+
+/// Works through the whole queue (background worker, tests). Each batch is its own transaction.
+pub fn process_all(db: &Db, ctx: &MailContext) -> Result<usize, AppError> {
+    let mut conn = db.get()?;
+    let mut total = 0;
+    loop {
+        let n = write_tx(&mut conn, |c| process_queued(c, ctx, 50))?;
+        total += n;
+        if n < 50 {
+            return Ok(total);
+        }
+    }
+}
+
+fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(), AppError> {
+    let (email, kind): (String, String) =
+        privacy_requests::table.find(id).select((privacy_requests::email, privacy_requests::kind)).first(conn)?;
+    let at = now();
+    // Serialised with an erasure of the same address (see `queries::erase_address`). Only tried:
+    // this batch holds its request rows, which an erasure may be waiting for, so waiting here could
+    // deadlock. A request whose address is busy stays queued for the next pass.
+    if !queries::try_lock_address(conn, &email)? {
+        return Ok(());
+    }
+    let kind = Kind::parse(&kind).ok_or_else(|| AppError::internal("unknown privacy request kind"))?;
+    let status = if kind == Kind::Links {
+        if crate::mail::links_email(conn, ctx, &email)? {
+            "sent"
+        } else {
+            "ignored"
+        }
+    } else if !address_known(conn, &email, kind)? {
+        "ignored"
+    } else if !outbox::take_throttle(conn, &email, &format!("privacy:{}", kind.as_str()), at, ctx.links_every)? {
+        "throttled"
+    } else {
+        let token = new_token(TokenKind::Privacy);
+        diesel::update(privacy_requests::table.find(id))
+            .set((
+                privacy_requests::token_hash.eq(Some(hash_token(&token))),
+                privacy_requests::expires_at.eq(Some(at + chrono::Duration::minutes(LINK_MINUTES))),
+            ))
+            .execute(conn)?;
+        let url = format!("{}/privacy/confirm?token={token}", ctx.public_url);
+        crate::mail::privacy_link_email(conn, ctx, &email, kind.action(), &url, LINK_MINUTES)?;
+        "sent"
+    };
+    diesel::update(privacy_requests::table.find(id))
+        .set((privacy_requests::status.eq(status), privacy_requests::processed_at.eq(Some(at))))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Whether we hold anything a request of `kind` could act on for this address.
+fn address_known(conn: &mut DbConnection, email: &str, kind: Kind) -> Result<bool, AppError> {
+    use diesel::dsl::exists;
+    let contact =
+        exists(businesses::table.filter(businesses::email.eq(email)).filter(businesses::deleted_at.is_null()));
+    if kind == Kind::UpdateBusiness {
+        return Ok(diesel::select(contact).get_result(conn)?);
+    }
+    let attendee = exists(registrations::table.filter(registrations::attendee_email.eq(email)));
+    let consent = exists(email_consents::table.filter(email_consents::email.eq(email)));
+    Ok(diesel::select(contact.or(attendee).or(consent)).get_result(conn)?)
+}
+
+/// A link's request, while it may still be used: its kind, address and payload.
+pub fn peek(conn: &mut DbConnection, token: &str) -> Result<Option<(Kind, String, Payload)>, AppError> {
+    let row: Option<(String, String, String, Option<NaiveDateTime>)> = privacy_requests::table
+        .filter(privacy_requests::token_hash.eq(hash_token(token)))
+        .filter(privacy_requests::status.eq("sent"))
+        .select((
+            privacy_requests::kind,
+            privacy_requests::email,
+            privacy_requests::payload,
+            privacy_requests::expires_at,
+        ))
+        .first(conn)
+        .optional()?;
+    Ok(row.and_then(|(kind, email, payload, expires)| {
+        let live = expires.is_some_and(|e| e > now());
+        let kind = Kind::parse(&kind)?;
+        live.then(|| (kind, email, serde_json::from_str(&payload).unwrap_or_default()))
+    }))
+}
+
+/// What a confirmed request did.
+#[derive(Debug, Serialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum Outcome {
+    Export { data: Box<AddressData> },
+    Erase { summary: ErasureSummary },
+    UpdateBusiness { business: BusinessOut },
+    Marketing { marketing_consent: bool },
+}
+
+/// The answer for a link that is not (or no longer) valid: the same whatever the reason.
+pub fn invalid_link() -> AppError {
+    AppError::not_found("this link is not valid: it was already used, has expired, or is unknown")
+}
+
+/// Carries out the request behind a link, spending the link, in the caller's write transaction.
+pub fn confirm(conn: &mut DbConnection, ctx: &MailContext, token: &str) -> Result<Outcome, AppError> {
+    let at = now();
+    let row: Option<(String, String, String, String)> = privacy_requests::table
+        .filter(privacy_requests::token_hash.eq(hash_token(token)))
+        .filter(privacy_requests::status.eq("sent"))
+        .filter(privacy_requests::expires_at.gt(at))
+        .select((privacy_requests::id, privacy_requests::email, privacy_requests::kind, privacy_requests::payload))
+        .first(conn)
+        .optional()?;
+    let (id, email, kind, payload) = row.ok_or_else(invalid_link)?;
+    // Spend it first, conditionally: of two racing confirmations only one gets on.
+    let spent = diesel::update(privacy_requests::table.find(&id).filter(privacy_requests::status.eq("sent")))
+        .set((privacy_requests::status.eq("used"), privacy_requests::used_at.eq(Some(at))))
+        .execute(conn)?;
+    if spent == 0 {
+        return Err(invalid_link());
+    }
+    let payload: Payload = serde_json::from_str(&payload).unwrap_or_default();
+    match Kind::parse(&kind).ok_or_else(invalid_link)? {
+        Kind::Export => Ok(Outcome::Export { data: Box::new(queries::export_address(conn, &email)?) }),
+        Kind::Erase => Ok(Outcome::Erase { summary: queries::erase_address(conn, ctx, &email, &id)? }),
+        Kind::UpdateBusiness => {
+            let changes = payload.business.unwrap_or_default();
+            Ok(Outcome::UpdateBusiness { business: update_business(conn, &email, &changes, &id)? })
+        }
+        Kind::Marketing => {
+            let consent = payload.marketing_consent.unwrap_or(false);
+            outbox::set_marketing_consent(conn, &email, consent, at)?;
+            audit::record_system(conn, "update", "email_consent", &id, Changes::fields(&["marketing_consent"]))?;
+            Ok(Outcome::Marketing { marketing_consent: consent })
+        }
+        Kind::Links => Err(invalid_link()),
+    }
+}
+
+fn update_business(
+    conn: &mut DbConnection,
+    email: &str,
+    changes: &BusinessChanges,
+    request_id: &str,
+) -> Result<BusinessOut, AppError> {
+    let id: String = businesses::table
+        .filter(businesses::email.eq(email))
+        .filter(businesses::deleted_at.is_null())
+        .select(businesses::id)
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("this address is no longer the contact of a business"))?;
+    let at = now();
+    let mut fields = Vec::new();
+    if let Some(name) = &changes.name {
+        diesel::update(businesses::table.find(&id)).set(businesses::name.eq(name)).execute(conn)?;
+        fields.push("name");
+    }
+    if let Some(state) = &changes.state {
+        let known: i64 = crate::db::schema::states::table
+            .filter(crate::db::schema::states::code.eq(state))
+            .count()
+            .get_result(conn)?;
+        if known == 0 {
+            return Err(AppError::field("business.state", format!("{state} is not a US state code")));
+        }
+        diesel::update(businesses::table.find(&id)).set(businesses::state_code.eq(Some(state))).execute(conn)?;
+        fields.push("state");
+    }
+    if let Some(v) = &changes.industry {
+        diesel::update(businesses::table.find(&id)).set(businesses::industry.eq(Some(v))).execute(conn)?;
+        fields.push("industry");
+    }
+    if let Some(v) = &changes.employees {
+        diesel::update(businesses::table.find(&id)).set(businesses::employees.eq(Some(v))).execute(conn)?;
+        fields.push("employees");
+    }
+    if let Some(v) = &changes.website {
+        diesel::update(businesses::table.find(&id)).set(businesses::website.eq(Some(v))).execute(conn)?;
+        fields.push("website");
+    }
+    diesel::update(businesses::table.find(&id)).set(businesses::updated_at.eq(at)).execute(conn)?;
+    let names: Vec<String> = fields.iter().map(|f| format!("business.{f}")).collect();
+    audit::record_system(conn, "update", "business", &id, Changes::fields(&names))?;
+    let _ = request_id;
+    queries::export(conn, &id)?.map(|d| d.business).ok_or_else(|| AppError::not_found("no such business"))
+}
+
+/// Housekeeping that keeps the abuse guards small: cap counters and throttle marks that no longer
+/// matter, idempotency keys past their time to live, and the hashes of privacy links that expired.
+pub fn prune(conn: &mut DbConnection, at: NaiveDateTime, idempotency_ttl: chrono::Duration) -> Result<usize, AppError> {
+    use crate::db::schema::idempotency_keys;
+    let mut n = outbox::prune_caps(conn, at)?;
+    n += diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(at - idempotency_ttl)))
+        .execute(conn)?;
+    n += diesel::update(
+        privacy_requests::table.filter(privacy_requests::status.eq("sent")).filter(privacy_requests::expires_at.lt(at)),
+    )
+    .set(privacy_requests::token_hash.eq(None::<String>))
+    .execute(conn)?;
+    Ok(n)
+}
+
+/// Runs the request queue in a background thread every `poll`, and [`prune`] about once a minute.
+pub fn spawn(
+    db: Db,
+    ctx: MailContext,
+    poll: std::time::Duration,
+    idempotency_ttl: chrono::Duration,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    std::thread::Builder::new().name("privacy-requests".into()).spawn(move || {
+        let mut last_prune = std::time::Instant::now();
+        loop {
+            if let Err(e) = process_all(&db, &ctx) {
+                tracing::error!(error = %e, "privacy request step failed");
+            }
+            if last_prune.elapsed() >= std::time::Duration::from_secs(60) {
+                last_prune = std::time::Instant::now();
+                let pruned = db.get().and_then(|mut c| write_tx(&mut c, |c| prune(c, now(), idempotency_ttl)));
+                if let Err(e) = pruned {
+                    tracing::error!(error = %e, "pruning abuse guards failed");
+                }
+            }
+            std::thread::sleep(poll);
+        }
+    })
+}
