@@ -254,7 +254,7 @@ pub fn export_registration(conn: &mut DbConnection, registration_id: &str) -> Re
         .into_iter()
         .next()
         .ok_or_else(|| AppError::not_found("no such registration"))?;
-    let emails = load_emails(conn, &[registration.id.clone()], None)?;
+    let emails = load_emails(conn, std::slice::from_ref(&registration.id), None)?;
     Ok(RegistrationData { registration, emails })
 }
 
