@@ -356,14 +356,9 @@ fn parse_event_in(input: EventIn) -> Result<EventDraft, AppError> {
         errs.push("kind", "must be roadshow_stop or webinar");
     }
     let title = errs.take(validate::text("title", &input.title, 200));
-    let description = match input.description.as_deref().map(str::trim) {
-        Some(d) if d.chars().count() > 10_000 => {
-            errs.push("description", "must be at most 10000 characters");
-            String::new()
-        }
-        Some(d) => d.to_string(),
-        None => String::new(),
-    };
+    let description =
+        input.description.as_deref().and_then(|d| errs.take(validate::multiline("description", d, 10_000)));
+    let description = description.unwrap_or_default();
     let tz = match input.time_zone.as_deref() {
         Some(z) => errs.take(parse_tz("time_zone", z)),
         None => {
@@ -827,9 +822,8 @@ fn apply_patch(
         None => e.registration_closes_at.map(from_db_time),
     };
     let title = patch.title.as_deref().and_then(|t| errs.take(validate::text("title", t, 200)));
-    if patch.description.as_ref().is_some_and(|d| d.chars().count() > 10_000) {
-        errs.push("description", "must be at most 10000 characters");
-    }
+    let description =
+        patch.description.as_deref().and_then(|d| errs.take(validate::multiline("description", d, 10_000)));
     let capacity = patch.capacity.and_then(|n| parse_capacity(&mut errs, n));
     let venue_id = patch.venue_id.as_deref().and_then(|v| errs.take(parse_id_field("venue_id", v)));
     if venue_id.is_some() && e.kind == "webinar" {
@@ -848,8 +842,8 @@ fn apply_patch(
     if let Some(t) = title {
         changes.title = Some(t);
     }
-    if let Some(d) = patch.description {
-        changes.description = Some(d.trim().to_string());
+    if let Some(d) = description {
+        changes.description = Some(d);
     }
     if to_db_time(starts) != e.starts_at {
         notices.push(format!(
