@@ -1,6 +1,12 @@
 //! Small parsers for input values shared by features ("parse, don't validate"): each returns the
 //! clean value or a [`FieldError`] naming the field. Callers collect errors so one answer lists
 //! every bad field.
+//!
+//! Free text comes in two kinds: single-line ([`text`], [`opt_text`]: names, titles, addresses,
+//! labels), which refuses line breaks and control characters, and multi-line ([`multiline`]:
+//! descriptions), which keeps newlines and tabs and drops other control characters. Every text
+//! input goes through one of them; NUL is refused by both (and by the body and query parsers in
+//! `http`).
 
 use crate::error::{AppError, FieldError};
 
