@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 
 use crate::db::DatabaseTarget;
+use crate::http::{IpNet, TrustedProxies};
 
 #[derive(Debug, Clone)]
 pub struct Config {
@@ -31,8 +32,17 @@ pub struct Config {
     pub http_workers: usize,
     /// `ROADSHOW_BACKGROUND`: run the outbox worker and scheduler in this process (default true).
     pub background: bool,
-    /// `ROADSHOW_TRUST_PROXY`: take the client address from `X-Forwarded-For` (default false).
-    pub trust_proxy: bool,
+    /// `ROADSHOW_TRUSTED_PROXY_HOPS` (default 0) and `ROADSHOW_TRUSTED_PROXIES` (comma-separated
+    /// CIDR networks, default none): which proxies in front of us may name the client in
+    /// `X-Forwarded-For` (see [`TrustedProxies::client_ip`]). The old `ROADSHOW_TRUST_PROXY=true`
+    /// still works, as 1 hop, with a warning at start.
+    pub trusted_proxies: TrustedProxies,
+    /// `ROADSHOW_PUBLIC_CACHE_ENTRIES`: most answers the public read cache keeps per process
+    /// (default 10000; 0 turns the cache off).
+    pub public_cache_entries: usize,
+    /// `ROADSHOW_PUBLIC_CACHE_BYTES`: most bytes of answers (and their keys) that cache keeps per
+    /// process (default 64 MiB).
+    pub public_cache_bytes: usize,
     /// `ROADSHOW_MAIL_MAX_ATTEMPTS`: delivery attempts before an email is dead-lettered (default 12,
     /// about 6 hours of retries with the backoff capped at an hour).
     pub mail_max_attempts: u32,
@@ -81,7 +91,9 @@ impl Config {
             db_pool_size: 0,
             http_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             background: true,
-            trust_proxy: false,
+            trusted_proxies: TrustedProxies::default(),
+            public_cache_entries: 10_000,
+            public_cache_bytes: 64 * 1024 * 1024,
             mail_max_attempts: 12,
             mail_poll_ms: 1000,
             mail_concurrency: 16,
@@ -139,8 +151,42 @@ impl Config {
         if let Some(v) = get("ROADSHOW_BACKGROUND") {
             c.background = parse_bool("ROADSHOW_BACKGROUND", &v)?;
         }
+        let hops = get("ROADSHOW_TRUSTED_PROXY_HOPS");
+        if let Some(v) = &hops {
+            c.trusted_proxies.hops = parse_num("ROADSHOW_TRUSTED_PROXY_HOPS", v)?;
+        }
+        if let Some(v) = get("ROADSHOW_TRUSTED_PROXIES") {
+            c.trusted_proxies.networks = v
+                .split(',')
+                .map(str::trim)
+                .filter(|n| !n.is_empty())
+                .map(IpNet::parse)
+                .collect::<Result<_, _>>()
+                .map_err(|message| ConfigError { var: "ROADSHOW_TRUSTED_PROXIES", message })?;
+        }
         if let Some(v) = get("ROADSHOW_TRUST_PROXY") {
-            c.trust_proxy = parse_bool("ROADSHOW_TRUST_PROXY", &v)?;
+            // The old yes/no setting: kept so an upgrade does not silently start rate-limiting a
+            // whole proxy as one client; it meant "the peer is our proxy", which is one hop.
+            let old = parse_bool("ROADSHOW_TRUST_PROXY", &v)?;
+            if hops.is_some() {
+                return Err(ConfigError {
+                    var: "ROADSHOW_TRUST_PROXY",
+                    message: "is replaced by ROADSHOW_TRUSTED_PROXY_HOPS; set only the new one".into(),
+                });
+            }
+            if old {
+                c.trusted_proxies.hops = 1;
+            }
+            tracing::warn!(
+                "ROADSHOW_TRUST_PROXY is deprecated: use ROADSHOW_TRUSTED_PROXY_HOPS={} (and/or ROADSHOW_TRUSTED_PROXIES)",
+                c.trusted_proxies.hops
+            );
+        }
+        if let Some(v) = get("ROADSHOW_PUBLIC_CACHE_ENTRIES") {
+            c.public_cache_entries = parse_num("ROADSHOW_PUBLIC_CACHE_ENTRIES", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_PUBLIC_CACHE_BYTES") {
+            c.public_cache_bytes = parse_num("ROADSHOW_PUBLIC_CACHE_BYTES", &v)?;
         }
         if let Some(v) = get("ROADSHOW_MAIL_MAX_ATTEMPTS") {
             c.mail_max_attempts = parse_num("ROADSHOW_MAIL_MAX_ATTEMPTS", &v)?;
@@ -223,6 +269,24 @@ impl Config {
             var: "ROADSHOW_MAIL_FROM",
             message: format!("{:?} is not a mailbox like `Roadshow <no-reply@example.org>`: {e}", self.mail_from),
         })?;
+        if self.trusted_proxies.hops > 16 {
+            return Err(ConfigError {
+                var: "ROADSHOW_TRUSTED_PROXY_HOPS",
+                message: "must be between 0 and 16 (the proxies in front of the service)".into(),
+            });
+        }
+        if self.public_cache_entries > 1_000_000 {
+            return Err(ConfigError {
+                var: "ROADSHOW_PUBLIC_CACHE_ENTRIES",
+                message: "must be between 0 and 1000000".into(),
+            });
+        }
+        if self.public_cache_entries > 0 && !(64 * 1024..=4 << 30).contains(&self.public_cache_bytes) {
+            return Err(ConfigError {
+                var: "ROADSHOW_PUBLIC_CACHE_BYTES",
+                message: "must be between 65536 (64 KiB) and 4294967296 (4 GiB)".into(),
+            });
+        }
         for origin in &self.cors_origins {
             let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
             let ok = rest.is_some_and(|r| {
@@ -313,6 +377,55 @@ mod tests {
         ] {
             assert_eq!(with(&[(var, "0")]).unwrap_err().var, var);
             assert_eq!(with(&[(var, "soon")]).unwrap_err().var, var);
+        }
+    }
+
+    #[test]
+    fn trusted_proxies_are_hops_and_networks() {
+        let c = with(&[]).unwrap();
+        assert_eq!(c.trusted_proxies, TrustedProxies::default(), "nobody is trusted by default");
+        let c = with(&[
+            ("ROADSHOW_TRUSTED_PROXY_HOPS", "2"),
+            ("ROADSHOW_TRUSTED_PROXIES", "10.0.0.0/8, 127.0.0.1/32,fd00::/8"),
+        ])
+        .unwrap();
+        assert_eq!(c.trusted_proxies.hops, 2);
+        let nets: Vec<String> = c.trusted_proxies.networks.iter().map(|n| n.to_string()).collect();
+        assert_eq!(nets, ["10.0.0.0/8", "127.0.0.1/32", "fd00::/8"]);
+        for bad in ["10.0.0.0/33", "10.0.0.1/8", "localhost", "10.0.0.0/8;"] {
+            assert_eq!(
+                with(&[("ROADSHOW_TRUSTED_PROXIES", bad)]).unwrap_err().var,
+                "ROADSHOW_TRUSTED_PROXIES",
+                "{bad}"
+            );
+        }
+        for bad in ["-1", "x", "17"] {
+            assert_eq!(with(&[("ROADSHOW_TRUSTED_PROXY_HOPS", bad)]).unwrap_err().var, "ROADSHOW_TRUSTED_PROXY_HOPS");
+        }
+    }
+
+    #[test]
+    fn the_old_trust_proxy_switch_means_one_hop() {
+        assert_eq!(with(&[("ROADSHOW_TRUST_PROXY", "true")]).unwrap().trusted_proxies.hops, 1);
+        assert_eq!(with(&[("ROADSHOW_TRUST_PROXY", "false")]).unwrap().trusted_proxies.hops, 0);
+        assert_eq!(with(&[("ROADSHOW_TRUST_PROXY", "maybe")]).unwrap_err().var, "ROADSHOW_TRUST_PROXY");
+        let both = with(&[("ROADSHOW_TRUST_PROXY", "true"), ("ROADSHOW_TRUSTED_PROXY_HOPS", "2")]).unwrap_err();
+        assert_eq!(both.var, "ROADSHOW_TRUST_PROXY");
+        assert!(both.message.contains("ROADSHOW_TRUSTED_PROXY_HOPS"), "{}", both.message);
+    }
+
+    #[test]
+    fn public_cache_bounds_are_checked() {
+        let c = with(&[]).unwrap();
+        assert_eq!((c.public_cache_entries, c.public_cache_bytes), (10_000, 64 * 1024 * 1024));
+        assert_eq!(with(&[("ROADSHOW_PUBLIC_CACHE_ENTRIES", "0")]).unwrap().public_cache_entries, 0);
+        for (var, bad) in [
+            ("ROADSHOW_PUBLIC_CACHE_ENTRIES", "2000000"),
+            ("ROADSHOW_PUBLIC_CACHE_ENTRIES", "lots"),
+            ("ROADSHOW_PUBLIC_CACHE_BYTES", "100"),
+            ("ROADSHOW_PUBLIC_CACHE_BYTES", "-5"),
+        ] {
+            assert_eq!(with(&[(var, bad)]).unwrap_err().var, var, "{var}={bad}");
         }
     }
 }

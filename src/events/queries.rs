@@ -1,4 +1,9 @@
 //! Event queries. Admin reads and writes take the [`Actor`] and put its scope in the SQL.
+//!
+//! The `q=` search of both lists is answered by a full-text index, one per engine (migration
+//! `2026-12-01-000502_event_search`): a GIN index on the title and description's `tsvector` on
+//! PostgreSQL, an FTS5 table kept in step by triggers on SQLite. Every word of the search must
+//! start a word of the title or description, in any case.
 
 use std::collections::HashMap;
 
@@ -8,7 +13,7 @@ use diesel::prelude::*;
 use super::model::{Event, EventChanges, NewEvent};
 use crate::auth::{Actor, Role};
 use crate::db::schema::{event_hosts, event_topics, events, organizations, registrations, venues};
-use crate::db::{lower, now, DbConnection};
+use crate::db::{now, DbConnection};
 use crate::error::AppError;
 use crate::partners::queries::Venue;
 
@@ -49,7 +54,7 @@ fn scope(actor: &Actor) -> Result<crate::auth::scope::Filter<events::table>, App
 
 type BoxedEvents<'a> = events::BoxedQuery<'a, crate::db::MultiBackend>;
 
-fn apply_filter<'a>(mut q: BoxedEvents<'a>, f: &EventFilter) -> BoxedEvents<'a> {
+fn apply_filter<'a>(mut q: BoxedEvents<'a>, f: &EventFilter, postgres: bool) -> BoxedEvents<'a> {
     if let Some(state) = &f.state {
         // A state's events include national webinars (no state), which anyone may attend.
         q = q.filter(events::state_code.eq(state.clone()).or(events::state_code.is_null()));
@@ -70,19 +75,81 @@ fn apply_filter<'a>(mut q: BoxedEvents<'a>, f: &EventFilter) -> BoxedEvents<'a> 
         q = q.filter(events::starts_at.lt(to));
     }
     if let Some(text) = &f.q {
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        q = q.filter(
-            lower(events::title)
-                .like(pattern.clone())
-                .escape('\\')
-                .or(lower(events::description).like(pattern).escape('\\')),
-        );
+        q = q.filter(search_condition(text, postgres));
     }
     q
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+/// The words of a `q=` search: runs of letters and digits, lower-cased, at most 16 of them (each
+/// one more index lookup). Everything else separates words, so nothing a person types can reach
+/// the search syntax of either engine.
+pub fn search_words(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).take(16).map(str::to_lowercase).collect()
+}
+
+/// PostgreSQL: the indexed expression (migration `2026-12-01-000502_event_search`, which must say
+/// exactly the same) against a prefix query of every word.
+const PG_SEARCH: &str = "to_tsvector('simple', events.title || ' ' || events.description) @@ to_tsquery('simple', ";
+
+/// SQLite: the events whose FTS5 rows match.
+const SQLITE_SEARCH: &str = "events.search_rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ";
+
+/// The search query in each engine's syntax: every word as a prefix, all required.
+fn engine_query(words: &[String], postgres: bool) -> String {
+    if postgres {
+        words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & ")
+    } else {
+        words.iter().map(|w| format!("\"{w}\"*")).collect::<Vec<_>>().join(" ")
+    }
+}
+
+type Condition = Box<dyn BoxableExpression<events::table, crate::db::MultiBackend, SqlType = diesel::sql_types::Bool>>;
+
+/// The SQL condition of a `q=` search: every word of `text` must start a word of the title or
+/// description (case-insensitive), answered by the full-text index of each engine. Text without
+/// any word matches nothing.
+fn search_condition(text: &str, postgres: bool) -> Condition {
+    use diesel::sql_types::{Bool, Text};
+    let words = search_words(text);
+    if words.is_empty() {
+        return Box::new(diesel::dsl::sql::<Bool>("1 = 0"));
+    }
+    let sql = if postgres { PG_SEARCH } else { SQLITE_SEARCH };
+    Box::new(diesel::dsl::sql::<Bool>(sql).bind::<Text, _>(engine_query(&words, postgres)).sql(")"))
+}
+
+/// How the database answers the search condition of a `q=` search on its own: PostgreSQL's
+/// `EXPLAIN` or SQLite's `EXPLAIN QUERY PLAN`, one line per row. For checking that the full-text
+/// index can answer it (with the other filters of a list the planner may still prefer another
+/// index when few events are published).
+pub fn search_plan(conn: &mut DbConnection, text: &str) -> Result<Vec<String>, AppError> {
+    use diesel::sql_types::{Integer, Text};
+    #[derive(QueryableByName)]
+    struct PgLine {
+        #[diesel(sql_type = Text, column_name = "QUERY PLAN")]
+        line: String,
+    }
+    #[derive(QueryableByName)]
+    struct SqliteLine {
+        #[diesel(sql_type = Integer)]
+        #[allow(dead_code)]
+        id: i32,
+        #[diesel(sql_type = Text)]
+        detail: String,
+    }
+    let postgres = conn.is_postgres();
+    let query = engine_query(&search_words(text), postgres);
+    let sql = if postgres {
+        format!("EXPLAIN SELECT events.id FROM events WHERE {PG_SEARCH}$1)")
+    } else {
+        format!("EXPLAIN QUERY PLAN SELECT events.id FROM events WHERE {SQLITE_SEARCH}$1)")
+    };
+    let q = diesel::sql_query(sql).bind::<Text, _>(query);
+    Ok(if postgres {
+        q.load::<PgLine>(conn)?.into_iter().map(|l| l.line).collect()
+    } else {
+        q.load::<SqliteLine>(conn)?.into_iter().map(|l| l.detail).collect()
+    })
 }
 
 /// Published events matching `filter`, ordered by start, keyset-paginated on (starts_at, id).
@@ -92,7 +159,8 @@ pub fn list_public(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<Event>, AppError> {
-    let mut q = apply_filter(events::table.into_boxed(), filter).filter(events::status.eq("published"));
+    let postgres = conn.is_postgres();
+    let mut q = apply_filter(events::table.into_boxed(), filter, postgres).filter(events::status.eq("published"));
     if let Some((at, id)) = after {
         q = q.filter(events::starts_at.gt(at).or(events::starts_at.eq(at).and(events::id.gt(id))));
     }
@@ -107,7 +175,8 @@ pub fn list_admin(
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<Event>, AppError> {
-    let mut q = apply_filter(events::table.into_boxed(), filter);
+    let postgres = conn.is_postgres();
+    let mut q = apply_filter(events::table.into_boxed(), filter, postgres);
     q = q.filter(scope(actor)?);
     if let Some(status) = &filter.status {
         q = q.filter(events::status.eq(status.clone()));

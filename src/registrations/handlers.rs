@@ -111,8 +111,10 @@ pub struct RecoverIn {
     pub email: String,
 }
 
+/// The query of the manage page and its calendar link. Unknown parameters are ignored (unlike
+/// every other query here): mail clients, link shorteners and trackers append `utm_source`,
+/// `fbclid` and the like to the link in the email, and it must keep working.
 #[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
 pub struct TokenQuery {
     pub token: Option<String>,
 }
@@ -616,11 +618,23 @@ async fn list_registrants(
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(Page { items, next_cursor: next }))
 }
 
-/// One CSV field (RFC 4180 quoting). Cells that a spreadsheet would run as a formula get a leading
-/// apostrophe.
+/// One CSV field (RFC 4180 quoting), defused against formula injection.
+///
+/// A cell gets a leading apostrophe (which spreadsheets show as "text follows") when it:
+/// - starts with `=`, `+`, `-`, `@`, a tab or a carriage return (Excel, LibreOffice and Google
+///   Sheets may run such a cell as a formula), or
+/// - contains `;` followed by one of those characters, or contains a tab or a carriage return
+///   anywhere: a spreadsheet opened with `;` (or tab) as the separator splits the cell there, and
+///   the piece after the separator would start with a formula character.
+///
+/// Stored text holds no control characters (`validate`), so tabs and CRs come only from older data.
 fn csv_field(value: &str) -> String {
-    let v = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) { format!("'{value}") } else { value.to_string() };
-    if v.contains([',', '"', '\r', '\n']) {
+    const FORMULA: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+    let risky = value.starts_with(FORMULA)
+        || value.contains(['\t', '\r'])
+        || value.split(';').skip(1).any(|piece| piece.trim_start_matches(' ').starts_with(FORMULA));
+    let v = if risky { format!("'{value}") } else { value.to_string() };
+    if v.contains([',', '"', '\r', '\n', '\t', ';']) {
         format!("\"{}\"", v.replace('"', "\"\""))
     } else {
         v
@@ -649,5 +663,20 @@ mod tests {
         assert_eq!(csv_field("a,b"), "\"a,b\"");
         assert_eq!(csv_field("say \"hi\""), "\"say \"\"hi\"\"\"");
         assert_eq!(csv_field("=SUM(A1)"), "'=SUM(A1)");
+        for lead in ["+1", "-1+2", "@SUM(A1)", "\tx", "\rx"] {
+            assert!(csv_field(lead).starts_with("'") || csv_field(lead).starts_with("\"'"), "{lead:?}");
+        }
+    }
+
+    #[test]
+    fn csv_fields_that_become_formulas_after_a_semicolon_split_are_defused() {
+        // Opened with `;` as the separator, these cells split and a piece starts a formula.
+        assert_eq!(csv_field("Tacos;=HYPERLINK(\"http://x\")"), "\"'Tacos;=HYPERLINK(\"\"http://x\"\")\"");
+        for risky in ["a;+1", "a;-1", "a;@x", "a; =1", "a;b;=c", "a\tb", "a\rb"] {
+            assert!(csv_field(risky).starts_with("\"'"), "{risky:?} -> {}", csv_field(risky));
+        }
+        // A semicolon followed by ordinary text is left alone (quoted, so it stays one cell).
+        assert_eq!(csv_field("Smith; Jones & Co"), "\"Smith; Jones & Co\"");
+        assert_eq!(csv_field("2-9"), "2-9", "a dash inside is no formula");
     }
 }

@@ -3,6 +3,7 @@
 #[macro_use]
 pub mod helpers;
 
+mod abuse;
 mod authz;
 mod events;
 mod fixtures;
