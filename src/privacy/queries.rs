@@ -281,8 +281,15 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
     diesel::delete(idempotency_keys::table.filter(idempotency_keys::registration_id.eq_any(&reg_ids))).execute(conn)?;
     // 3. Emails: queued ones are never sent; every one loses its address and personal content.
     let mine = outbox::business_id.eq(business_id.to_string()).or(outbox::registration_id.eq_any(reg_ids.clone()));
+    // Claimed rows are `pending` too: they are dropped and their lease is revoked, and a worker
+    // checks each row just before sending it, so one claimed before the erasure is not sent.
     let dropped = diesel::update(outbox::table.filter(mine.clone()).filter(outbox::status.eq("pending")))
-        .set((outbox::status.eq("dropped"), outbox::last_error.eq(Some("dropped: the business erased its data"))))
+        .set((
+            outbox::status.eq("dropped"),
+            outbox::last_error.eq(Some("dropped: the business erased its data")),
+            outbox::locked_by.eq(None::<String>),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
         .execute(conn)?;
     diesel::update(outbox::table.filter(mine))
         .set((
