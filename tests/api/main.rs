@@ -5,6 +5,7 @@ pub mod helpers;
 
 mod authz;
 mod events;
+mod faults;
 mod fixtures;
 mod foundation;
 mod mail;
