@@ -1,5 +1,10 @@
 //! Builds the running service: pool, migrations, bound listener, HTTP server and background
 //! workers. `main` and the integration tests both start the service through [`Application`].
+//!
+//! `/healthz` says the process is up. `/readyz` says it can do its work: the database answers (on
+//! a live connection, so a pool that held connections from before a database restart reports
+//! ready as soon as the database is back), and no background worker has stalled (see
+//! [`crate::jobs::supervisor`]); otherwise 503, naming what is wrong.
 
 use std::net::TcpListener;
 
@@ -10,6 +15,7 @@ use actix_web::{web, App, HttpResponse, HttpServer};
 use crate::config::Config;
 use crate::db::{self, Db};
 use crate::error::AppError;
+use crate::jobs::supervisor::Workers;
 
 /// A started service (listening; call [`Application::run_until_stopped`] to serve).
 pub struct Application {
@@ -26,10 +32,8 @@ impl Application {
         let listener = TcpListener::bind(config.bind)
             .map_err(|e| format!("ROADSHOW_BIND: cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
-        if config.background {
-            crate::jobs::start_background(&db, &config)?;
-        }
-        let server = build_server(listener, db.clone(), config)?;
+        let workers = if config.background { crate::jobs::start_background(&db, &config)? } else { Workers::default() };
+        let server = build_server(listener, db.clone(), workers, config)?;
         Ok(Application { port, db, server })
     }
 
@@ -63,15 +67,17 @@ pub fn connect_and_migrate(config: &Config) -> Result<Db, String> {
     Ok(db)
 }
 
-fn build_server(listener: TcpListener, db: Db, config: Config) -> Result<Server, String> {
+fn build_server(listener: TcpListener, db: Db, background: Workers, config: Config) -> Result<Server, String> {
     let workers = config.http_workers;
     let cors_origins = config.cors_origins.clone();
     let db_data = web::Data::new(db);
     let config_data = web::Data::new(config);
+    let background_data = web::Data::new(background);
     let server = HttpServer::new(move || {
         App::new()
             .app_data(db_data.clone())
             .app_data(config_data.clone())
+            .app_data(background_data.clone())
             .app_data(crate::http::json_config())
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())
@@ -123,19 +129,30 @@ async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
 }
 
-async fn readyz(db: web::Data<Db>) -> HttpResponse {
+/// 200 `{"status":"ready","database":…,"workers":{name: {status, …}}}`, or 503 with `"status":
+/// "unavailable"` when the database does not answer, and `"stalled": [names]` when a background
+/// worker has stopped making progress. `workers` is empty without `ROADSHOW_BACKGROUND`.
+async fn readyz(db: web::Data<Db>, background: web::Data<Workers>) -> HttpResponse {
     let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
-    let check = db
-        .run(|conn| {
-            use diesel::connection::SimpleConnection;
-            conn.batch_execute("SELECT 1").map_err(AppError::from)
-        })
-        .await;
-    match check {
-        Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend })),
-        Err(e) => {
-            tracing::warn!(error = %e, "readiness check failed");
-            HttpResponse::ServiceUnavailable().json(serde_json::json!({ "status": "unavailable", "database": backend }))
-        }
+    let checked = db.clone();
+    let check = web::block(move || checked.check()).await.unwrap_or_else(|e| Err(AppError::from(e)));
+    let stalled = background.stalled();
+    let workers = background.report();
+    if let Err(e) = &check {
+        tracing::warn!(error = %e, "readiness check failed: database");
+    }
+    if !stalled.is_empty() {
+        tracing::warn!(workers = ?stalled, "readiness check failed: background worker stalled");
+    }
+    if check.is_ok() && stalled.is_empty() {
+        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend, "workers": workers }))
+    } else {
+        HttpResponse::ServiceUnavailable().json(serde_json::json!({
+            "status": "unavailable",
+            "database": backend,
+            "database_ok": check.is_ok(),
+            "workers": workers,
+            "stalled": stalled,
+        }))
     }
 }

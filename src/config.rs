@@ -54,6 +54,10 @@ pub struct Config {
     /// `ROADSHOW_SCHEDULER_INTERVAL_SECONDS`: how often reminders and follow-ups are looked for
     /// (default 60).
     pub scheduler_interval_secs: u64,
+    /// `ROADSHOW_WORKER_STALL_SECONDS`: the least time a background worker may go without
+    /// progress before `/readyz` reports it stalled; the bound is max(3 × the worker's interval,
+    /// this) (default 30).
+    pub worker_stall_secs: u64,
     /// `ROADSHOW_CORS_ORIGINS`: comma-separated origins (`https://partners.example.org`) whose
     /// browser pages may call the API. Empty (the default): no cross-origin access at all.
     pub cors_origins: Vec<String>,
@@ -66,6 +70,9 @@ pub struct Config {
     pub links_email_minutes: u32,
     /// `ROADSHOW_IDEMPOTENCY_TTL_HOURS`: how long an `Idempotency-Key` is remembered (default 24).
     pub idempotency_ttl_hours: u32,
+    /// Test-only: makes background workers panic on purpose. Never set from the environment.
+    #[doc(hidden)]
+    pub fault_injection: crate::jobs::supervisor::FaultInjection,
 }
 
 /// A bad environment value: which variable, and why.
@@ -98,10 +105,12 @@ impl Config {
             mail_poll_ms: 1000,
             mail_concurrency: 16,
             scheduler_interval_secs: 60,
+            worker_stall_secs: 30,
             cors_origins: Vec::new(),
             mail_hourly_cap: 20,
             links_email_minutes: 15,
             idempotency_ttl_hours: 24,
+            fault_injection: Default::default(),
         }
     }
 
@@ -200,6 +209,9 @@ impl Config {
         if let Some(v) = get("ROADSHOW_SCHEDULER_INTERVAL_SECONDS") {
             c.scheduler_interval_secs = parse_num("ROADSHOW_SCHEDULER_INTERVAL_SECONDS", &v)?;
         }
+        if let Some(v) = get("ROADSHOW_WORKER_STALL_SECONDS") {
+            c.worker_stall_secs = parse_num("ROADSHOW_WORKER_STALL_SECONDS", &v)?;
+        }
         if let Some(v) = get("ROADSHOW_CORS_ORIGINS") {
             c.cors_origins =
                 v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
@@ -262,6 +274,12 @@ impl Config {
         if !(1..=86_400).contains(&self.scheduler_interval_secs) {
             return Err(ConfigError {
                 var: "ROADSHOW_SCHEDULER_INTERVAL_SECONDS",
+                message: "must be between 1 and 86400".into(),
+            });
+        }
+        if !(1..=86_400).contains(&self.worker_stall_secs) {
+            return Err(ConfigError {
+                var: "ROADSHOW_WORKER_STALL_SECONDS",
                 message: "must be between 1 and 86400".into(),
             });
         }
@@ -347,6 +365,7 @@ mod tests {
         let c = with(&[("ROADSHOW_SMTP_CA_FILE", "/etc/roadshow/relay-ca.pem")]).unwrap();
         assert_eq!(c.smtp_ca_file, Some(PathBuf::from("/etc/roadshow/relay-ca.pem")));
         assert!(c.cors_origins.is_empty(), "CORS is closed by default");
+        assert_eq!(c.worker_stall_secs, 30);
     }
 
     #[test]
@@ -374,6 +393,7 @@ mod tests {
             "ROADSHOW_MAIL_POLL_MS",
             "ROADSHOW_MAIL_CONCURRENCY",
             "ROADSHOW_SCHEDULER_INTERVAL_SECONDS",
+            "ROADSHOW_WORKER_STALL_SECONDS",
         ] {
             assert_eq!(with(&[(var, "0")]).unwrap_err().var, var);
             assert_eq!(with(&[(var, "soon")]).unwrap_err().var, var);

@@ -184,8 +184,11 @@ impl ResponseError for AppError {
     }
 }
 
+/// How a lost database connection's message starts (matched by `db::is_connection_lost`).
+pub const CONNECTION_LOST: &str = "database connection lost";
+
 /// Database errors, classified once: a broken unique rule is a conflict, a busy or unreachable
-/// database is a 503, the rest is internal.
+/// database (or a lost connection) is a 503, the rest is internal.
 impl From<diesel::result::Error> for AppError {
     fn from(err: diesel::result::Error) -> Self {
         use diesel::result::{DatabaseErrorKind as K, Error as E};
@@ -193,7 +196,11 @@ impl From<diesel::result::Error> for AppError {
             E::NotFound => AppError::NotFound("not found".into()),
             E::DatabaseError(K::UniqueViolation, _) => AppError::conflict("this conflicts with an existing record"),
             E::DatabaseError(K::SerializationFailure, info) => AppError::Unavailable(info.message().to_string()),
-            E::DatabaseError(K::ClosedConnection, info) => AppError::Unavailable(info.message().to_string()),
+            // The server is gone (restarted, or ended the session): a 503, and retryable on another
+            // connection (see `db::is_connection_lost`).
+            E::DatabaseError(K::ClosedConnection | K::UnableToSendCommand, info) => {
+                AppError::Unavailable(format!("{CONNECTION_LOST}: {}", info.message()))
+            }
             E::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
                 AppError::Unavailable(info.message().to_string())
             }

@@ -5,9 +5,21 @@
 //! a SQLite file (`sqlite://roadshow.db`, `sqlite:///abs/path.db`, or a bare path). The pool's
 //! connection manager dispatches on that choice itself so a bad URL fails with the real cause (the
 //! derived `MultiConnection::establish` would try each backend and lose the error).
+//!
+//! Faults heal by themselves. A connection is never handed back to the pool in a state the next
+//! user could trip over: one left inside a transaction (a closure that panicked, a rollback that
+//! failed), one whose transaction manager is broken, or one that lost its server (diesel marks
+//! those broken) is closed instead, and closing it rolls back whatever it held. After the database
+//! dropped its sessions (a restart, `pg_terminate_backend`), the first failure marks the pool
+//! suspect for a few seconds, during which every checkout is tried with `SELECT 1` first, so the
+//! dead idle connections are weeded out at once instead of failing one request each; and
+//! [`Db::write_retrying`] runs a transaction that lost its connection again on a live one (unless
+//! the loss came during `COMMIT`, when it may have committed).
 
 pub mod schema;
 
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
@@ -114,8 +126,12 @@ impl r2d2::ManageConnection for ConnectionManager {
         Ok(())
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Called as each connection comes back. Diesel's own manager does the same: a connection
+    /// released by a panicking thread may be mid-transaction (the unwinding skipped the rollback);
+    /// `is_broken` is true when the transaction manager is in error, still inside a transaction, or
+    /// the server connection was lost. Dropping it closes it, which rolls back what it held.
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || diesel::r2d2::R2D2Connection::is_broken(conn)
     }
 }
 
@@ -127,7 +143,13 @@ pub type PooledConn = PooledConnection<ConnectionManager>;
 pub struct Db {
     pool: DbPool,
     postgres: bool,
+    /// Until when (Unix ms) checkouts are tried before use, after a connection was found lost.
+    suspect_until: Arc<AtomicI64>,
 }
+
+/// How long checkouts are tried first after a lost connection: long enough to meet every idle
+/// connection of the pool, short enough to cost nothing in normal running.
+const SUSPECT_FOR: Duration = Duration::from_secs(5);
 
 impl Db {
     /// Opens the pool and checks one connection, so a bad URL or a down server fails here with the
@@ -150,7 +172,7 @@ impl Db {
             .test_on_check_out(false)
             .build(manager)
             .map_err(|e| e.to_string())?;
-        Ok(Db { pool, postgres })
+        Ok(Db { pool, postgres, suspect_until: Arc::new(AtomicI64::new(0)) })
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -161,9 +183,49 @@ impl Db {
         &self.pool
     }
 
-    /// A connection for synchronous callers (CLI, workers on their own threads).
+    /// A connection for synchronous callers (CLI, workers on their own threads). While the pool is
+    /// suspect (a connection was lost moments ago), this is [`Db::get_live`].
     pub fn get(&self) -> Result<PooledConn, AppError> {
+        if self.suspect_until.load(Ordering::Relaxed) > unix_ms() {
+            return self.get_live();
+        }
+        self.checkout()
+    }
+
+    fn checkout(&self) -> Result<PooledConn, AppError> {
         self.pool.get().map_err(|e| AppError::Unavailable(e.to_string()))
+    }
+
+    /// A connection that has just answered `SELECT 1`. Dead ones met on the way are dropped (the
+    /// failed query marks them broken, so the pool closes them); at most one more try than the
+    /// pool holds, after which the server itself is taken to be unreachable.
+    pub fn get_live(&self) -> Result<PooledConn, AppError> {
+        let mut last = None;
+        for _ in 0..=self.pool.max_size() {
+            let mut conn = self.checkout()?;
+            match conn.batch_execute("SELECT 1") {
+                Ok(()) => return Ok(conn),
+                Err(e) => last = Some(AppError::from(e)),
+            }
+        }
+        Err(last.unwrap_or_else(|| AppError::Unavailable("no live database connection".into())))
+    }
+
+    /// Notes a failure: a lost connection makes the pool suspect (see the module docs).
+    fn observe<T>(&self, result: &Result<T, AppError>) {
+        if let Err(e) = result {
+            if is_connection_lost(e) {
+                let until = unix_ms() + SUSPECT_FOR.as_millis() as i64;
+                self.suspect_until.fetch_max(until, Ordering::Relaxed);
+            }
+        }
+    }
+
+    /// Whether the database answers, on a live connection (`/readyz`).
+    pub fn check(&self) -> Result<(), AppError> {
+        let result = self.get_live().map(drop);
+        self.observe(&result);
+        result
     }
 
     /// Runs `f` with a pooled connection on actix's blocking threads. No transaction is opened:
@@ -174,9 +236,12 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
+        // A panic in `f` unwinds out of the closure here: the connection goes back to the pool while
+        // the thread is panicking and is closed (see `has_broken`), and the caller gets a 500.
         actix_web::web::block(move || {
-            let mut conn = db.get()?;
-            f(&mut conn)
+            let result = db.get().and_then(|mut conn| f(&mut conn));
+            db.observe(&result);
+            result
         })
         .await
         .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
@@ -193,25 +258,39 @@ impl Db {
 
     /// Like [`Db::write`], running the whole transaction again (up to three times) when it failed
     /// for a transient reason ([`is_transient`]). For the hot public paths.
+    ///
+    /// A lost connection is retried on a live one ([`Db::get_live`]), unless it was lost during
+    /// `COMMIT`: then the transaction may have committed, and running it again could do it twice.
     pub async fn write_retrying<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: Fn(&mut DbConnection) -> Result<T, AppError> + Send + 'static,
         T: Send + 'static,
     {
-        self.run(move |conn| {
+        let db = self.clone();
+        actix_web::web::block(move || {
+            let mut conn = db.get()?;
             let mut attempt = 0;
             loop {
                 attempt += 1;
-                match write_tx(conn, &f) {
-                    Err(e) if attempt < 3 && is_transient(&e) => {
+                let (result, at_commit) = write_tx_at(&mut conn, &f);
+                db.observe(&result);
+                match result {
+                    Err(e) if attempt < 3 && is_transient(&e) && !(at_commit && is_connection_lost(&e)) => {
                         tracing::warn!(attempt, error = %e, "transient database failure; retrying the transaction");
-                        std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+                        if is_connection_lost(&e) {
+                            // Dropped broken, this one is closed by the pool.
+                            drop(conn);
+                            conn = db.get_live()?;
+                        } else {
+                            std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
+                        }
                     }
                     other => return other,
                 }
             }
         })
         .await
+        .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` inside a write transaction (`BEGIN IMMEDIATE` on SQLite, see [`write_tx`]).
@@ -225,10 +304,33 @@ impl Db {
 }
 
 /// Whether a failed transaction may simply be run again: PostgreSQL serialization failures and
-/// deadlocks, SQLite busy timeouts. Nothing of the failed attempt was committed.
+/// deadlocks, SQLite busy timeouts, and a connection lost to a database restart (run again on a
+/// live connection; not when lost at `COMMIT`, see [`Db::write_retrying`]). Nothing of the failed
+/// attempt was committed.
 pub fn is_transient(err: &AppError) -> bool {
-    matches!(err, AppError::Unavailable(m) if m.contains("deadlock") || m.contains("could not serialize")
+    is_connection_lost(err)
+        || matches!(err, AppError::Unavailable(m) if m.contains("deadlock") || m.contains("could not serialize")
         || m.contains("database is locked") || m.contains("database is busy"))
+}
+
+/// Whether the error says the connection to the server is gone (the server restarted, or ended
+/// the session: `pg_terminate_backend`, an administrator's shutdown). Such a connection is broken
+/// for good; the pool closes it when it comes back.
+pub fn is_connection_lost(err: &AppError) -> bool {
+    const SIGNS: [&str; 7] = [
+        crate::error::CONNECTION_LOST,
+        "server closed the connection unexpectedly",
+        "terminating connection due to administrator command",
+        "no connection to the server",
+        "connection to server was lost",
+        "could not receive data from server",
+        "SSL connection has been closed unexpectedly",
+    ];
+    matches!(err, AppError::Unavailable(m) if SIGNS.iter().any(|s| m.contains(s)))
+}
+
+fn unix_ms() -> i64 {
+    chrono::Utc::now().timestamp_millis()
 }
 
 /// Runs `f` in a transaction that will write. On SQLite it begins `IMMEDIATE`, taking the write lock
@@ -238,21 +340,32 @@ pub fn write_tx<T, F>(conn: &mut DbConnection, f: F) -> Result<T, AppError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
 {
+    write_tx_at(conn, f).0
+}
+
+/// [`write_tx`], also telling whether a failure came from `COMMIT` itself.
+fn write_tx_at<T, F>(conn: &mut DbConnection, f: F) -> (Result<T, AppError>, bool)
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, AppError>,
+{
     type Tm = <DbConnection as Connection>::TransactionManager;
-    match conn {
-        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")?,
-        DbConnection::Postgres(_) => Tm::begin_transaction(conn)?,
+    let begun = match conn {
+        DbConnection::Sqlite(inner) => AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE"),
+        DbConnection::Postgres(_) => Tm::begin_transaction(conn),
+    };
+    if let Err(e) = begun {
+        return (Err(e.into()), false);
     }
     match f(conn) {
-        Ok(value) => {
-            Tm::commit_transaction(conn)?;
-            Ok(value)
-        }
+        Ok(value) => match Tm::commit_transaction(conn) {
+            Ok(()) => (Ok(value), false),
+            Err(e) => (Err(e.into()), true),
+        },
         Err(err) => {
             if let Err(rollback) = Tm::rollback_transaction(conn) {
                 tracing::error!(error = %rollback, "rollback failed");
             }
-            Err(err)
+            (Err(err), false)
         }
     }
 }

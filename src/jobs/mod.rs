@@ -16,8 +16,13 @@
 //! - Follow-up (marketing): confirmed or attended registrations of events that ended between 7 days
 //!   and 2 hours ago, whose business consented and did not unsubscribe.
 //!
-//! Tests drive [`run_once`] with their own `now`; [`spawn`] runs it in a background thread.
+//! Tests drive [`run_once`] with their own `now`; [`spawn`] runs it in a background thread under
+//! the [`supervisor`], which restarts it after a panic and reports it to `/readyz` when it stops
+//! making progress.
 
+pub mod supervisor;
+
+use std::sync::Arc;
 use std::time::Duration;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
@@ -30,6 +35,7 @@ use crate::db::schema::{businesses, email_consents, events, outbox, registration
 use crate::db::{to_db_time, write_tx, Db, DbConnection};
 use crate::error::AppError;
 use crate::mail::{MailContext, Notice};
+use supervisor::{FaultInjection, Heartbeat, Workers};
 
 /// Registrations looked at per transaction.
 const PAGE: i64 = 200;
@@ -229,30 +235,53 @@ fn still_going_ahead(conn: &mut DbConnection, registration_id: &str, kind: Kind)
     })
 }
 
-/// Runs scheduler passes in a background thread every `interval`.
-pub fn spawn(db: Db, ctx: MailContext, interval: Duration) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("scheduler".into()).spawn(move || loop {
+/// Runs scheduler passes in a supervised background thread every `interval`, beating `heartbeat`
+/// after each. `faults` is for tests only (see [`FaultInjection`]).
+pub fn spawn(
+    db: Db,
+    ctx: MailContext,
+    interval: Duration,
+    heartbeat: Arc<Heartbeat>,
+    faults: FaultInjection,
+) -> std::io::Result<()> {
+    supervisor::supervise("scheduler", heartbeat, move || {
+        FaultInjection::maybe_panic(&faults.scheduler_panics, "scheduler");
         if let Err(e) = run_once_blocking(&db, &ctx, Utc::now()) {
             tracing::error!(error = %e, "scheduler pass failed");
         }
-        std::thread::sleep(interval);
+        interval
     })
 }
 
 /// Starts the background work of this process: the outbox worker and the scheduler
-/// (`ROADSHOW_BACKGROUND`). Fails on unusable mail settings, naming the variable.
-pub fn start_background(db: &Db, config: &Config) -> Result<(), String> {
-    let mailer = crate::mail::worker::Mailer::from_config(config)?;
-    crate::mail::worker::spawn(db.clone(), mailer, Duration::from_millis(config.mail_poll_ms))
+/// (`ROADSHOW_BACKGROUND`), and returns their heartbeats for `/readyz`. Fails on unusable mail
+/// settings, naming the variable.
+pub fn start_background(db: &Db, config: &Config) -> Result<Workers, String> {
+    let floor = Duration::from_secs(config.worker_stall_secs);
+    let mut mailer = crate::mail::worker::Mailer::from_config(config)?;
+    let poll = Duration::from_millis(config.mail_poll_ms);
+    let outbox_beat = Heartbeat::new("outbox_worker", poll, floor);
+    mailer.heartbeat = Some(outbox_beat.clone());
+    crate::mail::worker::spawn(db.clone(), mailer, poll, config.fault_injection.clone())
         .map_err(|e| format!("cannot start the outbox worker: {e}"))?;
-    spawn(db.clone(), MailContext::from_config(config), Duration::from_secs(config.scheduler_interval_secs))
-        .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    let interval = Duration::from_secs(config.scheduler_interval_secs);
+    let scheduler_beat = Heartbeat::new("scheduler", interval, floor);
+    spawn(
+        db.clone(),
+        MailContext::from_config(config),
+        interval,
+        scheduler_beat.clone(),
+        config.fault_injection.clone(),
+    )
+    .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    let privacy_beat = Heartbeat::new("privacy_requests", poll, floor);
     crate::privacy::requests::spawn(
         db.clone(),
         MailContext::from_config(config),
-        Duration::from_millis(config.mail_poll_ms),
+        poll,
         chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
+        privacy_beat.clone(),
     )
     .map_err(|e| format!("cannot start the privacy request worker: {e}"))?;
-    Ok(())
+    Ok(Workers::new(vec![outbox_beat, scheduler_beat, privacy_beat]))
 }

@@ -5,7 +5,10 @@
 //! permanent refusal (an admin may retry it), or → `dropped` (marketing mail whose business
 //! unsubscribed before it went out). A claim takes a lease (`locked_by`, `locked_until`): a worker
 //! that dies mid-batch leaves rows that become claimable again when the lease ends, and they are
-//! re-sent with the same Message-ID.
+//! re-sent with the same Message-ID. A worker whose batch is still in flight renews its lease
+//! ([`renew_leases`]), and checks just before sending that each row is still its own and still
+//! pending ([`still_leased`]): a row dropped meanwhile (an erasure, an unsubscription) or taken
+//! over by another worker is not sent.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -223,6 +226,47 @@ pub fn claim(
     .load(conn)?;
     rows.sort_by(|a, b| (a.next_attempt_at, &a.id).cmp(&(b.next_attempt_at, &b.id)));
     Ok(rows)
+}
+
+/// Of `ids`, those still pending and leased to `worker` beyond `now`: the rows it may send now. One
+/// statement for a whole slice of a batch.
+pub fn still_leased(
+    conn: &mut DbConnection,
+    worker: &str,
+    ids: &[&str],
+    now: NaiveDateTime,
+) -> Result<Vec<String>, AppError> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    Ok(outbox::table
+        .filter(outbox::id.eq_any(ids))
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::locked_by.eq(worker))
+        .filter(outbox::locked_until.gt(now))
+        .select(outbox::id)
+        .load(conn)?)
+}
+
+/// Extends `worker`'s lease on those of `ids` it still holds (pending, locked by it) to
+/// `lease_until`, so that rows of a batch still in flight are not taken over. Returns how many.
+pub fn renew_leases(
+    conn: &mut DbConnection,
+    worker: &str,
+    ids: &[&str],
+    lease_until: NaiveDateTime,
+) -> Result<usize, AppError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::locked_by.eq(worker)),
+    )
+    .set(outbox::locked_until.eq(Some(lease_until)))
+    .execute(conn)?)
 }
 
 /// Drops due rows that must no longer go out: marketing mail to a business that no longer wants it,

@@ -1,19 +1,25 @@
 //! The delivery worker: claims due outbox rows, sends them, and records the outcome.
 //!
 //! One step ([`deliver_due`]) drains everything due at `now` in batches: claim a batch under a
-//! lease (see [`super::outbox::claim`]), send its messages over a few threads sharing the SMTP
-//! pool, then record all outcomes in one transaction. A row is marked `sent` only after the server
-//! accepted it; a worker that dies before recording leaves the row leased, and once the lease runs
-//! out another step sends it again with the same Message-ID (at-least-once, recognisably the same
-//! message). Failures back off exponentially with jitter; permanent refusals and rows that reach
+//! lease (see [`super::outbox::claim`]), then send its messages over a few threads sharing the SMTP
+//! pool. Just before a slice of the batch goes out, one statement checks
+//! that its rows are still pending and leased to this worker, so a row dropped meanwhile (its
+//! business erased its data) or taken over is not sent. Each outcome is recorded as soon as it is
+//! known (the outcomes that arrive together share a transaction), and the lease of the rows still
+//! in flight is renewed every third of the lease, so however slow the relay, no other worker takes
+//! over a row this one is sending. A row is marked `sent` only after the server accepted it; a
+//! worker that dies before recording leaves the row leased, and once the lease runs out another
+//! step sends it again with the same Message-ID (at-least-once, recognisably the same message).
+//! Failures back off exponentially with jitter; permanent refusals and rows that reach
 //! `ROADSHOW_MAIL_MAX_ATTEMPTS` become `dead` (an admin can retry them). When the server is
 //! unreachable, the rest of the batch is not tried and the step ends.
 //!
-//! Tests drive steps directly with their own `now`; [`spawn`] runs steps in a background thread.
+//! Tests drive steps directly with their own `now`; [`spawn`] runs steps in a background thread
+//! under the [`crate::jobs::supervisor`], which restarts the loop after a panic.
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::Mutex;
-use std::time::Duration;
+use std::sync::{mpsc, Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use lettre::message::Mailbox;
@@ -24,6 +30,7 @@ use super::transport::{build_message, SendError, Transport};
 use crate::config::Config;
 use crate::db::{to_db_time, write_tx, Db};
 use crate::error::AppError;
+use crate::jobs::supervisor::{supervise, FaultInjection, Heartbeat};
 
 /// How a worker delivers: where to, from whom, and its retry policy.
 #[derive(Clone)]
@@ -43,6 +50,9 @@ pub struct Mailer {
     /// Backoff after the first failure; doubles per attempt up to `max_backoff`.
     pub base_backoff: chrono::Duration,
     pub max_backoff: chrono::Duration,
+    /// Beaten each time outcomes are recorded, so a long batch to a slow relay counts as progress
+    /// (`/readyz`, see [`crate::jobs::supervisor`]).
+    pub heartbeat: Option<Arc<Heartbeat>>,
 }
 
 impl Mailer {
@@ -59,6 +69,7 @@ impl Mailer {
             lease: chrono::Duration::minutes(10),
             base_backoff: chrono::Duration::minutes(1),
             max_backoff: chrono::Duration::hours(1),
+            heartbeat: None,
         }
     }
 
@@ -98,6 +109,9 @@ pub struct DeliveryStats {
     pub dead: usize,
     /// Rows dropped: marketing to an unsubscribed business, reminders of cancelled registrations.
     pub dropped: usize,
+    /// Claimed rows not sent because they were no longer this worker's by the time their turn
+    /// came (see [`Outcome::Withdrawn`]).
+    pub skipped: usize,
 }
 
 /// One delivery step at `now` (from async code): see the module docs.
@@ -111,22 +125,19 @@ pub async fn deliver_due(db: &Db, mailer: &Mailer, now: DateTime<Utc>) -> Result
 
 /// One delivery step at `now`, on the calling thread.
 pub fn deliver_due_blocking(db: &Db, mailer: &Mailer, now: DateTime<Utc>) -> Result<DeliveryStats, AppError> {
+    let clock = Clock::starting_at(now);
     let mut stats = DeliveryStats::default();
-    let at = to_db_time(now);
     {
         let mut conn = db.get()?;
-        stats.dropped = write_tx(&mut conn, |c| outbox::drop_unwanted(c, at))?;
+        stats.dropped = write_tx(&mut conn, |c| outbox::drop_unwanted(c, to_db_time(clock.now())))?;
     }
     loop {
-        let rows = claim(db, mailer, now)?;
+        let rows = claim(db, mailer, clock.now())?;
         if rows.is_empty() {
             break;
         }
         let full = rows.len() as i64 >= mailer.batch_size;
-        let outcomes = send_all(mailer, &rows);
-        let unreachable =
-            outcomes.iter().any(|o| matches!(o, Outcome::Failed(e) if e.unreachable) || matches!(o, Outcome::NotTried));
-        record(db, mailer, now, &rows, &outcomes, &mut stats)?;
+        let unreachable = deliver_batch(db, mailer, &clock, &rows, &mut stats)?;
         stats.claimed += rows.len();
         if !full || unreachable {
             break;
@@ -139,10 +150,28 @@ pub fn deliver_due_blocking(db: &Db, mailer: &Mailer, now: DateTime<Utc>) -> Res
             sent = stats.sent,
             retried = stats.retried,
             dead = stats.dead,
+            skipped = stats.skipped,
             "outbox delivery step"
         );
     }
     Ok(stats)
+}
+
+/// The step's time: the `now` it was given, moved on by the time that has passed since, so a long
+/// step leases, renews and records at the time it has reached (tests pass a `now` of their own).
+struct Clock {
+    start: Instant,
+    now: DateTime<Utc>,
+}
+
+impl Clock {
+    fn starting_at(now: DateTime<Utc>) -> Clock {
+        Clock { start: Instant::now(), now }
+    }
+
+    fn now(&self) -> DateTime<Utc> {
+        self.now + chrono::Duration::from_std(self.start.elapsed()).unwrap_or_default()
+    }
 }
 
 /// Claims one batch due at `now` for this mailer (committed before anything is sent).
@@ -160,6 +189,10 @@ pub enum Outcome {
     Failed(SendError),
     /// Skipped because the server was found unreachable earlier in the batch.
     NotTried,
+    /// Not sent because, just before sending, the row was no longer this worker's to send: dropped
+    /// (an erasure, an unsubscription), taken over by another worker, or not checkable. Nothing is
+    /// recorded: whoever holds the row now decides.
+    Withdrawn,
 }
 
 /// Builds and sends one claimed row.
@@ -170,8 +203,9 @@ pub fn send_one(mailer: &Mailer, row: &OutboxRow) -> Outcome {
     }
 }
 
-/// Sends a batch over up to `concurrency` threads; stops starting new sends once the server is
-/// found unreachable.
+/// Sends a batch over up to `concurrency` threads, without checking or recording anything; stops
+/// starting new sends once the server is found unreachable. (The worker itself uses
+/// [`deliver_batch`].)
 pub fn send_all(mailer: &Mailer, rows: &[OutboxRow]) -> Vec<Outcome> {
     let outcomes: Vec<Mutex<Outcome>> = rows.iter().map(|_| Mutex::new(Outcome::NotTried)).collect();
     let next = AtomicUsize::new(0);
@@ -196,35 +230,202 @@ pub fn send_all(mailer: &Mailer, rows: &[OutboxRow]) -> Vec<Outcome> {
     outcomes.into_iter().map(|m| m.into_inner().unwrap_or_else(|p| p.into_inner())).collect()
 }
 
-/// Writes the outcomes of a batch in one transaction.
+/// Which rows of a batch may still be sent, checked a slice at a time just before sending.
+struct Gate {
+    state: Mutex<GateState>,
+    /// Rows checked per statement: the sends about to start.
+    slice: usize,
+}
+
+struct GateState {
+    checked_upto: usize,
+    allowed: Vec<bool>,
+}
+
+impl Gate {
+    fn new(rows: usize, slice: usize) -> Gate {
+        Gate { state: Mutex::new(GateState { checked_upto: 0, allowed: vec![false; rows] }), slice: slice.max(1) }
+    }
+
+    /// Whether row `i` is still this worker's to send. Rows are taken in order, so the first
+    /// sender to reach an unchecked row checks it and the next `slice - 1` in one statement.
+    fn allows(&self, db: &Db, mailer: &Mailer, clock: &Clock, rows: &[OutboxRow], i: usize) -> bool {
+        let mut state = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        if i >= state.checked_upto {
+            let from = state.checked_upto;
+            let to = (i + 1).max(from + self.slice).min(rows.len());
+            let ids: Vec<&str> = rows[from..to].iter().map(|r| r.id.as_str()).collect();
+            let at = to_db_time(clock.now());
+            let ours = db.get().and_then(|mut c| outbox::still_leased(&mut c, &mailer.worker_id, &ids, at));
+            match ours {
+                Ok(ours) => {
+                    for (j, row) in rows[from..to].iter().enumerate() {
+                        state.allowed[from + j] = ours.contains(&row.id);
+                    }
+                }
+                // Not knowing is not sending: the rows stay leased and go out on a later claim.
+                Err(e) => {
+                    tracing::warn!(worker = %mailer.worker_id, error = %e, "cannot check claimed email; not sending it now")
+                }
+            }
+            state.checked_upto = to;
+        }
+        state.allowed[i]
+    }
+}
+
+/// Delivers one claimed batch: senders check each slice of rows just before sending it (see
+/// [`Gate`]) and hand each outcome to this thread, which records the outcomes as they come (one
+/// transaction for whatever arrived meanwhile) and renews the lease of the rows still in flight
+/// every third of the lease. A slow relay thus never lets the lease run out under a batch, and a
+/// worker that dies mid-batch has recorded everything it learnt. Returns whether the server was
+/// found unreachable.
+fn deliver_batch(
+    db: &Db,
+    mailer: &Mailer,
+    clock: &Clock,
+    rows: &[OutboxRow],
+    stats: &mut DeliveryStats,
+) -> Result<bool, AppError> {
+    let next = AtomicUsize::new(0);
+    let stop = AtomicBool::new(false);
+    let gate = Gate::new(rows.len(), mailer.concurrency);
+    let threads = mailer.concurrency.clamp(1, rows.len().max(1));
+    let renew_every = (mailer.lease / 3).to_std().unwrap_or_default().max(Duration::from_millis(10));
+    let (tx, rx) = mpsc::channel::<(usize, Outcome)>();
+    let mut done = vec![false; rows.len()];
+    let mut unreachable_error: Option<String> = None;
+    std::thread::scope(|s| {
+        for _ in 0..threads {
+            let tx = tx.clone();
+            let (next, stop, gate) = (&next, &stop, &gate);
+            s.spawn(move || loop {
+                if stop.load(Ordering::Relaxed) {
+                    break;
+                }
+                let i = next.fetch_add(1, Ordering::Relaxed);
+                let Some(row) = rows.get(i) else { break };
+                let outcome =
+                    if gate.allows(db, mailer, clock, rows, i) { send_one(mailer, row) } else { Outcome::Withdrawn };
+                if matches!(&outcome, Outcome::Failed(e) if e.unreachable) {
+                    stop.store(true, Ordering::Relaxed);
+                }
+                if tx.send((i, outcome)).is_err() {
+                    break;
+                }
+            });
+        }
+        drop(tx);
+        let mut known: Vec<(usize, Outcome)> = Vec::new();
+        let mut last_renewal = Instant::now();
+        let mut failure = None;
+        loop {
+            let wait = renew_every.saturating_sub(last_renewal.elapsed());
+            let finished = match rx.recv_timeout(wait) {
+                Ok(first) => {
+                    known.push(first);
+                    known.extend(rx.try_iter());
+                    false
+                }
+                Err(mpsc::RecvTimeoutError::Timeout) => false,
+                Err(mpsc::RecvTimeoutError::Disconnected) => true,
+            };
+            if !known.is_empty() {
+                for (_, o) in &known {
+                    if let Outcome::Failed(e) = o {
+                        if e.unreachable && unreachable_error.is_none() {
+                            unreachable_error = Some(e.message.clone());
+                        }
+                    }
+                }
+                // A failed write keeps the outcomes for the next round (the senders go on).
+                match record_known(db, mailer, clock, rows, &known, None, stats) {
+                    Ok(()) => {
+                        for (i, _) in known.drain(..) {
+                            done[i] = true;
+                        }
+                        failure = None;
+                    }
+                    Err(e) => {
+                        tracing::warn!(worker = %mailer.worker_id, error = %e, "cannot record email outcomes yet");
+                        failure = Some(e);
+                    }
+                }
+            }
+            if finished {
+                break;
+            }
+            if last_renewal.elapsed() >= renew_every {
+                last_renewal = Instant::now();
+                let in_flight: Vec<&str> =
+                    rows.iter().zip(&done).filter(|(_, d)| !**d).map(|(r, _)| r.id.as_str()).collect();
+                let until = to_db_time(clock.now() + mailer.lease);
+                let renewed =
+                    db.get().and_then(|mut c| outbox::renew_leases(&mut c, &mailer.worker_id, &in_flight, until));
+                if let Err(e) = renewed {
+                    tracing::warn!(worker = %mailer.worker_id, error = %e, "cannot renew the lease of emails in flight");
+                }
+            }
+        }
+        match failure {
+            Some(e) => Err(e),
+            None => Ok(()),
+        }
+    })?;
+    // Rows never tried (the server was unreachable) go back for a later attempt.
+    let untried: Vec<(usize, Outcome)> =
+        done.iter().enumerate().filter(|(_, d)| !**d).map(|(i, _)| (i, Outcome::NotTried)).collect();
+    record_known(db, mailer, clock, rows, &untried, unreachable_error.as_deref(), stats)?;
+    Ok(unreachable_error.is_some() || !untried.is_empty())
+}
+
+/// [`record`] for outcomes known by row index.
+fn record_known(
+    db: &Db,
+    mailer: &Mailer,
+    clock: &Clock,
+    rows: &[OutboxRow],
+    known: &[(usize, Outcome)],
+    unreachable_error: Option<&str>,
+    stats: &mut DeliveryStats,
+) -> Result<(), AppError> {
+    if known.is_empty() {
+        return Ok(());
+    }
+    let batch: Vec<(&OutboxRow, &Outcome)> = known.iter().map(|(i, o)| (&rows[*i], o)).collect();
+    record(db, mailer, clock.now(), &batch, unreachable_error, stats)
+}
+
+/// Writes the outcomes of some rows of a batch in one transaction, and beats the worker's heartbeat
+/// (see [`Mailer::heartbeat`]).
 pub fn record(
     db: &Db,
     mailer: &Mailer,
     now: DateTime<Utc>,
-    rows: &[OutboxRow],
-    outcomes: &[Outcome],
+    batch: &[(&OutboxRow, &Outcome)],
+    unreachable_error: Option<&str>,
     stats: &mut DeliveryStats,
 ) -> Result<(), AppError> {
     let at = to_db_time(now);
-    let unreachable_error = outcomes.iter().find_map(|o| match o {
-        Outcome::Failed(e) if e.unreachable => Some(e.message.clone()),
-        _ => None,
-    });
     let mut conn = db.get()?;
     let mut local = DeliveryStats::default();
     write_tx(&mut conn, |c| {
         let sent: Vec<&str> =
-            rows.iter().zip(outcomes).filter(|(_, o)| matches!(o, Outcome::Sent)).map(|(r, _)| r.id.as_str()).collect();
+            batch.iter().filter(|(_, o)| matches!(o, Outcome::Sent)).map(|(r, _)| r.id.as_str()).collect();
         outbox::mark_sent(c, &sent, at)?;
         local.sent = sent.len();
-        for (row, outcome) in rows.iter().zip(outcomes) {
+        for (row, outcome) in batch {
             let error = match outcome {
                 Outcome::Sent => continue,
+                Outcome::Withdrawn => {
+                    local.skipped += 1;
+                    continue;
+                }
                 Outcome::Failed(e) => e.clone(),
                 Outcome::NotTried => SendError {
                     permanent: false,
                     unreachable: true,
-                    message: unreachable_error.clone().unwrap_or_else(|| "not tried: server unreachable".into()),
+                    message: unreachable_error.unwrap_or("not tried: server unreachable").to_string(),
                 },
             };
             let dead = error.permanent || row.attempts >= mailer.max_attempts;
@@ -242,19 +443,26 @@ pub fn record(
     stats.sent += local.sent;
     stats.retried += local.retried;
     stats.dead += local.dead;
+    stats.skipped += local.skipped;
+    if let Some(heartbeat) = &mailer.heartbeat {
+        heartbeat.beat();
+    }
     Ok(())
 }
 
-/// Runs delivery steps in a background thread every `poll` (sooner while there is a backlog).
-pub fn spawn(db: Db, mailer: Mailer, poll: Duration) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("outbox-worker".into()).spawn(move || loop {
+/// Runs delivery steps in a supervised background thread every `poll` (at once again while there
+/// is a backlog). `faults` is for tests only (see [`FaultInjection`]).
+pub fn spawn(db: Db, mailer: Mailer, poll: Duration, faults: FaultInjection) -> std::io::Result<()> {
+    let heartbeat = mailer.heartbeat.clone().unwrap_or_else(|| Heartbeat::new("outbox_worker", poll, poll));
+    supervise("outbox_worker", heartbeat, move || {
+        FaultInjection::maybe_panic(&faults.outbox_worker_panics, "outbox worker");
         match deliver_due_blocking(&db, &mailer, Utc::now()) {
-            Ok(s) if s.sent > 0 && s.retried == 0 => continue,
+            Ok(s) if s.sent > 0 && s.retried == 0 => return Duration::ZERO,
             Ok(_) => {}
             Err(e) => tracing::error!(error = %e, "outbox delivery step failed"),
         }
         mailer.transport.close_idle();
-        std::thread::sleep(poll);
+        poll
     })
 }
 

@@ -345,27 +345,27 @@ pub fn prune(conn: &mut DbConnection, at: NaiveDateTime, idempotency_ttl: chrono
     Ok(n)
 }
 
-/// Runs the request queue in a background thread every `poll`, and [`prune`] about once a minute.
+/// Runs the request queue in a supervised background thread (restarted after a panic, reported by
+/// `/readyz` when it stalls) every `poll`, and [`prune`] about once a minute.
 pub fn spawn(
     db: Db,
     ctx: MailContext,
     poll: std::time::Duration,
     idempotency_ttl: chrono::Duration,
-) -> std::io::Result<std::thread::JoinHandle<()>> {
-    std::thread::Builder::new().name("privacy-requests".into()).spawn(move || {
-        let mut last_prune = std::time::Instant::now();
-        loop {
-            if let Err(e) = process_all(&db, &ctx) {
-                tracing::error!(error = %e, "privacy request step failed");
-            }
-            if last_prune.elapsed() >= std::time::Duration::from_secs(60) {
-                last_prune = std::time::Instant::now();
-                let pruned = db.get().and_then(|mut c| write_tx(&mut c, |c| prune(c, now(), idempotency_ttl)));
-                if let Err(e) = pruned {
-                    tracing::error!(error = %e, "pruning abuse guards failed");
-                }
-            }
-            std::thread::sleep(poll);
+    heartbeat: std::sync::Arc<crate::jobs::supervisor::Heartbeat>,
+) -> std::io::Result<()> {
+    let mut last_prune = std::time::Instant::now();
+    crate::jobs::supervisor::supervise("privacy_requests", heartbeat, move || {
+        if let Err(e) = process_all(&db, &ctx) {
+            tracing::error!(error = %e, "privacy request step failed");
         }
+        if last_prune.elapsed() >= std::time::Duration::from_secs(60) {
+            last_prune = std::time::Instant::now();
+            let pruned = db.get().and_then(|mut c| write_tx(&mut c, |c| prune(c, now(), idempotency_ttl)));
+            if let Err(e) = pruned {
+                tracing::error!(error = %e, "pruning abuse guards failed");
+            }
+        }
+        poll
     })
 }

@@ -6,6 +6,7 @@ pub mod helpers;
 mod abuse;
 mod authz;
 mod events;
+mod faults;
 mod fixtures;
 mod foundation;
 mod mail;

@@ -1,9 +1,9 @@
 //! A small SMTP server for tests and the benchmark: listens on 127.0.0.1 (a random port), speaks
 //! enough ESMTP for our client (EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT,
 //! and optionally STARTTLS or implicit TLS with the test certificate in tests/api/tls, and AUTH
-//! PLAIN), and keeps every accepted message. It can refuse for a while (4xx or 5xx replies), and go
+//! PLAIN), and keeps every accepted message. It can refuse for a while (4xx or 5xx replies), go
 //! down and come back on the same port (connection refused meanwhile), to exercise the worker's
-//! retries.
+//! retries, and be slow to accept each message (a slow relay).
 //!
 //! Connections are accepted on the caller's tokio runtime and served on their own threads with
 //! blocking I/O (so that TLS needs nothing beyond rustls).
@@ -81,6 +81,8 @@ struct Shared {
     tls: Option<Arc<rustls::ServerConfig>>,
     received: Mutex<Vec<Received>>,
     mode: Mutex<Mode>,
+    /// How long the server takes to accept a message once it has it all.
+    delay: Mutex<std::time::Duration>,
     count: AtomicUsize,
     /// Connections accepted, and RSET commands received.
     sessions: AtomicUsize,
@@ -117,6 +119,7 @@ impl SmtpSink {
             tls,
             received: Mutex::new(Vec::new()),
             mode: Mutex::new(Mode::Accept),
+            delay: Default::default(),
             count: Default::default(),
             sessions: Default::default(),
             rsets: Default::default(),
@@ -136,6 +139,13 @@ impl SmtpSink {
 
     pub fn set_mode(&self, mode: Mode) {
         *self.shared.mode.lock().unwrap() = mode;
+    }
+
+    /// Makes the server slow: it keeps each message, then waits this long before accepting it (a
+    /// slow relay; the message counts as received at once).
+    #[allow(dead_code)]
+    pub fn set_delay(&self, delay: std::time::Duration) {
+        *self.shared.delay.lock().unwrap() = delay;
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -415,6 +425,8 @@ fn converse<S: Read + Write>(
                     end_came_with_content,
                 });
             }
+            let delay = *shared.delay.lock().unwrap();
+            std::thread::sleep(delay);
             Cow::Borrowed(b"250 2.0.0 queued\r\n")
         } else if upper == "RSET" {
             shared.rsets.fetch_add(1, Ordering::SeqCst);
