@@ -24,6 +24,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .service(web::resource(format!("{base}/erase")).route(web::post().to(erase_registration_data)));
     }
+    cfg.service(
+        web::resource("/api/v1/admin/businesses/{id}")
+            .route(web::get().to(get_business))
+            .route(web::patch().to(update_business)),
+    );
     cfg.service(web::resource("/api/v1/privacy/requests").route(web::post().to(create_request)))
         .service(web::resource("/api/v1/privacy/confirm").route(web::post().to(confirm_api)))
         .service(
@@ -117,37 +122,7 @@ fn parse_request(input: &PrivacyRequestIn) -> Result<(String, Kind, Payload), Ap
     match kind {
         Some(Kind::UpdateBusiness) => match &input.business {
             None => errs.push("business", "is required for update_business"),
-            Some(b) => {
-                let mut changes = BusinessChanges::default();
-                if let Some(n) = &b.name {
-                    changes.name = errs.take(validate::text("business.name", n, 200));
-                }
-                if let Some(s) = &b.state {
-                    changes.state = errs.take(validate::state_code("business.state", s));
-                }
-                if let Some(i) = &b.industry {
-                    changes.industry = errs.take(validate::text("business.industry", i, 100));
-                }
-                if let Some(e) = &b.employees {
-                    if EMPLOYEE_BANDS.contains(&e.trim()) {
-                        changes.employees = Some(e.trim().to_string());
-                    } else {
-                        errs.push("business.employees", format!("must be one of {}", EMPLOYEE_BANDS.join(", ")));
-                    }
-                }
-                if let Some(w) = &b.website {
-                    changes.website = errs.take(validate::url("business.website", w.trim()));
-                }
-                let any = b.name.is_some()
-                    || b.state.is_some()
-                    || b.industry.is_some()
-                    || b.employees.is_some()
-                    || b.website.is_some();
-                if !any {
-                    errs.push("business", "must name at least one detail to change");
-                }
-                payload.business = Some(changes);
-            }
+            Some(b) => payload.business = Some(parse_business_changes(b, "business", &mut errs)),
         },
         Some(Kind::Marketing) => match input.marketing_consent {
             None => errs.push("marketing_consent", "is required for marketing (true or false)"),
@@ -167,6 +142,68 @@ fn parse_request(input: &PrivacyRequestIn) -> Result<(String, Kind, Payload), Ap
         (Some(e), Some(k)) => Ok((e, k, payload)),
         _ => Err(AppError::internal("validated request without email or kind")),
     }
+}
+
+/// New business details (each optional, at least one), with errors named under `prefix`.
+fn parse_business_changes(b: &BusinessChangesIn, prefix: &str, errs: &mut Errors) -> BusinessChanges {
+    let field = |name: &str| if prefix.is_empty() { name.to_string() } else { format!("{prefix}.{name}") };
+    let mut changes = BusinessChanges::default();
+    if let Some(n) = &b.name {
+        changes.name = errs.take(validate::text(&field("name"), n, 200));
+    }
+    if let Some(s) = &b.state {
+        changes.state = errs.take(validate::state_code(&field("state"), s));
+    }
+    if let Some(i) = &b.industry {
+        changes.industry = errs.take(validate::text(&field("industry"), i, 100));
+    }
+    if let Some(e) = &b.employees {
+        if EMPLOYEE_BANDS.contains(&e.trim()) {
+            changes.employees = Some(e.trim().to_string());
+        } else {
+            errs.push(field("employees"), format!("must be one of {}", EMPLOYEE_BANDS.join(", ")));
+        }
+    }
+    if let Some(w) = &b.website {
+        changes.website = errs.take(validate::url(&field("website"), w.trim()));
+    }
+    let any =
+        b.name.is_some() || b.state.is_some() || b.industry.is_some() || b.employees.is_some() || b.website.is_some();
+    if !any {
+        errs.push(if prefix.is_empty() { "body" } else { prefix }, "must name at least one detail to change");
+    }
+    changes
+}
+
+/// `GET /api/v1/admin/businesses/{id}`: a business record (national admins only: businesses
+/// belong to no organization, and a partner sees a registrant's business through its own events).
+async fn get_business(
+    actor: crate::auth::Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
+    actor.require_admin()?;
+    let id = parse_id("id", &path)?;
+    let data =
+        db.read(move |c| queries::export(c, &id)?.ok_or_else(|| AppError::not_found("no such business"))).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(data.business))
+}
+
+/// `PATCH /api/v1/admin/businesses/{id}`: staff correct a business record (national admins only;
+/// audited with field names). The other way is the business's own verified link.
+async fn update_business(
+    actor: crate::auth::Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    JsonBody(input): JsonBody<BusinessChangesIn>,
+) -> Result<HttpResponse, AppError> {
+    actor.require_admin()?;
+    let id = parse_id("id", &path)?;
+    let mut errs = Errors::new();
+    let changes = parse_business_changes(&input, "", &mut errs);
+    errs.finish()?;
+    let out = db.write(move |c| requests::apply_business_changes(c, Some(&actor), &id, &changes)).await?;
+    Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(out))
 }
 
 /// The one answer to every well-formed request, known address or not.

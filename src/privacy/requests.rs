@@ -285,7 +285,7 @@ fn update_business(
     conn: &mut DbConnection,
     email: &str,
     changes: &BusinessChanges,
-    request_id: &str,
+    _request_id: &str,
 ) -> Result<BusinessOut, AppError> {
     let id: String = businesses::table
         .filter(businesses::email.eq(email))
@@ -294,10 +294,25 @@ fn update_business(
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("this address is no longer the contact of a business"))?;
+    apply_business_changes(conn, None, &id, changes)
+}
+
+/// Changes a business record (its contact through a verified link: `actor` is `None`; or staff),
+/// audited with the names of the fields changed.
+pub fn apply_business_changes(
+    conn: &mut DbConnection,
+    actor: Option<&crate::auth::Actor>,
+    id: &str,
+    changes: &BusinessChanges,
+) -> Result<BusinessOut, AppError> {
+    let live: i64 = businesses::table.find(id).filter(businesses::deleted_at.is_null()).count().get_result(conn)?;
+    if live == 0 {
+        return Err(AppError::not_found("no such business"));
+    }
     let at = now();
     let mut fields = Vec::new();
     if let Some(name) = &changes.name {
-        diesel::update(businesses::table.find(&id)).set(businesses::name.eq(name)).execute(conn)?;
+        diesel::update(businesses::table.find(id)).set(businesses::name.eq(name)).execute(conn)?;
         fields.push("name");
     }
     if let Some(state) = &changes.state {
@@ -308,26 +323,28 @@ fn update_business(
         if known == 0 {
             return Err(AppError::field("business.state", format!("{state} is not a US state code")));
         }
-        diesel::update(businesses::table.find(&id)).set(businesses::state_code.eq(Some(state))).execute(conn)?;
+        diesel::update(businesses::table.find(id)).set(businesses::state_code.eq(Some(state))).execute(conn)?;
         fields.push("state");
     }
     if let Some(v) = &changes.industry {
-        diesel::update(businesses::table.find(&id)).set(businesses::industry.eq(Some(v))).execute(conn)?;
+        diesel::update(businesses::table.find(id)).set(businesses::industry.eq(Some(v))).execute(conn)?;
         fields.push("industry");
     }
     if let Some(v) = &changes.employees {
-        diesel::update(businesses::table.find(&id)).set(businesses::employees.eq(Some(v))).execute(conn)?;
+        diesel::update(businesses::table.find(id)).set(businesses::employees.eq(Some(v))).execute(conn)?;
         fields.push("employees");
     }
     if let Some(v) = &changes.website {
-        diesel::update(businesses::table.find(&id)).set(businesses::website.eq(Some(v))).execute(conn)?;
+        diesel::update(businesses::table.find(id)).set(businesses::website.eq(Some(v))).execute(conn)?;
         fields.push("website");
     }
-    diesel::update(businesses::table.find(&id)).set(businesses::updated_at.eq(at)).execute(conn)?;
+    diesel::update(businesses::table.find(id)).set(businesses::updated_at.eq(at)).execute(conn)?;
     let names: Vec<String> = fields.iter().map(|f| format!("business.{f}")).collect();
-    audit::record_system(conn, "update", "business", &id, Changes::fields(&names))?;
-    let _ = request_id;
-    queries::export(conn, &id)?.map(|d| d.business).ok_or_else(|| AppError::not_found("no such business"))
+    match actor {
+        Some(actor) => audit::record(conn, actor, "update", "business", id, Changes::fields(&names))?,
+        None => audit::record_system(conn, "update", "business", id, Changes::fields(&names))?,
+    }
+    queries::export(conn, id)?.map(|d| d.business).ok_or_else(|| AppError::not_found("no such business"))
 }
 
 /// Housekeeping that keeps the abuse guards small: cap counters and throttle marks that no longer

@@ -41,6 +41,8 @@ struct World {
     /// Events of A, one per caller, so each caller cancels its own.
     cancel_a: Vec<String>,
     registration_a: String,
+    /// The business of A's registrant (business records are national: admins only).
+    business_a: String,
     attendee_a: String,
     /// A dead email of A's registrant (outbox inspection and retry are national).
     dead_email: String,
@@ -84,6 +86,14 @@ fn cases() -> Vec<Case> {
     use Method as M;
     let case = |method: M, path: PathFn, body: BodyFn, expect: [u16; 5]| Case { method, path, body, expect };
     vec![
+        // Business records: national.
+        case(M::GET, |w, _| format!("/api/v1/admin/businesses/{}", w.business_a), no_body, [200, 403, 403, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/businesses/{}", w.business_a),
+            |_, _| Some(json!({"industry": "restaurants"})),
+            [200, 403, 403, 403, 401],
+        ),
         // Staff users and tokens.
         case(M::GET, |_, _| "/api/v1/admin/me".into(), no_body, [200, 200, 200, 200, 401]),
         case(M::GET, |_, _| "/api/v1/admin/users".into(), no_body, [200, 200, 200, 403, 401]),
@@ -297,6 +307,12 @@ async fn world(app: &TestApp) -> World {
                      "attendee": {"name": "Rosa Diaz", "email": attendee_a}});
     let r = app.post_json(&format!("/api/v1/events/{event_a}/registrations"), &reg).await;
     let registration_a = crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string();
+    let business_a: String = {
+        use diesel::prelude::*;
+        use roadshow::db::schema::registrations;
+        let mut conn = app.db.get().unwrap();
+        registrations::table.find(&registration_a).select(registrations::business_id).first(&mut conn).unwrap()
+    };
     let dead_email = fixtures::queued_email(app, &registration_a, &attendee_a, "Hello");
     fixtures::make_dead(app, &dead_email);
     World {
@@ -313,6 +329,7 @@ async fn world(app: &TestApp) -> World {
         event_b,
         cancel_a,
         registration_a,
+        business_a,
         attendee_a,
         dead_email,
     }

@@ -409,4 +409,25 @@ both_backends! {
             assert!(!all.contains("sam@shop.example") && !all.contains("Person sam"), "{all}");
         }
     }
+
+    async fn staff_correct_a_business_record_and_bad_input_names_the_field(app) {
+        let event = app.published_webinar(50).await;
+        let reg = register(&app, &event, &body("owner@shop.example", "Shop", "TX", "sam@shop.example")).await;
+        let business: String = {
+            let mut conn = app.db.get().unwrap();
+            registrations::table.find(reg["id"].as_str().unwrap()).select(registrations::business_id).first(&mut conn).unwrap()
+        };
+        let path = format!("/api/v1/admin/businesses/{business}");
+        let out = expect_status(app.admin_patch(&path, &json!({"name": "Shop & Sons", "employees": "10-49"})).await, 200).await;
+        assert_eq!((out["name"].as_str(), out["employees"].as_str()), (Some("Shop & Sons"), Some("10-49")));
+        assert_eq!(expect_status(app.admin_get(&path).await, 200).await["name"], "Shop & Sons");
+        expect_problem(app.admin_patch(&path, &json!({})).await, 422, Some("body")).await;
+        expect_problem(app.admin_patch(&path, &json!({"state": "ZZ"})).await, 422, Some("business.state")).await;
+        expect_problem(app.admin_patch(&path, &json!({"name": "two\nlines"})).await, 422, Some("name")).await;
+        expect_problem(app.admin_patch(&format!("/api/v1/admin/businesses/{}", uuid::Uuid::new_v4()), &json!({"name": "x"})).await, 404, None).await;
+        let audit = expect_status(app.admin_get(&format!("/api/v1/admin/audit?object_type=business&object_id={business}")).await, 200).await;
+        let entry = &audit["items"][0];
+        assert_eq!(entry["action"], "update");
+        assert!(!entry.to_string().contains("Shop & Sons"), "field names only: {entry}");
+    }
 }
