@@ -13,6 +13,7 @@ mod mail;
 mod privacy;
 mod public_reads;
 mod registrations;
+mod schema;
 mod smtp_client;
 mod smtp_sink;
 mod trust;
