@@ -16,4 +16,5 @@ mod registrations;
 mod schema;
 mod smtp_client;
 mod smtp_sink;
+mod telemetry;
 mod trust;
