@@ -15,6 +15,11 @@
 //! dead idle connections are weeded out at once instead of failing one request each; and
 //! [`Db::write_retrying`] runs a transaction that lost its connection again on a live one (unless
 //! the loss came during `COMMIT`, when it may have committed).
+//!
+//! Every query runs on both engines through this one connection type, which holds only under the
+//! rules in ARCHITECTURE.md ("Two engines, one code path"): the URL picks the engine, SQLite gets
+//! its pragmas on every connection and `BEGIN IMMEDIATE` for writes, columns use only the shared
+//! SQL types, and the backend-only DSL is replaced by SQL both accept or a `match` on the variant.
 
 pub mod schema;
 
