@@ -135,7 +135,7 @@ async fn healthz() -> HttpResponse {
 async fn readyz(db: web::Data<Db>, background: web::Data<Workers>) -> HttpResponse {
     let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
     let checked = db.clone();
-    let check = web::block(move || checked.check()).await.unwrap_or_else(|e| Err(AppError::from(e)));
+    let check = crate::db::block_in_span(move || checked.check()).await;
     let stalled = background.stalled();
     let workers = background.report();
     if let Err(e) = &check {

@@ -114,7 +114,7 @@ impl Config {
         }
     }
 
-    /// Reads every variable of the DESIGN table, applying defaults, and validates them.
+    /// Reads every variable of the README's "Configuration" table, applying defaults, and validates them.
     pub fn from_env() -> Result<Config, ConfigError> {
         Self::from_lookup(|name| std::env::var(name).ok().filter(|v| !v.trim().is_empty()))
     }

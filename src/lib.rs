@@ -1,4 +1,4 @@
-//! Roadshow: the backend of a nationwide small-business roadshow (see README.md and DESIGN.md).
+//! Roadshow: the backend of a nationwide small-business roadshow (see README.md and ARCHITECTURE.md).
 //!
 //! One module per feature; each holds its routes (HTTP in and out only), its domain rules and its
 //! queries. Handlers never write SQL; queries never see HTTP.

@@ -27,7 +27,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     handlers::routes(cfg);
 }
 
-/// Staff roles (see DESIGN.md, "Staff user").
+/// Staff roles (see ARCHITECTURE.md, "Invariants", and the rules in [`scope`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {

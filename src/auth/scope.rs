@@ -1,6 +1,6 @@
 //! What each actor may see, as SQL: the one place that turns an [`Actor`] into `WHERE` clauses.
 //!
-//! Rules (DESIGN.md, "Staff user"):
+//! Rules (also in ARCHITECTURE.md, "Invariants"):
 //! - `admin`: national, sees everything.
 //! - `organizer`: member of one organization. Sees the events that organization hosts (a co-hosted
 //!   event is visible to every host) and only their registrants; the organization itself; its staff

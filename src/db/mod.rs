@@ -15,6 +15,11 @@
 //! dead idle connections are weeded out at once instead of failing one request each; and
 //! [`Db::write_retrying`] runs a transaction that lost its connection again on a live one (unless
 //! the loss came during `COMMIT`, when it may have committed).
+//!
+//! Every query runs on both engines through this one connection type, which holds only under the
+//! rules in ARCHITECTURE.md ("Two engines, one code path"): the URL picks the engine, SQLite gets
+//! its pragmas on every connection and `BEGIN IMMEDIATE` for writes, columns use only the shared
+//! SQL types, and the backend-only DSL is replaced by SQL both accept or a `match` on the variant.
 
 pub mod schema;
 
@@ -238,13 +243,12 @@ impl Db {
         let db = self.clone();
         // A panic in `f` unwinds out of the closure here: the connection goes back to the pool while
         // the thread is panicking and is closed (see `has_broken`), and the caller gets a 500.
-        actix_web::web::block(move || {
+        block_in_span(move || {
             let result = db.get().and_then(|mut conn| f(&mut conn));
             db.observe(&result);
             result
         })
         .await
-        .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` inside a read transaction (a consistent snapshot on both engines).
@@ -267,7 +271,7 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        actix_web::web::block(move || {
+        block_in_span(move || {
             let mut conn = db.get()?;
             let mut attempt = 0;
             loop {
@@ -290,7 +294,6 @@ impl Db {
             }
         })
         .await
-        .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
     }
 
     /// Runs `f` inside a write transaction (`BEGIN IMMEDIATE` on SQLite, see [`write_tx`]).
@@ -301,6 +304,20 @@ impl Db {
     {
         self.run(move |conn| write_tx(conn, f)).await
     }
+}
+
+/// Runs `f` on actix's blocking threads inside the caller's tracing span, so what the database work
+/// logs carries the request's id like every other line of the request (a blocking thread has no
+/// span of its own).
+pub async fn block_in_span<T, F>(f: F) -> Result<T, AppError>
+where
+    F: FnOnce() -> Result<T, AppError> + Send + 'static,
+    T: Send + 'static,
+{
+    let span = tracing::Span::current();
+    actix_web::web::block(move || span.in_scope(f))
+        .await
+        .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
 }
 
 /// Whether a failed transaction may simply be run again: PostgreSQL serialization failures and

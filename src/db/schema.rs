@@ -1,6 +1,7 @@
 //! The one diesel schema shared by both backends. Kept by hand (`diesel print-schema` does not know
 //! `MultiConnection`); every migration in `migrations/postgres` and `migrations/sqlite` must keep it true.
 //! Only portable SQL types: ids are `Text` (UUIDs), instants are `Timestamp` holding UTC.
+//! `tests/api/schema.rs` fails when this file and what the migrations build drift apart.
 
 diesel::table! {
     states (code) {

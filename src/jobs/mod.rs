@@ -71,9 +71,7 @@ impl Kind {
 pub async fn run_once(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Result<JobStats, AppError> {
     let db = db.clone();
     let ctx = ctx.clone();
-    actix_web::web::block(move || run_once_blocking(&db, &ctx, now))
-        .await
-        .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+    crate::db::block_in_span(move || run_once_blocking(&db, &ctx, now)).await
 }
 
 /// One scheduler pass at `now`, on the calling thread.

@@ -118,9 +118,7 @@ pub struct DeliveryStats {
 pub async fn deliver_due(db: &Db, mailer: &Mailer, now: DateTime<Utc>) -> Result<DeliveryStats, AppError> {
     let db = db.clone();
     let mailer = mailer.clone();
-    actix_web::web::block(move || deliver_due_blocking(&db, &mailer, now))
-        .await
-        .map_err(|e| AppError::internal(format!("blocking task failed: {e}")))?
+    crate::db::block_in_span(move || deliver_due_blocking(&db, &mailer, now)).await
 }
 
 /// One delivery step at `now`, on the calling thread.

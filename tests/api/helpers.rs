@@ -27,7 +27,7 @@ pub struct TestApp {
     pub admin_token: String,
     pub config: Config,
     handle: actix_web::dev::ServerHandle,
-    pg_cleanup: Option<(String, String)>,
+    pg_database: Option<FreshPostgres>,
     pub dir: tempfile::TempDir,
 }
 
@@ -88,6 +88,39 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
+/// A fresh, empty PostgreSQL database of its own, dropped with this value.
+pub struct FreshPostgres {
+    admin_url: String,
+    name: String,
+    /// Where to connect to it.
+    pub url: String,
+}
+
+impl FreshPostgres {
+    /// `None` when PostgreSQL is not configured (see [`postgres_url`]).
+    pub fn create() -> Option<FreshPostgres> {
+        let admin_url = postgres_url()?;
+        let name = format!(
+            "roadshow_test_{}_{}_{}",
+            std::process::id(),
+            DB_COUNTER.fetch_add(1, Ordering::SeqCst),
+            &uuid::Uuid::new_v4().simple().to_string()[..8]
+        );
+        let mut conn = diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
+        conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
+        let url = with_database(&admin_url, &name);
+        Some(FreshPostgres { admin_url, name, url })
+    }
+}
+
+impl Drop for FreshPostgres {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
 impl TestApp {
     /// Starts an app; `tweak` may change the config first. `None` when PostgreSQL is not configured.
     pub async fn spawn(backend: Backend, tweak: impl FnOnce(&mut Config)) -> Option<TestApp> {
@@ -96,21 +129,14 @@ impl TestApp {
             roadshow::telemetry::init();
         }
         let dir = tempfile::tempdir().expect("temp dir");
-        let mut pg_cleanup = None;
+        let mut pg_database = None;
         let database_url = match backend {
             Backend::Sqlite => format!("sqlite://{}", dir.path().join("test.db").display()),
             Backend::Postgres => {
-                let admin_url = postgres_url()?;
-                let name = format!(
-                    "roadshow_test_{}_{}_{}",
-                    std::process::id(),
-                    DB_COUNTER.fetch_add(1, Ordering::SeqCst),
-                    &uuid::Uuid::new_v4().simple().to_string()[..8]
-                );
-                let mut conn = diesel::PgConnection::establish(&admin_url).expect("connect to PostgreSQL");
-                conn.batch_execute(&format!("CREATE DATABASE {name}")).expect("create test database");
-                pg_cleanup = Some((admin_url.clone(), name.clone()));
-                with_database(&admin_url, &name)
+                let fresh = FreshPostgres::create()?;
+                let url = fresh.url.clone();
+                pg_database = Some(fresh);
+                url
             }
         };
         let mut config = Config::defaults();
@@ -137,7 +163,7 @@ impl TestApp {
             admin_token,
             config,
             handle,
-            pg_cleanup,
+            pg_database,
             dir,
         })
     }
@@ -243,11 +269,8 @@ impl Drop for TestApp {
         let handle = self.handle.clone();
         // Stop accepting; the runtime of the test is going away anyway.
         drop(handle.stop(false));
-        if let Some((admin_url, name)) = self.pg_cleanup.take() {
-            if let Ok(mut conn) = diesel::PgConnection::establish(&admin_url) {
-                let _ = conn.batch_execute(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"));
-            }
-        }
+        // Dropped (with its sessions) once the server stopped accepting.
+        drop(self.pg_database.take());
     }
 }
 
@@ -274,4 +297,75 @@ pub async fn expect_problem(resp: Response, expected: u16, field: Option<&str>) 
         assert!(fields.contains(&field), "expected an error naming {field:?}, got {body}");
     }
     body
+}
+
+/// Runs the real `roadshow` binary on the test's database with `RUST_LOG=debug` (and `env` on top),
+/// calls `drive`
+/// with its base URL and the admin token, stops it, and returns everything it logged together with
+/// what `drive` returned.
+pub async fn serve_and_capture<F, Fut>(app: &TestApp, env: &[(&str, &str)], drive: F) -> (String, Vec<String>)
+where
+    F: FnOnce(String, String) -> Fut,
+    Fut: std::future::Future<Output = Vec<String>>,
+{
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_roadshow"))
+        .arg("serve")
+        .env_clear()
+        .env("DATABASE_URL", &app.config.database_url)
+        .env("ROADSHOW_BIND", "127.0.0.1:0")
+        .env("ROADSHOW_MAIL_DIR", app.dir.path().join("served-mail"))
+        .env("ROADSHOW_RATE_LIMIT_PER_MINUTE", "0")
+        .env("ROADSHOW_HTTP_WORKERS", "1")
+        .env("ROADSHOW_MAIL_POLL_MS", "50")
+        .env("RUST_LOG", "debug")
+        .env("NO_COLOR", "1")
+        .envs(env.iter().copied())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("the roadshow binary starts");
+    let stderr = child.stderr.take().unwrap();
+    let (port_tx, port_rx) = std::sync::mpsc::channel::<u16>();
+    let reader = std::thread::spawn(move || {
+        let mut all = String::new();
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            let plain = strip_ansi(&line);
+            if plain.contains("roadshow is listening") {
+                if let Some(port) = plain.split("port=").nth(1).and_then(|r| r.split_whitespace().next()) {
+                    let _ = port_tx.send(port.parse().unwrap_or(0));
+                }
+            }
+            all.push_str(&plain);
+            all.push('\n');
+        }
+        all
+    });
+    let port = tokio::task::spawn_blocking(move || port_rx.recv_timeout(std::time::Duration::from_secs(60)))
+        .await
+        .unwrap()
+        .expect("the server said where it listens");
+    let secrets = drive(format!("http://127.0.0.1:{port}"), app.admin_token.clone()).await;
+    child.kill().expect("stop the server");
+    child.wait().unwrap();
+    let text = tokio::task::spawn_blocking(move || reader.join().unwrap()).await.unwrap();
+    (text, secrets)
+}
+
+fn strip_ansi(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            for d in chars.by_ref() {
+                if d.is_ascii_alphabetic() {
+                    break;
+                }
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
 }

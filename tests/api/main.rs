@@ -13,6 +13,8 @@ mod mail;
 mod privacy;
 mod public_reads;
 mod registrations;
+mod schema;
 mod smtp_client;
 mod smtp_sink;
+mod telemetry;
 mod trust;

@@ -5,7 +5,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::fixtures;
-use crate::helpers::{expect_problem, expect_status, Backend, TestApp};
+use crate::helpers::{expect_problem, expect_status, serve_and_capture, Backend, TestApp};
 
 async fn export(app: &TestApp, reg: &str, token: &str) -> reqwest::Response {
     app.request(Method::GET, &format!("/api/v1/registrations/{reg}/business-data"), Some(token), None).await
@@ -440,7 +440,7 @@ both_backends! {
     }
 
     async fn the_log_of_a_running_server_holds_no_email_name_or_token(app) {
-        let logs = serve_and_capture(&app, |base, admin| async move {
+        let logs = serve_and_capture(&app, &[], |base, admin| async move {
             let client = reqwest::Client::new();
             let start = chrono::Utc::now() + chrono::Duration::days(10);
             let event: Value = client.post(format!("{base}/api/v1/admin/events")).bearer_auth(&admin)
@@ -510,75 +510,6 @@ both_backends! {
             assert!(!text.contains(&p), "the log holds {p:?}:\n{text}");
         }
     }
-}
-
-/// Runs the real `roadshow` binary on the test's database with `RUST_LOG=debug`, calls `drive`
-/// with its base URL and the admin token, stops it, and returns everything it logged together with
-/// what `drive` returned.
-async fn serve_and_capture<F, Fut>(app: &TestApp, drive: F) -> (String, Vec<String>)
-where
-    F: FnOnce(String, String) -> Fut,
-    Fut: std::future::Future<Output = Vec<String>>,
-{
-    use std::io::{BufRead, BufReader};
-    use std::process::{Command, Stdio};
-    let mut child = Command::new(env!("CARGO_BIN_EXE_roadshow"))
-        .arg("serve")
-        .env_clear()
-        .env("DATABASE_URL", &app.config.database_url)
-        .env("ROADSHOW_BIND", "127.0.0.1:0")
-        .env("ROADSHOW_MAIL_DIR", app.dir.path().join("served-mail"))
-        .env("ROADSHOW_RATE_LIMIT_PER_MINUTE", "0")
-        .env("ROADSHOW_HTTP_WORKERS", "1")
-        .env("ROADSHOW_MAIL_POLL_MS", "50")
-        .env("RUST_LOG", "debug")
-        .env("NO_COLOR", "1")
-        .stdout(Stdio::null())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("the roadshow binary starts");
-    let stderr = child.stderr.take().unwrap();
-    let (port_tx, port_rx) = std::sync::mpsc::channel::<u16>();
-    let reader = std::thread::spawn(move || {
-        let mut all = String::new();
-        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
-            let plain = strip_ansi(&line);
-            if plain.contains("roadshow is listening") {
-                if let Some(port) = plain.split("port=").nth(1).and_then(|r| r.split_whitespace().next()) {
-                    let _ = port_tx.send(port.parse().unwrap_or(0));
-                }
-            }
-            all.push_str(&plain);
-            all.push('\n');
-        }
-        all
-    });
-    let port = tokio::task::spawn_blocking(move || port_rx.recv_timeout(std::time::Duration::from_secs(60)))
-        .await
-        .unwrap()
-        .expect("the server said where it listens");
-    let secrets = drive(format!("http://127.0.0.1:{port}"), app.admin_token.clone()).await;
-    child.kill().expect("stop the server");
-    child.wait().unwrap();
-    let text = tokio::task::spawn_blocking(move || reader.join().unwrap()).await.unwrap();
-    (text, secrets)
-}
-
-fn strip_ansi(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.chars();
-    while let Some(c) = chars.next() {
-        if c == '\u{1b}' {
-            for d in chars.by_ref() {
-                if d.is_ascii_alphabetic() {
-                    break;
-                }
-            }
-        } else {
-            out.push(c);
-        }
-    }
-    out
 }
 
 both_backends! {
