@@ -12,6 +12,7 @@ mod foundation;
 mod mail;
 mod privacy;
 mod public_reads;
+mod races;
 mod registrations;
 mod smtp_client;
 mod smtp_sink;
