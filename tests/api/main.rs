@@ -14,6 +14,7 @@ mod privacy;
 mod public_reads;
 mod races;
 mod registrations;
+mod rules;
 mod smtp_client;
 mod smtp_sink;
 mod trust;
