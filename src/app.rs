@@ -73,11 +73,13 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
     let db_data = web::Data::new(db);
     let config_data = web::Data::new(config);
     let background_data = web::Data::new(background);
+    let public_cache = web::Data::new(crate::events::handlers::PublicCache::default());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(db_data.clone())
             .app_data(config_data.clone())
             .app_data(background_data.clone())
+            .app_data(public_cache.clone())
             .app_data(crate::http::json_config())
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())

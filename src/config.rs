@@ -26,6 +26,8 @@ pub struct Config {
     pub mail_from: String,
     /// `ROADSHOW_RATE_LIMIT_PER_MINUTE`: public writes per client address per minute; 0 = off.
     pub rate_limit_per_minute: u32,
+    /// The clock rate-limit windows are taken from: the system clock (tests may hold it still).
+    pub clock: crate::clock::Clock,
     /// `ROADSHOW_DB_POOL_SIZE`: database connections per process.
     pub db_pool_size: u32,
     /// `ROADSHOW_HTTP_WORKERS`: actix worker threads (default: one per core).
@@ -95,6 +97,7 @@ impl Config {
             mail_dir: PathBuf::from("./mail"),
             mail_from: "Roadshow <no-reply@localhost>".into(),
             rate_limit_per_minute: 60,
+            clock: crate::clock::Clock::system(),
             db_pool_size: 0,
             http_workers: std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2),
             background: true,

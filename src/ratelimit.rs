@@ -95,7 +95,7 @@ pub async fn check(req: &HttpRequest, db: &Db, config: &Config) -> Result<(), Ap
         return Ok(());
     }
     let key = client_key(crate::http::client_ip(req, &config.trusted_proxies));
-    let now = chrono::Utc::now();
+    let now = config.clock.now();
     let window = now.duration_trunc(chrono::Duration::minutes(1)).unwrap_or(now);
     let window_db = crate::db::to_db_time(window);
     let refuse = || {

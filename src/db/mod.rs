@@ -23,7 +23,7 @@
 
 pub mod schema;
 
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -150,6 +150,85 @@ pub struct Db {
     postgres: bool,
     /// Until when (Unix ms) checkouts are tried before use, after a connection was found lost.
     suspect_until: Arc<AtomicI64>,
+    /// Transactions [`Db::write_retrying`] ran again, by reason (see [`Db::transient_retries`]).
+    retries: Arc<RetryCounters>,
+    /// Bumped after each database call that changed public data ([`public_data_changed`]).
+    public_generation: Arc<AtomicU64>,
+}
+
+thread_local! {
+    /// Set by [`public_data_changed`] on the thread running a database call; read and cleared by
+    /// [`Db`] once the call (and so its transaction) is over.
+    static PUBLIC_CHANGE_PENDING: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Notes, inside a database call, that something the public event pages show changes (an event,
+/// its seats). When the call returns (its transaction committed or rolled back), the [`Db`] that
+/// ran it bumps its [`Db::public_generation`], so this app's public read cache starts over after
+/// the change is visible, never before: a read racing the transaction cannot cache the old state
+/// under the new generation. Calls made outside [`Db::run`] / [`Db::write_retrying`] (background
+/// workers on their own threads) reach the cache when its entries expire, like other processes'.
+pub fn public_data_changed() {
+    PUBLIC_CHANGE_PENDING.with(|p| p.set(true));
+}
+
+fn take_public_change() -> bool {
+    PUBLIC_CHANGE_PENDING.with(|p| p.replace(false))
+}
+
+/// How many times [`Db::write_retrying`] ran a transaction again, by reason. A retry is invisible
+/// to the client, so this is how tests (and operators, through the `WARN` log line each retry
+/// writes) see that a deadlock or a lock timeout happened at all.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct TransientRetries {
+    /// PostgreSQL `deadlock detected`.
+    pub deadlock: u64,
+    /// PostgreSQL `could not serialize access`.
+    pub serialization: u64,
+    /// SQLite `database is locked` / `database is busy` (the busy timeout ran out).
+    pub locked: u64,
+    /// The connection to the server was lost (run again on a live one).
+    pub connection_lost: u64,
+}
+
+impl TransientRetries {
+    pub fn total(&self) -> u64 {
+        self.deadlock + self.serialization + self.locked + self.connection_lost
+    }
+}
+
+#[derive(Debug, Default)]
+struct RetryCounters {
+    deadlock: AtomicU64,
+    serialization: AtomicU64,
+    locked: AtomicU64,
+    connection_lost: AtomicU64,
+}
+
+/// Why a failure is transient ([`is_transient`]), for the retry counters.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TransientKind {
+    Deadlock,
+    Serialization,
+    Locked,
+    ConnectionLost,
+}
+
+impl TransientKind {
+    /// The reason `err` may be retried, or `None` when it may not.
+    pub fn of(err: &AppError) -> Option<TransientKind> {
+        if is_connection_lost(err) {
+            return Some(TransientKind::ConnectionLost);
+        }
+        match err {
+            AppError::Unavailable(m) if m.contains("deadlock") => Some(TransientKind::Deadlock),
+            AppError::Unavailable(m) if m.contains("could not serialize") => Some(TransientKind::Serialization),
+            AppError::Unavailable(m) if m.contains("database is locked") || m.contains("database is busy") => {
+                Some(TransientKind::Locked)
+            }
+            _ => None,
+        }
+    }
 }
 
 /// How long checkouts are tried first after a lost connection: long enough to meet every idle
@@ -177,7 +256,13 @@ impl Db {
             .test_on_check_out(false)
             .build(manager)
             .map_err(|e| e.to_string())?;
-        Ok(Db { pool, postgres, suspect_until: Arc::new(AtomicI64::new(0)) })
+        Ok(Db {
+            pool,
+            postgres,
+            suspect_until: Arc::new(AtomicI64::new(0)),
+            retries: Arc::default(),
+            public_generation: Arc::default(),
+        })
     }
 
     pub fn is_postgres(&self) -> bool {
@@ -186,6 +271,44 @@ impl Db {
 
     pub fn pool(&self) -> &DbPool {
         &self.pool
+    }
+
+    /// How many transactions [`Db::write_retrying`] has run again so far, by reason (this pool
+    /// and its clones only).
+    pub fn transient_retries(&self) -> TransientRetries {
+        let r = &self.retries;
+        TransientRetries {
+            deadlock: r.deadlock.load(Ordering::Relaxed),
+            serialization: r.serialization.load(Ordering::Relaxed),
+            locked: r.locked.load(Ordering::Relaxed),
+            connection_lost: r.connection_lost.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The generation of this app's public data: it changes after every committed change of it.
+    pub fn public_generation(&self) -> u64 {
+        self.public_generation.load(Ordering::SeqCst)
+    }
+
+    /// Runs `f` (a database call) and bumps the public generation after it if it noted a change.
+    fn noting_public_changes<T>(&self, f: impl FnOnce() -> T) -> T {
+        take_public_change();
+        let out = f();
+        if take_public_change() {
+            self.public_generation.fetch_add(1, Ordering::SeqCst);
+        }
+        out
+    }
+
+    fn count_retry(&self, kind: TransientKind) {
+        let r = &self.retries;
+        let counter = match kind {
+            TransientKind::Deadlock => &r.deadlock,
+            TransientKind::Serialization => &r.serialization,
+            TransientKind::Locked => &r.locked,
+            TransientKind::ConnectionLost => &r.connection_lost,
+        };
+        counter.fetch_add(1, Ordering::Relaxed);
     }
 
     /// A connection for synchronous callers (CLI, workers on their own threads). While the pool is
@@ -244,9 +367,11 @@ impl Db {
         // A panic in `f` unwinds out of the closure here: the connection goes back to the pool while
         // the thread is panicking and is closed (see `has_broken`), and the caller gets a 500.
         block_in_span(move || {
-            let result = db.get().and_then(|mut conn| f(&mut conn));
-            db.observe(&result);
-            result
+            db.noting_public_changes(|| {
+                let result = db.get().and_then(|mut conn| f(&mut conn));
+                db.observe(&result);
+                result
+            })
         })
         .await
     }
@@ -271,16 +396,18 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        block_in_span(move || {
+        block_in_span(move || db.noting_public_changes(|| {
             let mut conn = db.get()?;
             let mut attempt = 0;
             loop {
                 attempt += 1;
                 let (result, at_commit) = write_tx_at(&mut conn, &f);
                 db.observe(&result);
-                match result {
-                    Err(e) if attempt < 3 && is_transient(&e) && !(at_commit && is_connection_lost(&e)) => {
-                        tracing::warn!(attempt, error = %e, "transient database failure; retrying the transaction");
+                let kind = result.as_ref().err().and_then(TransientKind::of);
+                match (result, kind) {
+                    (Err(e), Some(kind)) if attempt < 3 && !(at_commit && kind == TransientKind::ConnectionLost) => {
+                        db.count_retry(kind);
+                        tracing::warn!(attempt, ?kind, error = %e, "transient database failure; retrying the transaction");
                         if is_connection_lost(&e) {
                             // Dropped broken, this one is closed by the pool.
                             drop(conn);
@@ -289,10 +416,10 @@ impl Db {
                             std::thread::sleep(std::time::Duration::from_millis(5 * attempt));
                         }
                     }
-                    other => return other,
+                    (other, _) => return other,
                 }
             }
-        })
+        }))
         .await
     }
 
@@ -325,9 +452,7 @@ where
 /// live connection; not when lost at `COMMIT`, see [`Db::write_retrying`]). Nothing of the failed
 /// attempt was committed.
 pub fn is_transient(err: &AppError) -> bool {
-    is_connection_lost(err)
-        || matches!(err, AppError::Unavailable(m) if m.contains("deadlock") || m.contains("could not serialize")
-        || m.contains("database is locked") || m.contains("database is busy"))
+    TransientKind::of(err).is_some()
 }
 
 /// Whether the error says the connection to the server is gone (the server restarted, or ended

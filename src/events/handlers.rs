@@ -515,13 +515,14 @@ async fn list_events(
     req: HttpRequest,
     db: web::Data<Db>,
     config: web::Data<Config>,
+    cache: web::Data<PublicCache>,
     QueryParams(q): QueryParams<ListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let key = public_cache::key(&config, "/api/v1/events", req.query_string());
-    if let Some(body) = public_cache::get(&key) {
+    let generation = db.public_generation();
+    if let Some(body) = cache.get(&key, generation) {
         return Ok(json_bytes(body));
     }
-    let generation = queries::public_generation();
     let limit = page_limit(q.limit)?;
     let filter = parse_filter(&q, false)?;
     let after: Option<(NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
@@ -531,40 +532,45 @@ async fn list_events(
             render_page(c, rows, limit, false)
         })
         .await?;
-    Ok(json_bytes(public_cache::put(key, generation, &page, public_cache::Limits::of(&config))?))
+    Ok(json_bytes(cache.put(key, generation, db.public_generation(), &page, public_cache::Limits::of(&config))?))
 }
 
 async fn get_event(
     db: web::Data<Db>,
     config: web::Data<Config>,
+    cache: web::Data<PublicCache>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     // The page takes no parameters: any query string would only make more entries of one answer.
     let key = public_cache::key(&config, &format!("/api/v1/events/{id}"), "");
-    if let Some(body) = public_cache::get(&key) {
+    let generation = db.public_generation();
+    if let Some(body) = cache.get(&key, generation) {
         return Ok(json_bytes(body));
     }
-    let generation = queries::public_generation();
     let out = db
         .run(move |c| {
             let e = queries::find_public(c, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
             render_one(c, e, false)
         })
         .await?;
-    Ok(json_bytes(public_cache::put(key, generation, &out, public_cache::Limits::of(&config))?))
+    Ok(json_bytes(cache.put(key, generation, db.public_generation(), &out, public_cache::Limits::of(&config))?))
 }
 
 fn json_bytes(body: web::Bytes) -> HttpResponse {
     HttpResponse::Ok().content_type("application/json").body(body)
 }
 
-/// A micro-cache of the public event answers (list pages and event pages), per process.
+pub use public_cache::PublicCache;
+
+/// A micro-cache of the public event answers (list pages and event pages), one per app (held in
+/// its app data, with the generation in its [`Db`]).
 ///
-/// An entry is served for at most [`TTL`](public_cache::TTL), and only while nothing in this
-/// process changed public data since it was read ([`queries::public_data_changed`]: event writes,
-/// registrations, cancellations). So a change made through this process shows at once (unless a
-/// read raced with its transaction), and any other change within about a second; a burst of
+/// An entry is served for at most [`TTL`](public_cache::TTL), and only while nothing in this app
+/// changed public data since it was read ([`queries::public_data_changed`]: event writes,
+/// registrations, cancellations; the generation moves after their transaction is over, so a read
+/// racing one cannot keep the old state). So a change made through this app shows at once, and
+/// any other change within about a second; a burst of
 /// readers of one popular page costs the database one read per second instead of one per request.
 ///
 /// Keys are the database, the path and the query parameters decoded and sorted, so
@@ -580,7 +586,6 @@ mod public_cache {
 
     use actix_web::web::Bytes;
 
-    use super::queries;
     use crate::config::Config;
     use crate::error::AppError;
 
@@ -689,7 +694,9 @@ mod public_cache {
         }
     }
 
-    static CACHE: Mutex<Option<Cache>> = Mutex::new(None);
+    /// One app's cache (see the module docs).
+    #[derive(Default)]
+    pub struct PublicCache(Mutex<Cache>);
 
     /// The cache key of a public read: the database, the path, and the query parameters decoded
     /// (`%54` is `T`, `+` is a space) and sorted.
@@ -701,31 +708,28 @@ mod public_cache {
         format!("{}\n{path}?{query}", config.database_url)
     }
 
-    pub fn get(key: &str) -> Option<Bytes> {
-        let generation = queries::public_generation();
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        cache.get_or_insert_with(Cache::default).get(key, generation, Instant::now())
-    }
+    impl PublicCache {
+        /// The answer kept for `key`, if any, given the app's current public `generation`.
+        pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
+            let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            cache.get(key, generation, Instant::now())
+        }
 
-    /// Serializes `value` and keeps it, tagged with the generation read before the database was.
-    pub fn put<T: serde::Serialize>(
-        key: String,
-        read_generation: u64,
-        value: &T,
-        limits: Limits,
-    ) -> Result<Bytes, AppError> {
-        let body = Bytes::from(serde_json::to_vec(value).map_err(|e| AppError::internal(e.to_string()))?);
-        let generation = queries::public_generation();
-        let mut cache = CACHE.lock().unwrap_or_else(|e| e.into_inner());
-        cache.get_or_insert_with(Cache::default).put(
-            key,
-            read_generation,
-            generation,
-            body.clone(),
-            Instant::now(),
-            limits,
-        );
-        Ok(body)
+        /// Serializes `value` and keeps it, tagged with the generation read before the database
+        /// was (`read_generation`); `generation` is the current one.
+        pub fn put<T: serde::Serialize>(
+            &self,
+            key: String,
+            read_generation: u64,
+            generation: u64,
+            value: &T,
+            limits: Limits,
+        ) -> Result<Bytes, AppError> {
+            let body = Bytes::from(serde_json::to_vec(value).map_err(|e| AppError::internal(e.to_string()))?);
+            let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            cache.put(key, read_generation, generation, body.clone(), Instant::now(), limits);
+            Ok(body)
+        }
     }
 
     #[cfg(test)]
@@ -946,8 +950,6 @@ async fn publish_event(
             render_one(c, e, true)
         })
         .await?;
-    // Again after the commit: a public read racing the transaction may have cached the old state.
-    queries::public_data_changed();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -978,7 +980,6 @@ async fn cancel_event(
             render_one(c, e, true)
         })
         .await?;
-    queries::public_data_changed();
     Ok(HttpResponse::Ok().json(out))
 }
 
@@ -992,7 +993,6 @@ async fn update_event(
     let id = parse_id("id", &path)?;
     let ctx = MailContext::from_config(&config);
     let out = db.write(move |c| apply_patch(c, &actor, &ctx, &id, patch)).await?;
-    queries::public_data_changed();
     Ok(HttpResponse::Ok().json(out))
 }
 

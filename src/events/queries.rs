@@ -17,18 +17,12 @@ use crate::db::{now, DbConnection};
 use crate::error::AppError;
 use crate::partners::queries::Venue;
 
-static PUBLIC_GENERATION: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-
-/// Something the public event pages show changed in this process (an event, its seats): the
-/// public read cache of this process (`handlers::public_cache`) starts over. Changes made by other
-/// processes reach it when its entries expire (about a second).
+/// Something the public event pages show changes (an event, its seats): this app's public read
+/// cache (`handlers::public_cache`) starts over once the transaction is over (see
+/// [`crate::db::public_data_changed`]). Changes made by other processes reach it when its entries
+/// expire (about a second).
 pub fn public_data_changed() {
-    PUBLIC_GENERATION.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-}
-
-/// The current generation of [`public_data_changed`].
-pub fn public_generation() -> u64 {
-    PUBLIC_GENERATION.load(std::sync::atomic::Ordering::SeqCst)
+    crate::db::public_data_changed();
 }
 
 /// Filters of the public list.

@@ -30,14 +30,12 @@ macro_rules! both_backends_with {
                 async fn run($app: TestApp) $body
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    let app = TestApp::spawn(Backend::Sqlite, $tweak).await.unwrap();
-                    run(app).await
+                    run(TestApp::spawn(Backend::Sqlite, $tweak).await).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                #[cfg_attr(not(roadshow_pg), ignore = "ROADSHOW_TEST_POSTGRES_URL is not set")]
                 async fn postgres() {
-                    if let Some(app) = TestApp::spawn(Backend::Postgres, $tweak).await {
-                        run(app).await
-                    }
+                    run(TestApp::spawn(Backend::Postgres, $tweak).await).await
                 }
             }
         )*
@@ -398,8 +396,9 @@ mod sessions_ended_by_the_database_server_heal_within_seconds_and_lose_nothing {
     use super::*;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(roadshow_pg), ignore = "ROADSHOW_TEST_POSTGRES_URL is not set")]
     async fn postgres() {
-        let Some(app) = TestApp::spawn(Backend::Postgres, |c| c.db_pool_size = 4).await else { return };
+        let app = TestApp::spawn(Backend::Postgres, |c| c.db_pool_size = 4).await;
         let event = app.published_webinar(1000).await;
         // Open every connection of the pool.
         let warm: Vec<_> = (0..8).map(|n| register(&app, &event, n)).collect();

@@ -304,9 +304,7 @@ both_backends! {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn configured_cors_origins_and_only_those_may_call_from_a_browser() {
-    let app = TestApp::spawn(Backend::Sqlite, |c| c.cors_origins = vec!["https://partners.example.org".into()])
-        .await
-        .unwrap();
+    let app = TestApp::spawn(Backend::Sqlite, |c| c.cors_origins = vec!["https://partners.example.org".into()]).await;
     let preflight = |origin: &'static str| {
         app.client
             .request(Method::OPTIONS, app.url("/api/v1/admin/me"))

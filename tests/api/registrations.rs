@@ -85,6 +85,7 @@ both_backends! {
             let confirmed_new = mails.iter().any(|(t, body)| t == "registration_confirmed" && body.contains(&new_time));
             assert!(told || confirmed_new, "registration {id} never learned the new time {new_time}: {mails:?}");
         }
+        app.assert_no_retries();
     }
 
     async fn cancellations_racing_registrations_all_succeed(app) {
@@ -112,6 +113,7 @@ both_backends! {
         let admin = expect_status(app.admin_get(&format!("/api/v1/admin/events/{event}")).await, 200).await;
         assert_eq!(admin["admin"]["registrations"]["confirmed"], 50);
         assert_eq!(admin["seats_left"], 50);
+        app.assert_no_retries();
     }
 
     async fn mixed_registrations_and_cancellations_keep_the_invariants(app) {
@@ -147,6 +149,7 @@ both_backends! {
         let mut positions: Vec<i64> = list["items"].as_array().unwrap().iter().map(|r| r["waitlist_position"].as_i64().unwrap()).collect();
         positions.sort_unstable();
         assert_eq!(positions, (1..=20).collect::<Vec<i64>>());
+        app.assert_no_retries();
     }
 
     async fn registering_confirms_then_waitlists_and_writes_the_emails(app) {
@@ -245,7 +248,12 @@ both_backends! {
     async fn two_hundred_racing_requests_fill_25_seats_and_a_fair_waitlist(app) {
         let event = app.published_webinar(25).await;
         // On PostgreSQL, two server processes share the database and the requests alternate.
-        let sibling = if app.backend == crate::helpers::Backend::Postgres { app.spawn_sibling().await } else { app.address.clone() };
+        let (sibling, sibling_db) = if app.backend == crate::helpers::Backend::Postgres {
+            let (address, db) = app.spawn_sibling_with_db().await;
+            (address, Some(db))
+        } else {
+            (app.address.clone(), None)
+        };
         let futures = (0..200).map(|n| {
             let base = if n % 2 == 0 { app.address.clone() } else { sibling.clone() };
             let url = format!("{base}/api/v1/events/{event}/registrations");
@@ -289,6 +297,10 @@ both_backends! {
         let promoted = outbox_templates(&app).iter().filter(|(t, _)| t == "registration_promoted").count();
         assert_eq!(promoted, 5);
         assert_invariants(&app, &event);
+        app.assert_no_retries();
+        if let Some(db) = &sibling_db {
+            crate::helpers::assert_no_retries(db);
+        }
     }
 
     async fn manage_token_is_the_only_key_and_cancel_promotes(app) {
@@ -402,7 +414,11 @@ mod rate_limit {
     use crate::helpers::Backend;
 
     async fn run(backend: Backend) {
-        let Some(app) = TestApp::spawn(backend, |c| c.rate_limit_per_minute = 3).await else { return };
+        let app = TestApp::spawn(backend, |c| {
+            c.rate_limit_per_minute = 3;
+            c.clock = crate::abuse::held_clock();
+        })
+        .await;
         let event = app.published_webinar(50).await;
         for n in 0..3 {
             register(&app, &event, n).await;
@@ -421,6 +437,7 @@ mod rate_limit {
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(roadshow_pg), ignore = "ROADSHOW_TEST_POSTGRES_URL is not set")]
     async fn public_writes_over_the_limit_get_429_postgres() {
         run(Backend::Postgres).await
     }

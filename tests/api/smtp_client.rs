@@ -63,14 +63,23 @@ async fn one_connection_carries_many_messages_and_a_closed_one_is_replaced_witho
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_after_the_idle_timeout() {
+    // No wall-clock race: one pool whose timeout no pause of this test comes near (an hour), and
+    // one whose timeout has passed for every idle connection (zero).
     let sink = SmtpSink::start().await;
     let pool =
-        SmtpPool::new(SmtpServer::parse(&sink.url(), None).unwrap(), 4).with_idle_timeout(Duration::from_millis(200));
+        SmtpPool::new(SmtpServer::parse(&sink.url(), None).unwrap(), 4).with_idle_timeout(Duration::from_secs(3600));
     let t = Transport::Smtp(Arc::new(pool));
     send(&t, message("a@example.org", "x\r\n")).await.unwrap();
     t.close_idle();
     assert_eq!(idle(&t), 1, "still fresh");
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    send(&t, message("b@example.org", "x\r\n")).await.unwrap();
+    assert_eq!(sink.sessions(), 1, "a fresh idle connection is reused");
+
+    let sink = SmtpSink::start().await;
+    let pool = SmtpPool::new(SmtpServer::parse(&sink.url(), None).unwrap(), 4).with_idle_timeout(Duration::ZERO);
+    let t = Transport::Smtp(Arc::new(pool));
+    send(&t, message("a@example.org", "x\r\n")).await.unwrap();
+    assert_eq!(idle(&t), 1, "kept after sending");
     let closer = t.clone();
     tokio::task::spawn_blocking(move || closer.close_idle()).await.unwrap();
     assert_eq!(idle(&t), 0, "closed once idle too long");

@@ -178,7 +178,7 @@ both_backends! {
     }
 
     async fn a_register_and_cancel_loop_stops_emailing_at_the_hourly_cap(app) {
-        let app = TestApp::spawn(app.backend, |c| c.mail_hourly_cap = 5).await.unwrap();
+        let app = TestApp::spawn(app.backend, |c| c.mail_hourly_cap = 5).await;
         let event = app.published_webinar(50).await;
         for _ in 0..5 {
             let r = register(&app, &event, &body("victim@target.example", "Target", "TX", "victim@target.example")).await;
