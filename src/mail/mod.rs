@@ -608,33 +608,14 @@ pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str) -> R
             manage_url: format!("{}/manage/{id}?token={token}", ctx.public_url),
         });
     }
-    let subject = "Your Roadshow registration links".to_string();
     let view = EmailView {
-        subject: subject.clone(),
+        subject: "Your Roadshow registration links".into(),
         name: name.unwrap_or_else(|| "there".into()),
         public_url: ctx.public_url.clone(),
         items,
         ..EmailView::default()
     };
-    let (body_text, body_html) = templates::render("links_list", &view)?;
-    outbox::enqueue(
-        conn,
-        &outbox::NewEmail {
-            dedupe_key: format!("links_list:{}", uuid::Uuid::new_v4()),
-            recipient: email.to_string(),
-            template: "links_list".into(),
-            category: "transactional".into(),
-            subject,
-            body_text,
-            body_html,
-            ics: None,
-            headers: "{}".into(),
-            registration_id: None,
-            business_id: None,
-            event_id: None,
-            hourly_cap: Some(ctx.hourly_cap).filter(|c| *c > 0),
-        },
-    )
+    enqueue_personal(conn, ctx, email, "links_list", view)
 }
 
 /// A privacy link email: `action` says what confirming does; `url` is the single-use link.
@@ -646,9 +627,8 @@ pub fn privacy_link_email(
     url: &str,
     expires_minutes: i64,
 ) -> Result<bool, AppError> {
-    let subject = "Confirm your request to the Roadshow".to_string();
     let view = EmailView {
-        subject: subject.clone(),
+        subject: "Confirm your request to the Roadshow".into(),
         name: "there".into(),
         public_url: ctx.public_url.clone(),
         action: Some(action.to_string()),
@@ -656,15 +636,28 @@ pub fn privacy_link_email(
         expires_minutes: Some(expires_minutes),
         ..EmailView::default()
     };
-    let (body_text, body_html) = templates::render("privacy_link", &view)?;
+    enqueue_personal(conn, ctx, email, "privacy_link", view)
+}
+
+/// Renders and queues a transactional email to an address that belongs to no one registration
+/// (link lists, privacy links): found by address for export and erasure, counted against the
+/// recipient's hourly cap.
+fn enqueue_personal(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    email: &str,
+    template: &str,
+    view: EmailView,
+) -> Result<bool, AppError> {
+    let (body_text, body_html) = templates::render(template, &view)?;
     outbox::enqueue(
         conn,
         &outbox::NewEmail {
-            dedupe_key: format!("privacy_link:{}", uuid::Uuid::new_v4()),
+            dedupe_key: format!("{template}:{}", uuid::Uuid::new_v4()),
             recipient: email.to_string(),
-            template: "privacy_link".into(),
+            template: template.to_string(),
             category: "transactional".into(),
-            subject,
+            subject: view.subject,
             body_text,
             body_html,
             ics: None,
