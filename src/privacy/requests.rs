@@ -269,7 +269,7 @@ pub fn confirm(conn: &mut DbConnection, ctx: &MailContext, token: &str) -> Resul
         Kind::Erase => Ok(Outcome::Erase { summary: queries::erase_address(conn, ctx, &email, &id)? }),
         Kind::UpdateBusiness => {
             let changes = payload.business.unwrap_or_default();
-            Ok(Outcome::UpdateBusiness { business: update_business(conn, &email, &changes, &id)? })
+            Ok(Outcome::UpdateBusiness { business: update_business(conn, &email, &changes)? })
         }
         Kind::Marketing => {
             let consent = payload.marketing_consent.unwrap_or(false);
@@ -281,12 +281,7 @@ pub fn confirm(conn: &mut DbConnection, ctx: &MailContext, token: &str) -> Resul
     }
 }
 
-fn update_business(
-    conn: &mut DbConnection,
-    email: &str,
-    changes: &BusinessChanges,
-    _request_id: &str,
-) -> Result<BusinessOut, AppError> {
+fn update_business(conn: &mut DbConnection, email: &str, changes: &BusinessChanges) -> Result<BusinessOut, AppError> {
     let id: String = businesses::table
         .filter(businesses::email.eq(email))
         .filter(businesses::deleted_at.is_null())
