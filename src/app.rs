@@ -1,10 +1,6 @@
 //! Builds the running service: pool, migrations, bound listener, HTTP server and background
 //! workers. `main` and the integration tests both start the service through [`Application`].
-//!
-//! `/healthz` says the process is up. `/readyz` says it can do its work: the database answers (on
-//! a live connection, so a pool that held connections from before a database restart reports
-//! ready as soon as the database is back), and no background worker has stalled (see
-//! [`crate::jobs::supervisor`]); otherwise 503, naming what is wrong.
+//! The routes are in [`crate::routes`]; `/healthz`, `/readyz` and the API docs in [`crate::ops`].
 
 use std::net::TcpListener;
 
@@ -90,7 +86,8 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
             .wrap(from_fn(crate::auth::security::no_store_on_private_paths))
             .wrap(crate::auth::security::security_headers())
             .wrap(from_fn(crate::telemetry::request_span))
-            .configure(routes)
+            .configure(crate::routes::configure)
+            .configure(crate::ops::docs)
             .default_service(web::to(not_found))
     })
     .workers(workers)
@@ -100,61 +97,6 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
     Ok(server)
 }
 
-/// Every route of the service.
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
-        .service(web::resource("/readyz").route(web::get().to(readyz)))
-        .service(web::resource("/api/openapi.json").route(web::get().to(openapi)))
-        .configure(crate::states::routes)
-        .configure(crate::auth::routes)
-        .configure(crate::partners::routes)
-        .configure(crate::events::routes)
-        .configure(crate::registrations::routes)
-        .configure(crate::mail::routes)
-        .configure(crate::audit::routes)
-        .configure(crate::reports::routes)
-        .configure(crate::privacy::routes);
-}
-
 async fn not_found() -> Result<HttpResponse, AppError> {
     Err(AppError::not_found("no such resource"))
-}
-
-/// The OpenAPI 3.1 description of every endpoint (kept next to the code: `src/openapi.json`).
-pub const OPENAPI: &str = include_str!("openapi.json");
-
-async fn openapi() -> HttpResponse {
-    HttpResponse::Ok().content_type("application/json").body(OPENAPI)
-}
-
-async fn healthz() -> HttpResponse {
-    HttpResponse::Ok().json(serde_json::json!({ "status": "ok" }))
-}
-
-/// 200 `{"status":"ready","database":…,"workers":{name: {status, …}}}`, or 503 with `"status":
-/// "unavailable"` when the database does not answer, and `"stalled": [names]` when a background
-/// worker has stopped making progress. `workers` is empty without `ROADSHOW_BACKGROUND`.
-async fn readyz(db: web::Data<Db>, background: web::Data<Workers>) -> HttpResponse {
-    let backend = if db.is_postgres() { "postgres" } else { "sqlite" };
-    let checked = db.clone();
-    let check = crate::db::block_in_span(move || checked.check()).await;
-    let stalled = background.stalled();
-    let workers = background.report();
-    if let Err(e) = &check {
-        tracing::warn!(error = %e, "readiness check failed: database");
-    }
-    if !stalled.is_empty() {
-        tracing::warn!(workers = ?stalled, "readiness check failed: background worker stalled");
-    }
-    if check.is_ok() && stalled.is_empty() {
-        HttpResponse::Ok().json(serde_json::json!({ "status": "ready", "database": backend, "workers": workers }))
-    } else {
-        HttpResponse::ServiceUnavailable().json(serde_json::json!({
-            "status": "unavailable",
-            "database": backend,
-            "database_ok": check.is_ok(),
-            "workers": workers,
-            "stalled": stalled,
-        }))
-    }
 }

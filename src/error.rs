@@ -8,7 +8,7 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 /// One bad input, named by its JSON path (`business.email`), query parameter or path segment.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct FieldError {
     pub field: String,
     pub message: String,
@@ -97,16 +97,21 @@ impl AppError {
     }
 }
 
-/// The problem document's body.
-#[derive(Debug, Serialize)]
+/// An RFC 9457 problem document (`application/problem+json`): every error answer.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({"type": "/problems/validation", "title": "Invalid request", "status": 422,
+    "detail": "1 field is invalid", "errors": [{"field": "business.email", "message": "is not a valid email address"}]}))]
 pub struct Problem {
+    /// A URI reference naming the kind of problem (`/problems/validation`, `/problems/not-found`, …).
     #[serde(rename = "type")]
     pub type_: &'static str,
     pub title: &'static str,
     pub status: u16,
     pub detail: String,
+    /// Every bad field (400 and 422 only).
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
+    /// The object a 409 collides with, where the caller may know it.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub existing_id: Option<String>,
 }

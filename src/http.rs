@@ -222,9 +222,10 @@ pub fn page_limit(limit: Option<i64>) -> Result<i64, AppError> {
 }
 
 /// A page of a list: `{ "items": [...], "next_cursor": "…" | null }`.
-#[derive(Debug, Serialize)]
-pub struct Page<T: Serialize> {
+#[derive(Debug, Serialize, serde::Deserialize, utoipa::ToSchema)]
+pub struct Page<T> {
     pub items: Vec<T>,
+    /// Pass as `?cursor=` for the next page; `null` on the last one.
     pub next_cursor: Option<String>,
 }
 

@@ -3,6 +3,7 @@
 //! One module per feature; each holds its routes (HTTP in and out only), its domain rules and its
 //! queries. Handlers never write SQL; queries never see HTTP.
 
+pub mod actor;
 pub mod app;
 pub mod audit;
 pub mod auth;
@@ -10,17 +11,22 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod demo;
+pub mod domain;
 pub mod error;
 pub mod events;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod openapi;
+pub mod ops;
 pub mod partners;
 pub mod privacy;
 pub mod ratelimit;
 pub mod registrations;
 pub mod reports;
+pub mod routes;
 pub mod states;
 pub mod telemetry;
 pub mod time;
 pub mod validate;
+pub mod wire;

@@ -18,7 +18,10 @@ use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Mutex;
 
-use actix_web::HttpRequest;
+use actix_web::body::{EitherBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::middleware::Next;
+use actix_web::{HttpRequest, ResponseError};
 use chrono::{DurationRound, NaiveDateTime, Timelike};
 use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text, Timestamp};
@@ -85,6 +88,24 @@ pub fn client_key(ip: Option<IpAddr>) -> String {
             format!("{net}/64")
         }
         None => "unknown".into(),
+    }
+}
+
+/// Middleware for the resources that take public writes ([`crate::routes::Router::limited`]): a
+/// client over its limit gets 429 with `Retry-After` before its body is read.
+pub async fn gate(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let db = req.app_data::<actix_web::web::Data<Db>>().cloned();
+    let config = req.app_data::<actix_web::web::Data<Config>>().cloned();
+    let checked = match (db, config) {
+        (Some(db), Some(config)) => check(req.request(), &db, &config).await,
+        _ => Err(AppError::internal("database or configuration missing from app data")),
+    };
+    match checked {
+        Ok(()) => next.call(req).await.map(ServiceResponse::map_into_left_body),
+        Err(e) => Ok(req.into_response(e.error_response()).map_into_right_body()),
     }
 }
 

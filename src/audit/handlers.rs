@@ -10,10 +10,6 @@ use crate::error::AppError;
 use crate::http::{decode_cursor, next_page, page_limit, parse_id, Page, QueryParams};
 use crate::time::utc_string;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/audit").route(web::get().to(list_audit)));
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct AuditQuery {
@@ -51,7 +47,7 @@ impl From<AuditEntry> for AuditOut {
     }
 }
 
-async fn list_audit(
+pub(crate) async fn list_audit(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<AuditQuery>,

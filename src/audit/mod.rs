@@ -7,6 +7,7 @@
 
 pub mod handlers;
 pub mod queries;
+pub mod routes;
 
 use serde::Serialize;
 
@@ -15,10 +16,6 @@ use crate::db::DbConnection;
 use crate::error::AppError;
 
 pub use queries::AuditEntry;
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::routes(cfg);
-}
 
 /// What an audited action changed: the names of the fields written, and the ids of objects it
 /// linked (e.g. `organization_id`). Deliberately no place for values: names, emails and tokens

@@ -12,24 +12,6 @@ use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, Mayb
 use crate::time::{parse_instant, utc_string};
 use crate::validate::{self, Errors};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/me").route(web::get().to(get_me)))
-        .service(
-            web::resource("/api/v1/admin/users").route(web::post().to(create_user)).route(web::get().to(list_users)),
-        )
-        .service(
-            web::resource("/api/v1/admin/users/{id}")
-                .route(web::get().to(get_user))
-                .route(web::patch().to(update_user)),
-        )
-        .service(
-            web::resource("/api/v1/admin/users/{id}/tokens")
-                .route(web::post().to(create_token))
-                .route(web::get().to(list_tokens)),
-        )
-        .service(web::resource("/api/v1/admin/users/{id}/tokens/{token_id}").route(web::delete().to(revoke_token)));
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct UserIn {
@@ -107,13 +89,13 @@ pub struct ListQuery {
     pub cursor: Option<String>,
 }
 
-async fn get_me(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn get_me(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     let id = actor.user_id.clone();
     let user = db.read(move |c| queries::find_user(c, &id)).await?.ok_or_else(|| AppError::not_found("user"))?;
     Ok(HttpResponse::Ok().json(UserOut::from(user)))
 }
 
-async fn create_user(
+pub(crate) async fn create_user(
     actor: Actor,
     db: web::Data<Db>,
     JsonBody(input): JsonBody<UserIn>,
@@ -122,7 +104,7 @@ async fn create_user(
     let mut errs = Errors::new();
     let email = errs.take(validate::email("email", &input.email));
     let name = errs.take(validate::text("name", &input.name, 200));
-    let role = Role::parse(input.role.trim());
+    let role = input.role.trim().parse::<Role>().ok();
     if role.is_none() {
         errs.push("role", "must be admin, organizer or expert");
     }
@@ -184,7 +166,7 @@ async fn create_user(
     Ok(HttpResponse::Created().json(UserOut::from(user)))
 }
 
-async fn list_users(
+pub(crate) async fn list_users(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ListQuery>,
@@ -197,7 +179,11 @@ async fn list_users(
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(UserOut::from).collect(), next_cursor: next }))
 }
 
-async fn get_user(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn get_user(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     let user = db
         .read(move |c| queries::find_visible_user(c, &actor, &id))
@@ -233,7 +219,7 @@ mod double_option {
 /// `PATCH /api/v1/admin/users/{id}`: admins change anything (name, role, organization, active);
 /// an organizer renames or (de)activates the users of its own organization; anyone renames
 /// themself. Deactivating a user stops all of its tokens at once.
-async fn update_user(
+pub(crate) async fn update_user(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -247,7 +233,7 @@ async fn update_user(
     };
     let role = match input.role.as_deref() {
         Some(r) => {
-            let parsed = Role::parse(r.trim());
+            let parsed = r.trim().parse::<Role>().ok();
             if parsed.is_none() {
                 errs.push("role", "must be admin, organizer or expert");
             }
@@ -336,7 +322,7 @@ async fn update_user(
     Ok(HttpResponse::Ok().json(UserOut::from(user)))
 }
 
-async fn create_token(
+pub(crate) async fn create_token(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -374,7 +360,11 @@ async fn create_token(
     Ok(HttpResponse::Created().json(TokenOut::from_row(row, Some(token))))
 }
 
-async fn list_tokens(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn list_tokens(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let user_id = parse_id("id", &path)?;
     let rows = db
         .read(move |c| {
@@ -386,7 +376,7 @@ async fn list_tokens(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -
     Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
 }
 
-async fn revoke_token(
+pub(crate) async fn revoke_token(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<(String, String)>,

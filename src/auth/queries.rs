@@ -86,7 +86,7 @@ pub fn actor_for_token(conn: &mut DbConnection, hash: &str) -> Result<Option<Act
             .set(staff_tokens::last_used_at.eq(Some(now)))
             .execute(conn)?;
     }
-    let role = Role::parse(&user.role).ok_or_else(|| AppError::internal("unknown role in database"))?;
+    let role = user.role.parse::<Role>().map_err(|_| AppError::internal("unknown role in database"))?;
     Ok(Some(Actor { user_id: user.id, role, organization_id: user.organization_id }))
 }
 

@@ -19,23 +19,6 @@ use crate::partners::queries::Venue;
 use crate::time::{human_local, local_string, parse_instant, parse_tz, utc_string};
 use crate::validate::{self, Errors};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/events").route(web::get().to(list_events)))
-        .service(web::resource("/api/v1/events/{id}").route(web::get().to(get_event)))
-        .service(
-            web::resource("/api/v1/admin/events")
-                .route(web::post().to(create_event))
-                .route(web::get().to(list_admin_events)),
-        )
-        .service(
-            web::resource("/api/v1/admin/events/{id}")
-                .route(web::get().to(get_admin_event))
-                .route(web::patch().to(update_event)),
-        )
-        .service(web::resource("/api/v1/admin/events/{id}/publish").route(web::post().to(publish_event)))
-        .service(web::resource("/api/v1/admin/events/{id}/cancel").route(web::post().to(cancel_event)));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Wire types
 
@@ -511,7 +494,7 @@ fn resolve_place_and_hosts(
 // its seat count may thus be read a moment apart; `seats_left` is advisory (the registration
 // transaction decides), and each statement still reads committed data on both engines.
 // Their 200 answers are kept for up to a second in `public_cache`.
-async fn list_events(
+pub(crate) async fn list_events(
     req: HttpRequest,
     db: web::Data<Db>,
     config: web::Data<Config>,
@@ -535,7 +518,7 @@ async fn list_events(
     Ok(json_bytes(cache.put(key, generation, db.public_generation(), &page, public_cache::Limits::of(&config))?))
 }
 
-async fn get_event(
+pub(crate) async fn get_event(
     db: web::Data<Db>,
     config: web::Data<Config>,
     cache: web::Data<PublicCache>,
@@ -831,7 +814,7 @@ mod public_cache {
     }
 }
 
-async fn list_admin_events(
+pub(crate) async fn list_admin_events(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ListQuery>,
@@ -848,7 +831,11 @@ async fn list_admin_events(
     Ok(HttpResponse::Ok().json(page))
 }
 
-async fn get_admin_event(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn get_admin_event(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     let out = db
         .read(move |c| {
@@ -859,7 +846,7 @@ async fn get_admin_event(actor: Actor, db: web::Data<Db>, path: web::Path<String
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn create_event(
+pub(crate) async fn create_event(
     actor: Actor,
     db: web::Data<Db>,
     JsonBody(input): JsonBody<EventIn>,
@@ -925,7 +912,7 @@ async fn create_event(
     Ok(HttpResponse::Created().json(out))
 }
 
-async fn publish_event(
+pub(crate) async fn publish_event(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -953,7 +940,7 @@ async fn publish_event(
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn cancel_event(
+pub(crate) async fn cancel_event(
     actor: Actor,
     db: web::Data<Db>,
     config: web::Data<Config>,
@@ -983,7 +970,7 @@ async fn cancel_event(
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn update_event(
+pub(crate) async fn update_event(
     actor: Actor,
     db: web::Data<Db>,
     config: web::Data<Config>,

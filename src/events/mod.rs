@@ -9,7 +9,4 @@
 pub mod handlers;
 pub mod model;
 pub mod queries;
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::routes(cfg);
-}
+pub mod routes;

@@ -79,10 +79,10 @@ fn now_ms() -> i64 {
 pub struct Workers(Arc<Vec<Arc<Heartbeat>>>);
 
 /// One worker as `/readyz` shows it.
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
 pub struct WorkerStatus {
     /// `running`, or `stalled`: no progress for longer than `stall_after_seconds`.
-    pub status: &'static str,
+    pub status: String,
     pub seconds_since_progress: u64,
     pub stall_after_seconds: u64,
 }
@@ -98,7 +98,7 @@ impl Workers {
             .iter()
             .map(|h| {
                 let status = WorkerStatus {
-                    status: if h.is_stalled() { "stalled" } else { "running" },
+                    status: if h.is_stalled() { "stalled" } else { "running" }.into(),
                     seconds_since_progress: h.since_progress().as_secs(),
                     stall_after_seconds: h.stall_after().as_secs(),
                 };

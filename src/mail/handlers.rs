@@ -19,17 +19,6 @@ use crate::error::AppError;
 use crate::http::{decode_cursor, next_page, page_limit, parse_id, Page, QueryParams};
 use crate::time::utc_string;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/outbox").route(web::get().to(list_outbox)))
-        .service(web::resource("/api/v1/admin/outbox/stats").route(web::get().to(outbox_stats)))
-        .service(web::resource("/api/v1/admin/outbox/{id}/retry").route(web::post().to(retry_outbox_email)))
-        .service(
-            web::resource("/unsubscribe/{token}")
-                .route(web::get().to(unsubscribe_page))
-                .route(web::post().to(unsubscribe)),
-        );
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OutboxQuery {
@@ -89,7 +78,7 @@ impl From<OutboxRow> for OutboxOut {
 
 const STATUSES: &[&str] = &["pending", "sent", "dead", "dropped", "suppressed"];
 
-async fn list_outbox(
+pub(crate) async fn list_outbox(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<OutboxQuery>,
@@ -109,13 +98,13 @@ async fn list_outbox(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-async fn outbox_stats(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn outbox_stats(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     actor.require_admin()?;
     let stats: OutboxStats = db.read(|c| outbox::stats(c, now())).await?;
     Ok(HttpResponse::Ok().json(stats))
 }
 
-async fn retry_outbox_email(
+pub(crate) async fn retry_outbox_email(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -152,7 +141,7 @@ fn page(title: &str, body: &str) -> HttpResponse {
     )
 }
 
-async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let hash = hash_token(&token);
     if !db.read(move |c| outbox::unsubscribe_token_exists(c, &hash)).await? {
@@ -168,7 +157,7 @@ async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>) -> Result<
     ))
 }
 
-async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let hash = hash_token(&token);
     db.write(move |c| outbox::unsubscribe(c, &hash, now())).await?;

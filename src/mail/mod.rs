@@ -14,6 +14,7 @@
 pub mod handlers;
 pub mod ics;
 pub mod outbox;
+pub mod routes;
 pub mod smtp;
 pub mod templates;
 pub mod transport;
@@ -28,8 +29,6 @@ use crate::db::schema::{events, outbox as outbox_t, registration_tokens, registr
 use crate::db::{from_db_time, now, DbConnection};
 use crate::error::AppError;
 use templates::{EmailView, VenueView};
-
-pub use handlers::routes;
 
 /// What emails need to know about the deployment.
 #[derive(Debug, Clone)]

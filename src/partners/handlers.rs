@@ -12,25 +12,6 @@ use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, Page
 use crate::time::{parse_tz, utc_string};
 use crate::validate::{self, Errors};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::resource("/api/v1/admin/organizations")
-            .route(web::post().to(create_organization))
-            .route(web::get().to(list_organizations)),
-    )
-    .service(
-        web::resource("/api/v1/admin/organizations/{id}")
-            .route(web::get().to(get_organization))
-            .route(web::patch().to(update_organization)),
-    )
-    .service(
-        web::resource("/api/v1/admin/venues").route(web::post().to(create_venue)).route(web::get().to(list_venues)),
-    )
-    .service(
-        web::resource("/api/v1/admin/venues/{id}").route(web::get().to(get_venue)).route(web::patch().to(update_venue)),
-    );
-}
-
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct OrganizationIn {
@@ -144,7 +125,7 @@ fn parse_states(conn: &mut DbConnection, field: &str, raw: &[String]) -> Result<
     Ok(out)
 }
 
-async fn create_organization(
+pub(crate) async fn create_organization(
     actor: Actor,
     db: web::Data<Db>,
     JsonBody(input): JsonBody<OrganizationIn>,
@@ -176,7 +157,7 @@ async fn create_organization(
     Ok(HttpResponse::Created().json(out))
 }
 
-async fn list_organizations(
+pub(crate) async fn list_organizations(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ListQuery>,
@@ -200,7 +181,11 @@ async fn list_organizations(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor: next }))
 }
 
-async fn get_organization(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn get_organization(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
     let id = parse_id("id", &path)?;
     let out = db
@@ -213,7 +198,7 @@ async fn get_organization(actor: Actor, db: web::Data<Db>, path: web::Path<Strin
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn update_organization(
+pub(crate) async fn update_organization(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -249,7 +234,7 @@ async fn update_organization(
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn create_venue(
+pub(crate) async fn create_venue(
     actor: Actor,
     db: web::Data<Db>,
     JsonBody(input): JsonBody<VenueIn>,
@@ -322,7 +307,7 @@ async fn create_venue(
     Ok(HttpResponse::Created().json(VenueOut::from(venue)))
 }
 
-async fn list_venues(
+pub(crate) async fn list_venues(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ListQuery>,
@@ -341,7 +326,11 @@ async fn list_venues(
     Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(VenueOut::from).collect(), next_cursor: next }))
 }
 
-async fn get_venue(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn get_venue(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
     let id = parse_id("id", &path)?;
     let v = db
@@ -353,7 +342,7 @@ async fn get_venue(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> 
 
 /// `PATCH /api/v1/admin/venues/{id}`: admins change any venue; an organizer the venues its
 /// organization owns (a venue it can see but does not own is 403; one it cannot see, 404).
-async fn update_venue(
+pub(crate) async fn update_venue(
     actor: Actor,
     db: web::Data<Db>,
     config: web::Data<crate::config::Config>,

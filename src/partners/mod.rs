@@ -2,7 +2,4 @@
 
 pub mod handlers;
 pub mod queries;
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::routes(cfg);
-}
+pub mod routes;

@@ -15,27 +15,6 @@ use crate::mail::{html_escape, MailContext};
 use crate::registrations::model::EMPLOYEE_BANDS;
 use crate::validate::{self, Errors};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    for base in ["/api/v1/registrations/{id}/data", "/api/v1/registrations/{id}/business-data"] {
-        cfg.service(
-            web::resource(base)
-                .route(web::get().to(export_registration_data))
-                .route(web::delete().to(erase_registration_data)),
-        )
-        .service(web::resource(format!("{base}/erase")).route(web::post().to(erase_registration_data)));
-    }
-    cfg.service(
-        web::resource("/api/v1/admin/businesses/{id}")
-            .route(web::get().to(get_business))
-            .route(web::patch().to(update_business)),
-    );
-    cfg.service(web::resource("/api/v1/privacy/requests").route(web::post().to(create_request)))
-        .service(web::resource("/api/v1/privacy/confirm").route(web::post().to(confirm_api)))
-        .service(
-            web::resource("/privacy/confirm").route(web::get().to(confirm_page)).route(web::post().to(confirm_form)),
-        );
-}
-
 fn manage_token(req: &HttpRequest) -> Result<String, AppError> {
     bearer_token(req).ok_or_else(|| {
         AppError::Unauthorized("send the registration's manage token as `Authorization: Bearer <token>`".into())
@@ -46,7 +25,7 @@ fn no_such_registration() -> AppError {
     AppError::not_found("no such registration, or the token does not match it")
 }
 
-async fn export_registration_data(
+pub(crate) async fn export_registration_data(
     req: HttpRequest,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -65,7 +44,7 @@ async fn export_registration_data(
         .json(data))
 }
 
-async fn erase_registration_data(
+pub(crate) async fn erase_registration_data(
     req: HttpRequest,
     db: web::Data<Db>,
     config: web::Data<Config>,
@@ -177,7 +156,7 @@ fn parse_business_changes(b: &BusinessChangesIn, prefix: &str, errs: &mut Errors
 
 /// `GET /api/v1/admin/businesses/{id}`: a business record (national admins only: businesses
 /// belong to no organization, and a partner sees a registrant's business through its own events).
-async fn get_business(
+pub(crate) async fn get_business(
     actor: crate::auth::Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -191,7 +170,7 @@ async fn get_business(
 
 /// `PATCH /api/v1/admin/businesses/{id}`: staff correct a business record (national admins only;
 /// audited with field names). The other way is the business's own verified link.
-async fn update_business(
+pub(crate) async fn update_business(
     actor: crate::auth::Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -213,14 +192,11 @@ pub fn accepted(detail: &str) -> HttpResponse {
         .json(serde_json::json!({ "status": "accepted", "detail": detail }))
 }
 
-async fn create_request(
-    req: HttpRequest,
+pub(crate) async fn create_request(
     db: web::Data<Db>,
-    config: web::Data<Config>,
     JsonBody(input): JsonBody<PrivacyRequestIn>,
 ) -> Result<HttpResponse, AppError> {
     let (email, kind, payload) = parse_request(&input)?;
-    crate::ratelimit::check(&req, &db, &config).await?;
     // Queued as it is: nothing here depends on whether the address is known.
     db.write(move |c| requests::queue(c, &email, kind, &payload)).await?;
     Ok(accepted(&format!(
@@ -236,13 +212,11 @@ pub struct ConfirmIn {
     pub token: String,
 }
 
-async fn confirm_api(
-    req: HttpRequest,
+pub(crate) async fn confirm_api(
     db: web::Data<Db>,
     config: web::Data<Config>,
     JsonBody(input): JsonBody<ConfirmIn>,
 ) -> Result<HttpResponse, AppError> {
-    crate::ratelimit::check(&req, &db, &config).await?;
     let outcome = run_confirm(&db, &config, input.token).await?;
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(outcome))
 }
@@ -273,7 +247,10 @@ fn invalid_page() -> HttpResponse {
 
 /// The page a privacy link opens: says what confirming does, changes nothing by itself (mail
 /// scanners open links).
-async fn confirm_page(db: web::Data<Db>, QueryParams(q): QueryParams<TokenQuery>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn confirm_page(
+    db: web::Data<Db>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
     let Some(token) = q.token else { return Ok(invalid_page()) };
     let t = token.clone();
     let Some((kind, email, payload)) = db.read(move |c| requests::peek(c, &t)).await? else {
@@ -320,14 +297,12 @@ struct ConfirmForm {
     token: String,
 }
 
-async fn confirm_form(
-    req: HttpRequest,
+pub(crate) async fn confirm_form(
     db: web::Data<Db>,
     config: web::Data<Config>,
     body: web::Bytes,
 ) -> Result<HttpResponse, AppError> {
     let Ok(form) = serde_urlencoded::from_bytes::<ConfirmForm>(&body) else { return Ok(invalid_page()) };
-    crate::ratelimit::check(&req, &db, &config).await?;
     let outcome = match run_confirm(&db, &config, form.token).await {
         Ok(o) => o,
         Err(AppError::NotFound(_)) => return Ok(invalid_page()),

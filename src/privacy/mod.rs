@@ -20,12 +20,9 @@
 pub mod handlers;
 pub mod queries;
 pub mod requests;
+pub mod routes;
 
 use sha2::{Digest, Sha256};
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::routes(cfg);
-}
 
 /// The PostgreSQL advisory-lock key of an email address. Registrations take it shared, link
 /// processing and erasure exclusively, so an erasure is serialised with everything that could

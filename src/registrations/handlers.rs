@@ -16,22 +16,6 @@ use crate::mail::{html_escape, MailContext};
 use crate::time::{human_local, local_string, utc_string};
 use crate::validate::{self, Errors};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/events/{id}/registrations").route(web::post().to(create_registration)))
-        .service(web::resource("/api/v1/registrations/recover").route(web::post().to(recover_links)))
-        .service(
-            web::resource("/api/v1/registrations/{id}")
-                .route(web::get().to(get_registration))
-                .route(web::delete().to(cancel_registration)),
-        )
-        .service(web::resource("/api/v1/registrations/{id}/calendar.ics").route(web::get().to(calendar)))
-        .service(web::resource("/manage/{id}").route(web::get().to(manage_page)))
-        .service(web::resource("/manage/{id}/cancel").route(web::post().to(manage_cancel)))
-        .service(web::resource("/manage/{id}/calendar.ics").route(web::get().to(manage_calendar)))
-        .service(web::resource("/api/v1/admin/events/{id}/registrations").route(web::get().to(list_registrants)))
-        .service(web::resource("/api/v1/admin/registrations/{id}/check-in").route(web::post().to(check_in)));
-}
-
 // ---------------------------------------------------------------------------------------------
 // Wire types
 
@@ -200,7 +184,7 @@ fn manage_token(req: &HttpRequest) -> Result<String, AppError> {
 // ---------------------------------------------------------------------------------------------
 // Public handlers
 
-async fn create_registration(
+pub(crate) async fn create_registration(
     req: HttpRequest,
     db: web::Data<Db>,
     config: web::Data<Config>,
@@ -210,7 +194,6 @@ async fn create_registration(
     let event_id = parse_id("id", &path)?;
     let parsed = parse_request(&input)?;
     let idem = idempotency(&req, &parsed, config.idempotency_ttl_hours)?;
-    crate::ratelimit::check(&req, &db, &config).await?;
     let ctx = MailContext::from_config(&config);
     let (links_ctx, email) = (ctx.clone(), parsed.attendee_email.clone());
     let outcome = db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
@@ -286,7 +269,7 @@ fn render_registration(
     })
 }
 
-async fn get_registration(
+pub(crate) async fn get_registration(
     req: HttpRequest,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -318,7 +301,7 @@ async fn cancel_with_token(db: &Db, config: &Config, id: String, token: String) 
     .await
 }
 
-async fn cancel_registration(
+pub(crate) async fn cancel_registration(
     req: HttpRequest,
     db: web::Data<Db>,
     config: web::Data<Config>,
@@ -326,7 +309,6 @@ async fn cancel_registration(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     let token = manage_token(&req)?;
-    crate::ratelimit::check(&req, &db, &config).await?;
     let out = cancel_with_token(&db, &config, id, token).await?;
     Ok(HttpResponse::Ok().json(out))
 }
@@ -345,20 +327,21 @@ async fn ics_response(db: &Db, id: String, token: String) -> Result<HttpResponse
         .body(body))
 }
 
-async fn calendar(req: HttpRequest, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn calendar(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     let token = manage_token(&req)?;
     ics_response(&db, id, token).await
 }
 
-async fn recover_links(
-    req: HttpRequest,
+pub(crate) async fn recover_links(
     db: web::Data<Db>,
-    config: web::Data<Config>,
     JsonBody(input): JsonBody<RecoverIn>,
 ) -> Result<HttpResponse, AppError> {
     let email = validate::email("email", &input.email).map_err(|e| AppError::Validation(vec![e]))?;
-    crate::ratelimit::check(&req, &db, &config).await?;
     // Queued, as privacy requests are: the same work and the same answer whether or not the
     // address is known. The worker sends one email listing every active registration, at most one
     // per address per ROADSHOW_LINKS_EMAIL_MINUTES.
@@ -459,7 +442,7 @@ fn render_manage(r: &RegistrationOut, id: &str, token: &str, message: Option<&st
     body
 }
 
-async fn manage_page(
+pub(crate) async fn manage_page(
     db: web::Data<Db>,
     path: web::Path<String>,
     QueryParams(q): QueryParams<TokenQuery>,
@@ -485,8 +468,7 @@ struct CancelForm {
     token: String,
 }
 
-async fn manage_cancel(
-    req: HttpRequest,
+pub(crate) async fn manage_cancel(
     db: web::Data<Db>,
     config: web::Data<Config>,
     path: web::Path<String>,
@@ -494,7 +476,6 @@ async fn manage_cancel(
 ) -> Result<HttpResponse, AppError> {
     let Ok(id) = parse_id("id", &path) else { return Ok(not_found_page()) };
     let Ok(form) = serde_urlencoded::from_bytes::<CancelForm>(&body) else { return Ok(not_found_page()) };
-    crate::ratelimit::check(&req, &db, &config).await?;
     match cancel_with_token(&db, &config, id.clone(), form.token.clone()).await {
         Ok(r) => Ok(html_page(
             actix_web::http::StatusCode::OK,
@@ -516,7 +497,7 @@ async fn manage_cancel(
     }
 }
 
-async fn manage_calendar(
+pub(crate) async fn manage_calendar(
     db: web::Data<Db>,
     path: web::Path<String>,
     QueryParams(q): QueryParams<TokenQuery>,
@@ -529,7 +510,7 @@ async fn manage_calendar(
 // ---------------------------------------------------------------------------------------------
 // Staff
 
-async fn list_registrants(
+pub(crate) async fn list_registrants(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
@@ -643,7 +624,11 @@ fn csv_field(value: &str) -> String {
 
 use diesel::prelude::*;
 
-async fn check_in(actor: Actor, db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn check_in(
+    actor: Actor,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     let reg = db.write(move |c| queries::check_in(c, &actor, &id)).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({

@@ -9,8 +9,5 @@
 pub mod handlers;
 pub mod model;
 pub mod queries;
+pub mod routes;
 pub mod seats;
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::routes(cfg);
-}

@@ -9,11 +9,6 @@ use crate::db::Db;
 use crate::error::AppError;
 use crate::time::utc_string;
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/v1/admin/reports/states").route(web::get().to(report_states)))
-        .service(web::resource("/api/v1/admin/reports/organizations").route(web::get().to(report_organizations)));
-}
-
 #[derive(Debug, Serialize)]
 struct Report<T: Serialize> {
     items: Vec<T>,
@@ -24,13 +19,13 @@ fn report<T: Serialize>(items: Vec<T>) -> HttpResponse {
     HttpResponse::Ok().json(Report { items, generated_at: utc_string(chrono::Utc::now()) })
 }
 
-async fn report_states(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn report_states(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
     let rows = db.read(move |c| queries::by_state(c, &actor)).await?;
     Ok(report(rows))
 }
 
-async fn report_organizations(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn report_organizations(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
     let rows = db.read(move |c| queries::by_organization(c, &actor)).await?;
     Ok(report(rows))

@@ -16,7 +16,4 @@
 
 pub mod handlers;
 pub mod queries;
-
-pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
-    handlers::routes(cfg);
-}
+pub mod routes;

@@ -335,98 +335,123 @@ async fn world(app: &TestApp) -> World {
     }
 }
 
-both_backends! {
-    async fn every_admin_endpoint_answers_each_caller_by_role_and_ownership(app) {
-        let w = world(&app).await;
-        let mut failures = Vec::new();
-        let mut covered = std::collections::HashSet::new();
-        for case in cases() {
-            covered.insert(format!("{} {}", case.method, route_of(&(case.path)(&w, Caller::Admin))));
-            for (i, caller) in CALLERS.iter().enumerate() {
-                let path = (case.path)(&w, *caller);
-                let body = (case.body)(&w, *caller);
-                let r = app.request(case.method.clone(), &path, w.token(*caller), body.as_ref()).await;
-                let status = r.status().as_u16();
-                let text = r.text().await.unwrap_or_default();
-                if status != case.expect[i] {
-                    failures.push(format!("{} {path} as {caller:?}: expected {}, got {status}: {text}", case.method, case.expect[i]));
-                }
-                let hidden = match caller {
-                    Caller::Other | Caller::Expert => w.ids_of_a(),
-                    Caller::Owner => w.ids_of_b(),
-                    _ => vec![],
-                };
-                for id in hidden {
-                    if text.contains(id) {
-                        failures.push(format!("{} {path} as {caller:?} leaks {id}: {text}", case.method));
-                    }
-                }
+async fn every_admin_endpoint_answers_each_caller_by_role_and_ownership(app: TestApp) {
+    let w = world(&app).await;
+    let mut failures = Vec::new();
+    let mut covered = std::collections::HashSet::new();
+    for case in cases() {
+        covered.insert(format!("{} {}", case.method, route_of(&(case.path)(&w, Caller::Admin))));
+        for (i, caller) in CALLERS.iter().enumerate() {
+            let path = (case.path)(&w, *caller);
+            let body = (case.body)(&w, *caller);
+            let r = app.request(case.method.clone(), &path, w.token(*caller), body.as_ref()).await;
+            let status = r.status().as_u16();
+            let text = r.text().await.unwrap_or_default();
+            if status != case.expect[i] {
+                failures.push(format!(
+                    "{} {path} as {caller:?}: expected {}, got {status}: {text}",
+                    case.method, case.expect[i]
+                ));
             }
-        }
-        // Every admin operation the OpenAPI document lists has a row here.
-        let doc = crate::helpers::expect_status(app.get("/api/openapi.json").await, 200).await;
-        for (path, ops) in doc["paths"].as_object().unwrap() {
-            if !path.starts_with("/api/v1/admin") {
-                continue;
-            }
-            for method in ops.as_object().unwrap().keys() {
-                let key = format!("{} {}", method.to_uppercase(), route_of(path));
-                if !covered.contains(&key) {
-                    failures.push(format!("{key} is documented but has no row in the matrix"));
+            let hidden = match caller {
+                Caller::Other | Caller::Expert => w.ids_of_a(),
+                Caller::Owner => w.ids_of_b(),
+                _ => vec![],
+            };
+            for id in hidden {
+                if text.contains(id) {
+                    failures.push(format!("{} {path} as {caller:?} leaks {id}: {text}", case.method));
                 }
             }
         }
-        assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
     }
+    // Every admin operation the OpenAPI document lists has a row here.
+    let doc = crate::helpers::expect_status(app.get("/api/openapi.json").await, 200).await;
+    for (path, ops) in doc["paths"].as_object().unwrap() {
+        if !path.starts_with("/api/v1/admin") {
+            continue;
+        }
+        for method in ops.as_object().unwrap().keys() {
+            let key = format!("{} {}", method.to_uppercase(), route_of(path));
+            if !covered.contains(&key) {
+                failures.push(format!("{key} is documented but has no row in the matrix"));
+            }
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n"));
 }
 
-both_backends! {
-    async fn organizers_invite_and_manage_staff_of_their_own_organization_only(app) {
-        let org_a = app.create_org("Texas Chamber", "regional_office", &["TX"]).await;
-        let org_b = app.create_org("National Federation", "federation", &[]).await;
-        let (_, owner) = fixtures::staff(&app, "organizer", Some(&org_a)).await;
-        let (user_b, _) = fixtures::staff(&app, "organizer", Some(&org_b)).await;
-        let call = |method: Method, path: String, body: Option<Value>| {
-            let owner = owner.clone();
-            let app = &app;
-            async move { app.request(method, &path, Some(&owner), body.as_ref()).await }
-        };
-        // Invited without naming an organization: lands in the inviter's.
-        let r = call(Method::POST, "/api/v1/admin/users".into(),
-            Some(json!({"email": "new@texas.test", "name": "New", "role": "organizer"}))).await;
-        let invited = crate::helpers::expect_status(r, 201).await;
-        assert_eq!(invited["organization_id"], org_a);
-        let id = invited["id"].as_str().unwrap().to_string();
-        let r = call(Method::POST, format!("/api/v1/admin/users/{id}/tokens"), Some(json!({}))).await;
-        let token = crate::helpers::expect_status(r, 201).await["token"].as_str().unwrap().to_string();
-        let me = app.request(Method::GET, "/api/v1/admin/me", Some(&token), None).await;
-        assert_eq!(crate::helpers::expect_status(me, 200).await["organization_id"], org_a);
-        // Listing shows A's staff only.
-        let r = call(Method::GET, "/api/v1/admin/users".into(), None).await;
-        let list = crate::helpers::expect_status(r, 200).await;
-        let orgs: Vec<&Value> = list["items"].as_array().unwrap().iter().map(|u| &u["organization_id"]).collect();
-        assert!(orgs.len() >= 2 && orgs.iter().all(|o| **o == json!(org_a)), "{list}");
-        // Roles stay with admins; deactivation stops the tokens at once.
-        let r = call(Method::PATCH, format!("/api/v1/admin/users/{id}"), Some(json!({"organization_id": org_b}))).await;
-        crate::helpers::expect_problem(r, 403, None).await;
-        let r = call(Method::PATCH, format!("/api/v1/admin/users/{id}"), Some(json!({"active": false}))).await;
-        assert_eq!(crate::helpers::expect_status(r, 200).await["active"], false);
-        let me = app.request(Method::GET, "/api/v1/admin/me", Some(&token), None).await;
-        crate::helpers::expect_problem(me, 401, None).await;
-        // Another organization's user is invisible, whatever is tried.
-        for (m, p) in [(Method::GET, format!("/api/v1/admin/users/{user_b}")), (Method::GET, format!("/api/v1/admin/users/{user_b}/tokens"))] {
-            crate::helpers::expect_problem(call(m, p, None).await, 404, None).await;
-        }
-        // Admins belong to no organization; organizers need one.
-        let r = app.admin_post("/api/v1/admin/users", &json!({"email": "x@y.test", "name": "X", "role": "admin", "organization_id": org_a})).await;
-        crate::helpers::expect_problem(r, 422, Some("organization_id")).await;
-        // A national organization (no states listed) may place venues anywhere.
-        let (_, national) = fixtures::staff(&app, "organizer", Some(&org_b)).await;
-        let r = app.request(Method::POST, "/api/v1/admin/venues", Some(&national),
-            Some(&json!({"name": "Hall", "address": "1 Main", "city": "Boise", "state": "ID"}))).await;
-        crate::helpers::expect_status(r, 201).await;
-        let r = call(Method::POST, "/api/v1/admin/venues".into(),
-            Some(json!({"name": "Hall", "address": "1 Main", "city": "Boise", "state": "ID"}))).await;
-        crate::helpers::expect_problem(r, 422, Some("state")).await;
+both_backends!(every_admin_endpoint_answers_each_caller_by_role_and_ownership);
+
+async fn organizers_invite_and_manage_staff_of_their_own_organization_only(app: TestApp) {
+    let org_a = app.create_org("Texas Chamber", "regional_office", &["TX"]).await;
+    let org_b = app.create_org("National Federation", "federation", &[]).await;
+    let (_, owner) = fixtures::staff(&app, "organizer", Some(&org_a)).await;
+    let (user_b, _) = fixtures::staff(&app, "organizer", Some(&org_b)).await;
+    let call = |method: Method, path: String, body: Option<Value>| {
+        let owner = owner.clone();
+        let app = &app;
+        async move { app.request(method, &path, Some(&owner), body.as_ref()).await }
+    };
+    // Invited without naming an organization: lands in the inviter's.
+    let r = call(
+        Method::POST,
+        "/api/v1/admin/users".into(),
+        Some(json!({"email": "new@texas.test", "name": "New", "role": "organizer"})),
+    )
+    .await;
+    let invited = crate::helpers::expect_status(r, 201).await;
+    assert_eq!(invited["organization_id"], org_a);
+    let id = invited["id"].as_str().unwrap().to_string();
+    let r = call(Method::POST, format!("/api/v1/admin/users/{id}/tokens"), Some(json!({}))).await;
+    let token = crate::helpers::expect_status(r, 201).await["token"].as_str().unwrap().to_string();
+    let me = app.request(Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+    assert_eq!(crate::helpers::expect_status(me, 200).await["organization_id"], org_a);
+    // Listing shows A's staff only.
+    let r = call(Method::GET, "/api/v1/admin/users".into(), None).await;
+    let list = crate::helpers::expect_status(r, 200).await;
+    let orgs: Vec<&Value> = list["items"].as_array().unwrap().iter().map(|u| &u["organization_id"]).collect();
+    assert!(orgs.len() >= 2 && orgs.iter().all(|o| **o == json!(org_a)), "{list}");
+    // Roles stay with admins; deactivation stops the tokens at once.
+    let r = call(Method::PATCH, format!("/api/v1/admin/users/{id}"), Some(json!({"organization_id": org_b}))).await;
+    crate::helpers::expect_problem(r, 403, None).await;
+    let r = call(Method::PATCH, format!("/api/v1/admin/users/{id}"), Some(json!({"active": false}))).await;
+    assert_eq!(crate::helpers::expect_status(r, 200).await["active"], false);
+    let me = app.request(Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+    crate::helpers::expect_problem(me, 401, None).await;
+    // Another organization's user is invisible, whatever is tried.
+    for (m, p) in [
+        (Method::GET, format!("/api/v1/admin/users/{user_b}")),
+        (Method::GET, format!("/api/v1/admin/users/{user_b}/tokens")),
+    ] {
+        crate::helpers::expect_problem(call(m, p, None).await, 404, None).await;
     }
+    // Admins belong to no organization; organizers need one.
+    let r = app
+        .admin_post(
+            "/api/v1/admin/users",
+            &json!({"email": "x@y.test", "name": "X", "role": "admin", "organization_id": org_a}),
+        )
+        .await;
+    crate::helpers::expect_problem(r, 422, Some("organization_id")).await;
+    // A national organization (no states listed) may place venues anywhere.
+    let (_, national) = fixtures::staff(&app, "organizer", Some(&org_b)).await;
+    let r = app
+        .request(
+            Method::POST,
+            "/api/v1/admin/venues",
+            Some(&national),
+            Some(&json!({"name": "Hall", "address": "1 Main", "city": "Boise", "state": "ID"})),
+        )
+        .await;
+    crate::helpers::expect_status(r, 201).await;
+    let r = call(
+        Method::POST,
+        "/api/v1/admin/venues".into(),
+        Some(json!({"name": "Hall", "address": "1 Main", "city": "Boise", "state": "ID"})),
+    )
+    .await;
+    crate::helpers::expect_problem(r, 422, Some("state")).await;
 }
+
+both_backends!(organizers_invite_and_manage_staff_of_their_own_organization_only);

@@ -1,207 +1,240 @@
+use crate::helpers::TestApp;
 use crate::helpers::{expect_problem, expect_status};
 use serde_json::json;
 
-both_backends! {
-    async fn admin_creates_publishes_and_visitors_list_a_stop(app) {
-        let org = app.create_org("Texas Chamber", "local_chamber", &["TX"]).await;
-        let venue = app.create_venue("TX").await;
-        let r = app
-            .admin_post(
-                "/api/v1/admin/events",
-                &json!({
-                    "kind": "roadshow_stop", "title": "Austin stop", "description": "Instagram for shops",
-                    "starts_at": "2031-03-12T09:00:00", "ends_at": "2031-03-12T12:00:00",
-                    "time_zone": "America/Chicago", "capacity": 80, "venue_id": venue,
-                    "topics": ["Instagram", "local-seo"], "host_organization_ids": [org]
-                }),
-            )
+async fn admin_creates_publishes_and_visitors_list_a_stop(app: TestApp) {
+    let org = app.create_org("Texas Chamber", "local_chamber", &["TX"]).await;
+    let venue = app.create_venue("TX").await;
+    let r = app
+        .admin_post(
+            "/api/v1/admin/events",
+            &json!({
+                "kind": "roadshow_stop", "title": "Austin stop", "description": "Instagram for shops",
+                "starts_at": "2031-03-12T09:00:00", "ends_at": "2031-03-12T12:00:00",
+                "time_zone": "America/Chicago", "capacity": 80, "venue_id": venue,
+                "topics": ["Instagram", "local-seo"], "host_organization_ids": [org]
+            }),
+        )
+        .await;
+    let created = expect_status(r, 201).await;
+    assert_eq!(created["status"], "draft");
+    assert_eq!(created["starts_at"], "2031-03-12T14:00:00Z");
+    assert_eq!(created["starts_at_local"], "2031-03-12T09:00:00-05:00");
+    assert_eq!(created["state"], "TX");
+    assert_eq!(created["topics"], json!(["instagram", "local-seo"]));
+    let id = created["id"].as_str().unwrap();
+
+    // Drafts are not public.
+    expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 404, None).await;
+    let list = expect_status(app.get("/api/v1/events").await, 200).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+
+    let published =
+        expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
+    assert_eq!(published["status"], "published");
+    let public = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+    assert_eq!(public["seats_left"], 80);
+    assert_eq!(public["venue"]["city"], "Capital");
+    assert_eq!(public["hosts"][0]["id"], org.as_str());
+    assert!(public.get("admin").is_none());
+    let list =
+        expect_status(app.get("/api/v1/events?state=TX&kind=roadshow_stop&topic=instagram&q=AUSTIN").await, 200).await;
+    assert_eq!(list["items"][0]["id"], id);
+    let list = expect_status(app.get("/api/v1/events?state=CA").await, 200).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    let list = expect_status(app.get("/api/v1/events?q=100%25").await, 200).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+}
+
+async fn webinar_join_url_is_never_public(app: TestApp) {
+    let id = app.published_webinar(10).await;
+    let public = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+    assert!(!public.to_string().contains("meet.example.org"), "{public}");
+    let list = expect_status(app.get("/api/v1/events").await, 200).await;
+    assert!(!list.to_string().contains("meet.example.org"));
+    let admin = expect_status(app.admin_get(&format!("/api/v1/admin/events/{id}")).await, 200).await;
+    assert_eq!(admin["admin"]["join_url"], "https://meet.example.org/grow");
+}
+
+async fn dst_gap_and_overlap_are_refused_naming_the_field(app: TestApp) {
+    let base = json!({"kind": "webinar", "title": "T", "time_zone": "America/New_York", "capacity": 5,
+                      "join_url": "https://meet.example.org/x"});
+    let mut body = base.clone();
+    body["starts_at"] = json!("2026-03-08T02:30:00");
+    body["ends_at"] = json!("2026-03-08T04:00:00");
+    let p = expect_problem(app.admin_post("/api/v1/admin/events", &body).await, 422, Some("starts_at")).await;
+    assert!(p.to_string().contains("does not exist"), "{p}");
+    let mut body = base.clone();
+    body["starts_at"] = json!("2026-11-01T00:30:00");
+    body["ends_at"] = json!("2026-11-01T01:30:00");
+    let p = expect_problem(app.admin_post("/api/v1/admin/events", &body).await, 422, Some("ends_at")).await;
+    assert!(p.to_string().contains("twice"), "{p}");
+    // With an offset the same wall time is accepted.
+    body["ends_at"] = json!("2026-11-01T01:30:00-05:00");
+    let created = expect_status(app.admin_post("/api/v1/admin/events", &body).await, 201).await;
+    assert_eq!(created["ends_at"], "2026-11-01T06:30:00Z");
+    assert_eq!(created["ends_at_local"], "2026-11-01T01:30:00-05:00");
+}
+
+async fn bad_event_input_names_every_field(app: TestApp) {
+    let r = app
+        .admin_post(
+            "/api/v1/admin/events",
+            &json!({"kind": "party", "title": "", "starts_at": "tomorrow", "ends_at": "2031-01-01T10:00:00",
+                    "time_zone": "Mars/Base", "capacity": -1}),
+        )
+        .await;
+    let p = expect_problem(r, 422, Some("kind")).await;
+    let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
+    for f in ["kind", "title", "time_zone", "capacity"] {
+        assert!(fields.contains(&f), "{f} missing in {p}");
+    }
+    let r = app
+        .admin_post(
+            "/api/v1/admin/events",
+            &json!({"kind": "roadshow_stop", "title": "x", "starts_at": "2031-01-01T10:00:00", "ends_at": "2031-01-01T09:00:00",
+                    "time_zone": "America/Chicago", "capacity": 5}),
+        )
+        .await;
+    let p = expect_problem(r, 422, Some("venue_id")).await;
+    assert!(p.to_string().contains("ends_at"), "{p}");
+    let r = app.admin_post("/api/v1/admin/events", &json!({"kind": "webinar", "title": "x", "starts_at": "2031-01-01T10:00:00",
+        "ends_at": "2031-01-01T11:00:00", "time_zone": "America/Chicago", "capacity": "ten", "join_url": "https://x.org"})).await;
+    expect_problem(r, 422, Some("capacity")).await;
+    expect_problem(app.get("/api/v1/events/not-a-uuid").await, 400, Some("id")).await;
+    expect_problem(app.get("/api/v1/events?cursor=%%%").await, 400, Some("cursor")).await;
+    expect_problem(app.get("/api/v1/events?from=yesterday").await, 400, Some("from")).await;
+    expect_problem(app.get("/api/v1/events?kind=concert").await, 400, Some("kind")).await;
+    expect_problem(app.get("/api/v1/events?colour=red").await, 400, Some("colour")).await;
+    expect_problem(app.get(&format!("/api/v1/events/{}", uuid::Uuid::new_v4())).await, 404, None).await;
+}
+
+async fn public_list_pages_with_a_cursor(app: TestApp) {
+    for i in 0..5 {
+        let start = chrono::Utc::now() + chrono::Duration::days(10 + i);
+        let id = app
+            .draft_event(json!({"title": format!("Webinar {i}"), "starts_at": start.to_rfc3339(),
+            "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339()}))
             .await;
-        let created = expect_status(r, 201).await;
-        assert_eq!(created["status"], "draft");
-        assert_eq!(created["starts_at"], "2031-03-12T14:00:00Z");
-        assert_eq!(created["starts_at_local"], "2031-03-12T09:00:00-05:00");
-        assert_eq!(created["state"], "TX");
-        assert_eq!(created["topics"], json!(["instagram", "local-seo"]));
-        let id = created["id"].as_str().unwrap();
-
-        // Drafts are not public.
-        expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 404, None).await;
-        let list = expect_status(app.get("/api/v1/events").await, 200).await;
-        assert_eq!(list["items"].as_array().unwrap().len(), 0);
-
-        let published = expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
-        assert_eq!(published["status"], "published");
-        let public = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
-        assert_eq!(public["seats_left"], 80);
-        assert_eq!(public["venue"]["city"], "Capital");
-        assert_eq!(public["hosts"][0]["id"], org.as_str());
-        assert!(public.get("admin").is_none());
-        let list = expect_status(app.get("/api/v1/events?state=TX&kind=roadshow_stop&topic=instagram&q=AUSTIN").await, 200).await;
-        assert_eq!(list["items"][0]["id"], id);
-        let list = expect_status(app.get("/api/v1/events?state=CA").await, 200).await;
-        assert_eq!(list["items"].as_array().unwrap().len(), 0);
-        let list = expect_status(app.get("/api/v1/events?q=100%25").await, 200).await;
-        assert_eq!(list["items"].as_array().unwrap().len(), 0);
+        expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
     }
-
-    async fn webinar_join_url_is_never_public(app) {
-        let id = app.published_webinar(10).await;
-        let public = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
-        assert!(!public.to_string().contains("meet.example.org"), "{public}");
-        let list = expect_status(app.get("/api/v1/events").await, 200).await;
-        assert!(!list.to_string().contains("meet.example.org"));
-        let admin = expect_status(app.admin_get(&format!("/api/v1/admin/events/{id}")).await, 200).await;
-        assert_eq!(admin["admin"]["join_url"], "https://meet.example.org/grow");
-    }
-
-    async fn dst_gap_and_overlap_are_refused_naming_the_field(app) {
-        let base = json!({"kind": "webinar", "title": "T", "time_zone": "America/New_York", "capacity": 5,
-                          "join_url": "https://meet.example.org/x"});
-        let mut body = base.clone();
-        body["starts_at"] = json!("2026-03-08T02:30:00");
-        body["ends_at"] = json!("2026-03-08T04:00:00");
-        let p = expect_problem(app.admin_post("/api/v1/admin/events", &body).await, 422, Some("starts_at")).await;
-        assert!(p.to_string().contains("does not exist"), "{p}");
-        let mut body = base.clone();
-        body["starts_at"] = json!("2026-11-01T00:30:00");
-        body["ends_at"] = json!("2026-11-01T01:30:00");
-        let p = expect_problem(app.admin_post("/api/v1/admin/events", &body).await, 422, Some("ends_at")).await;
-        assert!(p.to_string().contains("twice"), "{p}");
-        // With an offset the same wall time is accepted.
-        body["ends_at"] = json!("2026-11-01T01:30:00-05:00");
-        let created = expect_status(app.admin_post("/api/v1/admin/events", &body).await, 201).await;
-        assert_eq!(created["ends_at"], "2026-11-01T06:30:00Z");
-        assert_eq!(created["ends_at_local"], "2026-11-01T01:30:00-05:00");
-    }
-
-    async fn bad_event_input_names_every_field(app) {
-        let r = app
-            .admin_post(
-                "/api/v1/admin/events",
-                &json!({"kind": "party", "title": "", "starts_at": "tomorrow", "ends_at": "2031-01-01T10:00:00",
-                        "time_zone": "Mars/Base", "capacity": -1}),
-            )
-            .await;
-        let p = expect_problem(r, 422, Some("kind")).await;
-        let fields: Vec<&str> = p["errors"].as_array().unwrap().iter().map(|e| e["field"].as_str().unwrap()).collect();
-        for f in ["kind", "title", "time_zone", "capacity"] {
-            assert!(fields.contains(&f), "{f} missing in {p}");
+    let mut seen = Vec::new();
+    let mut url = "/api/v1/events?limit=2".to_string();
+    loop {
+        let page = expect_status(app.get(&url).await, 200).await;
+        for item in page["items"].as_array().unwrap() {
+            seen.push(item["title"].as_str().unwrap().to_string());
         }
-        let r = app
-            .admin_post(
-                "/api/v1/admin/events",
-                &json!({"kind": "roadshow_stop", "title": "x", "starts_at": "2031-01-01T10:00:00", "ends_at": "2031-01-01T09:00:00",
-                        "time_zone": "America/Chicago", "capacity": 5}),
-            )
-            .await;
-        let p = expect_problem(r, 422, Some("venue_id")).await;
-        assert!(p.to_string().contains("ends_at"), "{p}");
-        let r = app.admin_post("/api/v1/admin/events", &json!({"kind": "webinar", "title": "x", "starts_at": "2031-01-01T10:00:00",
-            "ends_at": "2031-01-01T11:00:00", "time_zone": "America/Chicago", "capacity": "ten", "join_url": "https://x.org"})).await;
-        expect_problem(r, 422, Some("capacity")).await;
-        expect_problem(app.get("/api/v1/events/not-a-uuid").await, 400, Some("id")).await;
-        expect_problem(app.get("/api/v1/events?cursor=%%%").await, 400, Some("cursor")).await;
-        expect_problem(app.get("/api/v1/events?from=yesterday").await, 400, Some("from")).await;
-        expect_problem(app.get("/api/v1/events?kind=concert").await, 400, Some("kind")).await;
-        expect_problem(app.get("/api/v1/events?colour=red").await, 400, Some("colour")).await;
-        expect_problem(app.get(&format!("/api/v1/events/{}", uuid::Uuid::new_v4())).await, 404, None).await;
-    }
-
-    async fn public_list_pages_with_a_cursor(app) {
-        for i in 0..5 {
-            let start = chrono::Utc::now() + chrono::Duration::days(10 + i);
-            let id = app.draft_event(json!({"title": format!("Webinar {i}"), "starts_at": start.to_rfc3339(),
-                "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339()})).await;
-            expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
+        match page["next_cursor"].as_str() {
+            Some(c) => url = format!("/api/v1/events?limit=2&cursor={c}"),
+            None => break,
         }
-        let mut seen = Vec::new();
-        let mut url = "/api/v1/events?limit=2".to_string();
-        loop {
-            let page = expect_status(app.get(&url).await, 200).await;
-            for item in page["items"].as_array().unwrap() {
-                seen.push(item["title"].as_str().unwrap().to_string());
-            }
-            match page["next_cursor"].as_str() {
-                Some(c) => url = format!("/api/v1/events?limit=2&cursor={c}"),
-                None => break,
-            }
-        }
-        assert_eq!(seen, (0..5).map(|i| format!("Webinar {i}")).collect::<Vec<_>>());
     }
+    assert_eq!(seen, (0..5).map(|i| format!("Webinar {i}")).collect::<Vec<_>>());
+}
 
-    async fn rescheduling_a_published_event_bumps_revision_and_cancel_is_final(app) {
-        let id = app.published_webinar(10).await;
-        let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"starts_at": "2031-05-01T10:00:00", "ends_at": "2031-05-01T11:00:00"})).await;
-        let body = expect_status(r, 200).await;
-        assert_eq!(body["starts_at_local"], "2031-05-01T10:00:00-05:00");
-        assert_eq!(body["admin"]["revision"], 1);
-        let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"starts_at": "2031-03-09T02:30:00", "time_zone": "America/New_York"})).await;
-        expect_problem(r, 422, Some("starts_at")).await;
-        let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"title": "Renamed"})).await;
-        assert_eq!(expect_status(r, 200).await["admin"]["revision"], 1);
-        let c = expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/cancel"), &json!({})).await, 200).await;
-        assert_eq!(c["status"], "cancelled");
-        let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"title": "Again"})).await;
-        expect_problem(r, 409, None).await;
-        expect_problem(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 409, None).await;
-    }
+async fn rescheduling_a_published_event_bumps_revision_and_cancel_is_final(app: TestApp) {
+    let id = app.published_webinar(10).await;
+    let r = app
+        .admin_patch(
+            &format!("/api/v1/admin/events/{id}"),
+            &json!({"starts_at": "2031-05-01T10:00:00", "ends_at": "2031-05-01T11:00:00"}),
+        )
+        .await;
+    let body = expect_status(r, 200).await;
+    assert_eq!(body["starts_at_local"], "2031-05-01T10:00:00-05:00");
+    assert_eq!(body["admin"]["revision"], 1);
+    let r = app
+        .admin_patch(
+            &format!("/api/v1/admin/events/{id}"),
+            &json!({"starts_at": "2031-03-09T02:30:00", "time_zone": "America/New_York"}),
+        )
+        .await;
+    expect_problem(r, 422, Some("starts_at")).await;
+    let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"title": "Renamed"})).await;
+    assert_eq!(expect_status(r, 200).await["admin"]["revision"], 1);
+    let c = expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/cancel"), &json!({})).await, 200).await;
+    assert_eq!(c["status"], "cancelled");
+    let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"title": "Again"})).await;
+    expect_problem(r, 409, None).await;
+    expect_problem(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 409, None).await;
+}
 
-    async fn organizers_schedule_only_in_their_states_and_see_only_their_events(app) {
-        let org = app.create_org("Ohio Chamber", "local_chamber", &["OH"]).await;
-        let user = expect_status(app.admin_post("/api/v1/admin/users", &json!({"email": "o@ohio.org", "name": "O", "role": "organizer", "organization_id": org})).await, 201).await;
-        let uid = user["id"].as_str().unwrap();
-        let tok = expect_status(app.admin_post(&format!("/api/v1/admin/users/{uid}/tokens"), &json!({})).await, 201).await;
-        let token = tok["token"].as_str().unwrap().to_string();
-        let body = json!({"kind": "webinar", "title": "Ohio webinar", "starts_at": "2031-01-10T10:00:00", "ends_at": "2031-01-10T11:00:00",
-            "time_zone": "America/New_York", "capacity": 5, "join_url": "https://x.org/w", "state": "OH"});
-        let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&body)).await;
-        let mine = expect_status(r, 201).await;
-        assert_eq!(mine["hosts"][0]["id"], org.as_str());
-        let mut other = body.clone();
-        other["state"] = json!("TX");
-        let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&other)).await;
-        expect_problem(r, 422, Some("state")).await;
-        let stranger = app.create_org("Elsewhere Chamber", "local_chamber", &["OH"]).await;
-        let mut cohost = body.clone();
-        cohost["host_organization_ids"] = json!([org, stranger]);
-        let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&cohost)).await;
-        expect_problem(r, 422, Some("host_organization_ids[1]")).await;
-        let mut national = body.clone();
-        national.as_object_mut().unwrap().remove("state");
-        let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&national)).await;
-        expect_problem(r, 422, Some("state")).await;
-        let admins = app.published_webinar(5).await;
-        let r = app.request(reqwest::Method::GET, &format!("/api/v1/admin/events/{admins}"), Some(&token), None).await;
-        expect_problem(r, 404, None).await;
-        let r = app.request(reqwest::Method::GET, "/api/v1/admin/events", Some(&token), None).await;
-        let list = expect_status(r, 200).await;
-        assert_eq!(list["items"].as_array().unwrap().len(), 1);
-    }
+async fn organizers_schedule_only_in_their_states_and_see_only_their_events(app: TestApp) {
+    let org = app.create_org("Ohio Chamber", "local_chamber", &["OH"]).await;
+    let user = expect_status(
+        app.admin_post(
+            "/api/v1/admin/users",
+            &json!({"email": "o@ohio.org", "name": "O", "role": "organizer", "organization_id": org}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let uid = user["id"].as_str().unwrap();
+    let tok = expect_status(app.admin_post(&format!("/api/v1/admin/users/{uid}/tokens"), &json!({})).await, 201).await;
+    let token = tok["token"].as_str().unwrap().to_string();
+    let body = json!({"kind": "webinar", "title": "Ohio webinar", "starts_at": "2031-01-10T10:00:00", "ends_at": "2031-01-10T11:00:00",
+        "time_zone": "America/New_York", "capacity": 5, "join_url": "https://x.org/w", "state": "OH"});
+    let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&body)).await;
+    let mine = expect_status(r, 201).await;
+    assert_eq!(mine["hosts"][0]["id"], org.as_str());
+    let mut other = body.clone();
+    other["state"] = json!("TX");
+    let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&other)).await;
+    expect_problem(r, 422, Some("state")).await;
+    let stranger = app.create_org("Elsewhere Chamber", "local_chamber", &["OH"]).await;
+    let mut cohost = body.clone();
+    cohost["host_organization_ids"] = json!([org, stranger]);
+    let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&cohost)).await;
+    expect_problem(r, 422, Some("host_organization_ids[1]")).await;
+    let mut national = body.clone();
+    national.as_object_mut().unwrap().remove("state");
+    let r = app.request(reqwest::Method::POST, "/api/v1/admin/events", Some(&token), Some(&national)).await;
+    expect_problem(r, 422, Some("state")).await;
+    let admins = app.published_webinar(5).await;
+    let r = app.request(reqwest::Method::GET, &format!("/api/v1/admin/events/{admins}"), Some(&token), None).await;
+    expect_problem(r, 404, None).await;
+    let r = app.request(reqwest::Method::GET, "/api/v1/admin/events", Some(&token), None).await;
+    let list = expect_status(r, 200).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+}
 
-    async fn the_scheduler_marks_ended_events_completed(app) {
-        let id = app.published_webinar(10).await;
-        let ctx = roadshow::mail::MailContext::from_config(&app.config);
-        let before = roadshow::jobs::run_once(&app.db, &ctx, chrono::Utc::now()).await.unwrap();
-        assert_eq!(before.events_completed, 0);
-        let after = roadshow::jobs::run_once(&app.db, &ctx, chrono::Utc::now() + chrono::Duration::days(31)).await.unwrap();
-        assert_eq!(after.events_completed, 1);
-        let e = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
-        assert_eq!(e["status"], "completed");
-        expect_problem(app.admin_post(&format!("/api/v1/admin/events/{id}/cancel"), &json!({})).await, 409, None).await;
-    }
+async fn the_scheduler_marks_ended_events_completed(app: TestApp) {
+    let id = app.published_webinar(10).await;
+    let ctx = roadshow::mail::MailContext::from_config(&app.config);
+    let before = roadshow::jobs::run_once(&app.db, &ctx, chrono::Utc::now()).await.unwrap();
+    assert_eq!(before.events_completed, 0);
+    let after = roadshow::jobs::run_once(&app.db, &ctx, chrono::Utc::now() + chrono::Duration::days(31)).await.unwrap();
+    assert_eq!(after.events_completed, 1);
+    let e = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+    assert_eq!(e["status"], "completed");
+    expect_problem(app.admin_post(&format!("/api/v1/admin/events/{id}/cancel"), &json!({})).await, 409, None).await;
+}
 
-    async fn racing_publish_and_cancel_never_revive_a_cancelled_event(app) {
-        for _ in 0..5 {
-            let id = app.draft_event(json!({})).await;
-            let (empty, publish_path, cancel_path) =
-                (json!({}), format!("/api/v1/admin/events/{id}/publish"), format!("/api/v1/admin/events/{id}/cancel"));
-            let publish = app.admin_post(&publish_path, &empty);
-            let cancel = app.admin_post(&cancel_path, &empty);
-            let (p, c) = tokio::join!(publish, cancel);
-            assert!(p.status() == 200 || p.status() == 409, "publish answered {}", p.status());
-            assert_eq!(c.status(), 200);
-            let e = expect_status(app.admin_get(&format!("/api/v1/admin/events/{id}")).await, 200).await;
-            assert_eq!(e["status"], "cancelled");
-        }
+async fn racing_publish_and_cancel_never_revive_a_cancelled_event(app: TestApp) {
+    for _ in 0..5 {
+        let id = app.draft_event(json!({})).await;
+        let (empty, publish_path, cancel_path) =
+            (json!({}), format!("/api/v1/admin/events/{id}/publish"), format!("/api/v1/admin/events/{id}/cancel"));
+        let publish = app.admin_post(&publish_path, &empty);
+        let cancel = app.admin_post(&cancel_path, &empty);
+        let (p, c) = tokio::join!(publish, cancel);
+        assert!(p.status() == 200 || p.status() == 409, "publish answered {}", p.status());
+        assert_eq!(c.status(), 200);
+        let e = expect_status(app.admin_get(&format!("/api/v1/admin/events/{id}")).await, 200).await;
+        assert_eq!(e["status"], "cancelled");
     }
 }
+
+both_backends!(
+    admin_creates_publishes_and_visitors_list_a_stop,
+    webinar_join_url_is_never_public,
+    dst_gap_and_overlap_are_refused_naming_the_field,
+    bad_event_input_names_every_field,
+    public_list_pages_with_a_cursor,
+    rescheduling_a_published_event_bumps_revision_and_cancel_is_final,
+    organizers_schedule_only_in_their_states_and_see_only_their_events,
+    the_scheduler_marks_ended_events_completed,
+    racing_publish_and_cancel_never_revive_a_cancelled_event
+);

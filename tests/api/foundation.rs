@@ -1,143 +1,183 @@
+use crate::helpers::TestApp;
 use crate::helpers::{expect_problem, expect_status};
 use serde_json::json;
 
-both_backends! {
-    async fn health_and_readiness_answer(app) {
-        expect_status(app.get("/healthz").await, 200).await;
-        let body = expect_status(app.get("/readyz").await, 200).await;
-        assert_eq!(body["status"], "ready");
-    }
+async fn health_and_readiness_answer(app: TestApp) {
+    expect_status(app.get("/healthz").await, 200).await;
+    let body = expect_status(app.get("/readyz").await, 200).await;
+    assert_eq!(body["status"], "ready");
+}
 
-    async fn states_list_has_fifty_states_and_dc(app) {
-        let body = expect_status(app.get("/api/v1/states").await, 200).await;
-        let items = body["items"].as_array().unwrap();
-        assert_eq!(items.len(), 51);
-        let tx = items.iter().find(|s| s["code"] == "TX").unwrap();
-        assert_eq!(tx["time_zone"], "America/Chicago");
-    }
+async fn states_list_has_fifty_states_and_dc(app: TestApp) {
+    let body = expect_status(app.get("/api/v1/states").await, 200).await;
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 51);
+    let tx = items.iter().find(|s| s["code"] == "TX").unwrap();
+    assert_eq!(tx["time_zone"], "America/Chicago");
+}
 
-    async fn unknown_route_is_problem_json(app) {
-        expect_problem(app.get("/nope").await, 404, None).await;
-    }
+async fn unknown_route_is_problem_json(app: TestApp) {
+    expect_problem(app.get("/nope").await, 404, None).await;
+}
 
-    async fn admin_endpoints_need_a_valid_token(app) {
-        expect_problem(app.get("/api/v1/admin/me").await, 401, None).await;
-        let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some("rss_nope"), None).await;
-        expect_problem(r, 401, None).await;
-        let me = expect_status(app.admin_get("/api/v1/admin/me").await, 200).await;
-        assert_eq!(me["role"], "admin");
-    }
+async fn admin_endpoints_need_a_valid_token(app: TestApp) {
+    expect_problem(app.get("/api/v1/admin/me").await, 401, None).await;
+    let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some("rss_nope"), None).await;
+    expect_problem(r, 401, None).await;
+    let me = expect_status(app.admin_get("/api/v1/admin/me").await, 200).await;
+    assert_eq!(me["role"], "admin");
+}
 
-    async fn organizations_and_venues_are_created_and_validated(app) {
-        let org = app.create_org("Texas Regional Office", "regional_office", &["TX", "OK"]).await;
-        let body = expect_status(app.admin_get(&format!("/api/v1/admin/organizations/{org}")).await, 200).await;
-        assert_eq!(body["states"], json!(["OK", "TX"]));
-        let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "X", "kind": "guild", "states": ["ZZ"]})).await;
-        expect_problem(r, 422, Some("kind")).await;
-        let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "X", "kind": "local_chamber", "states": ["ZZ"]})).await;
-        expect_problem(r, 422, Some("states[0]")).await;
-        let r = app.admin_post("/api/v1/admin/organizations", &json!({"name": "Texas Regional Office", "kind": "federation"})).await;
-        expect_problem(r, 409, None).await;
-        let v = app.create_venue("AZ").await;
-        let body = expect_status(app.admin_get(&format!("/api/v1/admin/venues/{v}")).await, 200).await;
-        assert_eq!(body["time_zone"], "America/Phoenix");
-    }
+async fn organizations_and_venues_are_created_and_validated(app: TestApp) {
+    let org = app.create_org("Texas Regional Office", "regional_office", &["TX", "OK"]).await;
+    let body = expect_status(app.admin_get(&format!("/api/v1/admin/organizations/{org}")).await, 200).await;
+    assert_eq!(body["states"], json!(["OK", "TX"]));
+    let r =
+        app.admin_post("/api/v1/admin/organizations", &json!({"name": "X", "kind": "guild", "states": ["ZZ"]})).await;
+    expect_problem(r, 422, Some("kind")).await;
+    let r = app
+        .admin_post("/api/v1/admin/organizations", &json!({"name": "X", "kind": "local_chamber", "states": ["ZZ"]}))
+        .await;
+    expect_problem(r, 422, Some("states[0]")).await;
+    let r = app
+        .admin_post("/api/v1/admin/organizations", &json!({"name": "Texas Regional Office", "kind": "federation"}))
+        .await;
+    expect_problem(r, 409, None).await;
+    let v = app.create_venue("AZ").await;
+    let body = expect_status(app.admin_get(&format!("/api/v1/admin/venues/{v}")).await, 200).await;
+    assert_eq!(body["time_zone"], "America/Phoenix");
+}
 
-    async fn staff_tokens_are_shown_once_and_revocable(app) {
-        let user = expect_status(
-            app.admin_post("/api/v1/admin/users", &json!({"email": "Ops@Example.org", "name": "Ops", "role": "admin"})).await,
-            201,
+async fn staff_tokens_are_shown_once_and_revocable(app: TestApp) {
+    let user = expect_status(
+        app.admin_post("/api/v1/admin/users", &json!({"email": "Ops@Example.org", "name": "Ops", "role": "admin"}))
+            .await,
+        201,
+    )
+    .await;
+    assert_eq!(user["email"], "ops@example.org");
+    let uid = user["id"].as_str().unwrap();
+    let tok = expect_status(app.admin_post(&format!("/api/v1/admin/users/{uid}/tokens"), &json!({})).await, 201).await;
+    let token = tok["token"].as_str().unwrap().to_string();
+    assert!(token.starts_with("rss_"));
+    let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+    assert_eq!(expect_status(r, 200).await["id"], uid);
+    let list = expect_status(app.admin_get(&format!("/api/v1/admin/users/{uid}/tokens")).await, 200).await;
+    assert!(list["items"][0].get("token").is_none(), "token must not be listed: {list}");
+    let tid = tok["id"].as_str().unwrap();
+    let r = app
+        .request(
+            reqwest::Method::DELETE,
+            &format!("/api/v1/admin/users/{uid}/tokens/{tid}"),
+            Some(&app.admin_token),
+            None,
         )
         .await;
-        assert_eq!(user["email"], "ops@example.org");
-        let uid = user["id"].as_str().unwrap();
-        let tok = expect_status(app.admin_post(&format!("/api/v1/admin/users/{uid}/tokens"), &json!({})).await, 201).await;
-        let token = tok["token"].as_str().unwrap().to_string();
-        assert!(token.starts_with("rss_"));
-        let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some(&token), None).await;
-        assert_eq!(expect_status(r, 200).await["id"], uid);
-        let list = expect_status(app.admin_get(&format!("/api/v1/admin/users/{uid}/tokens")).await, 200).await;
-        assert!(list["items"][0].get("token").is_none(), "token must not be listed: {list}");
-        let tid = tok["id"].as_str().unwrap();
-        let r = app.request(reqwest::Method::DELETE, &format!("/api/v1/admin/users/{uid}/tokens/{tid}"), Some(&app.admin_token), None).await;
-        expect_status(r, 204).await;
-        let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some(&token), None).await;
-        expect_problem(r, 401, None).await;
-    }
+    expect_status(r, 204).await;
+    let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some(&token), None).await;
+    expect_problem(r, 401, None).await;
+}
 
-    async fn bad_bodies_get_problem_json_naming_the_field(app) {
-        let r = app.admin_post("/api/v1/admin/users", &json!({"email": "a@b.org", "name": "A", "role": "admin", "extra": 1})).await;
-        expect_problem(r, 422, Some("extra")).await;
-        let r = app.admin_post("/api/v1/admin/users", &json!({"email": 5, "name": "A", "role": "admin"})).await;
-        expect_problem(r, 422, Some("email")).await;
-        let r = app
-            .client
-            .post(app.url("/api/v1/admin/users"))
-            .bearer_auth(&app.admin_token)
-            .header("content-type", "application/json")
-            .body("{not json")
-            .send()
-            .await
-            .unwrap();
-        expect_problem(r, 400, Some("body")).await;
-        let big = "x".repeat(100 * 1024);
-        let r = app.admin_post("/api/v1/admin/users", &json!({"email": "a@b.org", "name": big, "role": "admin"})).await;
-        expect_problem(r, 413, Some("body")).await;
-        let r = app.admin_get("/api/v1/admin/users/not-a-uuid").await;
-        expect_problem(r, 400, Some("id")).await;
-        let r = app.admin_get("/api/v1/admin/users?cursor=garbage").await;
-        expect_problem(r, 400, Some("cursor")).await;
-        let r = app.admin_get("/api/v1/admin/users?limit=1000").await;
-        expect_problem(r, 400, Some("limit")).await;
-        let r = app.admin_get("/api/v1/admin/users?limit=abc").await;
-        expect_problem(r, 400, Some("limit")).await;
-    }
+async fn bad_bodies_get_problem_json_naming_the_field(app: TestApp) {
+    let r = app
+        .admin_post("/api/v1/admin/users", &json!({"email": "a@b.org", "name": "A", "role": "admin", "extra": 1}))
+        .await;
+    expect_problem(r, 422, Some("extra")).await;
+    let r = app.admin_post("/api/v1/admin/users", &json!({"email": 5, "name": "A", "role": "admin"})).await;
+    expect_problem(r, 422, Some("email")).await;
+    let r = app
+        .client
+        .post(app.url("/api/v1/admin/users"))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    expect_problem(r, 400, Some("body")).await;
+    let big = "x".repeat(100 * 1024);
+    let r = app.admin_post("/api/v1/admin/users", &json!({"email": "a@b.org", "name": big, "role": "admin"})).await;
+    expect_problem(r, 413, Some("body")).await;
+    let r = app.admin_get("/api/v1/admin/users/not-a-uuid").await;
+    expect_problem(r, 400, Some("id")).await;
+    let r = app.admin_get("/api/v1/admin/users?cursor=garbage").await;
+    expect_problem(r, 400, Some("cursor")).await;
+    let r = app.admin_get("/api/v1/admin/users?limit=1000").await;
+    expect_problem(r, 400, Some("limit")).await;
+    let r = app.admin_get("/api/v1/admin/users?limit=abc").await;
+    expect_problem(r, 400, Some("limit")).await;
+}
 
-    async fn a_broken_database_gives_a_problem_json_500_without_details(app) {
-        use diesel::connection::SimpleConnection;
-        let id = app.published_webinar(5).await;
-        {
-            let mut conn = app.db.get().unwrap();
-            let sql = if app.backend == crate::helpers::Backend::Postgres { "DROP TABLE event_topics CASCADE" } else { "DROP TABLE event_topics" };
-            conn.batch_execute(sql).unwrap();
-        }
-        let body = expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 500, None).await;
-        assert_eq!(body["detail"], "an unexpected error occurred");
-        assert!(!body.to_string().contains("event_topics"), "no internals leak: {body}");
+async fn a_broken_database_gives_a_problem_json_500_without_details(app: TestApp) {
+    use diesel::connection::SimpleConnection;
+    let id = app.published_webinar(5).await;
+    {
+        let mut conn = app.db.get().unwrap();
+        let sql = if app.backend == crate::helpers::Backend::Postgres {
+            "DROP TABLE event_topics CASCADE"
+        } else {
+            "DROP TABLE event_topics"
+        };
+        conn.batch_execute(sql).unwrap();
     }
+    let body = expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 500, None).await;
+    assert_eq!(body["detail"], "an unexpected error occurred");
+    assert!(!body.to_string().contains("event_topics"), "no internals leak: {body}");
+}
 
-    async fn demo_data_loads_a_nationwide_roadshow_once(app) {
-        let summary = roadshow::demo::load(&app.db).unwrap();
-        assert!(summary.starts_with("loaded demo data"), "{summary}");
-        assert!(roadshow::demo::load(&app.db).unwrap().contains("already loaded"));
-        let tx = expect_status(app.get("/api/v1/events?state=TX&limit=200").await, 200).await;
-        let items = tx["items"].as_array().unwrap();
-        assert!(items.iter().any(|e| e["kind"] == "roadshow_stop" && e["state"] == "TX"), "{tx}");
-        assert!(items.iter().any(|e| e["kind"] == "webinar" && e["state"].is_null()), "national webinars are listed for every state");
-        let stops = expect_status(app.get("/api/v1/events?kind=roadshow_stop&limit=200").await, 200).await;
-        assert_eq!(stops["items"].as_array().unwrap().len(), 51);
-    }
+async fn demo_data_loads_a_nationwide_roadshow_once(app: TestApp) {
+    let summary = roadshow::demo::load(&app.db).unwrap();
+    assert!(summary.starts_with("loaded demo data"), "{summary}");
+    assert!(roadshow::demo::load(&app.db).unwrap().contains("already loaded"));
+    let tx = expect_status(app.get("/api/v1/events?state=TX&limit=200").await, 200).await;
+    let items = tx["items"].as_array().unwrap();
+    assert!(items.iter().any(|e| e["kind"] == "roadshow_stop" && e["state"] == "TX"), "{tx}");
+    assert!(
+        items.iter().any(|e| e["kind"] == "webinar" && e["state"].is_null()),
+        "national webinars are listed for every state"
+    );
+    let stops = expect_status(app.get("/api/v1/events?kind=roadshow_stop&limit=200").await, 200).await;
+    assert_eq!(stops["items"].as_array().unwrap().len(), 51);
+}
 
-    async fn every_documented_operation_is_routed(app) {
-        let doc = expect_status(app.get("/api/openapi.json").await, 200).await;
-        assert_eq!(doc["openapi"], "3.1.0");
-        let paths = doc["paths"].as_object().unwrap();
-        assert!(paths.len() >= 25, "{}", paths.len());
-        for (path, ops) in paths {
-            let concrete = path.replace("{id}", &uuid::Uuid::new_v4().to_string()).replace("{token_id}", &uuid::Uuid::new_v4().to_string()).replace("{token}", "rsl_unknown");
-            for (method, op) in ops.as_object().unwrap() {
-                assert!(op["responses"].is_object() && op["summary"].is_string(), "{method} {path}");
-                let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
-                let r = app.request(m, &concrete, Some(&app.admin_token), None).await;
-                let status = r.status().as_u16();
-                let body = r.text().await.unwrap_or_default();
-                assert!(!(status == 404 && body.contains("no such resource")), "{method} {path} is documented but not routed");
-                assert_ne!(status, 405, "{method} {path} is documented but not routed");
-                assert!(status < 500, "{method} {path} answered {status}: {body}");
-            }
+async fn every_documented_operation_is_routed(app: TestApp) {
+    let doc = expect_status(app.get("/api/openapi.json").await, 200).await;
+    assert_eq!(doc["openapi"], "3.1.0");
+    let paths = doc["paths"].as_object().unwrap();
+    assert!(paths.len() >= 25, "{}", paths.len());
+    for (path, ops) in paths {
+        let concrete = path
+            .replace("{id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{token_id}", &uuid::Uuid::new_v4().to_string())
+            .replace("{token}", "rsl_unknown");
+        for (method, op) in ops.as_object().unwrap() {
+            assert!(op["responses"].is_object() && op["summary"].is_string(), "{method} {path}");
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = app.request(m, &concrete, Some(&app.admin_token), None).await;
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap_or_default();
+            assert!(
+                !(status == 404 && body.contains("no such resource")),
+                "{method} {path} is documented but not routed"
+            );
+            assert_ne!(status, 405, "{method} {path} is documented but not routed");
+            assert!(status < 500, "{method} {path} answered {status}: {body}");
         }
     }
 }
+
+both_backends!(
+    health_and_readiness_answer,
+    states_list_has_fifty_states_and_dc,
+    unknown_route_is_problem_json,
+    admin_endpoints_need_a_valid_token,
+    organizations_and_venues_are_created_and_validated,
+    staff_tokens_are_shown_once_and_revocable,
+    bad_bodies_get_problem_json_naming_the_field,
+    a_broken_database_gives_a_problem_json_500_without_details,
+    demo_data_loads_a_nationwide_roadshow_once,
+    every_documented_operation_is_routed
+);
 
 /// The registration path's hand-written statements (`db::cached`) are kept prepared on the
 /// connection, so PostgreSQL does not parse and plan them on every registration.

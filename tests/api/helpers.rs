@@ -34,27 +34,35 @@ pub struct TestApp {
     pub dir: tempfile::TempDir,
 }
 
-/// Runs each listed test body against SQLite and PostgreSQL, as `name::sqlite` and `name::postgres`.
+/// Runs each listed test function (`async fn name(app: TestApp)`, written beside the call, so
+/// rustfmt formats its body) against SQLite and PostgreSQL, as `name::sqlite` and `name::postgres`:
+///
+/// - `both_backends!(a, b);` starts each server with the default test configuration;
+/// - `both_backends!(with |c| c.x = y; a, b);` applies that change to the configuration first.
 #[macro_export]
 macro_rules! both_backends {
-    ($(async fn $name:ident($app:ident) $body:block)*) => {
+    (with $tweak:expr; $($name:ident),+ $(,)?) => {
         $(
             mod $name {
+                // The configuration change may name items of the calling module.
                 #[allow(unused_imports)]
                 use super::*;
-                #[allow(unused_mut)]
-                async fn run(mut $app: $crate::helpers::TestApp) $body
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 async fn sqlite() {
-                    run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite, |_| {}).await).await
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Sqlite, $tweak).await;
+                    super::$name(app).await
                 }
                 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
                 #[cfg_attr(not(roadshow_pg), ignore = "ROADSHOW_TEST_POSTGRES_URL is not set")]
                 async fn postgres() {
-                    run($crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres, |_| {}).await).await
+                    let app = $crate::helpers::TestApp::spawn($crate::helpers::Backend::Postgres, $tweak).await;
+                    super::$name(app).await
                 }
             }
-        )*
+        )+
+    };
+    ($($name:ident),+ $(,)?) => {
+        $crate::both_backends!(with |_| {}; $($name),+);
     };
 }
 

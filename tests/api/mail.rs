@@ -128,331 +128,390 @@ fn for_recipient<'a>(mails: &'a [Parsed], to: &str) -> Vec<&'a Parsed> {
     mails.iter().filter(|m| m.to == vec![to.to_string()]).collect()
 }
 
-both_backends! {
-    async fn confirmations_reach_the_smtp_server_with_both_parts_headers_and_a_parseable_invite(app) {
-        let sink = SmtpSink::start().await;
-        let event = app.published_webinar(1).await;
-        let first = register(&app, &event, 1, true).await;
-        register(&app, &event, 2, true).await; // waitlisted
+async fn confirmations_reach_the_smtp_server_with_both_parts_headers_and_a_parseable_invite(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(1).await;
+    let first = register(&app, &event, 1, true).await;
+    register(&app, &event, 2, true).await; // waitlisted
 
-        let stats = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
-        assert_eq!((stats.sent, stats.retried, stats.dead), (2, 0, 0));
-        let mails: Vec<Parsed> = sink.received().iter().map(parse).collect();
-        assert_eq!(mails.len(), 2);
-        assert!(sink.received().iter().all(|r| r.mail_from == "no-reply@localhost"));
+    let stats = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    assert_eq!((stats.sent, stats.retried, stats.dead), (2, 0, 0));
+    let mails: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    assert_eq!(mails.len(), 2);
+    assert!(sink.received().iter().all(|r| r.mail_from == "no-reply@localhost"));
 
-        let confirmed = for_recipient(&mails, "attendee1@shop1.example");
-        let c = confirmed[0];
-        assert_eq!(c.subject, "You're registered: Grow with social media");
-        assert!(c.text.contains("Hello Ana 1 <i>O'Neil</i>,"), "{}", c.text);
-        assert!(c.html.contains("Hello Ana 1 &lt;i&gt;O&#x27;Neil&lt;&#x2f;i&gt;,"), "{}", c.html);
-        assert!(c.text.contains("(America/Chicago)"), "times name the zone: {}", c.text);
-        assert!(c.text.contains("https://meet.example.org/grow"), "confirmed webinar registrants get the join URL");
-        // The server was built with the default ROADSHOW_PUBLIC_URL (the helper learns the port later).
-        let manage = format!("http://127.0.0.1:8080/manage/{}?token=rsm_", first["id"].as_str().unwrap());
-        assert!(c.text.contains(&manage), "manage link from ROADSHOW_PUBLIC_URL: {}", c.text);
-        assert!(c.html.contains(&manage.replace('/', "&#x2f;")), "{}", c.html);
-        assert_eq!(c.headers["Auto-Submitted"], "auto-generated");
-        assert!(!c.headers.contains_key("List-Unsubscribe"), "transactional mail has no unsubscribe");
-        let row_ids: Vec<String> = {
-            let mut conn = app.db.get().unwrap();
-            outbox::table.select(outbox::message_id).load(&mut *conn).unwrap()
-        };
-        assert!(row_ids.iter().any(|id| id.trim_matches(['<', '>']) == c.message_id), "Message-ID is the row's");
+    let confirmed = for_recipient(&mails, "attendee1@shop1.example");
+    let c = confirmed[0];
+    assert_eq!(c.subject, "You're registered: Grow with social media");
+    assert!(c.text.contains("Hello Ana 1 <i>O'Neil</i>,"), "{}", c.text);
+    assert!(c.html.contains("Hello Ana 1 &lt;i&gt;O&#x27;Neil&lt;&#x2f;i&gt;,"), "{}", c.html);
+    assert!(c.text.contains("(America/Chicago)"), "times name the zone: {}", c.text);
+    assert!(c.text.contains("https://meet.example.org/grow"), "confirmed webinar registrants get the join URL");
+    // The server was built with the default ROADSHOW_PUBLIC_URL (the helper learns the port later).
+    let manage = format!("http://127.0.0.1:8080/manage/{}?token=rsm_", first["id"].as_str().unwrap());
+    assert!(c.text.contains(&manage), "manage link from ROADSHOW_PUBLIC_URL: {}", c.text);
+    assert!(c.html.contains(&manage.replace('/', "&#x2f;")), "{}", c.html);
+    assert_eq!(c.headers["Auto-Submitted"], "auto-generated");
+    assert!(!c.headers.contains_key("List-Unsubscribe"), "transactional mail has no unsubscribe");
+    let row_ids: Vec<String> = {
+        let mut conn = app.db.get().unwrap();
+        outbox::table.select(outbox::message_id).load(&mut *conn).unwrap()
+    };
+    assert!(row_ids.iter().any(|id| id.trim_matches(['<', '>']) == c.message_id), "Message-ID is the row's");
 
-        assert_eq!(c.calendars.len(), 1, "an inline text/calendar part");
-        assert_eq!(c.attachment_names, vec!["invite.ics".to_string()]);
-        assert_eq!(c.attached_ics.as_deref(), Some(c.calendars[0].1.as_str()), "the same invite attached");
-        assert_eq!(c.calendars[0].0, "REQUEST");
-        let ics = ics_props(&c.calendars[0].1);
-        assert_eq!(ics["CAL:METHOD"], "REQUEST");
-        assert_eq!(ics["UID"], format!("registration-{}@roadshow", first["id"].as_str().unwrap()));
-        assert_eq!(ics["SEQUENCE"], "0");
-        assert_eq!(ics["STATUS"], "CONFIRMED");
-        let (starts, ends) = event_times(&app, &event);
-        assert_eq!(ics["DTSTART"], starts.format("%Y%m%dT%H%M%SZ").to_string());
-        assert_eq!(ics["DTEND"], ends.format("%Y%m%dT%H%M%SZ").to_string());
+    assert_eq!(c.calendars.len(), 1, "an inline text/calendar part");
+    assert_eq!(c.attachment_names, vec!["invite.ics".to_string()]);
+    assert_eq!(c.attached_ics.as_deref(), Some(c.calendars[0].1.as_str()), "the same invite attached");
+    assert_eq!(c.calendars[0].0, "REQUEST");
+    let ics = ics_props(&c.calendars[0].1);
+    assert_eq!(ics["CAL:METHOD"], "REQUEST");
+    assert_eq!(ics["UID"], format!("registration-{}@roadshow", first["id"].as_str().unwrap()));
+    assert_eq!(ics["SEQUENCE"], "0");
+    assert_eq!(ics["STATUS"], "CONFIRMED");
+    let (starts, ends) = event_times(&app, &event);
+    assert_eq!(ics["DTSTART"], starts.format("%Y%m%dT%H%M%SZ").to_string());
+    assert_eq!(ics["DTEND"], ends.format("%Y%m%dT%H%M%SZ").to_string());
 
-        let waitlisted = for_recipient(&mails, "attendee2@shop2.example");
-        let w = waitlisted[0];
-        assert_eq!(w.subject, "You're on the waitlist: Grow with social media");
-        assert!(w.text.contains("number 1"), "{}", w.text);
-        assert!(!w.text.contains("meet.example.org") && !w.html.contains("meet.example.org"), "no join URL before a seat");
-        assert!(w.calendars.is_empty(), "no invite without a seat");
+    let waitlisted = for_recipient(&mails, "attendee2@shop2.example");
+    let w = waitlisted[0];
+    assert_eq!(w.subject, "You're on the waitlist: Grow with social media");
+    assert!(w.text.contains("number 1"), "{}", w.text);
+    assert!(!w.text.contains("meet.example.org") && !w.html.contains("meet.example.org"), "no join URL before a seat");
+    assert!(w.calendars.is_empty(), "no invite without a seat");
 
-        let again = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
-        assert_eq!(again.claimed, 0);
-        assert_eq!(sink.received().len(), 2);
+    let again = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    assert_eq!(again.claimed, 0);
+    assert_eq!(sink.received().len(), 2);
+}
+
+async fn smtp_refusing_then_down_then_back_delivers_everything_exactly_once(app: TestApp) {
+    let mut sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    for n in 1..=3 {
+        register(&app, &event, n, false).await;
     }
+    let m = mailer(&app, &sink);
+    let t0 = Utc::now();
 
-    async fn smtp_refusing_then_down_then_back_delivers_everything_exactly_once(app) {
-        let mut sink = SmtpSink::start().await;
-        let event = app.published_webinar(10).await;
-        for n in 1..=3 {
-            register(&app, &event, n, false).await;
-        }
-        let m = mailer(&app, &sink);
-        let t0 = Utc::now();
+    sink.set_mode(Mode::Refuse);
+    let s = worker::deliver_due(&app.db, &m, t0).await.unwrap();
+    assert_eq!((s.sent, s.retried, s.dead), (0, 3, 0));
+    let body = expect_status(app.admin_get("/api/v1/admin/outbox?status=pending").await, 200).await;
+    assert_eq!(body["items"].as_array().unwrap().len(), 3);
+    assert!(body["items"][0]["last_error"].as_str().unwrap().contains("451"), "{body}");
+    // Backoff: nothing is due a moment later.
+    assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::seconds(1)).await.unwrap().claimed, 0);
 
-        sink.set_mode(Mode::Refuse);
-        let s = worker::deliver_due(&app.db, &m, t0).await.unwrap();
-        assert_eq!((s.sent, s.retried, s.dead), (0, 3, 0));
-        let body = expect_status(app.admin_get("/api/v1/admin/outbox?status=pending").await, 200).await;
-        assert_eq!(body["items"].as_array().unwrap().len(), 3);
-        assert!(body["items"][0]["last_error"].as_str().unwrap().contains("451"), "{body}");
-        // Backoff: nothing is due a moment later.
-        assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::seconds(1)).await.unwrap().claimed, 0);
+    sink.down();
+    let s = worker::deliver_due(&app.db, &m, t0 + Duration::hours(2)).await.unwrap();
+    assert_eq!((s.sent, s.dead), (0, 0));
+    assert_eq!(s.retried, 3, "an unreachable server fails the batch without dead-lettering");
+    assert!(rows(&app).iter().all(|r| r.2 == "pending"));
 
-        sink.down();
-        let s = worker::deliver_due(&app.db, &m, t0 + Duration::hours(2)).await.unwrap();
-        assert_eq!((s.sent, s.dead), (0, 0));
-        assert_eq!(s.retried, 3, "an unreachable server fails the batch without dead-lettering");
-        assert!(rows(&app).iter().all(|r| r.2 == "pending"));
+    sink.set_mode(Mode::Accept);
+    sink.up().await;
+    let s = worker::deliver_due(&app.db, &m, t0 + Duration::hours(5)).await.unwrap();
+    assert_eq!((s.sent, s.retried, s.dead), (3, 0, 0));
+    assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::hours(10)).await.unwrap().claimed, 0);
 
-        sink.set_mode(Mode::Accept);
-        sink.up().await;
-        let s = worker::deliver_due(&app.db, &m, t0 + Duration::hours(5)).await.unwrap();
-        assert_eq!((s.sent, s.retried, s.dead), (3, 0, 0));
-        assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::hours(10)).await.unwrap().claimed, 0);
+    let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    assert_eq!(got.len(), 3, "each email exactly once");
+    let ids: HashSet<&str> = got.iter().map(|p| p.message_id.as_str()).collect();
+    assert_eq!(ids.len(), 3);
+    let to: HashSet<String> = got.iter().map(|p| p.to[0].clone()).collect();
+    assert_eq!(to.len(), 3);
+    assert!(rows(&app).iter().all(|r| r.2 == "sent" && r.3 == 3), "{:?}", rows(&app));
+    let stats = expect_status(app.admin_get("/api/v1/admin/outbox/stats").await, 200).await;
+    assert_eq!(stats["sent"], 3);
+    assert_eq!(stats["pending"], 0);
+}
 
-        let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
-        assert_eq!(got.len(), 3, "each email exactly once");
-        let ids: HashSet<&str> = got.iter().map(|p| p.message_id.as_str()).collect();
-        assert_eq!(ids.len(), 3);
-        let to: HashSet<String> = got.iter().map(|p| p.to[0].clone()).collect();
-        assert_eq!(to.len(), 3);
-        assert!(rows(&app).iter().all(|r| r.2 == "sent" && r.3 == 3), "{:?}", rows(&app));
-        let stats = expect_status(app.admin_get("/api/v1/admin/outbox/stats").await, 200).await;
-        assert_eq!(stats["sent"], 3);
-        assert_eq!(stats["pending"], 0);
-    }
+async fn a_worker_killed_between_send_and_mark_resends_with_the_same_message_id(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    register(&app, &event, 1, false).await;
+    let m = mailer(&app, &sink);
+    let t0 = Utc::now();
 
-    async fn a_worker_killed_between_send_and_mark_resends_with_the_same_message_id(app) {
-        let sink = SmtpSink::start().await;
-        let event = app.published_webinar(10).await;
-        register(&app, &event, 1, false).await;
-        let m = mailer(&app, &sink);
-        let t0 = Utc::now();
+    // The "killed" worker: claims and sends, but never records the outcome.
+    let claimed = worker::claim(&app.db, &m, t0).unwrap();
+    assert_eq!(claimed.len(), 1);
+    let outcomes = worker::send_all(&m, &claimed);
+    assert!(matches!(outcomes[0], worker::Outcome::Sent));
+    assert_eq!(sink.received().len(), 1);
 
-        // The "killed" worker: claims and sends, but never records the outcome.
-        let claimed = worker::claim(&app.db, &m, t0).unwrap();
-        assert_eq!(claimed.len(), 1);
-        let outcomes = worker::send_all(&m, &claimed);
-        assert!(matches!(outcomes[0], worker::Outcome::Sent));
-        assert_eq!(sink.received().len(), 1);
+    // Another worker does not touch the leased row while the lease holds...
+    let mut other = mailer(&app, &sink);
+    other.worker_id = "other-worker".into();
+    assert_eq!(worker::deliver_due(&app.db, &other, t0 + Duration::minutes(5)).await.unwrap().claimed, 0);
+    assert_eq!(rows(&app)[0].2, "pending");
+    // ...and re-sends it once the lease has run out.
+    let s = worker::deliver_due(&app.db, &other, t0 + m.lease + Duration::seconds(1)).await.unwrap();
+    assert_eq!(s.sent, 1);
+    let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    assert_eq!(got.len(), 2, "not lost: sent again");
+    assert_eq!(got[0].message_id, got[1].message_id, "recognisably the same message");
+    assert_eq!(got[0].subject, got[1].subject);
+    assert_eq!(rows(&app)[0].2, "sent");
+}
 
-        // Another worker does not touch the leased row while the lease holds...
-        let mut other = mailer(&app, &sink);
-        other.worker_id = "other-worker".into();
-        assert_eq!(worker::deliver_due(&app.db, &other, t0 + Duration::minutes(5)).await.unwrap().claimed, 0);
-        assert_eq!(rows(&app)[0].2, "pending");
-        // ...and re-sends it once the lease has run out.
-        let s = worker::deliver_due(&app.db, &other, t0 + m.lease + Duration::seconds(1)).await.unwrap();
-        assert_eq!(s.sent, 1);
-        let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
-        assert_eq!(got.len(), 2, "not lost: sent again");
-        assert_eq!(got[0].message_id, got[1].message_id, "recognisably the same message");
-        assert_eq!(got[0].subject, got[1].subject);
-        assert_eq!(rows(&app)[0].2, "sent");
-    }
+async fn refused_mail_is_dead_lettered_and_an_admin_can_retry_it(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    register(&app, &event, 1, false).await;
+    register(&app, &event, 2, false).await;
+    let mut m = mailer(&app, &sink);
+    m.max_attempts = 2;
+    let t0 = Utc::now();
 
-    async fn refused_mail_is_dead_lettered_and_an_admin_can_retry_it(app) {
-        let sink = SmtpSink::start().await;
-        let event = app.published_webinar(10).await;
-        register(&app, &event, 1, false).await;
-        register(&app, &event, 2, false).await;
-        let mut m = mailer(&app, &sink);
-        m.max_attempts = 2;
-        let t0 = Utc::now();
+    // A permanent refusal (5xx) is dead at once.
+    sink.set_mode(Mode::Reject);
+    let s = worker::deliver_due(&app.db, &m, t0).await.unwrap();
+    assert_eq!((s.sent, s.dead), (0, 2));
+    let dead = expect_status(app.admin_get("/api/v1/admin/outbox?status=dead&limit=1").await, 200).await;
+    assert_eq!(dead["items"].as_array().unwrap().len(), 1);
+    assert!(dead["items"][0]["last_error"].as_str().unwrap().contains("550"), "{dead}");
+    let cursor = dead["next_cursor"].as_str().expect("a second page").to_string();
+    let page2 =
+        expect_status(app.admin_get(&format!("/api/v1/admin/outbox?status=dead&limit=1&cursor={cursor}")).await, 200)
+            .await;
+    assert_eq!(page2["items"].as_array().unwrap().len(), 1);
+    assert_ne!(page2["items"][0]["id"], dead["items"][0]["id"]);
+    assert!(page2["next_cursor"].is_null());
+    let stats = expect_status(app.admin_get("/api/v1/admin/outbox/stats").await, 200).await;
+    assert_eq!(stats["dead"], 2);
 
-        // A permanent refusal (5xx) is dead at once.
-        sink.set_mode(Mode::Reject);
-        let s = worker::deliver_due(&app.db, &m, t0).await.unwrap();
-        assert_eq!((s.sent, s.dead), (0, 2));
-        let dead = expect_status(app.admin_get("/api/v1/admin/outbox?status=dead&limit=1").await, 200).await;
-        assert_eq!(dead["items"].as_array().unwrap().len(), 1);
-        assert!(dead["items"][0]["last_error"].as_str().unwrap().contains("550"), "{dead}");
-        let cursor = dead["next_cursor"].as_str().expect("a second page").to_string();
-        let page2 = expect_status(app.admin_get(&format!("/api/v1/admin/outbox?status=dead&limit=1&cursor={cursor}")).await, 200).await;
-        assert_eq!(page2["items"].as_array().unwrap().len(), 1);
-        assert_ne!(page2["items"][0]["id"], dead["items"][0]["id"]);
-        assert!(page2["next_cursor"].is_null());
-        let stats = expect_status(app.admin_get("/api/v1/admin/outbox/stats").await, 200).await;
-        assert_eq!(stats["dead"], 2);
-
-        // Retry one: back in the queue; transient refusals then use up the attempt bound.
-        let id = dead["items"][0]["id"].as_str().unwrap().to_string();
-        let retried = expect_status(app.admin_post(&format!("/api/v1/admin/outbox/{id}/retry"), &json!({})).await, 200).await;
-        assert_eq!(retried["status"], "pending");
-        assert_eq!(retried["attempts"], 0);
-        sink.set_mode(Mode::Refuse);
-        assert_eq!(worker::deliver_due(&app.db, &m, Utc::now()).await.unwrap().retried, 1);
-        assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::hours(3)).await.unwrap().dead, 1);
-
-        // Retry again with the server accepting: delivered.
+    // Retry one: back in the queue; transient refusals then use up the attempt bound.
+    let id = dead["items"][0]["id"].as_str().unwrap().to_string();
+    let retried =
         expect_status(app.admin_post(&format!("/api/v1/admin/outbox/{id}/retry"), &json!({})).await, 200).await;
-        sink.set_mode(Mode::Accept);
-        assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::hours(3)).await.unwrap().sent, 1);
-        assert_eq!(sink.received().len(), 1);
-        expect_problem(app.admin_post(&format!("/api/v1/admin/outbox/{id}/retry"), &json!({})).await, 409, None).await;
-        let unknown = uuid::Uuid::new_v4();
-        expect_problem(app.admin_post(&format!("/api/v1/admin/outbox/{unknown}/retry"), &json!({})).await, 404, None).await;
-        expect_problem(app.admin_get("/api/v1/admin/outbox?status=lost").await, 400, Some("status")).await;
+    assert_eq!(retried["status"], "pending");
+    assert_eq!(retried["attempts"], 0);
+    sink.set_mode(Mode::Refuse);
+    assert_eq!(worker::deliver_due(&app.db, &m, Utc::now()).await.unwrap().retried, 1);
+    assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::hours(3)).await.unwrap().dead, 1);
 
-        // National admins only.
-        let org = app.create_org("Austin Chamber", "local_chamber", &["TX"]).await;
-        let user = expect_status(app.admin_post("/api/v1/admin/users", &json!({"email": "org@x.example", "name": "Org", "role": "organizer", "organization_id": org})).await, 201).await;
-        let tok = expect_status(app.admin_post(&format!("/api/v1/admin/users/{}/tokens", user["id"].as_str().unwrap()), &json!({})).await, 201).await;
-        let r = app.request(Method::GET, "/api/v1/admin/outbox", tok["token"].as_str(), None).await;
-        expect_problem(r, 403, None).await;
-        expect_problem(app.get("/api/v1/admin/outbox/stats").await, 401, None).await;
-    }
+    // Retry again with the server accepting: delivered.
+    expect_status(app.admin_post(&format!("/api/v1/admin/outbox/{id}/retry"), &json!({})).await, 200).await;
+    sink.set_mode(Mode::Accept);
+    assert_eq!(worker::deliver_due(&app.db, &m, t0 + Duration::hours(3)).await.unwrap().sent, 1);
+    assert_eq!(sink.received().len(), 1);
+    expect_problem(app.admin_post(&format!("/api/v1/admin/outbox/{id}/retry"), &json!({})).await, 409, None).await;
+    let unknown = uuid::Uuid::new_v4();
+    expect_problem(app.admin_post(&format!("/api/v1/admin/outbox/{unknown}/retry"), &json!({})).await, 404, None).await;
+    expect_problem(app.admin_get("/api/v1/admin/outbox?status=lost").await, 400, Some("status")).await;
 
-    async fn changes_and_cancellation_update_the_same_calendar_entry_with_a_growing_sequence(app) {
-        let sink = SmtpSink::start().await;
-        let event = app.published_webinar(10).await;
-        let reg = register(&app, &event, 1, false).await;
-        let id = reg["id"].as_str().unwrap().to_string();
-        let token = reg["manage_token"].as_str().unwrap().to_string();
-        let (starts, _) = event_times(&app, &event);
-        let new_start = starts + Duration::days(1);
-        let patch = json!({"starts_at": new_start.to_rfc3339(), "ends_at": (new_start + Duration::hours(2)).to_rfc3339()});
-        expect_status(app.admin_patch(&format!("/api/v1/admin/events/{event}"), &patch).await, 200).await;
-        let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{id}"), Some(&token), None).await;
-        assert!(r.status().is_success(), "cancel: {}", r.status());
+    // National admins only.
+    let org = app.create_org("Austin Chamber", "local_chamber", &["TX"]).await;
+    let user = expect_status(
+        app.admin_post(
+            "/api/v1/admin/users",
+            &json!({"email": "org@x.example", "name": "Org", "role": "organizer", "organization_id": org}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let tok = expect_status(
+        app.admin_post(&format!("/api/v1/admin/users/{}/tokens", user["id"].as_str().unwrap()), &json!({})).await,
+        201,
+    )
+    .await;
+    let r = app.request(Method::GET, "/api/v1/admin/outbox", tok["token"].as_str(), None).await;
+    expect_problem(r, 403, None).await;
+    expect_problem(app.get("/api/v1/admin/outbox/stats").await, 401, None).await;
+}
 
-        worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
-        let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
-        let subjects: Vec<&str> = got.iter().map(|p| p.subject.as_str()).collect();
-        assert_eq!(got.len(), 3, "{subjects:?}");
-        let by = |prefix: &str| got.iter().find(|p| p.subject.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {subjects:?}"));
-        let (confirmed, changed, cancelled) = (by("You're registered"), by("Changed:"), by("Registration cancelled"));
-        assert!(changed.text.contains("Starts:") || changed.text.contains("start"), "what changed: {}", changed.text);
-        assert!(!cancelled.text.contains("meet.example.org"), "no join URL once cancelled");
+async fn changes_and_cancellation_update_the_same_calendar_entry_with_a_growing_sequence(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    let reg = register(&app, &event, 1, false).await;
+    let id = reg["id"].as_str().unwrap().to_string();
+    let token = reg["manage_token"].as_str().unwrap().to_string();
+    let (starts, _) = event_times(&app, &event);
+    let new_start = starts + Duration::days(1);
+    let patch = json!({"starts_at": new_start.to_rfc3339(), "ends_at": (new_start + Duration::hours(2)).to_rfc3339()});
+    expect_status(app.admin_patch(&format!("/api/v1/admin/events/{event}"), &patch).await, 200).await;
+    let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{id}"), Some(&token), None).await;
+    assert!(r.status().is_success(), "cancel: {}", r.status());
 
-        let ics: Vec<BTreeMap<String, String>> = [confirmed, changed, cancelled].iter().map(|p| ics_props(&p.calendars[0].1)).collect();
-        let seq: Vec<i64> = ics.iter().map(|i| i["SEQUENCE"].parse().unwrap()).collect();
-        assert!(seq[0] < seq[1] && seq[1] < seq[2], "SEQUENCE grows: {seq:?}");
-        assert!(ics.iter().all(|i| i["UID"] == ics[0]["UID"]), "one calendar entry");
-        assert_eq!(ics[1]["CAL:METHOD"], "REQUEST");
-        assert_eq!(ics[1]["DTSTART"], new_start.format("%Y%m%dT%H%M%SZ").to_string());
-        assert_eq!(ics[2]["CAL:METHOD"], "CANCEL");
-        assert_eq!(ics[2]["STATUS"], "CANCELLED");
-        assert_eq!(cancelled.calendars[0].0, "CANCEL");
+    worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    let subjects: Vec<&str> = got.iter().map(|p| p.subject.as_str()).collect();
+    assert_eq!(got.len(), 3, "{subjects:?}");
+    let by = |prefix: &str| {
+        got.iter().find(|p| p.subject.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {subjects:?}"))
+    };
+    let (confirmed, changed, cancelled) = (by("You're registered"), by("Changed:"), by("Registration cancelled"));
+    assert!(changed.text.contains("Starts:") || changed.text.contains("start"), "what changed: {}", changed.text);
+    assert!(!cancelled.text.contains("meet.example.org"), "no join URL once cancelled");
 
-        // The download says the same as the last email.
-        let r = app.request(Method::GET, &format!("/api/v1/registrations/{id}/calendar.ics"), Some(&token), None).await;
-        assert_eq!(r.status(), 200);
-        let download = ics_props(&r.text().await.unwrap());
-        for key in ["UID", "SEQUENCE", "CAL:METHOD", "DTSTART", "DTEND", "STATUS", "SUMMARY"] {
-            assert_eq!(download[key], ics[2][key], "{key}");
-        }
-    }
+    let ics: Vec<BTreeMap<String, String>> =
+        [confirmed, changed, cancelled].iter().map(|p| ics_props(&p.calendars[0].1)).collect();
+    let seq: Vec<i64> = ics.iter().map(|i| i["SEQUENCE"].parse().unwrap()).collect();
+    assert!(seq[0] < seq[1] && seq[1] < seq[2], "SEQUENCE grows: {seq:?}");
+    assert!(ics.iter().all(|i| i["UID"] == ics[0]["UID"]), "one calendar entry");
+    assert_eq!(ics[1]["CAL:METHOD"], "REQUEST");
+    assert_eq!(ics[1]["DTSTART"], new_start.format("%Y%m%dT%H%M%SZ").to_string());
+    assert_eq!(ics[2]["CAL:METHOD"], "CANCEL");
+    assert_eq!(ics[2]["STATUS"], "CANCELLED");
+    assert_eq!(cancelled.calendars[0].0, "CANCEL");
 
-    async fn the_scheduler_sends_each_reminder_and_follow_up_once_and_skips_cancellations(app) {
-        let sink = SmtpSink::start().await;
-        let event = app.published_webinar(10).await;
-        let (starts, ends) = event_times(&app, &event);
-        let a = register(&app, &event, 1, true).await;
-        let b = register(&app, &event, 2, true).await;
-        register(&app, &event, 3, false).await;
-        let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{}", b["id"].as_str().unwrap()), b["manage_token"].as_str(), None).await;
-        assert!(r.status().is_success());
-        // A cancelled event gets nothing either.
-        let gone = app.published_webinar(10).await;
-        register(&app, &gone, 4, true).await;
-        expect_status(app.admin_post(&format!("/api/v1/admin/events/{gone}/cancel"), &json!({})).await, 200).await;
-
-        let c = ctx(&app);
-        assert_eq!(jobs::run_once(&app.db, &c, starts - Duration::hours(25)).await.unwrap(), jobs::JobStats::default());
-        // Two processes at once: still one reminder each.
-        let t = starts - Duration::hours(23);
-        let (x, y) = tokio::join!(jobs::run_once(&app.db, &c, t), jobs::run_once(&app.db, &c, t));
-        assert_eq!(x.unwrap().reminders_24h + y.unwrap().reminders_24h, 2);
-        assert_eq!(jobs::run_once(&app.db, &c, t + Duration::hours(1)).await.unwrap().reminders_24h, 0);
-        let one = jobs::run_once(&app.db, &c, starts - Duration::minutes(30)).await.unwrap();
-        assert_eq!((one.reminders_24h, one.reminders_1h), (0, 2));
-        assert_eq!(jobs::run_once(&app.db, &c, starts - Duration::minutes(10)).await.unwrap().reminders_1h, 0);
-        assert_eq!(jobs::run_once(&app.db, &c, ends + Duration::minutes(30)).await.unwrap().follow_ups, 0, "not right after");
-        let f = jobs::run_once(&app.db, &c, ends + Duration::hours(3)).await.unwrap();
-        assert_eq!(f.follow_ups, 1, "only the consenting, still registered attendee");
-        assert_eq!(jobs::run_once(&app.db, &c, ends + Duration::hours(4)).await.unwrap().follow_ups, 0);
-
-        let per: Vec<(String, String)> = rows(&app).into_iter().filter(|r| r.0.starts_with("reminder") || r.0 == "follow_up").map(|r| (r.0, r.1)).collect();
-        let mut expected = vec![
-            ("reminder_24h".to_string(), "attendee1@shop1.example".to_string()),
-            ("reminder_24h".to_string(), "attendee3@shop3.example".to_string()),
-            ("reminder_1h".to_string(), "attendee1@shop1.example".to_string()),
-            ("reminder_1h".to_string(), "attendee3@shop3.example".to_string()),
-            ("follow_up".to_string(), "attendee1@shop1.example".to_string()),
-        ];
-        let mut per_sorted = per.clone();
-        per_sorted.sort();
-        expected.sort();
-        assert_eq!(per_sorted, expected);
-
-        worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
-        let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
-        let hour = got.iter().find(|p| p.subject.starts_with("Starting in an hour") && p.to[0] == "attendee1@shop1.example").unwrap();
-        assert!(hour.text.contains("https://meet.example.org/grow"), "{}", hour.text);
-        let follow = got.iter().find(|p| p.subject.starts_with("Thank you for joining")).unwrap();
-        assert_eq!(follow.to, vec!["attendee1@shop1.example".to_string()]);
-        assert_eq!(follow.headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
-        let link = follow.headers["List-Unsubscribe"].trim_matches(['<', '>']).to_string();
-        assert!(link.starts_with(&format!("{}/unsubscribe/rsl_", app.config.public_url)), "{link}");
-        assert!(follow.text.contains(&link));
-        assert!(follow.calendars.is_empty());
-        let _ = a;
-
-        // One-click unsubscribe: GET shows a confirmation page and changes nothing; POST unsubscribes.
-        let page = app.client.get(&link).send().await.unwrap();
-        assert_eq!(page.status(), 200);
-        let unsubscribed = |app: &TestApp| -> bool {
-            let mut conn = app.db.get().unwrap();
-            // Consent belongs to the address the follow-up went to.
-            roadshow::db::schema::email_consents::table
-                .find("attendee1@shop1.example")
-                .select(roadshow::db::schema::email_consents::unsubscribed_at.is_not_null())
-                .first(&mut *conn)
-                .unwrap()
-        };
-        assert!(!unsubscribed(&app));
-        let r = app.client.post(&link).header("content-type", "application/x-www-form-urlencoded").body("List-Unsubscribe=One-Click").send().await.unwrap();
-        assert_eq!(r.status(), 200);
-        assert!(unsubscribed(&app));
-        let r = app.client.post(format!("{}/unsubscribe/rsl_forged", app.address)).send().await.unwrap();
-        assert_eq!(r.status(), 404);
-    }
-
-    async fn a_reminder_queued_before_a_cancellation_is_dropped_not_sent(app) {
-        let sink = SmtpSink::start().await;
-        let event = app.published_webinar(10).await;
-        let (starts, _) = event_times(&app, &event);
-        let reg = register(&app, &event, 1, true).await;
-        let s = jobs::run_once(&app.db, &ctx(&app), starts - Duration::hours(23)).await.unwrap();
-        assert_eq!(s.reminders_24h, 1);
-        let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{}", reg["id"].as_str().unwrap()), reg["manage_token"].as_str(), None).await;
-        assert!(r.status().is_success());
-
-        let s = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
-        assert_eq!((s.sent, s.dropped), (2, 1));
-        let subjects: Vec<String> = sink.received().iter().map(|r| parse(r).subject).collect();
-        assert!(subjects.iter().all(|s| !s.starts_with("Reminder")), "{subjects:?}");
-        let dropped = expect_status(app.admin_get("/api/v1/admin/outbox?status=dropped").await, 200).await;
-        assert_eq!(dropped["items"][0]["template"], "reminder_24h");
-        assert!(dropped["items"][0]["last_error"].as_str().unwrap().contains("cancelled"));
-    }
-
-    async fn without_smtp_emails_are_written_as_eml_files(app) {
-        let event = app.published_webinar(10).await;
-        register(&app, &event, 1, false).await;
-        let m = Mailer::from_config(&app.config).unwrap();
-        assert_eq!(worker::deliver_due(&app.db, &m, Utc::now()).await.unwrap().sent, 1);
-        let files: Vec<_> = std::fs::read_dir(&app.config.mail_dir).unwrap().map(|e| e.unwrap().path()).collect();
-        assert_eq!(files.len(), 1);
-        assert_eq!(files[0].extension().unwrap(), "eml");
-        let raw = std::fs::read(&files[0]).unwrap();
-        let msg = MessageParser::default().parse(&raw).unwrap();
-        assert_eq!(msg.subject(), Some("You're registered: Grow with social media"));
+    // The download says the same as the last email.
+    let r = app.request(Method::GET, &format!("/api/v1/registrations/{id}/calendar.ics"), Some(&token), None).await;
+    assert_eq!(r.status(), 200);
+    let download = ics_props(&r.text().await.unwrap());
+    for key in ["UID", "SEQUENCE", "CAL:METHOD", "DTSTART", "DTEND", "STATUS", "SUMMARY"] {
+        assert_eq!(download[key], ics[2][key], "{key}");
     }
 }
+
+async fn the_scheduler_sends_each_reminder_and_follow_up_once_and_skips_cancellations(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    let (starts, ends) = event_times(&app, &event);
+    let a = register(&app, &event, 1, true).await;
+    let b = register(&app, &event, 2, true).await;
+    register(&app, &event, 3, false).await;
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/registrations/{}", b["id"].as_str().unwrap()),
+            b["manage_token"].as_str(),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success());
+    // A cancelled event gets nothing either.
+    let gone = app.published_webinar(10).await;
+    register(&app, &gone, 4, true).await;
+    expect_status(app.admin_post(&format!("/api/v1/admin/events/{gone}/cancel"), &json!({})).await, 200).await;
+
+    let c = ctx(&app);
+    assert_eq!(jobs::run_once(&app.db, &c, starts - Duration::hours(25)).await.unwrap(), jobs::JobStats::default());
+    // Two processes at once: still one reminder each.
+    let t = starts - Duration::hours(23);
+    let (x, y) = tokio::join!(jobs::run_once(&app.db, &c, t), jobs::run_once(&app.db, &c, t));
+    assert_eq!(x.unwrap().reminders_24h + y.unwrap().reminders_24h, 2);
+    assert_eq!(jobs::run_once(&app.db, &c, t + Duration::hours(1)).await.unwrap().reminders_24h, 0);
+    let one = jobs::run_once(&app.db, &c, starts - Duration::minutes(30)).await.unwrap();
+    assert_eq!((one.reminders_24h, one.reminders_1h), (0, 2));
+    assert_eq!(jobs::run_once(&app.db, &c, starts - Duration::minutes(10)).await.unwrap().reminders_1h, 0);
+    assert_eq!(
+        jobs::run_once(&app.db, &c, ends + Duration::minutes(30)).await.unwrap().follow_ups,
+        0,
+        "not right after"
+    );
+    let f = jobs::run_once(&app.db, &c, ends + Duration::hours(3)).await.unwrap();
+    assert_eq!(f.follow_ups, 1, "only the consenting, still registered attendee");
+    assert_eq!(jobs::run_once(&app.db, &c, ends + Duration::hours(4)).await.unwrap().follow_ups, 0);
+
+    let per: Vec<(String, String)> = rows(&app)
+        .into_iter()
+        .filter(|r| r.0.starts_with("reminder") || r.0 == "follow_up")
+        .map(|r| (r.0, r.1))
+        .collect();
+    let mut expected = vec![
+        ("reminder_24h".to_string(), "attendee1@shop1.example".to_string()),
+        ("reminder_24h".to_string(), "attendee3@shop3.example".to_string()),
+        ("reminder_1h".to_string(), "attendee1@shop1.example".to_string()),
+        ("reminder_1h".to_string(), "attendee3@shop3.example".to_string()),
+        ("follow_up".to_string(), "attendee1@shop1.example".to_string()),
+    ];
+    let mut per_sorted = per.clone();
+    per_sorted.sort();
+    expected.sort();
+    assert_eq!(per_sorted, expected);
+
+    worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    let hour = got
+        .iter()
+        .find(|p| p.subject.starts_with("Starting in an hour") && p.to[0] == "attendee1@shop1.example")
+        .unwrap();
+    assert!(hour.text.contains("https://meet.example.org/grow"), "{}", hour.text);
+    let follow = got.iter().find(|p| p.subject.starts_with("Thank you for joining")).unwrap();
+    assert_eq!(follow.to, vec!["attendee1@shop1.example".to_string()]);
+    assert_eq!(follow.headers["List-Unsubscribe-Post"], "List-Unsubscribe=One-Click");
+    let link = follow.headers["List-Unsubscribe"].trim_matches(['<', '>']).to_string();
+    assert!(link.starts_with(&format!("{}/unsubscribe/rsl_", app.config.public_url)), "{link}");
+    assert!(follow.text.contains(&link));
+    assert!(follow.calendars.is_empty());
+    let _ = a;
+
+    // One-click unsubscribe: GET shows a confirmation page and changes nothing; POST unsubscribes.
+    let page = app.client.get(&link).send().await.unwrap();
+    assert_eq!(page.status(), 200);
+    let unsubscribed = |app: &TestApp| -> bool {
+        let mut conn = app.db.get().unwrap();
+        // Consent belongs to the address the follow-up went to.
+        roadshow::db::schema::email_consents::table
+            .find("attendee1@shop1.example")
+            .select(roadshow::db::schema::email_consents::unsubscribed_at.is_not_null())
+            .first(&mut *conn)
+            .unwrap()
+    };
+    assert!(!unsubscribed(&app));
+    let r = app
+        .client
+        .post(&link)
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body("List-Unsubscribe=One-Click")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(unsubscribed(&app));
+    let r = app.client.post(format!("{}/unsubscribe/rsl_forged", app.address)).send().await.unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+async fn a_reminder_queued_before_a_cancellation_is_dropped_not_sent(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    let (starts, _) = event_times(&app, &event);
+    let reg = register(&app, &event, 1, true).await;
+    let s = jobs::run_once(&app.db, &ctx(&app), starts - Duration::hours(23)).await.unwrap();
+    assert_eq!(s.reminders_24h, 1);
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/registrations/{}", reg["id"].as_str().unwrap()),
+            reg["manage_token"].as_str(),
+            None,
+        )
+        .await;
+    assert!(r.status().is_success());
+
+    let s = worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    assert_eq!((s.sent, s.dropped), (2, 1));
+    let subjects: Vec<String> = sink.received().iter().map(|r| parse(r).subject).collect();
+    assert!(subjects.iter().all(|s| !s.starts_with("Reminder")), "{subjects:?}");
+    let dropped = expect_status(app.admin_get("/api/v1/admin/outbox?status=dropped").await, 200).await;
+    assert_eq!(dropped["items"][0]["template"], "reminder_24h");
+    assert!(dropped["items"][0]["last_error"].as_str().unwrap().contains("cancelled"));
+}
+
+async fn without_smtp_emails_are_written_as_eml_files(app: TestApp) {
+    let event = app.published_webinar(10).await;
+    register(&app, &event, 1, false).await;
+    let m = Mailer::from_config(&app.config).unwrap();
+    assert_eq!(worker::deliver_due(&app.db, &m, Utc::now()).await.unwrap().sent, 1);
+    let files: Vec<_> = std::fs::read_dir(&app.config.mail_dir).unwrap().map(|e| e.unwrap().path()).collect();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0].extension().unwrap(), "eml");
+    let raw = std::fs::read(&files[0]).unwrap();
+    let msg = MessageParser::default().parse(&raw).unwrap();
+    assert_eq!(msg.subject(), Some("You're registered: Grow with social media"));
+}
+
+both_backends!(
+    confirmations_reach_the_smtp_server_with_both_parts_headers_and_a_parseable_invite,
+    smtp_refusing_then_down_then_back_delivers_everything_exactly_once,
+    a_worker_killed_between_send_and_mark_resends_with_the_same_message_id,
+    refused_mail_is_dead_lettered_and_an_admin_can_retry_it,
+    changes_and_cancellation_update_the_same_calendar_entry_with_a_growing_sequence,
+    the_scheduler_sends_each_reminder_and_follow_up_once_and_skips_cancellations,
+    a_reminder_queued_before_a_cancellation_is_dropped_not_sent,
+    without_smtp_emails_are_written_as_eml_files
+);

@@ -10,6 +10,7 @@ mod faults;
 mod fixtures;
 mod foundation;
 mod mail;
+mod openapi;
 mod privacy;
 mod public_reads;
 mod races;

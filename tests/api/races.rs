@@ -44,96 +44,99 @@ fn assert_promoted_in_order(app: &TestApp, event: &str) {
     }
 }
 
-both_backends! {
-    async fn two_hundred_racing_requests_fill_150_seats_over_four_shards(app) {
-        let event = app.published_webinar(150).await;
-        assert_eq!(shards(&app, &event).len(), 4, "150 seats are four counter rows");
-        // On PostgreSQL, two server processes share the database and the requests alternate.
-        let sibling = if app.backend == Backend::Postgres { Some(app.spawn_sibling_with_db().await) } else { None };
-        let futures = (0..200).map(|n| {
-            let base = match &sibling {
-                Some((address, _)) if n % 2 == 1 => address.clone(),
-                _ => app.address.clone(),
-            };
-            let url = format!("{base}/api/v1/events/{event}/registrations");
-            let app = &app;
-            async move { expect_status(app.client.post(url).json(&registration(n)).send().await.unwrap(), 201).await }
-        });
-        let results: Vec<Value> = futures_util::future::join_all(futures).await;
-        let confirmed = results.iter().filter(|r| r["status"] == "confirmed").count();
-        let waitlisted: Vec<&Value> = results.iter().filter(|r| r["status"] == "waitlisted").collect();
-        assert_eq!(confirmed, 150);
-        assert_eq!(waitlisted.len(), 50);
-        let positions: HashSet<i64> = waitlisted.iter().map(|r| r["waitlist_position"].as_i64().unwrap()).collect();
-        assert_eq!(positions, (1..=50).collect::<HashSet<i64>>());
-        // Every shard is full, and the counters equal the confirmed registrations.
-        for (capacity, taken) in shards(&app, &event) {
-            assert_eq!(taken, capacity, "{:?}", shards(&app, &event));
-        }
-        assert_invariants(&app, &event);
-        let public = expect_status(app.get(&format!("/api/v1/events/{event}")).await, 200).await;
-        assert_eq!(public["seats_left"], 0);
-        app.assert_no_retries();
-        if let Some((_, db)) = &sibling {
-            assert_no_retries(db);
-        }
-    }
-
-    async fn capacity_raised_and_lowered_while_registrations_race_stays_within_capacity(app) {
-        let event = app.published_webinar(100).await;
-        assert_eq!(shards(&app, &event).len(), 3, "100 seats are three counter rows");
-        // 90 seats taken first, so lowering below what is taken is refused and lowering above it
-        // is not, whatever the race does.
-        for n in 0..90 {
-            register(&app, &event, n).await;
-        }
-        let path = format!("/api/v1/admin/events/{event}");
-        let registrations = futures_util::future::join_all((90..230).map(|n| {
-            let app = &app;
-            let event = event.clone();
-            async move {
-                let r = app.post_json(&format!("/api/v1/events/{event}/registrations"), &registration(n)).await;
-                expect_status(r, 201).await
-            }
-        }));
-        let changes = async {
-            // A raise is always accepted; a cut below the 90 seats taken before the race always
-            // refused; any other cut depends on how far the race got.
-            let mut current: i64 = 100;
-            for capacity in [130i64, 95, 170, 80, 120, 200, 110, 150] {
-                let r = app.admin_patch(&path, &json!({"capacity": capacity})).await;
-                let status = r.status().as_u16();
-                let body = r.text().await.unwrap();
-                if capacity >= current {
-                    assert_eq!(status, 200, "raise to {capacity}: {body}");
-                } else if capacity < 90 {
-                    assert_eq!(status, 409, "cut to {capacity}: {body}");
-                } else {
-                    assert!(status == 200 || status == 409, "cut to {capacity}: {status} {body}");
-                }
-                if status == 200 {
-                    current = capacity;
-                }
-                assert_invariants(&app, &event);
-            }
-            current
+async fn two_hundred_racing_requests_fill_150_seats_over_four_shards(app: TestApp) {
+    let event = app.published_webinar(150).await;
+    assert_eq!(shards(&app, &event).len(), 4, "150 seats are four counter rows");
+    // On PostgreSQL, two server processes share the database and the requests alternate.
+    let sibling = if app.backend == Backend::Postgres { Some(app.spawn_sibling_with_db().await) } else { None };
+    let futures = (0..200).map(|n| {
+        let base = match &sibling {
+            Some((address, _)) if n % 2 == 1 => address.clone(),
+            _ => app.address.clone(),
         };
-        let (results, capacity) = tokio::join!(registrations, changes);
-        assert_eq!(results.len(), 140);
-        let admin = expect_status(app.admin_get(&path).await, 200).await;
-        assert_eq!(admin["capacity"], capacity, "{admin}");
-        // 230 registrations: the event is full (or everyone got in), the rest wait, in ticket order.
-        let confirmed = 230.min(capacity);
-        let rows = statuses(&app, &event);
-        assert_eq!(rows.iter().filter(|r| r.0 == "confirmed").count() as i64, confirmed);
-        assert_eq!(rows.iter().filter(|r| r.0 == "waitlisted").count() as i64, 230 - confirmed);
-        assert_eq!(shards(&app, &event).len(), 3);
-        let taken: i64 = shards(&app, &event).iter().map(|s| i64::from(s.1)).sum();
-        assert_eq!(taken, confirmed);
-        assert_invariants(&app, &event);
-        assert_promoted_in_order(&app, &event);
-        assert_eq!(admin["admin"]["registrations"]["confirmed"], confirmed);
-        assert_eq!(admin["admin"]["registrations"]["waitlisted"], 230 - confirmed);
-        app.assert_no_retries();
+        let url = format!("{base}/api/v1/events/{event}/registrations");
+        let app = &app;
+        async move { expect_status(app.client.post(url).json(&registration(n)).send().await.unwrap(), 201).await }
+    });
+    let results: Vec<Value> = futures_util::future::join_all(futures).await;
+    let confirmed = results.iter().filter(|r| r["status"] == "confirmed").count();
+    let waitlisted: Vec<&Value> = results.iter().filter(|r| r["status"] == "waitlisted").collect();
+    assert_eq!(confirmed, 150);
+    assert_eq!(waitlisted.len(), 50);
+    let positions: HashSet<i64> = waitlisted.iter().map(|r| r["waitlist_position"].as_i64().unwrap()).collect();
+    assert_eq!(positions, (1..=50).collect::<HashSet<i64>>());
+    // Every shard is full, and the counters equal the confirmed registrations.
+    for (capacity, taken) in shards(&app, &event) {
+        assert_eq!(taken, capacity, "{:?}", shards(&app, &event));
+    }
+    assert_invariants(&app, &event);
+    let public = expect_status(app.get(&format!("/api/v1/events/{event}")).await, 200).await;
+    assert_eq!(public["seats_left"], 0);
+    app.assert_no_retries();
+    if let Some((_, db)) = &sibling {
+        assert_no_retries(db);
     }
 }
+
+async fn capacity_raised_and_lowered_while_registrations_race_stays_within_capacity(app: TestApp) {
+    let event = app.published_webinar(100).await;
+    assert_eq!(shards(&app, &event).len(), 3, "100 seats are three counter rows");
+    // 90 seats taken first, so lowering below what is taken is refused and lowering above it
+    // is not, whatever the race does.
+    for n in 0..90 {
+        register(&app, &event, n).await;
+    }
+    let path = format!("/api/v1/admin/events/{event}");
+    let registrations = futures_util::future::join_all((90..230).map(|n| {
+        let app = &app;
+        let event = event.clone();
+        async move {
+            let r = app.post_json(&format!("/api/v1/events/{event}/registrations"), &registration(n)).await;
+            expect_status(r, 201).await
+        }
+    }));
+    let changes = async {
+        // A raise is always accepted; a cut below the 90 seats taken before the race always
+        // refused; any other cut depends on how far the race got.
+        let mut current: i64 = 100;
+        for capacity in [130i64, 95, 170, 80, 120, 200, 110, 150] {
+            let r = app.admin_patch(&path, &json!({"capacity": capacity})).await;
+            let status = r.status().as_u16();
+            let body = r.text().await.unwrap();
+            if capacity >= current {
+                assert_eq!(status, 200, "raise to {capacity}: {body}");
+            } else if capacity < 90 {
+                assert_eq!(status, 409, "cut to {capacity}: {body}");
+            } else {
+                assert!(status == 200 || status == 409, "cut to {capacity}: {status} {body}");
+            }
+            if status == 200 {
+                current = capacity;
+            }
+            assert_invariants(&app, &event);
+        }
+        current
+    };
+    let (results, capacity) = tokio::join!(registrations, changes);
+    assert_eq!(results.len(), 140);
+    let admin = expect_status(app.admin_get(&path).await, 200).await;
+    assert_eq!(admin["capacity"], capacity, "{admin}");
+    // 230 registrations: the event is full (or everyone got in), the rest wait, in ticket order.
+    let confirmed = 230.min(capacity);
+    let rows = statuses(&app, &event);
+    assert_eq!(rows.iter().filter(|r| r.0 == "confirmed").count() as i64, confirmed);
+    assert_eq!(rows.iter().filter(|r| r.0 == "waitlisted").count() as i64, 230 - confirmed);
+    assert_eq!(shards(&app, &event).len(), 3);
+    let taken: i64 = shards(&app, &event).iter().map(|s| i64::from(s.1)).sum();
+    assert_eq!(taken, confirmed);
+    assert_invariants(&app, &event);
+    assert_promoted_in_order(&app, &event);
+    assert_eq!(admin["admin"]["registrations"]["confirmed"], confirmed);
+    assert_eq!(admin["admin"]["registrations"]["waitlisted"], 230 - confirmed);
+    app.assert_no_retries();
+}
+
+both_backends!(
+    two_hundred_racing_requests_fill_150_seats_over_four_shards,
+    capacity_raised_and_lowered_while_registrations_race_stays_within_capacity
+);

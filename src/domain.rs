@@ -1,0 +1,219 @@
+//! The closed sets of the domain as Rust types, converted at the database boundary.
+//!
+//! Every column that holds one of a fixed set of words (an event's status, a role, an outbox
+//! row's status, …) is `TEXT` with a `CHECK` in the migrations; in Rust it is an enum declared
+//! with [`text_enum!`], which gives it, from one list of variants:
+//!
+//! - serde in `snake_case` (the wire form) and a `utoipa` schema listing the values;
+//! - `as_str`, `Display` and `FromStr` (the error names the accepted values);
+//! - diesel `ToSql`/`FromSql` for `Text` on PostgreSQL, SQLite and the `MultiBackend` of
+//!   [`crate::db::DbConnection`], so queries bind and load the enum itself. A value in the
+//!   database that the enum does not know is a deserialization error, never a silent default.
+//!
+//! Parsing input yields these types ("parse, don't validate"): once a handler holds an
+//! `EventKind`, nothing downstream compares strings.
+
+/// Declares a `Text`-backed enum (see the module docs). Each variant names its wire and database
+/// spelling: `Draft = "draft"`.
+#[macro_export]
+macro_rules! text_enum {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
+            serde::Serialize, serde::Deserialize, utoipa::ToSchema,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        $vis enum $name {
+            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+        }
+
+        impl $name {
+            /// Every value, in declaration order.
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            /// The wire and database spelling.
+            pub const fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+
+            /// The accepted spellings, for error messages: `"a", "b" or "c"`.
+            pub fn expected() -> String {
+                $crate::domain::one_of(&[$($text),+])
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, String> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!("must be {}", $name::expected())),
+                }
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(self.as_str(), &mut out.reborrow())
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>) -> diesel::serialize::Result {
+                out.set_value(self.as_str());
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, $crate::db::MultiBackend>) -> diesel::serialize::Result {
+                out.set_value((diesel::sql_types::Text, self));
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                let s = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes)?;
+                $crate::domain::from_db(stringify!($name), &s)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $name {
+            fn from_sql(bytes: <diesel::sqlite::Sqlite as diesel::backend::Backend>::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let s = <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite>>::from_sql(bytes)?;
+                $crate::domain::from_db(stringify!($name), &s)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $name {
+            fn from_sql(bytes: <$crate::db::MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                bytes.from_sql::<$name, diesel::sql_types::Text>()
+            }
+        }
+    };
+}
+
+/// `"a", "b" or "c"`.
+pub fn one_of(values: &[&str]) -> String {
+    match values {
+        [] => String::new(),
+        [only] => format!("\"{only}\""),
+        [init @ .., last] => {
+            let init: Vec<String> = init.iter().map(|v| format!("\"{v}\"")).collect();
+            format!("{} or \"{last}\"", init.join(", "))
+        }
+    }
+}
+
+/// Parses a stored value; an unknown one is an error naming the type (the migrations' `CHECK`s
+/// make this a sign of a schema and code out of step, never of bad input).
+pub fn from_db<T: std::str::FromStr>(type_name: &str, s: &str) -> diesel::deserialize::Result<T> {
+    s.parse().map_err(|_| format!("unknown {type_name} in the database: {s:?}").into())
+}
+
+text_enum! {
+    /// What kind of gathering an event is.
+    pub enum EventKind { RoadshowStop = "roadshow_stop", Webinar = "webinar" }
+}
+
+text_enum! {
+    /// An event's life: drafted, published (visible and open), cancelled, or completed.
+    pub enum EventStatus { Draft = "draft", Published = "published", Cancelled = "cancelled", Completed = "completed" }
+}
+
+text_enum! {
+    /// A registration's state. `attended` is set at check-in.
+    pub enum RegistrationStatus {
+        Confirmed = "confirmed",
+        Waitlisted = "waitlisted",
+        Cancelled = "cancelled",
+        Attended = "attended",
+    }
+}
+
+text_enum! {
+    /// Staff roles (see ARCHITECTURE.md, "Invariants", and [`crate::auth::scope`]).
+    pub enum Role { Admin = "admin", Organizer = "organizer", Expert = "expert" }
+}
+
+text_enum! {
+    /// The partners that run the roadshow.
+    pub enum OrganizationKind {
+        NationalChamber = "national_chamber",
+        Federation = "federation",
+        RegionalOffice = "regional_office",
+        LocalChamber = "local_chamber",
+        PlatformPartner = "platform_partner",
+    }
+}
+
+text_enum! {
+    /// An outbox row's delivery state. `suppressed` rows went past the hourly cap and are never
+    /// sent; `dropped` rows lost their reason to be sent (an erased address, withdrawn consent).
+    pub enum OutboxStatus {
+        Pending = "pending",
+        Sent = "sent",
+        Dead = "dead",
+        Dropped = "dropped",
+        Suppressed = "suppressed",
+    }
+}
+
+text_enum! {
+    /// Whether an email is part of a transaction the business started or marketing (follow-ups),
+    /// which needs the address's consent.
+    pub enum MailCategory { Transactional = "transactional", Marketing = "marketing" }
+}
+
+text_enum! {
+    /// What a privacy request asks for. `links` is queued by lost-link recovery.
+    pub enum PrivacyKind {
+        Export = "export",
+        Erase = "erase",
+        UpdateBusiness = "update_business",
+        Marketing = "marketing",
+        Links = "links",
+    }
+}
+
+text_enum! {
+    /// A privacy request's state in the queue.
+    pub enum PrivacyStatus {
+        Queued = "queued",
+        Sent = "sent",
+        Ignored = "ignored",
+        Throttled = "throttled",
+        Used = "used",
+        Erased = "erased",
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_value_round_trips_through_its_spelling() {
+        for kind in EventStatus::ALL {
+            assert_eq!(kind.as_str().parse::<EventStatus>(), Ok(*kind));
+            assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
+        }
+        assert_eq!("roadshow_stop".parse::<EventKind>(), Ok(EventKind::RoadshowStop));
+    }
+
+    #[test]
+    fn an_unknown_value_names_the_accepted_ones() {
+        let err = "webinars".parse::<EventKind>().unwrap_err();
+        assert_eq!(err, "must be \"roadshow_stop\" or \"webinar\"");
+        assert_eq!(one_of(&["a", "b", "c"]), "\"a\", \"b\" or \"c\"");
+    }
+}

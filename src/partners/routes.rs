@@ -1,0 +1,22 @@
+//! Where this feature's routes are wired (see [`crate::routes`] for the audiences), and its part
+//! of the OpenAPI document.
+
+use crate::routes::{get, patch, post, Router};
+
+use super::handlers::{
+    create_organization, create_venue, get_organization, get_venue, list_organizations, list_venues,
+    update_organization, update_venue,
+};
+
+/// This feature's operations in the OpenAPI document ([`crate::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;
+
+/// Under `/api/v1/admin`, behind the staff gate.
+pub fn staff(r: &mut Router) {
+    r.at("/organizations", [post(create_organization), get(list_organizations)]);
+    r.at("/organizations/{id}", [get(get_organization), patch(update_organization)]);
+    r.at("/venues", [post(create_venue), get(list_venues)]);
+    r.at("/venues/{id}", [get(get_venue), patch(update_venue)]);
+}

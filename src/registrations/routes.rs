@@ -1,0 +1,40 @@
+//! Where this feature's routes are wired (see [`crate::routes`] for the audiences), and its part
+//! of the OpenAPI document.
+
+use crate::routes::{delete, get, post, Router};
+
+use super::handlers::{
+    calendar, cancel_registration, check_in, create_registration, get_registration, list_registrants, manage_calendar,
+    manage_cancel, manage_page, recover_links,
+};
+
+/// This feature's operations in the OpenAPI document ([`crate::openapi`]).
+#[derive(utoipa::OpenApi)]
+#[openapi()]
+pub struct Api;
+
+/// Anyone (public writes are rate limited).
+pub fn public(r: &mut Router) {
+    r.limited("/api/v1/events/{id}/registrations", [post(create_registration)]);
+    r.limited("/api/v1/registrations/recover", [post(recover_links)]);
+}
+
+/// Under `/api/v1/registrations/{id}`, behind the manage-token gate.
+pub fn manage(r: &mut Router) {
+    r.limited("", [delete(cancel_registration)]);
+    r.at("", [get(get_registration)]);
+    r.at("/calendar.ics", [get(calendar)]);
+}
+
+/// Under `/manage/{id}`: HTML pages, the token in the emailed link.
+pub fn page(r: &mut Router) {
+    r.at("", [get(manage_page)]);
+    r.limited("/cancel", [post(manage_cancel)]);
+    r.at("/calendar.ics", [get(manage_calendar)]);
+}
+
+/// Under `/api/v1/admin`, behind the staff gate.
+pub fn staff(r: &mut Router) {
+    r.at("/events/{id}/registrations", [get(list_registrants)]);
+    r.at("/registrations/{id}/check-in", [post(check_in)]);
+}

@@ -1,0 +1,157 @@
+//! Every route of the service, wired in one place per audience.
+//!
+//! | audience      | where                                   | who gets in                                      |
+//! |---------------|-----------------------------------------|--------------------------------------------------|
+//! | operations    | `/healthz`, `/readyz`, `/api/openapi.json`, `/docs` | anyone (no personal data)            |
+//! | public        | events, states, registering, lost links, privacy requests, unsubscribe | anyone, public writes rate limited per client |
+//! | manage token  | `/api/v1/registrations/{id}/…`          | the registration's manage token (`Authorization: Bearer rsm_…`) |
+//! | manage page   | `/manage/{id}/…`                        | the token in the emailed link (`?token=`), answered as HTML |
+//! | staff         | `/api/v1/admin/…`                       | a staff token (`Authorization: Bearer rss_…`), checked by the scope's gate |
+//!
+//! Credentials are checked before the body is read: the staff scope's gate
+//! ([`crate::auth::staff_gate`]) and the manage scope's gate ([`crate::auth::manage_gate`]) answer
+//! 401 (no credential) or 401/404 (a wrong one) whatever the body, so a stranger learns nothing
+//! about the shape of what is behind them. Rate limits attach to the resources they protect
+//! ([`Router::limited`]), also ahead of the body.
+//!
+//! Each feature lists its routes in a function per audience taking a [`Router`]; the router
+//! records every (method, path) it registers, so [`table`] can list them without starting a
+//! server, and a test checks that list against the OpenAPI document.
+
+use std::cell::RefCell;
+
+use actix_web::http::Method;
+use actix_web::middleware::from_fn;
+use actix_web::{guard, web, FromRequest, Handler, Responder, Route};
+
+/// One registered operation: method and full path pattern (`/api/v1/events/{id}`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RouteId {
+    pub method: Method,
+    pub path: String,
+}
+
+/// Registers resources into a `ServiceConfig` (at a scope's prefix) and records them.
+pub struct Router<'a, 'r> {
+    cfg: &'a mut web::ServiceConfig,
+    prefix: &'static str,
+    seen: &'r RefCell<Vec<RouteId>>,
+}
+
+impl<'a, 'r> Router<'a, 'r> {
+    fn new(cfg: &'a mut web::ServiceConfig, prefix: &'static str, seen: &'r RefCell<Vec<RouteId>>) -> Self {
+        Router { cfg, prefix, seen }
+    }
+
+    fn record(&self, path: &str, routes: &[(Method, Route)]) {
+        let mut seen = self.seen.borrow_mut();
+        for (method, _) in routes {
+            seen.push(RouteId { method: method.clone(), path: format!("{}{}", self.prefix, path) });
+        }
+    }
+
+    /// A resource at `path` (relative to the scope) answering the given methods.
+    pub fn at(&mut self, path: &str, routes: impl IntoIterator<Item = (Method, Route)>) -> &mut Self {
+        let routes: Vec<(Method, Route)> = routes.into_iter().collect();
+        self.record(path, &routes);
+        let mut resource = web::resource(path.to_string());
+        for (_, route) in routes {
+            resource = resource.route(route);
+        }
+        self.cfg.service(resource);
+        self
+    }
+
+    /// Like [`Router::at`], behind the per-client rate limit for public writes
+    /// ([`crate::ratelimit::gate`]), which answers 429 before the body is read.
+    pub fn limited(&mut self, path: &str, routes: impl IntoIterator<Item = (Method, Route)>) -> &mut Self {
+        let routes: Vec<(Method, Route)> = routes.into_iter().collect();
+        self.record(path, &routes);
+        // Guarded by method, so the same path may also be registered, unlimited, for other methods
+        // (a GET beside a limited POST): a resource whose guard fails lets routing go on.
+        let mut guards = routes.iter().map(|(method, _)| guard::Method(method.clone()));
+        let first = guards.next().expect("a limited resource has at least one route");
+        let methods = guards.fold(guard::Any(first), |any, g| any.or(g));
+        let mut resource = web::resource(path.to_string()).guard(methods).wrap(from_fn(crate::ratelimit::gate));
+        for (_, route) in routes {
+            resource = resource.route(route);
+        }
+        self.cfg.service(resource);
+        self
+    }
+}
+
+macro_rules! method_fn {
+    ($name:ident, $method:ident, $ctor:ident) => {
+        /// A route for this method and handler, for [`Router::at`].
+        pub fn $name<F, Args>(handler: F) -> (Method, Route)
+        where
+            F: Handler<Args>,
+            Args: FromRequest + 'static,
+            F::Output: Responder + 'static,
+        {
+            (Method::$method, web::$ctor().to(handler))
+        }
+    };
+}
+
+method_fn!(get, GET, get);
+method_fn!(post, POST, post);
+method_fn!(patch, PATCH, patch);
+method_fn!(put, PUT, put);
+method_fn!(delete, DELETE, delete);
+
+/// Every route of the service (used by `app.rs`).
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    let seen = RefCell::new(Vec::new());
+    configure_recorded(cfg, &seen);
+}
+
+/// Every registered (method, path), in registration order, without starting a server.
+pub fn table() -> Vec<RouteId> {
+    let seen = RefCell::new(Vec::new());
+    let _ = actix_web::App::new().configure(|cfg| configure_recorded(cfg, &seen));
+    seen.into_inner()
+}
+
+fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>) {
+    // Operations.
+    crate::ops::routes(&mut Router::new(cfg, "", seen));
+
+    // Public. Registered before the manage scope: `/api/v1/registrations/recover` must win over
+    // the scope `/api/v1/registrations/{id}`.
+    {
+        let mut r = Router::new(cfg, "", seen);
+        crate::states::routes::public(&mut r);
+        crate::events::routes::public(&mut r);
+        crate::registrations::routes::public(&mut r);
+        crate::privacy::routes::public(&mut r);
+        crate::mail::routes::public(&mut r);
+    }
+
+    // A registration through its manage token.
+    cfg.service(web::scope("/api/v1/registrations/{id}").wrap(from_fn(crate::auth::manage_gate)).configure(|cfg| {
+        let mut r = Router::new(cfg, "/api/v1/registrations/{id}", seen);
+        crate::registrations::routes::manage(&mut r);
+        crate::privacy::routes::manage(&mut r);
+    }));
+
+    // The HTML manage page (token in the emailed link).
+    cfg.service(web::scope("/manage/{id}").configure(|cfg| {
+        let mut r = Router::new(cfg, "/manage/{id}", seen);
+        crate::registrations::routes::page(&mut r);
+    }));
+
+    // Staff.
+    cfg.service(web::scope("/api/v1/admin").wrap(from_fn(crate::auth::staff_gate)).configure(|cfg| {
+        let mut r = Router::new(cfg, "/api/v1/admin", seen);
+        crate::auth::routes::staff(&mut r);
+        crate::partners::routes::staff(&mut r);
+        crate::events::routes::staff(&mut r);
+        crate::registrations::routes::staff(&mut r);
+        crate::privacy::routes::staff(&mut r);
+        crate::mail::routes::staff(&mut r);
+        crate::audit::routes::staff(&mut r);
+        crate::reports::routes::staff(&mut r);
+    }));
+}
