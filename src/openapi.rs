@@ -111,31 +111,43 @@ pub mod problems {
             .build()
     }
 
+    fn with_header(mut response: Response, name: &str, schema: ObjectBuilder, description: &str) -> Response {
+        let header = HeaderBuilder::new().schema(Some(schema)).description(Some(description)).build();
+        response.headers.insert(name.into(), RefOr::T(header));
+        response
+    }
+
+    fn seconds() -> ObjectBuilder {
+        ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))
+    }
+
     fn describe(status: u16) -> Response {
         match status {
             400 => problem("The request could not be read: malformed JSON, a bad id or cursor (the field is named)."),
-            401 => problem("No credential, or one that is unknown, revoked or expired."),
+            401 => with_header(
+                problem("No credential, or one that is unknown, revoked or expired."),
+                "WWW-Authenticate",
+                ObjectBuilder::new().schema_type(Type::String),
+                "`Bearer`.",
+            ),
             403 => problem("The credential may not do this."),
             404 => problem("No such object, or one the caller may not know exists."),
             409 => problem("Conflicts with the current state."),
             413 => problem("The body is larger than allowed."),
             415 => problem("The body is not JSON (`Content-Type: application/json`)."),
             422 => problem("The values break the rules; `errors` names every bad field."),
-            429 => {
-                let mut response =
-                    problem("Too many requests from this client; try again after `Retry-After` seconds.");
-                response.headers.insert(
-                    "Retry-After".into(),
-                    RefOr::T(
-                        HeaderBuilder::new()
-                            .schema(Some(ObjectBuilder::new().schema_type(Type::Integer).minimum(Some(1))))
-                            .description(Some("Seconds until the client may try again."))
-                            .build(),
-                    ),
-                );
-                response
-            }
-            503 => problem("The database is busy or unreachable; safe to retry."),
+            429 => with_header(
+                problem("Too many requests from this client; try again after `Retry-After` seconds."),
+                "Retry-After",
+                seconds(),
+                "Seconds until the client may try again.",
+            ),
+            503 => with_header(
+                problem("The database is busy or unreachable; safe to retry."),
+                "Retry-After",
+                seconds(),
+                "Seconds until a retry may succeed.",
+            ),
             other => problem(&format!("Error {other}.")),
         }
     }
