@@ -69,7 +69,7 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
     let db_data = web::Data::new(db);
     let config_data = web::Data::new(config);
     let background_data = web::Data::new(background);
-    let public_cache = web::Data::new(crate::events::handlers::PublicCache::default());
+    let public_cache = web::Data::new(crate::events::PublicCache::default());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(db_data.clone())

@@ -7,6 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::db::{new_id, now, to_db_time, write_tx, Db, DbConnection};
+use crate::domain::{EventKind, EventStatus};
 use crate::error::AppError;
 use crate::events::model::NewEvent;
 use crate::partners::queries::{self as pq, NewOrganization, NewVenue};
@@ -156,7 +157,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         add_event(
             conn,
             Spec {
-                kind: "roadshow_stop",
+                kind: EventKind::RoadshowStop,
                 title: format!("Grow with Social: {city} Roadshow"),
                 description: format!(
                     "A hands-on morning for {state_name} small businesses: profiles, posts and a first ad campaign, with one-to-one expert sessions."
@@ -178,7 +179,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
             add_event(
                 conn,
                 Spec {
-                    kind: "webinar",
+                    kind: EventKind::Webinar,
                     title: format!("{state_name} online: selling on social"),
                     description: format!("A state webinar for {state_name} businesses that could not make the stop."),
                     day: weekday_after(day + Duration::days(7)),
@@ -201,7 +202,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         add_event(
             conn,
             Spec {
-                kind: "webinar",
+                kind: EventKind::Webinar,
                 title: title.to_string(),
                 description: description.to_string(),
                 day: weekday_after(today + Duration::days(10 + (i as i64) * 14)),
@@ -234,7 +235,7 @@ fn weekday_after(d: NaiveDate) -> NaiveDate {
 }
 
 struct Spec {
-    kind: &'static str,
+    kind: EventKind,
     title: String,
     description: String,
     day: NaiveDate,
@@ -260,7 +261,7 @@ fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(), AppError> {
     let ts = now();
     let e = NewEvent {
         id: new_id(),
-        kind: s.kind.into(),
+        kind: s.kind,
         title: s.title,
         description: s.description,
         starts_at: to_db_time(starts),
@@ -269,7 +270,7 @@ fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(), AppError> {
         capacity: s.capacity,
         registration_opens_at: None,
         registration_closes_at: None,
-        status: "draft".into(),
+        status: EventStatus::Draft,
         venue_id: s.venue_id,
         join_url: s.join_url,
         state_code: s.state,
@@ -278,6 +279,6 @@ fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(), AppError> {
         updated_at: ts,
     };
     crate::events::queries::insert(conn, &e, &s.topics, &s.hosts)?;
-    crate::events::queries::set_status(conn, &e.id, "published")?;
+    crate::events::queries::set_status(conn, &e.id, EventStatus::Published)?;
     Ok(())
 }

@@ -17,7 +17,7 @@
 /// spelling: `Draft = "draft"`.
 #[macro_export]
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -208,6 +208,14 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
         }
         assert_eq!("roadshow_stop".parse::<EventKind>(), Ok(EventKind::RoadshowStop));
+    }
+
+    #[test]
+    fn the_schema_lists_the_wire_spellings() {
+        // A `literal` fragment reaches utoipa's derive inside an invisible group, and its serde
+        // parser then misses `rename`: the schema would list `RoadshowStop`.
+        let schema = serde_json::to_value(<EventKind as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["roadshow_stop", "webinar"]), "{schema}");
     }
 
     #[test]

@@ -1,16 +1,20 @@
-//! Event rows and the domain values parsed from requests.
+//! Event rows as diesel reads and writes them. The closed sets (`kind`, `status`) are the domain
+//! enums of [`crate::domain`], converted at the database boundary, so nothing past a query
+//! compares strings.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
+use chrono::NaiveDateTime;
 use chrono_tz::Tz;
 use diesel::prelude::*;
 
 use crate::db::schema::events;
+use crate::domain::{EventKind, EventStatus};
 
+/// An `events` row.
 #[derive(Debug, Clone, Queryable, Identifiable)]
 #[diesel(table_name = events)]
 pub struct Event {
     pub id: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub title: String,
     pub description: String,
     pub starts_at: NaiveDateTime,
@@ -19,7 +23,7 @@ pub struct Event {
     pub capacity: i32,
     pub registration_opens_at: Option<NaiveDateTime>,
     pub registration_closes_at: Option<NaiveDateTime>,
-    pub status: String,
+    pub status: EventStatus,
     pub venue_id: Option<String>,
     pub join_url: Option<String>,
     pub state_code: Option<String>,
@@ -33,24 +37,31 @@ pub struct Event {
 }
 
 impl Event {
+    /// The event's display zone (stored names were parsed on the way in; UTC if one no longer is).
     pub fn tz(&self) -> Tz {
         self.time_zone.parse().unwrap_or(chrono_tz::UTC)
     }
 
-    /// Whether registration is open at `now`: published, not started (or past the window's close),
-    /// and inside the registration window.
+    /// When registration closes: its own close, or the start.
+    pub fn registration_closes(&self) -> NaiveDateTime {
+        self.registration_closes_at.unwrap_or(self.starts_at)
+    }
+
+    /// Whether registration is open at `now`: published, before the close (by default the
+    /// start), and after the registration window opens.
     pub fn registration_open_at(&self, now: NaiveDateTime) -> bool {
-        self.status == "published"
-            && now < self.registration_closes_at.unwrap_or(self.starts_at)
+        self.status == EventStatus::Published
+            && now < self.registration_closes()
             && self.registration_opens_at.is_none_or(|o| now >= o)
     }
 }
 
+/// A new `events` row (always a draft; `waitlist_seq` and `revision` start at their defaults).
 #[derive(Debug, Insertable)]
 #[diesel(table_name = events)]
 pub struct NewEvent {
     pub id: String,
-    pub kind: String,
+    pub kind: EventKind,
     pub title: String,
     pub description: String,
     pub starts_at: NaiveDateTime,
@@ -59,7 +70,7 @@ pub struct NewEvent {
     pub capacity: i32,
     pub registration_opens_at: Option<NaiveDateTime>,
     pub registration_closes_at: Option<NaiveDateTime>,
-    pub status: String,
+    pub status: EventStatus,
     pub venue_id: Option<String>,
     pub join_url: Option<String>,
     pub state_code: Option<String>,
@@ -68,7 +79,7 @@ pub struct NewEvent {
     pub updated_at: NaiveDateTime,
 }
 
-/// Column changes of a PATCH (None = unchanged).
+/// Column changes of a PATCH (`None` = unchanged; `Some(None)` clears a nullable column).
 #[derive(Debug, Default, AsChangeset)]
 #[diesel(table_name = events)]
 pub struct EventChanges {
@@ -84,26 +95,4 @@ pub struct EventChanges {
     pub state_code: Option<Option<String>>,
     pub revision: Option<i32>,
     pub updated_at: Option<NaiveDateTime>,
-}
-
-/// Event kinds.
-pub const KINDS: &[&str] = &["roadshow_stop", "webinar"];
-
-/// A validated new event, before it meets the database (venue, hosts and state are checked there).
-#[derive(Debug, Clone)]
-pub struct EventDraft {
-    pub kind: String,
-    pub title: String,
-    pub description: String,
-    pub starts_at: DateTime<Utc>,
-    pub ends_at: DateTime<Utc>,
-    pub tz: Tz,
-    pub capacity: i32,
-    pub registration_opens_at: Option<DateTime<Utc>>,
-    pub registration_closes_at: Option<DateTime<Utc>>,
-    pub venue_id: Option<String>,
-    pub join_url: Option<String>,
-    pub state: Option<String>,
-    pub topics: Vec<String>,
-    pub host_organization_ids: Option<Vec<String>>,
 }

@@ -14,28 +14,29 @@ use super::model::{Event, EventChanges, NewEvent};
 use crate::auth::{Actor, Role};
 use crate::db::schema::{event_hosts, event_topics, events, organizations, registrations, venues};
 use crate::db::{now, DbConnection};
+use crate::domain::{EventKind, EventStatus, OrganizationKind, RegistrationStatus};
 use crate::error::AppError;
 use crate::partners::queries::Venue;
 
 /// Something the public event pages show changes (an event, its seats): this app's public read
-/// cache (`handlers::public_cache`) starts over once the transaction is over (see
+/// cache ([`super::public_cache`]) starts over once the transaction is over (see
 /// [`crate::db::public_data_changed`]). Changes made by other processes reach it when its entries
 /// expire (about a second).
 pub fn public_data_changed() {
     crate::db::public_data_changed();
 }
 
-/// Filters of the public list.
+/// Filters of the event lists ([`super::parse`] builds them).
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
     pub state: Option<String>,
-    pub kind: Option<String>,
+    pub kind: Option<EventKind>,
     pub topic: Option<String>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub q: Option<String>,
     /// Admin lists only: a status to match; the public list always shows `published`.
-    pub status: Option<String>,
+    pub status: Option<EventStatus>,
 }
 
 /// The actor's scope on events (`auth::scope`); experts never manage events, so they get a 403.
@@ -54,7 +55,7 @@ fn apply_filter<'a>(mut q: BoxedEvents<'a>, f: &EventFilter, postgres: bool) -> 
         q = q.filter(events::state_code.eq(state.clone()).or(events::state_code.is_null()));
     }
     if let Some(kind) = &f.kind {
-        q = q.filter(events::kind.eq(kind.clone()));
+        q = q.filter(events::kind.eq(*kind));
     }
     if let Some(topic) = &f.topic {
         q =
@@ -154,7 +155,8 @@ pub fn list_public(
     limit: i64,
 ) -> Result<Vec<Event>, AppError> {
     let postgres = conn.is_postgres();
-    let mut q = apply_filter(events::table.into_boxed(), filter, postgres).filter(events::status.eq("published"));
+    let mut q =
+        apply_filter(events::table.into_boxed(), filter, postgres).filter(events::status.eq(EventStatus::Published));
     if let Some((at, id)) = after {
         q = q.filter(events::starts_at.gt(at).or(events::starts_at.eq(at).and(events::id.gt(id))));
     }
@@ -173,7 +175,7 @@ pub fn list_admin(
     let mut q = apply_filter(events::table.into_boxed(), filter, postgres);
     q = q.filter(scope(actor)?);
     if let Some(status) = &filter.status {
-        q = q.filter(events::status.eq(status.clone()));
+        q = q.filter(events::status.eq(*status));
     }
     if let Some((at, id)) = after {
         q = q.filter(events::starts_at.gt(at).or(events::starts_at.eq(at).and(events::id.gt(id))));
@@ -183,7 +185,7 @@ pub fn list_admin(
 
 /// A published (or completed/cancelled: still worth showing) event; drafts are not public.
 pub fn find_public(conn: &mut DbConnection, id: &str) -> Result<Option<Event>, AppError> {
-    Ok(events::table.find(id).filter(events::status.ne("draft")).first(conn).optional()?)
+    Ok(events::table.find(id).filter(events::status.ne(EventStatus::Draft)).first(conn).optional()?)
 }
 
 /// An event the actor may manage; `None` for one it may not see (→ 404).
@@ -234,23 +236,24 @@ pub fn update(conn: &mut DbConnection, id: &str, changes: &EventChanges) -> Resu
     Ok(())
 }
 
-/// Moves an event to `status`, stamping the matching time column.
-pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> Result<(), AppError> {
+/// Moves an event to `status`, stamping the matching time column. The transition is checked in
+/// the UPDATE itself, so a concurrent publish and cancel cannot bring a cancelled event back: an
+/// event no longer in a state it may leave that way is a 409.
+pub fn set_status(conn: &mut DbConnection, id: &str, status: EventStatus) -> Result<(), AppError> {
+    use EventStatus::*;
     public_data_changed();
     let ts = now();
-    // The transition is checked in the UPDATE itself, so a concurrent publish and cancel cannot
-    // bring a cancelled event back.
-    let from: &[&str] = match status {
-        "published" => &["draft"],
-        "cancelled" => &["draft", "published"],
-        _ => &["published"],
+    let from: &[EventStatus] = match status {
+        Published => &[Draft],
+        Cancelled => &[Draft, Published],
+        Draft | Completed => &[Published],
     };
     let target = events::table.filter(events::id.eq(id)).filter(events::status.eq_any(from));
     let n = match status {
-        "published" => diesel::update(target)
+        Published => diesel::update(target)
             .set((events::status.eq(status), events::published_at.eq(Some(ts)), events::updated_at.eq(ts)))
             .execute(conn)?,
-        "cancelled" => diesel::update(target)
+        Cancelled => diesel::update(target)
             .set((
                 events::status.eq(status),
                 events::cancelled_at.eq(Some(ts)),
@@ -258,7 +261,9 @@ pub fn set_status(conn: &mut DbConnection, id: &str, status: &str) -> Result<(),
                 events::updated_at.eq(ts),
             ))
             .execute(conn)?,
-        _ => diesel::update(target).set((events::status.eq(status), events::updated_at.eq(ts))).execute(conn)?,
+        Draft | Completed => {
+            diesel::update(target).set((events::status.eq(status), events::updated_at.eq(ts))).execute(conn)?
+        }
     };
     if n == 0 {
         return Err(AppError::conflict(format!("the event can no longer become {status}")));
@@ -280,19 +285,25 @@ pub fn topics_of(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<Stri
     Ok(out)
 }
 
-/// Hosts of each event: (organization id, name, kind).
-pub type Host = (String, String, String);
+/// An organization hosting an event.
+#[derive(Debug, Clone, Queryable)]
+pub struct Host {
+    pub id: String,
+    pub name: String,
+    pub kind: OrganizationKind,
+}
 
+/// Hosts of each event, by name.
 pub fn hosts_of(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, Vec<Host>>, AppError> {
-    let rows: Vec<(String, String, String, String)> = event_hosts::table
+    let rows: Vec<(String, Host)> = event_hosts::table
         .inner_join(organizations::table)
         .filter(event_hosts::event_id.eq_any(ids))
         .order((event_hosts::event_id, organizations::name))
-        .select((event_hosts::event_id, organizations::id, organizations::name, organizations::kind))
+        .select((event_hosts::event_id, (organizations::id, organizations::name, organizations::kind)))
         .load(conn)?;
     let mut out: HashMap<String, Vec<Host>> = HashMap::new();
-    for (eid, oid, name, kind) in rows {
-        out.entry(eid).or_default().push((oid, name, kind));
+    for (event_id, host) in rows {
+        out.entry(event_id).or_default().push(host);
     }
     Ok(out)
 }
@@ -308,8 +319,11 @@ pub fn venues_of(conn: &mut DbConnection, events: &[Event]) -> Result<HashMap<St
 }
 
 /// Registrations per status of each event: (event id, status) → count.
-pub fn status_counts(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<(String, String), i64>, AppError> {
-    let rows: Vec<(String, String, i64)> = registrations::table
+pub fn status_counts(
+    conn: &mut DbConnection,
+    ids: &[String],
+) -> Result<HashMap<(String, RegistrationStatus), i64>, AppError> {
+    let rows: Vec<(String, RegistrationStatus, i64)> = registrations::table
         .filter(registrations::event_id.eq_any(ids))
         .group_by((registrations::event_id, registrations::status))
         .select((registrations::event_id, registrations::status, diesel::dsl::count_star()))
@@ -319,8 +333,8 @@ pub fn status_counts(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<
 
 /// Marks published events that have ended as `completed`; returns how many.
 pub fn complete_ended(conn: &mut DbConnection, at: NaiveDateTime) -> Result<usize, AppError> {
-    Ok(diesel::update(events::table.filter(events::status.eq("published")).filter(events::ends_at.le(at)))
-        .set((events::status.eq("completed"), events::updated_at.eq(at)))
+    Ok(diesel::update(events::table.filter(events::status.eq(EventStatus::Published)).filter(events::ends_at.le(at)))
+        .set((events::status.eq(EventStatus::Completed), events::updated_at.eq(at)))
         .execute(conn)?)
 }
 
@@ -335,9 +349,9 @@ pub fn venue_changed(
     notices: &[String],
     new_zone: Option<&str>,
 ) -> Result<usize, AppError> {
-    let upcoming: Vec<(String, String)> = events::table
+    let upcoming: Vec<(String, EventStatus)> = events::table
         .filter(events::venue_id.eq(venue_id))
-        .filter(events::status.eq_any(["draft", "published"]))
+        .filter(events::status.eq_any([EventStatus::Draft, EventStatus::Published]))
         .filter(events::starts_at.gt(crate::db::now()))
         .order(events::id)
         .select((events::id, events::status))
@@ -351,7 +365,7 @@ pub fn venue_changed(
         if let Some(zone) = new_zone {
             diesel::update(events::table.find(id)).set(events::time_zone.eq(zone)).execute(conn)?;
         }
-        if status == "published" {
+        if *status == EventStatus::Published {
             for reg in crate::registrations::queries::active_ids(conn, id)? {
                 crate::mail::notify_registration(
                     conn,

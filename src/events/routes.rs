@@ -3,13 +3,21 @@
 
 use crate::routes::{get, patch, post, Router};
 
-use super::handlers::{
-    cancel_event, create_event, get_admin_event, get_event, list_admin_events, list_events, publish_event, update_event,
-};
+use super::public::{get_event, list_events};
+use super::staff::{cancel_event, create_event, get_admin_event, list_admin_events, publish_event, update_event};
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    super::public::list_events,
+    super::public::get_event,
+    super::staff::list_admin_events,
+    super::staff::create_event,
+    super::staff::get_admin_event,
+    super::staff::update_event,
+    super::staff::publish_event,
+    super::staff::cancel_event,
+))]
 pub struct Api;
 
 /// Anyone (public writes are rate limited).

@@ -242,7 +242,8 @@ fn render_registration(
     };
     let tz = e.tz();
     let (s, en) = (from_db_time(e.starts_at), from_db_time(e.ends_at));
-    let seated = matches!(reg.status.as_str(), "confirmed" | "attended") && e.status != "cancelled";
+    let seated =
+        matches!(reg.status.as_str(), "confirmed" | "attended") && e.status != crate::domain::EventStatus::Cancelled;
     Ok(RegistrationOut {
         id: reg.id,
         status: reg.status,
@@ -250,11 +251,11 @@ fn render_registration(
         attendee: Some(AttendeeOut { name: reg.attendee_name, email: reg.attendee_email }),
         business_name,
         event: EventSummary {
-            join_url: if e.kind == "webinar" && seated { e.join_url.clone() } else { None },
+            join_url: if e.kind == crate::domain::EventKind::Webinar && seated { e.join_url.clone() } else { None },
             id: e.id,
-            kind: e.kind,
+            kind: e.kind.to_string(),
             title: e.title,
-            status: e.status,
+            status: e.status.to_string(),
             starts_at: utc_string(s),
             ends_at: utc_string(en),
             starts_at_local: local_string(s, tz),

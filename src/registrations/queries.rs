@@ -10,6 +10,7 @@ use crate::auth::tokens::{hash_token, new_token, tokens_match, TokenKind};
 use crate::auth::Actor;
 use crate::db::schema::{businesses, events, idempotency_keys, registration_tokens, registrations};
 use crate::db::{cached, new_id, now, DbConnection};
+use crate::domain::EventStatus;
 use crate::error::AppError;
 use crate::events::model::Event;
 use crate::mail::outbox::{self, NewEmail};
@@ -69,10 +70,10 @@ pub fn register(
     }
     let event: Event = seats::share_event(conn, event_id)?.ok_or_else(|| AppError::not_found("no such event"))?;
     let at = now();
-    match event.status.as_str() {
-        "cancelled" => return Err(AppError::conflict("this event has been cancelled")),
-        "completed" => return Err(AppError::conflict("this event is over")),
-        _ => {}
+    match event.status {
+        EventStatus::Cancelled => return Err(AppError::conflict("this event has been cancelled")),
+        EventStatus::Completed => return Err(AppError::conflict("this event is over")),
+        EventStatus::Draft | EventStatus::Published => {}
     }
     if at >= event.starts_at {
         return Err(AppError::conflict("this event has already started"));
@@ -547,7 +548,7 @@ pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Regi
         other => return Err(AppError::conflict(format!("a {other} registration cannot be checked in"))),
     }
     let event: Event = events::table.find(&reg.event_id).first(conn)?;
-    if event.status == "cancelled" {
+    if event.status == EventStatus::Cancelled {
         return Err(AppError::conflict("the event was cancelled"));
     }
     let ts = now();

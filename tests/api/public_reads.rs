@@ -1,4 +1,4 @@
-//! The public event reads are micro-cached (src/events/handlers.rs, `public_cache`): a change made
+//! The public event reads are micro-cached (src/events/public_cache.rs): a change made
 //! through the server must still show on the very next read.
 
 use crate::helpers::{expect_status, TestApp};

@@ -1,0 +1,268 @@
+//! A micro-cache of the public event answers (list pages and event pages), one per app (held in
+//! its app data, with the generation in its [`crate::db::Db`]).
+//!
+//! An entry is served for at most [`TTL`], and only while nothing in this app
+//! changed public data since it was read ([`super::queries::public_data_changed`]: event writes,
+//! registrations, cancellations; the generation moves after their transaction is over, so a read
+//! racing one cannot keep the old state). So a change made through this app shows at once, and
+//! any other change within about a second; a burst of
+//! readers of one popular page costs the database one read per second instead of one per request.
+//!
+//! Keys are the database, the path and the query parameters decoded and sorted, so
+//! `?state=TX&kind=webinar`, `?kind=webinar&state=TX` and `?state=%54X&kind=webinar` share one
+//! entry. The cache holds at most `ROADSHOW_PUBLIC_CACHE_ENTRIES` answers and
+//! `ROADSHOW_PUBLIC_CACHE_BYTES` bytes; when full, the oldest entries go first. Expired entries
+//! and entries made stale by a change are dropped on the next lookup of any key, not only
+//! replaced when their own key is asked for again, so memory holds only live answers.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::web::Bytes;
+
+use crate::config::Config;
+use crate::error::AppError;
+
+/// How long an answer is served.
+pub const TTL: Duration = Duration::from_secs(1);
+
+/// What a kept answer costs besides its key and body (map slot, queue slot, `Bytes` header).
+const OVERHEAD: usize = 128;
+
+/// How much the cache may hold (`ROADSHOW_PUBLIC_CACHE_ENTRIES`, `ROADSHOW_PUBLIC_CACHE_BYTES`).
+#[derive(Debug, Clone, Copy)]
+pub struct Limits {
+    pub entries: usize,
+    pub bytes: usize,
+}
+
+impl Limits {
+    pub fn of(config: &Config) -> Limits {
+        Limits { entries: config.public_cache_entries, bytes: config.public_cache_bytes }
+    }
+}
+
+struct Entry {
+    stored: Instant,
+    body: Bytes,
+}
+
+/// The entries, and their keys in the order they were stored: with one TTL for all, that is
+/// also the order they expire in, so both expiry and "oldest first" eviction pop the front.
+/// A key stored again leaves its old queue record behind; a record only removes the entry it
+/// was made for (same `stored` instant).
+#[derive(Default)]
+pub struct Cache {
+    entries: HashMap<String, Entry>,
+    order: VecDeque<(String, Instant)>,
+    bytes: usize,
+    generation: u64,
+}
+
+fn cost(key: &str, body: &Bytes) -> usize {
+    // The key is held twice: in the map and in the queue.
+    2 * key.len() + body.len() + OVERHEAD
+}
+
+impl Cache {
+    /// Drops everything when public data changed since the entries were read, and entries
+    /// whose time is up.
+    fn sweep(&mut self, generation: u64, now: Instant) {
+        if generation != self.generation {
+            self.entries.clear();
+            self.order.clear();
+            self.bytes = 0;
+            self.generation = generation;
+        }
+        while let Some((_, stored)) = self.order.front() {
+            if now.saturating_duration_since(*stored) < TTL {
+                break;
+            }
+            self.pop_oldest();
+        }
+    }
+
+    fn pop_oldest(&mut self) {
+        if let Some((key, stored)) = self.order.pop_front() {
+            if self.entries.get(&key).is_some_and(|e| e.stored == stored) {
+                if let Some(e) = self.entries.remove(&key) {
+                    self.bytes -= cost(&key, &e.body);
+                }
+            }
+        }
+    }
+
+    pub fn get(&mut self, key: &str, generation: u64, now: Instant) -> Option<Bytes> {
+        self.sweep(generation, now);
+        self.entries.get(key).map(|e| e.body.clone())
+    }
+
+    /// Keeps `body`, read at `read_generation`, unless public data changed since (it would be
+    /// stale already) or it alone is over the byte limit; evicts the oldest entries to fit.
+    pub fn put(
+        &mut self,
+        key: String,
+        read_generation: u64,
+        generation: u64,
+        body: Bytes,
+        now: Instant,
+        limits: Limits,
+    ) {
+        self.sweep(generation, now);
+        let size = cost(&key, &body);
+        if read_generation != generation || limits.entries == 0 || size > limits.bytes {
+            return;
+        }
+        if let Some(old) = self.entries.remove(&key) {
+            self.bytes -= cost(&key, &old.body);
+        }
+        while !self.order.is_empty() && (self.entries.len() >= limits.entries || self.bytes + size > limits.bytes) {
+            self.pop_oldest();
+        }
+        self.order.push_back((key.clone(), now));
+        self.entries.insert(key, Entry { stored: now, body });
+        self.bytes += size;
+    }
+
+    #[cfg(test)]
+    fn len(&self) -> usize {
+        self.entries.len()
+    }
+}
+
+/// One app's cache (see the module docs).
+#[derive(Default)]
+pub struct PublicCache(Mutex<Cache>);
+
+/// The cache key of a public read: the database, the path, and the query parameters decoded
+/// (`%54` is `T`, `+` is a space) and sorted.
+pub fn key(config: &Config, path: &str, query: &str) -> String {
+    let mut pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).map(|(k, v)| (k.into_owned(), v.into_owned())).collect();
+    pairs.sort();
+    let query = form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish();
+    format!("{}\n{path}?{query}", config.database_url)
+}
+
+impl PublicCache {
+    /// The answer kept for `key`, if any, given the app's current public `generation`.
+    pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache.get(key, generation, Instant::now())
+    }
+
+    /// Serializes `value` and keeps it, tagged with the generation read before the database
+    /// was (`read_generation`); `generation` is the current one.
+    pub fn put<T: serde::Serialize>(
+        &self,
+        key: String,
+        read_generation: u64,
+        generation: u64,
+        value: &T,
+        limits: Limits,
+    ) -> Result<Bytes, AppError> {
+        let body = Bytes::from(serde_json::to_vec(value).map_err(|e| AppError::internal(e.to_string()))?);
+        let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        cache.put(key, read_generation, generation, body.clone(), Instant::now(), limits);
+        Ok(body)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config() -> Config {
+        Config::defaults()
+    }
+
+    fn body(n: usize) -> Bytes {
+        Bytes::from(vec![b'x'; n])
+    }
+
+    const ROOMY: Limits = Limits { entries: 100, bytes: 1 << 20 };
+
+    #[test]
+    fn keys_ignore_parameter_order_and_percent_encoding() {
+        let c = config();
+        let k = |q: &str| key(&c, "/api/v1/events", q);
+        assert_eq!(k("state=TX&kind=webinar"), k("kind=webinar&state=TX"));
+        assert_eq!(k("state=TX&kind=webinar"), k("state=%54X&kind=webinar"));
+        assert_eq!(k("q=grow+social"), k("q=grow%20social"));
+        assert_ne!(k("state=TX"), k("state=CA"));
+        assert_ne!(k("q=a%26b"), k("q=a&b="), "an encoded & stays part of the value");
+        assert_ne!(key(&c, "/api/v1/events/1", ""), key(&c, "/api/v1/events/2", ""));
+        let mut other = config();
+        other.database_url = "sqlite://other.db".into();
+        assert_ne!(k(""), key(&other, "/api/v1/events", ""), "one cache serves several databases in tests");
+    }
+
+    #[test]
+    fn entries_are_bounded_in_number_oldest_first() {
+        let mut cache = Cache::default();
+        let t = Instant::now();
+        let limits = Limits { entries: 3, bytes: 1 << 20 };
+        for i in 0..5 {
+            cache.put(format!("k{i}"), 0, 0, body(10), t, limits);
+        }
+        assert_eq!(cache.len(), 3);
+        assert!(cache.get("k0", 0, t).is_none() && cache.get("k1", 0, t).is_none());
+        assert!(cache.get("k4", 0, t).is_some());
+    }
+
+    #[test]
+    fn entries_are_bounded_in_bytes() {
+        let mut cache = Cache::default();
+        let t = Instant::now();
+        let per = cost("k0", &body(1000));
+        let limits = Limits { entries: 100, bytes: 3 * per };
+        for i in 0..10 {
+            cache.put(format!("k{i}"), 0, 0, body(1000), t, limits);
+            assert!(cache.bytes <= limits.bytes);
+        }
+        assert_eq!(cache.len(), 3);
+        // One answer bigger than the whole budget is served but not kept.
+        cache.put("huge".into(), 0, 0, body(4 * per), t, limits);
+        assert!(cache.get("huge", 0, t).is_none());
+        assert_eq!(cache.len(), 3);
+    }
+
+    #[test]
+    fn expired_entries_are_evicted_without_being_asked_for() {
+        let mut cache = Cache::default();
+        let t = Instant::now();
+        cache.put("old".into(), 0, 0, body(10), t, ROOMY);
+        cache.put("newer".into(), 0, 0, body(10), t + TTL / 2, ROOMY);
+        // A lookup of another key, after "old" expired, drops it.
+        assert!(cache.get("unrelated", 0, t + TTL + TTL / 4).is_none());
+        assert_eq!(cache.len(), 1);
+        assert!(cache.get("newer", 0, t + TTL + TTL / 4).is_some());
+        assert!(cache.get("newer", 0, t + 2 * TTL).is_none());
+        assert_eq!((cache.len(), cache.bytes, cache.order.len()), (0, 0, 0));
+    }
+
+    #[test]
+    fn a_change_drops_every_entry_and_stale_reads_are_not_kept() {
+        let mut cache = Cache::default();
+        let t = Instant::now();
+        cache.put("a".into(), 0, 0, body(10), t, ROOMY);
+        assert!(cache.get("a", 1, t).is_none());
+        assert_eq!(cache.len(), 0);
+        // Read before change 2, stored after it: already stale.
+        cache.put("b".into(), 1, 2, body(10), t, ROOMY);
+        assert!(cache.get("b", 2, t).is_none());
+    }
+
+    #[test]
+    fn storing_a_key_again_replaces_it_once() {
+        let mut cache = Cache::default();
+        let t = Instant::now();
+        cache.put("a".into(), 0, 0, body(10), t, ROOMY);
+        cache.put("a".into(), 0, 0, body(20), t + TTL / 2, ROOMY);
+        assert_eq!(cache.len(), 1);
+        assert_eq!(cache.bytes, cost("a", &body(20)));
+        // The first record's expiry leaves the newer entry alone.
+        assert_eq!(cache.get("a", 0, t + TTL).map(|b| b.len()), Some(20));
+    }
+}
