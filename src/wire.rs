@@ -94,19 +94,23 @@ impl<T: Serialize> Serialize for Patch<T> {
     }
 }
 
-impl<T: ToSchema> PartialSchema for Patch<T> {
-    fn schema() -> RefOr<Schema> {
-        OneOfBuilder::new()
-            .item(ObjectBuilder::new().schema_type(Type::Null))
-            .item(T::schema())
-            .description(Some("absent: unchanged; null: cleared; a value: set"))
-            .into()
+impl<T: ToSchema + utoipa::__dev::ComposeSchema> ToSchema for Patch<T> {
+    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
+        T::schemas(schemas);
     }
 }
 
-impl<T: ToSchema> ToSchema for Patch<T> {
-    fn schemas(schemas: &mut Vec<(String, RefOr<Schema>)>) {
-        T::schemas(schemas);
+/// The schema: `null` or `T`. utoipa describes a generic field type (`Patch<String>` inside a
+/// `#[derive(ToSchema)]` struct) through this trait, as it does its own `Option<T>`; the trait
+/// also gives `PartialSchema`.
+impl<T: utoipa::__dev::ComposeSchema> utoipa::__dev::ComposeSchema for Patch<T> {
+    fn compose(generics: Vec<RefOr<Schema>>) -> RefOr<Schema> {
+        let inner = generics.first().cloned().unwrap_or_else(|| T::compose(Vec::new()));
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::Null))
+            .item(inner)
+            .description(Some("absent: unchanged; null: cleared; a value: set"))
+            .into()
     }
 }
 
@@ -114,7 +118,8 @@ impl<T: ToSchema> ToSchema for Patch<T> {
 mod tests {
     use super::*;
 
-    #[derive(Debug, Deserialize)]
+    #[derive(Debug, Deserialize, ToSchema)]
+    #[allow(dead_code)]
     struct P {
         #[serde(default)]
         a: Patch<i32>,
@@ -129,5 +134,19 @@ mod tests {
         assert_eq!(Patch::Value(3).into_change(), Some(Some(3)));
         assert_eq!(Patch::<i32>::Null.into_change(), Some(None));
         assert_eq!(Patch::<i32>::Absent.into_change(), None);
+    }
+
+    #[test]
+    fn a_patch_field_is_optional_and_nullable_in_the_schema() {
+        let schema = serde_json::to_value(<P as PartialSchema>::schema()).unwrap();
+        assert!(schema.get("required").is_none(), "{schema}");
+        let mut components = Vec::new();
+        <P as ToSchema>::schemas(&mut components);
+        let components: std::collections::BTreeMap<String, serde_json::Value> =
+            components.into_iter().map(|(name, s)| (name, serde_json::to_value(s).unwrap())).collect();
+        let name = schema["properties"]["a"]["$ref"].as_str().unwrap().trim_start_matches("#/components/schemas/");
+        let a = components.get(name).unwrap_or_else(|| panic!("{name} is registered: {components:?}"));
+        assert_eq!(a["oneOf"][0]["type"], "null", "{a}");
+        assert_eq!(a["oneOf"][1]["type"], "integer", "{a}");
     }
 }
