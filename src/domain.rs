@@ -14,10 +14,12 @@
 //! `EventKind`, nothing downstream compares strings.
 
 /// Declares a `Text`-backed enum (see the module docs). Each variant names its wire and database
-/// spelling: `Draft = "draft"`.
+/// spelling: `Draft = "draft"`. (The spelling is matched as a `tt`, not a `literal`: a `literal`
+/// fragment reaches derive macros wrapped in an invisible group, which utoipa does not read, so
+/// the schema listed the Rust names instead of the `serde` renames.)
 #[macro_export]
 macro_rules! text_enum {
-    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
         $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord,
@@ -208,6 +210,13 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
         }
         assert_eq!("roadshow_stop".parse::<EventKind>(), Ok(EventKind::RoadshowStop));
+    }
+
+    #[test]
+    fn the_schema_lists_the_wire_spellings() {
+        let schema = serde_json::to_value(<OrganizationKind as utoipa::PartialSchema>::schema()).unwrap();
+        let spellings: Vec<&str> = OrganizationKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(schema["enum"], serde_json::json!(spellings));
     }
 
     #[test]
