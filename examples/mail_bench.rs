@@ -91,7 +91,7 @@ fn main() -> Result<(), String> {
                     dedupe_key: format!("bench:{i}"),
                     recipient: format!("attendee{i}@shop{i}.example"),
                     template: "registration_confirmed".into(),
-                    category: "transactional".into(),
+                    category: roadshow::domain::MailCategory::Transactional,
                     subject: view.subject.clone(),
                     body_text: text.clone(),
                     body_html: html.clone(),

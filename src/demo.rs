@@ -7,7 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::db::{new_id, now, to_db_time, write_tx, Db, DbConnection};
-use crate::domain::{EventKind, EventStatus};
+use crate::domain::{EventKind, EventStatus, OrganizationKind};
 use crate::error::AppError;
 use crate::events::model::NewEvent;
 use crate::partners::queries::{self as pq, NewOrganization, NewVenue};
@@ -103,9 +103,9 @@ pub fn load(db: &Db) -> Result<String, AppError> {
     write_tx(&mut conn, load_in)
 }
 
-fn org(conn: &mut DbConnection, name: &str, kind: &str, states: &[String]) -> Result<String, AppError> {
+fn org(conn: &mut DbConnection, name: &str, kind: OrganizationKind, states: &[String]) -> Result<String, AppError> {
     let ts = now();
-    let o = NewOrganization { id: new_id(), name: name.into(), kind: kind.into(), created_at: ts, updated_at: ts };
+    let o = NewOrganization { id: new_id(), name: name.into(), kind, created_at: ts, updated_at: ts };
     pq::insert_organization(conn, &o, states)?;
     Ok(o.id)
 }
@@ -119,13 +119,18 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         return Ok("demo data is already loaded; nothing changed".into());
     }
     let all: Vec<String> = CAPITALS.iter().map(|(s, _)| s.to_string()).collect();
-    let national = org(conn, "National Chamber of Commerce", "national_chamber", &all)?;
-    let federation = org(conn, "Small Business Federation", "federation", &all)?;
-    org(conn, "SocialReach Platform", "platform_partner", &[])?;
+    let national = org(conn, "National Chamber of Commerce", OrganizationKind::NationalChamber, &all)?;
+    let federation = org(conn, "Small Business Federation", OrganizationKind::Federation, &all)?;
+    org(conn, "SocialReach Platform", OrganizationKind::PlatformPartner, &[])?;
     let mut region_of = std::collections::HashMap::new();
     for (region, states) in REGIONS {
         let states: Vec<String> = states.iter().map(|s| s.to_string()).collect();
-        let id = org(conn, &format!("Small Business Federation — {region} Office"), "regional_office", &states)?;
+        let id = org(
+            conn,
+            &format!("Small Business Federation — {region} Office"),
+            OrganizationKind::RegionalOffice,
+            &states,
+        )?;
         for s in &states {
             region_of.insert(s.clone(), id.clone());
         }
@@ -135,7 +140,12 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
     for (i, (code, city)) in CAPITALS.iter().enumerate() {
         let state = crate::states::find(conn, code)?.ok_or_else(|| AppError::internal("state missing"))?;
         let state_name = state.name.clone();
-        let chamber = org(conn, &format!("{state_name} Chamber of Commerce"), "local_chamber", &[code.to_string()])?;
+        let chamber = org(
+            conn,
+            &format!("{state_name} Chamber of Commerce"),
+            OrganizationKind::LocalChamber,
+            &[code.to_string()],
+        )?;
         let tz: Tz = state.time_zone.parse().unwrap_or(chrono_tz::UTC);
         let ts = now();
         let venue = NewVenue {

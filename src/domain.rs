@@ -14,7 +14,9 @@
 //! `EventKind`, nothing downstream compares strings.
 
 /// Declares a `Text`-backed enum (see the module docs). Each variant names its wire and database
-/// spelling: `Draft = "draft"`.
+/// spelling: `Draft = "draft"`. (The spelling is matched as a `tt`, not a `literal`: a `literal`
+/// fragment reaches derive macros wrapped in an invisible group, which utoipa does not read, so
+/// the schema listed the Rust names instead of the `serde` renames.)
 #[macro_export]
 macro_rules! text_enum {
     ($(#[$meta:meta])* $vis:vis enum $name:ident { $($(#[$vmeta:meta])* $variant:ident = $text:tt),+ $(,)? }) => {
@@ -216,6 +218,9 @@ mod tests {
         // parser then misses `rename`: the schema would list `RoadshowStop`.
         let schema = serde_json::to_value(<EventKind as utoipa::PartialSchema>::schema()).unwrap();
         assert_eq!(schema["enum"], serde_json::json!(["roadshow_stop", "webinar"]), "{schema}");
+        let schema = serde_json::to_value(<OrganizationKind as utoipa::PartialSchema>::schema()).unwrap();
+        let spellings: Vec<&str> = OrganizationKind::ALL.iter().map(|k| k.as_str()).collect();
+        assert_eq!(schema["enum"], serde_json::json!(spellings));
     }
 
     #[test]

@@ -158,6 +158,12 @@ pub fn state_code(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
+/// An id given in a body (`organization_id`): a UUID, returned in its stored (lowercase,
+/// hyphenated) form. (An id in the path is [`crate::http::parse_id`], a 400.)
+pub fn uuid(field: &str, value: &str) -> Result<String, FieldError> {
+    uuid::Uuid::parse_str(value).map(|u| u.to_string()).map_err(|_| FieldError::new(field, "is not a valid UUID"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -8,7 +8,7 @@
 use serde::{Deserialize, Deserializer, Serialize, Serializer};
 use utoipa::openapi::schema::{Schema, Type};
 use utoipa::openapi::{ObjectBuilder, OneOfBuilder, RefOr};
-use utoipa::{PartialSchema, ToSchema};
+use utoipa::ToSchema;
 
 /// A field of a PATCH body: absent (leave it), `null` (clear it) or a value (set it).
 ///
@@ -117,6 +117,7 @@ impl<T: utoipa::__dev::ComposeSchema> utoipa::__dev::ComposeSchema for Patch<T> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use utoipa::PartialSchema;
 
     #[derive(Debug, Deserialize, ToSchema)]
     #[allow(dead_code)]

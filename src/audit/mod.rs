@@ -4,14 +4,17 @@
 //! commits or rolls back with it. Entries hold ids and field names only, never a value that could
 //! be personal data: [`Changes`] can only carry field names and references to other objects by id.
 //! Admins read the trail at `GET /api/v1/admin/audit`.
+//!
+//! This module depends on no authentication: it takes the [`Actor`] that [`crate::auth`] proved
+//! (authentication records audit entries, so the dependency goes that way only).
 
 pub mod handlers;
 pub mod queries;
 pub mod routes;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
-use crate::auth::Actor;
+use crate::actor::Actor;
 use crate::db::DbConnection;
 use crate::error::AppError;
 
@@ -20,11 +23,17 @@ pub use queries::AuditEntry;
 /// What an audited action changed: the names of the fields written, and the ids of objects it
 /// linked (e.g. `organization_id`). Deliberately no place for values: names, emails and tokens
 /// cannot end up in the audit log.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Stored as JSON in `audit_log.changes` and shown as is in the audit listing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
+#[schema(as = AuditChanges)]
 pub struct Changes {
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    /// The names of the fields written (left out when none).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(example = json!(["name", "states"]))]
     pub fields: Vec<String>,
-    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    /// Objects the action linked, by id (left out when none).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    #[schema(example = json!({"organization_id": "0b6f1f7e-5c2a-4d59-9a53-2f7c4b7b1e10"}))]
     pub refs: std::collections::BTreeMap<String, String>,
 }
 

@@ -40,6 +40,24 @@ pub fn insert(
     Ok(())
 }
 
+/// Whether `actor_user_id` did `action` to the object (`object_type`, `object_id`).
+pub fn has_entry(
+    conn: &mut DbConnection,
+    actor_user_id: &str,
+    action: &str,
+    object_type: &str,
+    object_id: &str,
+) -> Result<bool, AppError> {
+    let n: i64 = audit_log::table
+        .filter(audit_log::actor_user_id.eq(actor_user_id))
+        .filter(audit_log::action.eq(action))
+        .filter(audit_log::object_type.eq(object_type))
+        .filter(audit_log::object_id.eq(object_id))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
 /// Filters of the audit listing.
 #[derive(Debug, Default, Clone)]
 pub struct AuditFilter {

@@ -7,7 +7,7 @@ use super::handlers::list_audit;
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(super::handlers::list_audit))]
 pub struct Api;
 
 /// Under `/api/v1/admin`, behind the staff gate.

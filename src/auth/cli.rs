@@ -1,6 +1,7 @@
 //! `roadshow create-admin`: the first national admin and its token.
 
 use crate::db::{new_id, now, write_tx, Db};
+use crate::domain::Role;
 use crate::error::AppError;
 
 use super::queries::{self, NewStaffUser};
@@ -11,12 +12,8 @@ pub fn create_admin(db: &Db, email: &str, name: &str) -> Result<String, AppError
     let name = crate::validate::text("--name", name, 200).map_err(|e| AppError::Validation(vec![e]))?;
     let mut conn = db.get()?;
     write_tx(&mut conn, |c| {
-        use crate::db::schema::staff_users;
-        use diesel::prelude::*;
-        let existing: Option<queries::StaffUser> =
-            staff_users::table.filter(staff_users::email.eq(&email)).first(c).optional()?;
-        let user_id = match existing {
-            Some(u) if u.role == "admin" => u.id,
+        let user_id = match queries::find_user_by_email(c, &email)? {
+            Some(u) if u.role == Role::Admin => u.id,
             Some(_) => return Err(AppError::conflict("a non-admin staff user already has this email")),
             None => {
                 let ts = now();
@@ -26,7 +23,7 @@ pub fn create_admin(db: &Db, email: &str, name: &str) -> Result<String, AppError
                         id: new_id(),
                         email: email.clone(),
                         name: name.clone(),
-                        role: "admin".into(),
+                        role: Role::Admin,
                         organization_id: None,
                         active: true,
                         created_at: ts,

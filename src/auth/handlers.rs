@@ -1,139 +1,96 @@
-//! `/api/v1/admin/users…` and `/api/v1/admin/me`: staff users and their tokens.
+//! `/api/v1/admin/me` and `/api/v1/admin/users…`: staff users and their tokens.
+//!
+//! Who may do what (see [`super::scope`]): admins manage every user; an organizer invites
+//! organizers into its own organization and renames or (de)activates its users; anyone sees and
+//! renames themself. A token is its user's own key: made by the user or an admin, except the first
+//! token of a user an organizer just invited (so the organizer can hand it over).
 
 use actix_web::{web, HttpResponse};
-use serde::{Deserialize, Serialize};
 
-use super::queries::{self, NewStaffUser, StaffToken, StaffUser};
+use super::queries::{self, NewStaffUser};
+use super::wire::{TokenIn, TokenOut, UserIn, UserListQuery, UserOut, UserPatch};
 use super::{Actor, Role};
 use crate::audit::{self, Changes};
-use crate::db::{from_db_time, new_id, now, Db};
-use crate::error::AppError;
+use crate::db::{new_id, now, Db};
+use crate::error::{AppError, FieldError};
 use crate::http::{decode_cursor, next_page, page_limit, parse_id, JsonBody, MaybeJson, Page, QueryParams};
-use crate::time::{parse_instant, utc_string};
-use crate::validate::{self, Errors};
+use crate::openapi::problems::Staff;
+use crate::time::parse_instant;
+use crate::validate;
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserIn {
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub organization_id: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct UserOut {
-    pub id: String,
-    pub email: String,
-    pub name: String,
-    pub role: String,
-    pub organization_id: Option<String>,
-    pub active: bool,
-    pub created_at: String,
-}
-
-impl From<StaffUser> for UserOut {
-    fn from(u: StaffUser) -> Self {
-        UserOut {
-            id: u.id,
-            email: u.email,
-            name: u.name,
-            role: u.role,
-            organization_id: u.organization_id,
-            active: u.active,
-            created_at: utc_string(from_db_time(u.created_at)),
-        }
-    }
-}
-
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct TokenIn {
-    pub expires_at: Option<String>,
-    pub label: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct TokenOut {
-    pub id: String,
-    /// Present only in the response that created the token.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub token: Option<String>,
-    pub prefix: String,
-    pub label: Option<String>,
-    pub created_at: String,
-    pub expires_at: Option<String>,
-    pub revoked_at: Option<String>,
-    pub last_used_at: Option<String>,
-}
-
-impl TokenOut {
-    fn from_row(t: StaffToken, plain: Option<String>) -> Self {
-        TokenOut {
-            id: t.id,
-            token: plain,
-            prefix: t.display_prefix,
-            label: t.label,
-            created_at: utc_string(from_db_time(t.created_at)),
-            expires_at: t.expires_at.map(|x| utc_string(from_db_time(x))),
-            revoked_at: t.revoked_at.map(|x| utc_string(from_db_time(x))),
-            last_used_at: t.last_used_at.map(|x| utc_string(from_db_time(x))),
-        }
-    }
-}
-
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct ListQuery {
-    pub limit: Option<i64>,
-    pub cursor: Option<String>,
-}
-
-pub(crate) async fn get_me(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+/// The caller's own staff user.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/me",
+    tag = "staff",
+    responses((status = 200, description = "the caller", body = UserOut), Staff),
+    security(("staff_token" = []))
+)]
+pub(crate) async fn get_me(actor: Actor, db: web::Data<Db>) -> Result<web::Json<UserOut>, AppError> {
     let id = actor.user_id.clone();
     let user = db.read(move |c| queries::find_user(c, &id)).await?.ok_or_else(|| AppError::not_found("user"))?;
-    Ok(HttpResponse::Ok().json(UserOut::from(user)))
+    Ok(web::Json(user.into()))
 }
 
+/// A staff user to create, once its fields are read.
+struct Invitation {
+    email: String,
+    name: String,
+    role: Role,
+    organization_id: Option<String>,
+}
+
+/// Reads a [`UserIn`] as `actor` may send it: 403 for what the actor may never do (an organizer
+/// inviting anyone but an organizer of its own organization), else 422 listing every bad field.
+fn read_invitation(actor: &Actor, input: UserIn) -> Result<Invitation, AppError> {
+    let role = input.role;
+    let email = validate::email("email", &input.email);
+    let name = validate::text("name", &input.name, 200);
+    let given = input.organization_id.as_deref().map(|raw| validate::uuid("organization_id", raw)).transpose();
+    // Organizers invite organizers into their own organization, and nothing else.
+    let organization_id = match (actor.organizer_org(), given) {
+        (None, given) => given,
+        (Some(_), _) if role != Role::Organizer => {
+            return Err(AppError::Forbidden("organizers may invite organizers only".into()))
+        }
+        (Some(own), Ok(Some(o))) if o != own => {
+            return Err(AppError::Forbidden("organizers invite staff into their own organization only".into()))
+        }
+        (Some(own), Ok(_)) => Ok(Some(own.to_string())),
+        (Some(_), Err(e)) => Err(e),
+    };
+    let organization_id = organization_id.and_then(|org| match (role, org) {
+        (Role::Organizer, None) => Err(FieldError::new("organization_id", "is required for organizers")),
+        (Role::Admin, Some(_)) => Err(FieldError::new("organization_id", "national admins belong to no organization")),
+        (_, org) => Ok(org),
+    });
+    match (email, name, organization_id) {
+        (Ok(email), Ok(name), Ok(organization_id)) => Ok(Invitation { email, name, role, organization_id }),
+        (email, name, organization_id) => {
+            Err(AppError::Validation([email.err(), name.err(), organization_id.err()].into_iter().flatten().collect()))
+        }
+    }
+}
+
+/// Create a staff user.
+///
+/// Admins create anyone; an organizer invites organizers into its own organization (the
+/// organization is its own when left out). Audited.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users",
+    tag = "staff",
+    request_body = UserIn,
+    responses((status = 201, description = "the new user", body = UserOut), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn create_user(
     actor: Actor,
     db: web::Data<Db>,
     JsonBody(input): JsonBody<UserIn>,
 ) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
-    let mut errs = Errors::new();
-    let email = errs.take(validate::email("email", &input.email));
-    let name = errs.take(validate::text("name", &input.name, 200));
-    let role = input.role.trim().parse::<Role>().ok();
-    if role.is_none() {
-        errs.push("role", "must be admin, organizer or expert");
-    }
-    let mut organization_id = match input.organization_id.as_deref() {
-        Some(raw) => errs.take(
-            uuid::Uuid::parse_str(raw)
-                .map(|u| u.to_string())
-                .map_err(|_| crate::error::FieldError::new("organization_id", "is not a valid UUID")),
-        ),
-        None => None,
-    };
-    // Organizers invite organizers into their own organization, and nothing else.
-    if let Some(own) = actor.organizer_org() {
-        if role.is_some_and(|r| r != Role::Organizer) {
-            return Err(AppError::Forbidden("organizers may invite organizers only".into()));
-        }
-        if organization_id.as_deref().is_some_and(|o| o != own) {
-            return Err(AppError::Forbidden("organizers invite staff into their own organization only".into()));
-        }
-        organization_id = Some(own.to_string());
-    }
-    if role == Some(Role::Organizer) && organization_id.is_none() && input.organization_id.is_none() {
-        errs.push("organization_id", "is required for organizers");
-    }
-    if role == Some(Role::Admin) && input.organization_id.is_some() {
-        errs.push("organization_id", "national admins belong to no organization");
-    }
-    errs.finish()?;
-    let (email, name, role) = (email.unwrap(), name.unwrap(), role.unwrap());
+    let Invitation { email, name, role, organization_id } = read_invitation(&actor, input)?;
     let user = db
         .write(move |c| {
             if let Some(org) = &organization_id {
@@ -148,7 +105,7 @@ pub(crate) async fn create_user(
                     id: new_id(),
                     email,
                     name,
-                    role: role.as_str().to_string(),
+                    role,
                     organization_id: organization_id.clone(),
                     active: true,
                     created_at: ts,
@@ -166,94 +123,82 @@ pub(crate) async fn create_user(
     Ok(HttpResponse::Created().json(UserOut::from(user)))
 }
 
+/// Staff users the caller may see, newest first.
+///
+/// Admins see everyone; an organizer its organization's users (admins excluded). Experts: 403.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users",
+    tag = "staff",
+    params(UserListQuery),
+    responses((status = 200, description = "a page of users", body = Page<UserOut>), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn list_users(
     actor: Actor,
     db: web::Data<Db>,
-    QueryParams(q): QueryParams<ListQuery>,
-) -> Result<HttpResponse, AppError> {
+    QueryParams(q): QueryParams<UserListQuery>,
+) -> Result<web::Json<Page<UserOut>>, AppError> {
     actor.require_staff_manager()?;
     let limit = page_limit(q.limit)?;
     let after: Option<(chrono::NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
     let mut rows = db.read(move |c| queries::list_users(c, &actor, after, limit + 1)).await?;
     let next = next_page(&mut rows, limit, |u| (u.created_at, u.id.clone()));
-    Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(UserOut::from).collect(), next_cursor: next }))
+    Ok(web::Json(Page { items: rows.into_iter().map(UserOut::from).collect(), next_cursor: next }))
 }
 
+/// A staff user the caller may see.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}",
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "the user", body = UserOut), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn get_user(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<web::Json<UserOut>, AppError> {
     let id = parse_id("id", &path)?;
     let user = db
         .read(move |c| queries::find_visible_user(c, &actor, &id))
         .await?
         .ok_or_else(|| AppError::not_found("no such user"))?;
-    Ok(HttpResponse::Ok().json(UserOut::from(user)))
+    Ok(web::Json(user.into()))
 }
 
-#[derive(Debug, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct UserPatch {
-    pub name: Option<String>,
-    pub role: Option<String>,
-    /// `null` removes the organization (admins and experts only).
-    #[serde(default, with = "double_option")]
-    pub organization_id: Option<Option<String>>,
-    pub active: Option<bool>,
-}
-
-/// Tells an absent field (`None`) from an explicit `null` (`Some(None)`).
-mod double_option {
-    use serde::{Deserialize, Deserializer};
-
-    pub fn deserialize<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
-    where
-        D: Deserializer<'de>,
-        T: Deserialize<'de>,
-    {
-        Option::<T>::deserialize(d).map(Some)
-    }
-}
-
-/// `PATCH /api/v1/admin/users/{id}`: admins change anything (name, role, organization, active);
-/// an organizer renames or (de)activates the users of its own organization; anyone renames
-/// themself. Deactivating a user stops all of its tokens at once.
+/// Change a staff user.
+///
+/// Admins change anything (name, role, organization, active); an organizer renames or
+/// (de)activates the users of its own organization; anyone renames themself. Deactivating a user
+/// stops all of its tokens at once. Audited.
+#[utoipa::path(
+    patch,
+    path = "/api/v1/admin/users/{id}",
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body = UserPatch,
+    responses((status = 200, description = "the changed user", body = UserOut), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn update_user(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
     JsonBody(input): JsonBody<UserPatch>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<web::Json<UserOut>, AppError> {
     let id = parse_id("id", &path)?;
-    let mut errs = Errors::new();
-    let name = match input.name.as_deref() {
-        Some(n) => errs.take(validate::text("name", n, 200)),
-        None => None,
-    };
-    let role = match input.role.as_deref() {
-        Some(r) => {
-            let parsed = r.trim().parse::<Role>().ok();
-            if parsed.is_none() {
-                errs.push("role", "must be admin, organizer or expert");
-            }
-            parsed
+    let name = input.name.as_deref().map(|n| validate::text("name", n, 200)).transpose();
+    let organization_id = input.organization_id.try_map(|raw| validate::uuid("organization_id", &raw));
+    let (name, organization_id) = match (name, organization_id) {
+        (Ok(name), Ok(organization_id)) => (name, organization_id.into_change()),
+        (name, organization_id) => {
+            return Err(AppError::Validation([name.err(), organization_id.err()].into_iter().flatten().collect()))
         }
-        None => None,
     };
-    let organization_id = match &input.organization_id {
-        Some(Some(raw)) => errs
-            .take(
-                uuid::Uuid::parse_str(raw)
-                    .map(|u| u.to_string())
-                    .map_err(|_| crate::error::FieldError::new("organization_id", "is not a valid UUID")),
-            )
-            .map(Some),
-        Some(None) => Some(None),
-        None => None,
-    };
-    errs.finish()?;
-    let active = input.active;
+    let (role, active) = (input.role, input.active);
     let user = db
         .write(move |c| {
             let current =
@@ -272,16 +217,19 @@ pub(crate) async fn update_user(
             if active == Some(false) && current.id == actor.user_id {
                 return Err(AppError::field("active", "you cannot deactivate yourself"));
             }
-            if role.is_some_and(|r| r.as_str() != current.role) && current.id == actor.user_id {
+            if role.is_some_and(|r| r != current.role) && current.id == actor.user_id {
                 return Err(AppError::field("role", "you cannot change your own role"));
             }
-            let new_role = role.map(|r| r.as_str().to_string()).unwrap_or_else(|| current.role.clone());
+            let new_role = role.unwrap_or(current.role);
             let new_org = organization_id.clone().unwrap_or_else(|| current.organization_id.clone());
-            if new_role == "organizer" && new_org.is_none() {
-                return Err(AppError::field("organization_id", "is required for organizers"));
-            }
-            if new_role == "admin" && new_org.is_some() {
-                return Err(AppError::field("organization_id", "national admins belong to no organization"));
+            match (new_role, &new_org) {
+                (Role::Organizer, None) => {
+                    return Err(AppError::field("organization_id", "is required for organizers"));
+                }
+                (Role::Admin, Some(_)) => {
+                    return Err(AppError::field("organization_id", "national admins belong to no organization"));
+                }
+                _ => {}
             }
             if let Some(Some(org)) = &organization_id {
                 if !crate::partners::queries::organization_exists(c, org)? {
@@ -290,7 +238,7 @@ pub(crate) async fn update_user(
             }
             let changes = queries::StaffUserChanges {
                 name: name.clone(),
-                role: role.map(|r| r.as_str().to_string()),
+                role,
                 organization_id: organization_id.clone(),
                 active,
                 // Remembered so that an organizer cannot undo an admin's deactivation.
@@ -298,20 +246,12 @@ pub(crate) async fn update_user(
                 updated_at: Some(now()),
             };
             let user = queries::update_user(c, &id, &changes)?;
-            let mut fields = Vec::new();
-            if name.is_some() {
-                fields.push("name");
-            }
-            if role.is_some() {
-                fields.push("role");
-            }
-            if organization_id.is_some() {
-                fields.push("organization_id");
-            }
-            if active.is_some() {
-                fields.push("active");
-            }
-            let mut audit_changes = Changes::fields(&fields);
+            let mut audit_changes = Changes::of_set(&[
+                ("name", name.is_some()),
+                ("role", role.is_some()),
+                ("organization_id", organization_id.is_some()),
+                ("active", active.is_some()),
+            ]);
             if let Some(Some(org)) = &organization_id {
                 audit_changes = audit_changes.with_ref("organization_id", org);
             }
@@ -319,29 +259,45 @@ pub(crate) async fn update_user(
             Ok(user)
         })
         .await?;
-    Ok(HttpResponse::Ok().json(UserOut::from(user)))
+    Ok(web::Json(user.into()))
 }
 
+/// Issue a token (the secret is shown once).
+///
+/// A token is made by its user or by an admin; an organizer may make only the first token of a
+/// user it invited. The body may be left out (or be `null`). Audited (never the secret).
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/users/{id}/tokens",
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    request_body(content = Option<TokenIn>, content_type = "application/json"),
+    responses((status = 201, description = "the new token, with its secret", body = TokenOut), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn create_token(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
-    MaybeJson(body): MaybeJson<TokenIn>,
+    MaybeJson(body): MaybeJson<Option<TokenIn>>,
 ) -> Result<HttpResponse, AppError> {
     let user_id = parse_id("id", &path)?;
-    let input = body.unwrap_or_default();
-    let mut errs = Errors::new();
-    let expires_at = match input.expires_at.as_deref() {
-        Some(raw) => errs.take(parse_instant("expires_at", raw, chrono_tz::UTC)),
-        None => None,
-    };
-    if let Some(t) = expires_at {
-        if t <= chrono::Utc::now() {
-            errs.push("expires_at", "must be in the future");
+    // No body, `null` and `{}` all ask for a token with no label that never expires.
+    let input = body.flatten().unwrap_or_default();
+    let expires_at =
+        input.expires_at.as_deref().map(|raw| parse_instant("expires_at", raw, chrono_tz::UTC)).transpose().and_then(
+            |t| match t {
+                Some(t) if t <= chrono::Utc::now() => Err(FieldError::new("expires_at", "must be in the future")),
+                t => Ok(t),
+            },
+        );
+    let label = validate::opt_text("label", input.label.as_deref(), 100);
+    let (expires_at, label) = match (expires_at, label) {
+        (Ok(expires_at), Ok(label)) => (expires_at, label),
+        (expires_at, label) => {
+            return Err(AppError::Validation([expires_at.err(), label.err()].into_iter().flatten().collect()))
         }
-    }
-    let label = errs.take(validate::opt_text("label", input.label.as_deref(), 100)).flatten();
-    errs.finish()?;
+    };
     let (row, token) = db
         .write(move |c| {
             queries::find_visible_user(c, &actor, &user_id)?.ok_or_else(|| AppError::not_found("no such user"))?;
@@ -360,11 +316,20 @@ pub(crate) async fn create_token(
     Ok(HttpResponse::Created().json(TokenOut::from_row(row, Some(token))))
 }
 
+/// A user's tokens, newest first (never the secret).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/users/{id}/tokens",
+    tag = "staff",
+    params(("id" = uuid::Uuid, Path, description = "The user's id")),
+    responses((status = 200, description = "every token of the user, on one page", body = Page<TokenOut>), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn list_tokens(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<web::Json<Page<TokenOut>>, AppError> {
     let user_id = parse_id("id", &path)?;
     let rows = db
         .read(move |c| {
@@ -372,10 +337,25 @@ pub(crate) async fn list_tokens(
             queries::list_tokens(c, &user_id)
         })
         .await?;
-    let items: Vec<TokenOut> = rows.into_iter().map(|t| TokenOut::from_row(t, None)).collect();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor: None }))
+    let items = rows.into_iter().map(|t| TokenOut::from_row(t, None)).collect();
+    Ok(web::Json(Page { items, next_cursor: None }))
 }
 
+/// Revoke a token.
+///
+/// Anyone who may see the user revokes its tokens (an organizer stops a colleague's key at once).
+/// Revoking twice is fine. Audited.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/users/{id}/tokens/{token_id}",
+    tag = "staff",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The user's id"),
+        ("token_id" = uuid::Uuid, Path, description = "The token's id"),
+    ),
+    responses((status = 204, description = "revoked"), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn revoke_token(
     actor: Actor,
     db: web::Data<Db>,

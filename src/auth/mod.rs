@@ -14,6 +14,7 @@ pub mod routes;
 pub mod scope;
 pub mod security;
 pub mod tokens;
+pub mod wire;
 
 use actix_web::{http::header, HttpRequest};
 

@@ -14,7 +14,7 @@ pub struct StaffUser {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub organization_id: Option<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
@@ -29,7 +29,7 @@ pub struct NewStaffUser {
     pub id: String,
     pub email: String,
     pub name: String,
-    pub role: String,
+    pub role: Role,
     pub organization_id: Option<String>,
     pub active: bool,
     pub created_at: NaiveDateTime,
@@ -86,8 +86,7 @@ pub fn actor_for_token(conn: &mut DbConnection, hash: &str) -> Result<Option<Act
             .set(staff_tokens::last_used_at.eq(Some(now)))
             .execute(conn)?;
     }
-    let role = user.role.parse::<Role>().map_err(|_| AppError::internal("unknown role in database"))?;
-    Ok(Some(Actor { user_id: user.id, role, organization_id: user.organization_id }))
+    Ok(Some(Actor { user_id: user.id, role: user.role, organization_id: user.organization_id }))
 }
 
 fn subtle_eq(a: &str, b: &str) -> bool {
@@ -110,6 +109,11 @@ pub fn find_user(conn: &mut DbConnection, id: &str) -> Result<Option<StaffUser>,
     Ok(staff_users::table.find(id).first(conn).optional()?)
 }
 
+/// A staff user by email (stored lower-cased), unscoped (the command line).
+pub fn find_user_by_email(conn: &mut DbConnection, email: &str) -> Result<Option<StaffUser>, AppError> {
+    Ok(staff_users::table.filter(staff_users::email.eq(email)).first(conn).optional()?)
+}
+
 /// A staff user the actor may see and manage (see [`super::scope::staff_users_filter`]).
 pub fn find_visible_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Option<StaffUser>, AppError> {
     Ok(staff_users::table
@@ -124,7 +128,7 @@ pub fn find_visible_user(conn: &mut DbConnection, actor: &Actor, id: &str) -> Re
 #[diesel(table_name = staff_users)]
 pub struct StaffUserChanges {
     pub name: Option<String>,
-    pub role: Option<String>,
+    pub role: Option<Role>,
     pub organization_id: Option<Option<String>>,
     pub active: Option<bool>,
     pub deactivated_by_admin: Option<bool>,
@@ -193,17 +197,9 @@ pub fn list_users(
 /// and the user has never had a token. Lets an organizer hand a new colleague their key, and
 /// nothing more: an existing colleague's tokens are theirs (or an admin's) to make.
 pub fn may_bootstrap_token(conn: &mut DbConnection, actor: &Actor, user_id: &str) -> Result<bool, AppError> {
-    use crate::db::schema::audit_log;
     let had_token: i64 = staff_tokens::table.filter(staff_tokens::user_id.eq(user_id)).count().get_result(conn)?;
     if had_token > 0 {
         return Ok(false);
     }
-    let invited: i64 = audit_log::table
-        .filter(audit_log::actor_user_id.eq(&actor.user_id))
-        .filter(audit_log::action.eq("create"))
-        .filter(audit_log::object_type.eq("staff_user"))
-        .filter(audit_log::object_id.eq(user_id))
-        .count()
-        .get_result(conn)?;
-    Ok(invited > 0)
+    crate::audit::queries::has_entry(conn, &actor.user_id, "create", "staff_user", user_id)
 }

@@ -9,7 +9,16 @@ use super::handlers::{
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    super::handlers::get_me,
+    super::handlers::create_user,
+    super::handlers::list_users,
+    super::handlers::get_user,
+    super::handlers::update_user,
+    super::handlers::create_token,
+    super::handlers::list_tokens,
+    super::handlers::revoke_token,
+))]
 pub struct Api;
 
 /// Under `/api/v1/admin`, behind the staff gate.

@@ -137,7 +137,7 @@ pub fn staff_users_filter(actor: &Actor) -> Filter<staff_users::table> {
     match (actor.role, actor.organization_id.clone()) {
         (Role::Admin, _) => always(),
         (Role::Organizer, Some(org)) => {
-            Box::new(staff_users::organization_id.eq(org).and(staff_users::role.ne("admin")).assume_not_null())
+            Box::new(staff_users::organization_id.eq(org).and(staff_users::role.ne(Role::Admin)).assume_not_null())
         }
         _ => Box::new(staff_users::id.eq(actor.user_id.clone())),
     }

@@ -11,42 +11,65 @@
 
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
-use super::outbox::{self, OutboxRow, OutboxStats};
+use super::outbox::{self, OutboxRow};
 use crate::auth::{hash_token, Actor};
 use crate::db::{from_db_time, now, Db};
+use crate::domain::{MailCategory, OutboxStatus};
 use crate::error::AppError;
 use crate::http::{decode_cursor, next_page, page_limit, parse_id, Page, QueryParams};
+use crate::openapi::problems::{PublicRead, Staff};
 use crate::time::utc_string;
 
-#[derive(Debug, Deserialize)]
+/// `GET /api/v1/admin/outbox`: a page of emails, newest first.
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct OutboxQuery {
-    pub status: Option<String>,
+    /// Only emails in this state.
+    pub status: Option<OutboxStatus>,
+    /// Page size: 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
     pub limit: Option<i64>,
+    /// The `next_cursor` of the previous page.
     pub cursor: Option<String>,
 }
 
 /// An outbox row as admins see it (bodies left out; the subject says what it is).
-#[derive(Debug, Serialize)]
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
 pub struct OutboxOut {
+    #[schema(format = Uuid)]
     pub id: String,
-    pub status: String,
+    pub status: OutboxStatus,
+    /// Which notice it is (`registration_confirmed`, `reminder_24h`, …).
+    #[schema(example = "registration_confirmed")]
     pub template: String,
-    pub category: String,
+    pub category: MailCategory,
     pub recipient: String,
     pub subject: String,
+    /// `<id@roadshow>`, the same on every attempt.
     pub message_id: String,
     pub attempts: i32,
+    #[schema(format = DateTime)]
     pub next_attempt_at: String,
+    /// Why the last attempt failed, or why the email was dropped.
     pub last_error: Option<String>,
+    /// The worker holding the row, while it sends.
     pub locked_by: Option<String>,
+    #[schema(format = DateTime)]
     pub locked_until: Option<String>,
+    /// Whether a calendar invite is attached.
     pub has_calendar: bool,
+    #[schema(format = Uuid)]
     pub registration_id: Option<String>,
+    #[schema(format = Uuid)]
     pub event_id: Option<String>,
+    #[schema(format = Uuid)]
     pub business_id: Option<String>,
+    #[schema(format = DateTime)]
     pub created_at: String,
+    #[schema(format = DateTime)]
     pub sent_at: Option<String>,
 }
 
@@ -76,39 +99,90 @@ impl From<OutboxRow> for OutboxOut {
     }
 }
 
-const STATUSES: &[&str] = &["pending", "sent", "dead", "dropped", "suppressed"];
+/// Outbox rows per status, how many are due now, and the oldest pending one.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct OutboxStatsOut {
+    pub pending: i64,
+    pub sent: i64,
+    pub dead: i64,
+    pub dropped: i64,
+    /// Past their recipient's hourly cap: never sent.
+    pub suppressed: i64,
+    /// Pending rows whose next attempt time has come.
+    pub due: i64,
+    /// When the oldest pending row was queued (UTC), if any.
+    #[schema(format = DateTime)]
+    pub oldest_pending_at: Option<String>,
+}
 
+impl From<outbox::OutboxStats> for OutboxStatsOut {
+    fn from(s: outbox::OutboxStats) -> Self {
+        OutboxStatsOut {
+            pending: s.count(OutboxStatus::Pending),
+            sent: s.count(OutboxStatus::Sent),
+            dead: s.count(OutboxStatus::Dead),
+            dropped: s.count(OutboxStatus::Dropped),
+            suppressed: s.count(OutboxStatus::Suppressed),
+            due: s.due,
+            oldest_pending_at: s.oldest_pending.map(|t| utc_string(from_db_time(t))),
+        }
+    }
+}
+
+/// Outbox emails by status, newest first, with the last error (national admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/outbox",
+    tag = "mail",
+    params(OutboxQuery),
+    responses((status = 200, description = "a page of emails", body = Page<OutboxOut>), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn list_outbox(
     actor: Actor,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<OutboxQuery>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<web::Json<Page<OutboxOut>>, AppError> {
     actor.require_admin()?;
     let limit = page_limit(q.limit)?;
-    if let Some(s) = &q.status {
-        if !STATUSES.contains(&s.as_str()) {
-            return Err(AppError::bad_field("status", format!("must be one of {}", STATUSES.join(", "))));
-        }
-    }
     let after: Option<(chrono::NaiveDateTime, String)> = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let status = q.status.clone();
-    let mut rows = db.read(move |c| outbox::list(c, status.as_deref(), after, limit + 1)).await?;
+    let status = q.status;
+    let mut rows = db.read(move |c| outbox::list(c, status, after, limit + 1)).await?;
     let next_cursor = next_page(&mut rows, limit, |r| (r.created_at, r.id.clone()));
-    let items: Vec<OutboxOut> = rows.into_iter().map(OutboxOut::from).collect();
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    Ok(web::Json(Page { items: rows.into_iter().map(OutboxOut::from).collect(), next_cursor }))
 }
 
-pub(crate) async fn outbox_stats(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+/// Outbox counts per status (national admins).
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/outbox/stats",
+    tag = "mail",
+    responses((status = 200, description = "the counts", body = OutboxStatsOut), Staff),
+    security(("staff_token" = []))
+)]
+pub(crate) async fn outbox_stats(actor: Actor, db: web::Data<Db>) -> Result<web::Json<OutboxStatsOut>, AppError> {
     actor.require_admin()?;
-    let stats: OutboxStats = db.read(|c| outbox::stats(c, now())).await?;
-    Ok(HttpResponse::Ok().json(stats))
+    let stats = db.read(|c| outbox::stats(c, now())).await?;
+    Ok(web::Json(stats.into()))
 }
 
+/// Retry a dead email (national admins).
+///
+/// The email goes back in the queue, due now, with a fresh attempt budget and the same
+/// Message-ID. Only a `dead` email can be retried (409 otherwise). Audited.
+#[utoipa::path(
+    post,
+    path = "/api/v1/admin/outbox/{id}/retry",
+    tag = "mail",
+    params(("id" = uuid::Uuid, Path, description = "The email's id")),
+    responses((status = 200, description = "the email, pending again", body = OutboxOut), Staff),
+    security(("staff_token" = []))
+)]
 pub(crate) async fn retry_outbox_email(
     actor: Actor,
     db: web::Data<Db>,
     path: web::Path<String>,
-) -> Result<HttpResponse, AppError> {
+) -> Result<web::Json<OutboxOut>, AppError> {
     actor.require_admin()?;
     let id = parse_id("id", &path.into_inner())?;
     let who = actor.clone();
@@ -127,7 +201,16 @@ pub(crate) async fn retry_outbox_email(
         })
         .await?;
     tracing::info!(outbox.id = %row.id, user.id = %actor.user_id, "dead email queued again");
-    Ok(HttpResponse::Ok().json(OutboxOut::from(row)))
+    Ok(web::Json(row.into()))
+}
+
+/// What a mail client posts for a one-click unsubscription (RFC 8058); the page's button posts
+/// the same. The link alone decides: the service also accepts the POST without it.
+#[derive(Debug, Deserialize, ToSchema)]
+pub struct UnsubscribeIn {
+    #[serde(rename = "List-Unsubscribe")]
+    #[schema(example = "One-Click")]
+    pub list_unsubscribe: String,
 }
 
 fn page(title: &str, body: &str) -> HttpResponse {
@@ -141,6 +224,20 @@ fn page(title: &str, body: &str) -> HttpResponse {
     )
 }
 
+/// One-click unsubscribe: a confirmation page.
+///
+/// Changes nothing (link scanners fetch GET links): the page's button posts back to the same
+/// link. An unknown link is a 404.
+#[utoipa::path(
+    get,
+    path = "/unsubscribe/{token}",
+    tag = "mail",
+    params(("token" = String, Path, description = "The token of the email's unsubscribe link (`rsl_…`)")),
+    responses(
+        (status = 200, description = "the confirmation page", content_type = "text/html", body = String),
+        PublicRead
+    )
+)]
 pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let hash = hash_token(&token);
@@ -157,6 +254,23 @@ pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>)
     ))
 }
 
+/// One-click unsubscribe (RFC 8058 List-Unsubscribe-Post).
+///
+/// The address the email went to gets no more marketing email (follow-ups, news), and its queued
+/// marketing email is dropped; emails about its own registrations still come. Using a link twice
+/// is fine; an unknown link is a 404.
+#[utoipa::path(
+    post,
+    path = "/unsubscribe/{token}",
+    tag = "mail",
+    params(("token" = String, Path, description = "The token of the email's unsubscribe link (`rsl_…`)")),
+    request_body(
+        content = UnsubscribeIn,
+        content_type = "application/x-www-form-urlencoded",
+        example = json!({"List-Unsubscribe": "One-Click"})
+    ),
+    responses((status = 200, description = "the confirmation", content_type = "text/html", body = String), PublicRead)
+)]
 pub(crate) async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
     let token = path.into_inner();
     let hash = hash_token(&token);

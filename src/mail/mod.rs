@@ -480,7 +480,11 @@ pub fn prepare_with(
             dedupe_key,
             recipient: email,
             template: notice.template().to_string(),
-            category: if notice.is_marketing() { "marketing" } else { "transactional" }.to_string(),
+            category: if notice.is_marketing() {
+                crate::domain::MailCategory::Marketing
+            } else {
+                crate::domain::MailCategory::Transactional
+            },
             subject,
             body_text,
             body_html,
@@ -655,7 +659,7 @@ fn enqueue_personal(
             dedupe_key: format!("{template}:{}", uuid::Uuid::new_v4()),
             recipient: email.to_string(),
             template: template.to_string(),
-            category: "transactional".into(),
+            category: crate::domain::MailCategory::Transactional,
             subject: view.subject,
             body_text,
             body_html,

@@ -10,13 +10,15 @@
 //! pending ([`still_leased`]): a row dropped meanwhile (an erasure, an unsubscription) or taken
 //! over by another worker is not sent.
 
+use std::collections::BTreeMap;
+
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Nullable, Text, Timestamp};
-use serde::Serialize;
 
 use crate::db::schema::{email_consents, events, outbox, registrations, unsubscribe_tokens};
 use crate::db::{cached, new_id, now, DbConnection};
+use crate::domain::{EventStatus, MailCategory, OutboxStatus, RegistrationStatus};
 use crate::error::AppError;
 
 /// An email ready to send (rendered at enqueue time; the worker renders nothing).
@@ -26,8 +28,7 @@ pub struct NewEmail {
     pub dedupe_key: String,
     pub recipient: String,
     pub template: String,
-    /// `transactional` or `marketing`.
-    pub category: String,
+    pub category: MailCategory,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
@@ -50,14 +51,14 @@ pub struct OutboxRow {
     pub dedupe_key: String,
     pub recipient: String,
     pub template: String,
-    pub category: String,
+    pub category: MailCategory,
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
     pub ics: Option<String>,
     pub headers: String,
     pub message_id: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -85,7 +86,7 @@ macro_rules! bind_email_content {
             .bind::<diesel::sql_types::Text, _>(&$email.dedupe_key)
             .bind::<diesel::sql_types::Text, _>(&$email.recipient)
             .bind::<diesel::sql_types::Text, _>(&$email.template)
-            .bind::<diesel::sql_types::Text, _>(&$email.category)
+            .bind::<diesel::sql_types::Text, _>($email.category)
             .bind::<diesel::sql_types::Text, _>(&$email.subject)
             .bind::<diesel::sql_types::Text, _>(&$email.body_text)
             .bind::<diesel::sql_types::Text, _>(&$email.body_html)
@@ -103,8 +104,8 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
     let id = new_id();
     let ts = now();
     let status = match email.hourly_cap {
-        Some(cap) if count_for_cap(conn, &email.recipient, ts)? > i64::from(cap) => "suppressed",
-        _ => "pending",
+        Some(cap) if count_for_cap(conn, &email.recipient, ts)? > i64::from(cap) => OutboxStatus::Suppressed,
+        _ => OutboxStatus::Pending,
     };
     let insert = diesel::sql_query(
         "INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, \
@@ -122,7 +123,7 @@ pub fn enqueue(conn: &mut DbConnection, email: &NewEmail) -> Result<bool, AppErr
             .bind::<Timestamp, _>(ts),
     )
     .load(conn)?;
-    if status == "suppressed" && !inserted.is_empty() {
+    if status == OutboxStatus::Suppressed && !inserted.is_empty() {
         tracing::warn!(email.id = %id, template = %email.template, "email suppressed: its recipient is over the hourly cap");
     }
     Ok(inserted.len() == 1)
@@ -241,7 +242,7 @@ pub fn still_leased(
     }
     Ok(outbox::table
         .filter(outbox::id.eq_any(ids))
-        .filter(outbox::status.eq("pending"))
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .filter(outbox::locked_by.eq(worker))
         .filter(outbox::locked_until.gt(now))
         .select(outbox::id)
@@ -262,7 +263,7 @@ pub fn renew_leases(
     Ok(diesel::update(
         outbox::table
             .filter(outbox::id.eq_any(ids))
-            .filter(outbox::status.eq("pending"))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
             .filter(outbox::locked_by.eq(worker)),
     )
     .set(outbox::locked_until.eq(Some(lease_until)))
@@ -275,17 +276,17 @@ pub fn renew_leases(
 pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let cancelled = registrations::table
         .inner_join(events::table)
-        .filter(registrations::status.eq("cancelled").or(events::status.eq("cancelled")))
+        .filter(registrations::status.eq(RegistrationStatus::Cancelled).or(events::status.eq(EventStatus::Cancelled)))
         .select(registrations::id.nullable());
     let stale = diesel::update(
         outbox::table
-            .filter(outbox::status.eq("pending"))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
             .filter(outbox::template.eq_any(["reminder_24h", "reminder_1h", "follow_up"]))
             .filter(outbox::next_attempt_at.le(now))
             .filter(outbox::registration_id.eq_any(cancelled)),
     )
     .set((
-        outbox::status.eq("dropped"),
+        outbox::status.eq(OutboxStatus::Dropped),
         outbox::last_error.eq("not sent: the registration or event was cancelled"),
         outbox::locked_by.eq(None::<String>),
         outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -298,13 +299,13 @@ pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
         .select(email_consents::email);
     let unwanted_marketing = diesel::update(
         outbox::table
-            .filter(outbox::status.eq("pending"))
-            .filter(outbox::category.eq("marketing"))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
+            .filter(outbox::category.eq(MailCategory::Marketing))
             .filter(outbox::next_attempt_at.le(now))
             .filter(diesel::dsl::not(outbox::recipient.eq_any(wanted))),
     )
     .set((
-        outbox::status.eq("dropped"),
+        outbox::status.eq(OutboxStatus::Dropped),
         outbox::last_error.eq("not sent: the address no longer accepts marketing email"),
         outbox::locked_by.eq(None::<String>),
         outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -319,9 +320,9 @@ pub fn mark_sent(conn: &mut DbConnection, ids: &[&str], at: NaiveDateTime) -> Re
     if ids.is_empty() {
         return Ok(());
     }
-    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)).filter(outbox::status.eq("pending")))
+    diesel::update(outbox::table.filter(outbox::id.eq_any(ids)).filter(outbox::status.eq(OutboxStatus::Pending)))
         .set((
-            outbox::status.eq("sent"),
+            outbox::status.eq(OutboxStatus::Sent),
             outbox::sent_at.eq(Some(at)),
             outbox::last_error.eq(None::<String>),
             outbox::locked_by.eq(None::<String>),
@@ -341,15 +342,17 @@ pub fn mark_failed(
     next_attempt_at: NaiveDateTime,
     error: &str,
 ) -> Result<(), AppError> {
-    diesel::update(outbox::table.find(id).filter(outbox::status.eq("pending")).filter(outbox::locked_by.eq(worker)))
-        .set((
-            outbox::status.eq(if dead { "dead" } else { "pending" }),
-            outbox::next_attempt_at.eq(next_attempt_at),
-            outbox::last_error.eq(Some(truncate(error, 1000))),
-            outbox::locked_by.eq(None::<String>),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-        ))
-        .execute(conn)?;
+    diesel::update(
+        outbox::table.find(id).filter(outbox::status.eq(OutboxStatus::Pending)).filter(outbox::locked_by.eq(worker)),
+    )
+    .set((
+        outbox::status.eq(if dead { OutboxStatus::Dead } else { OutboxStatus::Pending }),
+        outbox::next_attempt_at.eq(next_attempt_at),
+        outbox::last_error.eq(Some(truncate(error, 1000))),
+        outbox::locked_by.eq(None::<String>),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
     Ok(())
 }
 
@@ -360,13 +363,13 @@ fn truncate(s: &str, max: usize) -> String {
 /// A page of rows for admins, newest first, optionally of one status.
 pub fn list(
     conn: &mut DbConnection,
-    status: Option<&str>,
+    status: Option<OutboxStatus>,
     after: Option<(NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<OutboxRow>, AppError> {
     let mut q = outbox::table.select(OutboxRow::as_select()).into_boxed();
     if let Some(s) = status {
-        q = q.filter(outbox::status.eq(s.to_string()));
+        q = q.filter(outbox::status.eq(s));
     }
     if let Some((at, id)) = after {
         q = q.filter(outbox::created_at.lt(at).or(outbox::created_at.eq(at).and(outbox::id.lt(id))));
@@ -374,49 +377,44 @@ pub fn list(
     Ok(q.order((outbox::created_at.desc(), outbox::id.desc())).limit(limit).load(conn)?)
 }
 
-/// Rows per status, plus how many are due now and the oldest pending one's age.
-#[derive(Debug, Clone, Default, Serialize)]
+/// Rows per status, plus how many are due now and when the oldest pending one was queued.
+#[derive(Debug, Clone, Default)]
 pub struct OutboxStats {
-    pub pending: i64,
-    pub sent: i64,
-    pub dead: i64,
-    pub dropped: i64,
+    /// Statuses with no row are absent.
+    pub per_status: BTreeMap<OutboxStatus, i64>,
     /// Pending rows whose next attempt time has come.
     pub due: i64,
-    /// Creation time of the oldest pending row (UTC), if any.
-    pub oldest_pending_at: Option<String>,
+    pub oldest_pending: Option<NaiveDateTime>,
+}
+
+impl OutboxStats {
+    /// Rows of this status.
+    pub fn count(&self, status: OutboxStatus) -> i64 {
+        self.per_status.get(&status).copied().unwrap_or(0)
+    }
 }
 
 pub fn stats(conn: &mut DbConnection, at: NaiveDateTime) -> Result<OutboxStats, AppError> {
-    let counts: Vec<(String, i64)> =
+    let per_status: Vec<(OutboxStatus, i64)> =
         outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
-    let mut s = OutboxStats::default();
-    for (status, n) in counts {
-        match status.as_str() {
-            "pending" => s.pending = n,
-            "sent" => s.sent = n,
-            "dead" => s.dead = n,
-            "dropped" => s.dropped = n,
-            _ => {}
-        }
-    }
-    s.due = outbox::table
-        .filter(outbox::status.eq("pending"))
+    let due = outbox::table
+        .filter(outbox::status.eq(OutboxStatus::Pending))
         .filter(outbox::next_attempt_at.le(at))
         .count()
         .get_result(conn)?;
-    let oldest: Option<NaiveDateTime> =
-        outbox::table.filter(outbox::status.eq("pending")).select(diesel::dsl::min(outbox::created_at)).first(conn)?;
-    s.oldest_pending_at = oldest.map(|t| crate::time::utc_string(crate::db::from_db_time(t)));
-    Ok(s)
+    let oldest_pending = outbox::table
+        .filter(outbox::status.eq(OutboxStatus::Pending))
+        .select(diesel::dsl::min(outbox::created_at))
+        .first(conn)?;
+    Ok(OutboxStats { per_status: per_status.into_iter().collect(), due, oldest_pending })
 }
 
 /// Puts a dead row back in the queue, due now, with a fresh attempt budget. 404 when unknown, 409
 /// when the row is not dead.
 pub fn retry_dead(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Result<OutboxRow, AppError> {
-    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq("dead")))
+    let n = diesel::update(outbox::table.find(id).filter(outbox::status.eq(OutboxStatus::Dead)))
         .set((
-            outbox::status.eq("pending"),
+            outbox::status.eq(OutboxStatus::Pending),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(at),
             outbox::locked_by.eq(None::<String>),
@@ -508,10 +506,10 @@ pub fn set_marketing_consent(
                     ),
                 )
                 .filter(outbox::recipient.eq(email))
-                .filter(outbox::category.eq("marketing"))
-                .filter(outbox::status.eq("pending")),
+                .filter(outbox::category.eq(MailCategory::Marketing))
+                .filter(outbox::status.eq(OutboxStatus::Pending)),
         )
-        .set((outbox::status.eq("dropped"), outbox::last_error.eq("not sent: the address unsubscribed")))
+        .set((outbox::status.eq(OutboxStatus::Dropped), outbox::last_error.eq("not sent: the address unsubscribed")))
         .execute(conn)?;
     }
     Ok(())

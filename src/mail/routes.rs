@@ -7,7 +7,13 @@ use super::handlers::{list_outbox, outbox_stats, retry_outbox_email, unsubscribe
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    super::handlers::list_outbox,
+    super::handlers::outbox_stats,
+    super::handlers::retry_outbox_email,
+    super::handlers::unsubscribe_page,
+    super::handlers::unsubscribe,
+))]
 pub struct Api;
 
 /// Anyone (public writes are rate limited).

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use crate::auth::{scope, Actor};
 use crate::db::schema::{organization_states, organizations, venues};
 use crate::db::DbConnection;
+use crate::domain::OrganizationKind;
 use crate::error::AppError;
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -13,7 +14,7 @@ use crate::error::AppError;
 pub struct Organization {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: OrganizationKind,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -23,7 +24,7 @@ pub struct Organization {
 pub struct NewOrganization {
     pub id: String,
     pub name: String,
-    pub kind: String,
+    pub kind: OrganizationKind,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -55,9 +56,6 @@ pub struct NewVenue {
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
-
-pub const ORGANIZATION_KINDS: &[&str] =
-    &["national_chamber", "federation", "regional_office", "local_chamber", "platform_partner"];
 
 pub fn organization_exists(conn: &mut DbConnection, id: &str) -> Result<bool, AppError> {
     let n: i64 = organizations::table.filter(organizations::id.eq(id)).count().get_result(conn)?;

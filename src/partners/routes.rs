@@ -3,14 +3,21 @@
 
 use crate::routes::{get, patch, post, Router};
 
-use super::handlers::{
-    create_organization, create_venue, get_organization, get_venue, list_organizations, list_venues,
-    update_organization, update_venue,
-};
+use super::organizations::{create_organization, get_organization, list_organizations, update_organization};
+use super::venues::{create_venue, get_venue, list_venues, update_venue};
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    super::organizations::create_organization,
+    super::organizations::list_organizations,
+    super::organizations::get_organization,
+    super::organizations::update_organization,
+    super::venues::create_venue,
+    super::venues::list_venues,
+    super::venues::get_venue,
+    super::venues::update_venue,
+))]
 pub struct Api;
 
 /// Under `/api/v1/admin`, behind the staff gate.

@@ -1,32 +1,67 @@
 //! `GET /api/v1/admin/reports/states` and `GET /api/v1/admin/reports/organizations`.
 
-use actix_web::{web, HttpResponse};
-use serde::Serialize;
+use actix_web::web;
 
-use super::queries;
+use super::wire::{OrganizationReportOut, ReportOut, StateReportOut};
+use super::{figures, queries};
 use crate::auth::Actor;
-use crate::db::Db;
+use crate::db::{now, Db};
 use crate::error::AppError;
+use crate::openapi::problems::Staff;
 use crate::time::utc_string;
 
-#[derive(Debug, Serialize)]
-struct Report<T: Serialize> {
-    items: Vec<T>,
-    generated_at: String,
+fn report<T>(items: Vec<T>) -> web::Json<ReportOut<T>> {
+    web::Json(ReportOut { items, generated_at: utc_string(chrono::Utc::now()) })
 }
 
-fn report<T: Serialize>(items: Vec<T>) -> HttpResponse {
-    HttpResponse::Ok().json(Report { items, generated_at: utc_string(chrono::Utc::now()) })
-}
-
-pub(crate) async fn report_states(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+/// Events, registrations by status, attendance rate and upcoming capacity per state.
+///
+/// One row per state the caller's events are in (an event's own state, or its venue's; `null`
+/// for national webinars, last). Admins see the whole country, an organizer the events its
+/// organization hosts. Experts: 403.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/reports/states",
+    tag = "reports",
+    responses((status = 200, description = "one row per state", body = ReportOut<StateReportOut>), Staff),
+    security(("staff_token" = []))
+)]
+pub(crate) async fn report_states(
+    actor: Actor,
+    db: web::Data<Db>,
+) -> Result<web::Json<ReportOut<StateReportOut>>, AppError> {
     actor.require_staff_manager()?;
-    let rows = db.read(move |c| queries::by_state(c, &actor)).await?;
-    Ok(report(rows))
+    let events = db.read(move |c| queries::visible_events(c, &actor)).await?;
+    Ok(report(figures::by_state(events.values(), now())))
 }
 
-pub(crate) async fn report_organizations(actor: Actor, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
+/// The same figures per host organization.
+///
+/// One row per organization the caller may see (an organizer: its own); a co-hosted event counts
+/// for each of its hosts. Experts: 403.
+#[utoipa::path(
+    get,
+    path = "/api/v1/admin/reports/organizations",
+    tag = "reports",
+    responses(
+        (status = 200, description = "one row per organization", body = ReportOut<OrganizationReportOut>),
+        Staff
+    ),
+    security(("staff_token" = []))
+)]
+pub(crate) async fn report_organizations(
+    actor: Actor,
+    db: web::Data<Db>,
+) -> Result<web::Json<ReportOut<OrganizationReportOut>>, AppError> {
     actor.require_staff_manager()?;
-    let rows = db.read(move |c| queries::by_organization(c, &actor)).await?;
-    Ok(report(rows))
+    let (events, hosts, organizations) = db
+        .read(move |c| {
+            Ok((
+                queries::visible_events(c, &actor)?,
+                queries::visible_hosts(c, &actor)?,
+                queries::visible_organizations(c, &actor)?,
+            ))
+        })
+        .await?;
+    Ok(report(figures::by_organization(&events, &hosts, organizations, now())))
 }

@@ -14,6 +14,8 @@
 //! events that have not started: their number, total capacity, confirmed and waitlisted
 //! registrations, and seats left.
 
+pub mod figures;
 pub mod handlers;
 pub mod queries;
 pub mod routes;
+pub mod wire;

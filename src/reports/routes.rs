@@ -7,7 +7,7 @@ use super::handlers::{report_organizations, report_states};
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(super::handlers::report_states, super::handlers::report_organizations))]
 pub struct Api;
 
 /// Under `/api/v1/admin`, behind the staff gate.

@@ -3,11 +3,11 @@
 
 use crate::routes::{get, Router};
 
-use super::list_states;
+use super::handlers::list_states;
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(super::list_states))]
+#[openapi(paths(super::handlers::list_states))]
 pub struct Api;
 
 /// Anyone (public writes are rate limited).

@@ -152,7 +152,7 @@ pub fn queued_email(app: &TestApp, registration_id: &str, recipient: &str, body:
                 dedupe_key: key.clone(),
                 recipient: recipient.to_string(),
                 template: "reminder_24h".into(),
-                category: "transactional".into(),
+                category: roadshow::domain::MailCategory::Transactional,
                 subject: "Tomorrow: Fixture webinar".into(),
                 body_text: body.to_string(),
                 body_html: format!("<p>{body}</p>"),

@@ -166,7 +166,57 @@ async fn every_documented_operation_is_routed(app: TestApp) {
     }
 }
 
+/// Every staff answer reads back as the wire type the handler wrote (the shape the OpenAPI
+/// document gives it), with the closed sets spelled as on the wire.
+async fn staff_answers_read_as_their_wire_types(app: TestApp) {
+    use roadshow::audit::handlers::AuditOut;
+    use roadshow::auth::wire::{TokenOut, UserOut};
+    use roadshow::domain::{OrganizationKind, Role};
+    use roadshow::http::Page;
+    use roadshow::mail::handlers::OutboxStatsOut;
+    use roadshow::partners::wire::{OrganizationOut, VenueOut};
+    use roadshow::reports::wire::{OrganizationReportOut, ReportOut, StateReportOut};
+    use serde::de::DeserializeOwned;
+
+    async fn read<T: DeserializeOwned>(r: reqwest::Response, status: u16) -> T {
+        let body = expect_status(r, status).await;
+        serde_json::from_value(body.clone()).unwrap_or_else(|e| panic!("{e}: {body}"))
+    }
+
+    let me: UserOut = read(app.admin_get("/api/v1/admin/me").await, 200).await;
+    assert_eq!(me.role, Role::Admin);
+    let org_id = app.create_org("Ohio Chamber of Commerce", "local_chamber", &["OH"]).await;
+    let org: OrganizationOut = read(app.admin_get(&format!("/api/v1/admin/organizations/{org_id}")).await, 200).await;
+    assert_eq!((org.kind, org.states), (OrganizationKind::LocalChamber, vec!["OH".to_string()]));
+    let orgs: Page<OrganizationOut> = read(app.admin_get("/api/v1/admin/organizations").await, 200).await;
+    assert!(orgs.items.iter().any(|o| o.id == org_id));
+    let invited = json!({"email": "oh@chamber.example", "name": "Oh", "role": "organizer", "organization_id": org_id});
+    let user: UserOut = read(app.admin_post("/api/v1/admin/users", &invited).await, 201).await;
+    assert_eq!((user.role, user.organization_id.as_deref()), (Role::Organizer, Some(org_id.as_str())));
+    let users: Page<UserOut> = read(app.admin_get("/api/v1/admin/users").await, 200).await;
+    assert!(users.items.iter().any(|u| u.id == user.id));
+    let token: TokenOut =
+        read(app.admin_post(&format!("/api/v1/admin/users/{}/tokens", user.id), &json!(null)).await, 201).await;
+    assert!(token.token.is_some_and(|t| t.starts_with("rss_")), "a null body is no body");
+    let tokens: Page<TokenOut> =
+        read(app.admin_get(&format!("/api/v1/admin/users/{}/tokens", user.id)).await, 200).await;
+    assert!(tokens.items.iter().all(|t| t.token.is_none()), "the secret is shown once");
+    let venue_id = app.create_venue("OH").await;
+    let venue: VenueOut = read(app.admin_get(&format!("/api/v1/admin/venues/{venue_id}")).await, 200).await;
+    assert_eq!(venue.state, "OH");
+    let _: Page<VenueOut> = read(app.admin_get("/api/v1/admin/venues?state=OH").await, 200).await;
+    let audit: Page<AuditOut> =
+        read(app.admin_get(&format!("/api/v1/admin/audit?object_id={}", user.id)).await, 200).await;
+    assert_eq!(audit.items[0].changes.refs.get("organization_id"), Some(&org_id));
+    let _: OutboxStatsOut = read(app.admin_get("/api/v1/admin/outbox/stats").await, 200).await;
+    let _: ReportOut<StateReportOut> = read(app.admin_get("/api/v1/admin/reports/states").await, 200).await;
+    let report: ReportOut<OrganizationReportOut> =
+        read(app.admin_get("/api/v1/admin/reports/organizations").await, 200).await;
+    assert!(report.items.iter().any(|row| row.organization_id == org_id && row.figures.events.total == 0));
+}
+
 both_backends!(
+    staff_answers_read_as_their_wire_types,
     health_and_readiness_answer,
     states_list_has_fifty_states_and_dc,
     unknown_route_is_problem_json,

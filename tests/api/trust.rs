@@ -218,6 +218,8 @@ async fn a_register_and_cancel_loop_stops_emailing_at_the_hourly_cap(app: TestAp
     // Admins see the suppressed ones.
     let listed = expect_status(app.admin_get("/api/v1/admin/outbox?status=suppressed").await, 200).await;
     assert_eq!(listed["items"].as_array().unwrap().len(), 5, "{listed}");
+    let stats = expect_status(app.admin_get("/api/v1/admin/outbox/stats").await, 200).await;
+    assert_eq!(stats["suppressed"], 5, "{stats}");
 }
 
 async fn a_second_registration_of_the_same_attendee_names_nothing_and_emails_the_links(app: TestApp) {
