@@ -26,7 +26,9 @@ macro_rules! text_enum {
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
         $vis enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            // utoipa reads serde's `rename` only from a bare literal token, which `$text` is not
+            // inside a macro, so the schema gets its own (or it would list the Rust names).
+            $($(#[$vmeta])* #[serde(rename = $text)] #[schema(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -208,6 +210,13 @@ mod tests {
             assert_eq!(serde_json::to_value(kind).unwrap(), serde_json::json!(kind.as_str()));
         }
         assert_eq!("roadshow_stop".parse::<EventKind>(), Ok(EventKind::RoadshowStop));
+    }
+
+    #[test]
+    fn the_schema_lists_the_wire_spellings() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(RegistrationStatus::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["confirmed", "waitlisted", "cancelled", "attended"]));
     }
 
     #[test]
