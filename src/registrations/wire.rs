@@ -243,8 +243,10 @@ pub enum RegistrantsFormat {
 #[into_params(parameter_in = Query)]
 pub struct RegistrantsQuery {
     /// Only registrations in this status.
+    #[param(inline)]
     pub status: Option<RegistrationStatus>,
     /// `json` (default, paged) or `csv` (everything, as a file).
+    #[param(inline)]
     pub format: Option<RegistrantsFormat>,
     /// Page size, 1 to 200 (default 50; JSON only).
     #[param(minimum = 1, maximum = 200)]
