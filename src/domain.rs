@@ -28,7 +28,9 @@ macro_rules! text_enum {
         )]
         #[diesel(sql_type = diesel::sql_types::Text)]
         $vis enum $name {
-            $($(#[$vmeta])* #[serde(rename = $text)] $variant),+
+            // utoipa reads serde's `rename` only from a bare literal token, which `$text` is not
+            // inside a macro, so the schema gets its own (or it would list the Rust names).
+            $($(#[$vmeta])* #[serde(rename = $text)] #[schema(rename = $text)] $variant),+
         }
 
         impl $name {
@@ -221,6 +223,8 @@ mod tests {
         let schema = serde_json::to_value(<OrganizationKind as utoipa::PartialSchema>::schema()).unwrap();
         let spellings: Vec<&str> = OrganizationKind::ALL.iter().map(|k| k.as_str()).collect();
         assert_eq!(schema["enum"], serde_json::json!(spellings));
+        let schema = serde_json::to_value(<RegistrationStatus as utoipa::PartialSchema>::schema()).unwrap();
+        assert_eq!(schema["enum"], serde_json::json!(["confirmed", "waitlisted", "cancelled", "attended"]));
     }
 
     #[test]

@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod mail;
 pub mod openapi;
 pub mod ops;
+pub mod pages;
 pub mod partners;
 pub mod privacy;
 pub mod ratelimit;

@@ -16,11 +16,20 @@
 //!   its consent and its pending requests. An audit entry (no values) records that it happened.
 //!
 //! A wrong or unknown token or link is a 404 (nothing can be probed); a missing one 401.
+//!
+//! By capability: [`public`] (asking for a link, confirming it through the API), [`page`] (the
+//! page a link opens and its form), [`manage`] (a registration's own data, manage token),
+//! [`staff`] (business records, national admins), [`wire`] (the bodies of all of them),
+//! [`requests`] (the verified-link flow) and [`queries`] (export and erasure; the SQL).
 
-pub mod handlers;
+pub mod manage;
+pub mod page;
+pub mod public;
 pub mod queries;
 pub mod requests;
 pub mod routes;
+pub mod staff;
+pub mod wire;
 
 use sha2::{Digest, Sha256};
 

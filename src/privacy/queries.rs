@@ -1,8 +1,13 @@
-//! Export and erasure of one business's data. No HTTP here.
+//! Export and erasure of personal data, and the address locks that serialise them. No HTTP here;
+//! exports are filled straight into the data documents of [`super::wire`].
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
-use serde::Serialize;
+
+use super::wire::{
+    AddressDataOut, BusinessDataOut, BusinessGivenOut, BusinessOut, ConsentOut, EmailRecordOut, EventRefOut,
+    RegistrationDataOut, RegistrationRecordOut,
+};
 
 use crate::audit::{self, Changes};
 use crate::auth::tokens::{hash_token, new_token, TokenKind};
@@ -11,8 +16,10 @@ use crate::db::schema::{
     registration_tokens, registrations, unsubscribe_tokens,
 };
 use crate::db::{from_db_time, now, DbConnection};
+use crate::domain::{EventKind, MailCategory, OutboxStatus, PrivacyStatus, RegistrationStatus};
 use crate::error::AppError;
 use crate::mail::MailContext;
+use crate::registrations::model::OPEN;
 use crate::time::utc_string;
 
 #[derive(Debug, Queryable)]
@@ -29,76 +36,6 @@ struct BusinessRow {
     _deleted_at: Option<NaiveDateTime>,
 }
 
-/// Everything held about a business.
-#[derive(Debug, Serialize)]
-pub struct BusinessData {
-    pub business: BusinessOut,
-    pub registrations: Vec<RegistrationOut>,
-    pub emails: Vec<EmailOut>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BusinessOut {
-    pub id: String,
-    pub name: String,
-    pub email: Option<String>,
-    pub state: Option<String>,
-    pub industry: Option<String>,
-    pub employees: Option<String>,
-    pub website: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct RegistrationOut {
-    pub id: String,
-    pub event: EventRef,
-    pub status: String,
-    pub attendee_name: Option<String>,
-    pub attendee_email: Option<String>,
-    pub created_at: String,
-    pub confirmed_at: Option<String>,
-    pub cancelled_at: Option<String>,
-    pub checked_in_at: Option<String>,
-    /// What the registrant typed about the business when registering.
-    pub business_as_given: BusinessGiven,
-}
-
-#[derive(Debug, Serialize)]
-pub struct BusinessGiven {
-    pub name: Option<String>,
-    pub state: Option<String>,
-    pub industry: Option<String>,
-    pub employees: Option<String>,
-    pub website: Option<String>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EventRef {
-    pub id: String,
-    pub title: String,
-    pub kind: String,
-    pub starts_at: String,
-    pub time_zone: String,
-}
-
-#[derive(Debug, Serialize)]
-pub struct EmailOut {
-    pub id: String,
-    pub registration_id: Option<String>,
-    pub template: String,
-    pub category: String,
-    pub recipient: String,
-    pub subject: String,
-    /// The plain-text body as sent, with link tokens masked: a copy of the data must not be a
-    /// second key to every registration of the business.
-    pub body_text: String,
-    pub status: String,
-    pub created_at: String,
-    pub sent_at: Option<String>,
-}
-
 fn ts(t: NaiveDateTime) -> String {
     utc_string(from_db_time(t))
 }
@@ -111,13 +48,13 @@ enum Whose<'a> {
 }
 
 type RegRow = (
-    (String, String, Option<String>, Option<String>),
+    (String, RegistrationStatus, Option<String>, Option<String>),
     (NaiveDateTime, Option<NaiveDateTime>, Option<NaiveDateTime>, Option<NaiveDateTime>),
-    (String, String, String, NaiveDateTime, String),
+    (String, String, EventKind, NaiveDateTime, String),
     (Option<String>, Option<String>, Option<String>, Option<String>, Option<String>),
 );
 
-fn load_registrations(conn: &mut DbConnection, whose: Whose<'_>) -> Result<Vec<RegistrationOut>, AppError> {
+fn load_registrations(conn: &mut DbConnection, whose: Whose<'_>) -> Result<Vec<RegistrationRecordOut>, AppError> {
     let q = registrations::table
         .inner_join(events::table)
         .order((registrations::created_at, registrations::id))
@@ -147,7 +84,7 @@ fn load_registrations(conn: &mut DbConnection, whose: Whose<'_>) -> Result<Vec<R
     let rows: Vec<RegRow> = q.load(conn)?;
     Ok(rows
         .into_iter()
-        .map(|(a, t, e, g)| RegistrationOut {
+        .map(|(a, t, e, g)| RegistrationRecordOut {
             id: a.0,
             status: a.1,
             attendee_name: a.2,
@@ -156,8 +93,8 @@ fn load_registrations(conn: &mut DbConnection, whose: Whose<'_>) -> Result<Vec<R
             confirmed_at: t.1.map(ts),
             cancelled_at: t.2.map(ts),
             checked_in_at: t.3.map(ts),
-            event: EventRef { id: e.0, title: e.1, kind: e.2, starts_at: ts(e.3), time_zone: e.4 },
-            business_as_given: BusinessGiven { name: g.0, state: g.1, industry: g.2, employees: g.3, website: g.4 },
+            event: EventRefOut { id: e.0, title: e.1, kind: e.2, starts_at: ts(e.3), time_zone: e.4 },
+            business_as_given: BusinessGivenOut { name: g.0, state: g.1, industry: g.2, employees: g.3, website: g.4 },
         })
         .collect())
 }
@@ -168,9 +105,19 @@ fn load_emails(
     conn: &mut DbConnection,
     reg_ids: &[String],
     extra: Option<Whose<'_>>,
-) -> Result<Vec<EmailOut>, AppError> {
-    type MailRow =
-        (String, Option<String>, String, String, String, String, String, String, NaiveDateTime, Option<NaiveDateTime>);
+) -> Result<Vec<EmailRecordOut>, AppError> {
+    type MailRow = (
+        String,
+        Option<String>,
+        String,
+        MailCategory,
+        String,
+        String,
+        String,
+        OutboxStatus,
+        NaiveDateTime,
+        Option<NaiveDateTime>,
+    );
     let q = outbox::table
         .order((outbox::created_at, outbox::id))
         .select((
@@ -201,7 +148,7 @@ fn load_emails(
     let mails: Vec<MailRow> = q.load(conn)?;
     Ok(mails
         .into_iter()
-        .map(|m| EmailOut {
+        .map(|m| EmailRecordOut {
             id: m.0,
             registration_id: m.1,
             template: m.2,
@@ -217,14 +164,14 @@ fn load_emails(
 }
 
 /// The business's data, or `None` when it is unknown or already erased.
-pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<BusinessData>, AppError> {
+pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<BusinessDataOut>, AppError> {
     let row: Option<BusinessRow> =
         businesses::table.find(business_id).filter(businesses::deleted_at.is_null()).first(conn).optional()?;
     let Some(b) = row else { return Ok(None) };
     let registrations = load_registrations(conn, Whose::Business(business_id))?;
     let reg_ids: Vec<String> = registrations.iter().map(|r| r.id.clone()).collect();
     let emails = load_emails(conn, &reg_ids, Some(Whose::Business(business_id)))?;
-    Ok(Some(BusinessData {
+    Ok(Some(BusinessDataOut {
         business: BusinessOut {
             id: b.id,
             name: b.name,
@@ -241,44 +188,18 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
     }))
 }
 
-/// What one registration's manage token may see: the registration (with what its registrant typed
-/// about the business) and the emails sent about it. Nothing business-wide.
-#[derive(Debug, Serialize)]
-pub struct RegistrationData {
-    pub registration: RegistrationOut,
-    pub emails: Vec<EmailOut>,
-}
-
-pub fn export_registration(conn: &mut DbConnection, registration_id: &str) -> Result<RegistrationData, AppError> {
+/// What one registration's manage token may see (see [`RegistrationDataOut`]).
+pub fn export_registration(conn: &mut DbConnection, registration_id: &str) -> Result<RegistrationDataOut, AppError> {
     let registration = load_registrations(conn, Whose::Registration(registration_id))?
         .into_iter()
         .next()
         .ok_or_else(|| AppError::not_found("no such registration"))?;
     let emails = load_emails(conn, std::slice::from_ref(&registration.id), None)?;
-    Ok(RegistrationData { registration, emails })
+    Ok(RegistrationDataOut { registration, emails })
 }
 
 /// Everything held for one address, as a business's contact and as an attendee (a verified link).
-#[derive(Debug, Serialize)]
-pub struct AddressData {
-    pub email: String,
-    pub marketing_consent: Option<ConsentOut>,
-    /// The business this address is the contact of, with all its registrations and emails.
-    pub business: Option<BusinessData>,
-    /// Registrations where this address is the attendee.
-    pub registrations: Vec<RegistrationOut>,
-    /// Emails to this address about those registrations, and those about no registration.
-    pub emails: Vec<EmailOut>,
-}
-
-#[derive(Debug, Serialize)]
-pub struct ConsentOut {
-    pub marketing_consent: bool,
-    pub unsubscribed_at: Option<String>,
-    pub updated_at: String,
-}
-
-pub fn export_address(conn: &mut DbConnection, email: &str) -> Result<AddressData, AppError> {
+pub fn export_address(conn: &mut DbConnection, email: &str) -> Result<AddressDataOut, AppError> {
     let business_id: Option<String> = businesses::table
         .filter(businesses::email.eq(email))
         .filter(businesses::deleted_at.is_null())
@@ -297,7 +218,7 @@ pub fn export_address(conn: &mut DbConnection, email: &str) -> Result<AddressDat
         .select((email_consents::marketing_consent, email_consents::unsubscribed_at, email_consents::updated_at))
         .first(conn)
         .optional()?;
-    Ok(AddressData {
+    Ok(AddressDataOut {
         email: email.to_string(),
         marketing_consent: consent.map(|(c, u, at)| ConsentOut {
             marketing_consent: c,
@@ -331,8 +252,8 @@ pub fn mask_tokens(text: &str) -> String {
     }
 }
 
-/// What an erasure did.
-#[derive(Debug, Default, Serialize)]
+/// What an erasure did (answered as [`super::wire::ErasureOut`]).
+#[derive(Debug, Default)]
 pub struct ErasureSummary {
     /// The erased business, when the address was a business's contact (or the registration's own
     /// erasure does not touch a business: `None`).
@@ -341,7 +262,6 @@ pub struct ErasureSummary {
     pub registrations_cancelled: usize,
     pub emails_dropped: usize,
     /// Outbox rows whose content was blanked: their `.eml` copies are removed after commit.
-    #[serde(skip)]
     pub email_ids: Vec<String>,
 }
 
@@ -487,7 +407,7 @@ pub fn erase_address(
             privacy_requests::email.eq("erased"),
             privacy_requests::payload.eq("{}"),
             privacy_requests::token_hash.eq(None::<String>),
-            privacy_requests::status.eq("erased"),
+            privacy_requests::status.eq(PrivacyStatus::Erased),
         ))
         .execute(conn)?;
     audit::record_system(
@@ -516,7 +436,7 @@ fn anonymise_registrations(
     let future: Vec<String> = registrations::table
         .inner_join(events::table)
         .filter(registrations::id.eq_any(reg_ids))
-        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .filter(registrations::status.eq_any(OPEN))
         .filter(events::starts_at.gt(ts))
         .order((registrations::created_at, registrations::id))
         .select(registrations::id)
@@ -578,13 +498,15 @@ fn scrub_emails(conn: &mut DbConnection, mine: Mine<'_>, why: &str) -> Result<Er
     };
     let mut dropped = 0;
     for chunk in ids.chunks(500) {
-        dropped += diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)).filter(outbox::status.eq("pending")))
-            .set((
-                outbox::status.eq("dropped"),
-                outbox::locked_by.eq(None::<String>),
-                outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
-            ))
-            .execute(conn)?;
+        dropped += diesel::update(
+            outbox::table.filter(outbox::id.eq_any(chunk)).filter(outbox::status.eq(OutboxStatus::Pending)),
+        )
+        .set((
+            outbox::status.eq(OutboxStatus::Dropped),
+            outbox::locked_by.eq(None::<String>),
+            outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .execute(conn)?;
         diesel::update(outbox::table.filter(outbox::id.eq_any(chunk)))
             .set((
                 outbox::recipient.eq("erased"),

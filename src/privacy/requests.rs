@@ -17,59 +17,27 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Text};
 use serde::{Deserialize, Serialize};
 
-use super::queries::{self, AddressData, BusinessOut, ErasureSummary};
+use super::queries::{self, ErasureSummary};
+use super::wire::{AddressDataOut, BusinessOut};
 use crate::audit::{self, Changes};
 use crate::auth::tokens::{hash_token, new_token, TokenKind};
 use crate::db::schema::{businesses, email_consents, privacy_requests, registrations};
 use crate::db::{new_id, now, write_tx, Db, DbConnection};
+use crate::domain::{PrivacyKind, PrivacyStatus};
 use crate::error::AppError;
 use crate::mail::{outbox, MailContext};
 
 /// How long a privacy link works.
 pub const LINK_MINUTES: i64 = 30;
 
-/// What a request asks for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Kind {
-    /// A copy of everything held for the address.
-    Export,
-    /// Erasure of everything the address controls.
-    Erase,
-    /// A change to the business record the address is the contact of.
-    UpdateBusiness,
-    /// Giving or withdrawing the address's marketing consent.
-    Marketing,
-    /// The "your links" email (lost-link recovery): needs no confirmation.
-    Links,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Export => "export",
-            Kind::Erase => "erase",
-            Kind::UpdateBusiness => "update_business",
-            Kind::Marketing => "marketing",
-            Kind::Links => "links",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Kind> {
-        [Kind::Export, Kind::Erase, Kind::UpdateBusiness, Kind::Marketing, Kind::Links]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
-
-    /// What confirming does, as the email and the page say it ("…to {action}").
-    pub fn action(self) -> &'static str {
-        match self {
-            Kind::Export => "send a copy of all the data we hold for it",
-            Kind::Erase => "erase all the data we hold for it (registrations still ahead are cancelled)",
-            Kind::UpdateBusiness => "change the details of the business it is the contact of",
-            Kind::Marketing => "change whether it receives news about the Roadshow",
-            Kind::Links => "send the links to its registrations",
-        }
+/// What confirming a request of `kind` does, as the email and the page say it ("…to {action}").
+pub fn action(kind: PrivacyKind) -> &'static str {
+    match kind {
+        PrivacyKind::Export => "send a copy of all the data we hold for it",
+        PrivacyKind::Erase => "erase all the data we hold for it (registrations still ahead are cancelled)",
+        PrivacyKind::UpdateBusiness => "change the details of the business it is the contact of",
+        PrivacyKind::Marketing => "change whether it receives news about the Roadshow",
+        PrivacyKind::Links => "send the links to its registrations",
     }
 }
 
@@ -98,14 +66,14 @@ pub struct Payload {
 }
 
 /// Queues a request (one insert, whatever the address). Call in a write transaction.
-pub fn queue(conn: &mut DbConnection, email: &str, kind: Kind, payload: &Payload) -> Result<(), AppError> {
+pub fn queue(conn: &mut DbConnection, email: &str, kind: PrivacyKind, payload: &Payload) -> Result<(), AppError> {
     diesel::insert_into(privacy_requests::table)
         .values((
             privacy_requests::id.eq(new_id()),
             privacy_requests::email.eq(email),
-            privacy_requests::kind.eq(kind.as_str()),
+            privacy_requests::kind.eq(kind),
             privacy_requests::payload.eq(serde_json::to_string(payload).unwrap_or_else(|_| "{}".into())),
-            privacy_requests::status.eq("queued"),
+            privacy_requests::status.eq(PrivacyStatus::Queued),
             privacy_requests::created_at.eq(now()),
         ))
         .execute(conn)?;
@@ -133,7 +101,7 @@ pub fn process_queued(conn: &mut DbConnection, ctx: &MailContext, limit: i64) ->
         .collect()
     } else {
         privacy_requests::table
-            .filter(privacy_requests::status.eq("queued"))
+            .filter(privacy_requests::status.eq(PrivacyStatus::Queued))
             .order((privacy_requests::created_at, privacy_requests::id))
             .limit(limit)
             .select(privacy_requests::id)
@@ -159,7 +127,7 @@ pub fn process_all(db: &Db, ctx: &MailContext) -> Result<usize, AppError> {
 }
 
 fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(), AppError> {
-    let (email, kind): (String, String) =
+    let (email, kind): (String, PrivacyKind) =
         privacy_requests::table.find(id).select((privacy_requests::email, privacy_requests::kind)).first(conn)?;
     let at = now();
     // Serialised with an erasure of the same address (see `queries::erase_address`). Only tried:
@@ -168,17 +136,16 @@ fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(
     if !queries::try_lock_address(conn, &email)? {
         return Ok(());
     }
-    let kind = Kind::parse(&kind).ok_or_else(|| AppError::internal("unknown privacy request kind"))?;
-    let status = if kind == Kind::Links {
+    let status = if kind == PrivacyKind::Links {
         if crate::mail::links_email(conn, ctx, &email)? {
-            "sent"
+            PrivacyStatus::Sent
         } else {
-            "ignored"
+            PrivacyStatus::Ignored
         }
     } else if !address_known(conn, &email, kind)? {
-        "ignored"
-    } else if !outbox::take_throttle(conn, &email, &format!("privacy:{}", kind.as_str()), at, ctx.links_every)? {
-        "throttled"
+        PrivacyStatus::Ignored
+    } else if !outbox::take_throttle(conn, &email, &format!("privacy:{kind}"), at, ctx.links_every)? {
+        PrivacyStatus::Throttled
     } else {
         let token = new_token(TokenKind::Privacy);
         diesel::update(privacy_requests::table.find(id))
@@ -188,8 +155,8 @@ fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(
             ))
             .execute(conn)?;
         let url = format!("{}/privacy/confirm?token={token}", ctx.public_url);
-        crate::mail::privacy_link_email(conn, ctx, &email, kind.action(), &url, LINK_MINUTES)?;
-        "sent"
+        crate::mail::privacy_link_email(conn, ctx, &email, action(kind), &url, LINK_MINUTES)?;
+        PrivacyStatus::Sent
     };
     diesel::update(privacy_requests::table.find(id))
         .set((privacy_requests::status.eq(status), privacy_requests::processed_at.eq(Some(at))))
@@ -198,11 +165,11 @@ fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(
 }
 
 /// Whether we hold anything a request of `kind` could act on for this address.
-fn address_known(conn: &mut DbConnection, email: &str, kind: Kind) -> Result<bool, AppError> {
+fn address_known(conn: &mut DbConnection, email: &str, kind: PrivacyKind) -> Result<bool, AppError> {
     use diesel::dsl::exists;
     let contact =
         exists(businesses::table.filter(businesses::email.eq(email)).filter(businesses::deleted_at.is_null()));
-    if kind == Kind::UpdateBusiness {
+    if kind == PrivacyKind::UpdateBusiness {
         return Ok(diesel::select(contact).get_result(conn)?);
     }
     let attendee = exists(registrations::table.filter(registrations::attendee_email.eq(email)));
@@ -211,10 +178,10 @@ fn address_known(conn: &mut DbConnection, email: &str, kind: Kind) -> Result<boo
 }
 
 /// A link's request, while it may still be used: its kind, address and payload.
-pub fn peek(conn: &mut DbConnection, token: &str) -> Result<Option<(Kind, String, Payload)>, AppError> {
-    let row: Option<(String, String, String, Option<NaiveDateTime>)> = privacy_requests::table
+pub fn peek(conn: &mut DbConnection, token: &str) -> Result<Option<(PrivacyKind, String, Payload)>, AppError> {
+    let row: Option<(PrivacyKind, String, String, Option<NaiveDateTime>)> = privacy_requests::table
         .filter(privacy_requests::token_hash.eq(hash_token(token)))
-        .filter(privacy_requests::status.eq("sent"))
+        .filter(privacy_requests::status.eq(PrivacyStatus::Sent))
         .select((
             privacy_requests::kind,
             privacy_requests::email,
@@ -225,16 +192,14 @@ pub fn peek(conn: &mut DbConnection, token: &str) -> Result<Option<(Kind, String
         .optional()?;
     Ok(row.and_then(|(kind, email, payload, expires)| {
         let live = expires.is_some_and(|e| e > now());
-        let kind = Kind::parse(&kind)?;
         live.then(|| (kind, email, serde_json::from_str(&payload).unwrap_or_default()))
     }))
 }
 
-/// What a confirmed request did.
-#[derive(Debug, Serialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+/// What a confirmed request did (answered as [`super::wire::ConfirmOut`]).
+#[derive(Debug)]
 pub enum Outcome {
-    Export { data: Box<AddressData> },
+    Export { data: Box<AddressDataOut> },
     Erase { summary: ErasureSummary },
     UpdateBusiness { business: BusinessOut },
     Marketing { marketing_consent: bool },
@@ -248,36 +213,37 @@ pub fn invalid_link() -> AppError {
 /// Carries out the request behind a link, spending the link, in the caller's write transaction.
 pub fn confirm(conn: &mut DbConnection, ctx: &MailContext, token: &str) -> Result<Outcome, AppError> {
     let at = now();
-    let row: Option<(String, String, String, String)> = privacy_requests::table
+    let row: Option<(String, String, PrivacyKind, String)> = privacy_requests::table
         .filter(privacy_requests::token_hash.eq(hash_token(token)))
-        .filter(privacy_requests::status.eq("sent"))
+        .filter(privacy_requests::status.eq(PrivacyStatus::Sent))
         .filter(privacy_requests::expires_at.gt(at))
         .select((privacy_requests::id, privacy_requests::email, privacy_requests::kind, privacy_requests::payload))
         .first(conn)
         .optional()?;
     let (id, email, kind, payload) = row.ok_or_else(invalid_link)?;
     // Spend it first, conditionally: of two racing confirmations only one gets on.
-    let spent = diesel::update(privacy_requests::table.find(&id).filter(privacy_requests::status.eq("sent")))
-        .set((privacy_requests::status.eq("used"), privacy_requests::used_at.eq(Some(at))))
-        .execute(conn)?;
+    let spent =
+        diesel::update(privacy_requests::table.find(&id).filter(privacy_requests::status.eq(PrivacyStatus::Sent)))
+            .set((privacy_requests::status.eq(PrivacyStatus::Used), privacy_requests::used_at.eq(Some(at))))
+            .execute(conn)?;
     if spent == 0 {
         return Err(invalid_link());
     }
     let payload: Payload = serde_json::from_str(&payload).unwrap_or_default();
-    match Kind::parse(&kind).ok_or_else(invalid_link)? {
-        Kind::Export => Ok(Outcome::Export { data: Box::new(queries::export_address(conn, &email)?) }),
-        Kind::Erase => Ok(Outcome::Erase { summary: queries::erase_address(conn, ctx, &email, &id)? }),
-        Kind::UpdateBusiness => {
+    match kind {
+        PrivacyKind::Export => Ok(Outcome::Export { data: Box::new(queries::export_address(conn, &email)?) }),
+        PrivacyKind::Erase => Ok(Outcome::Erase { summary: queries::erase_address(conn, ctx, &email, &id)? }),
+        PrivacyKind::UpdateBusiness => {
             let changes = payload.business.unwrap_or_default();
             Ok(Outcome::UpdateBusiness { business: update_business(conn, &email, &changes)? })
         }
-        Kind::Marketing => {
+        PrivacyKind::Marketing => {
             let consent = payload.marketing_consent.unwrap_or(false);
             outbox::set_marketing_consent(conn, &email, consent, at)?;
             audit::record_system(conn, "update", "email_consent", &id, Changes::fields(&["marketing_consent"]))?;
             Ok(Outcome::Marketing { marketing_consent: consent })
         }
-        Kind::Links => Err(invalid_link()),
+        PrivacyKind::Links => Err(invalid_link()),
     }
 }
 
@@ -350,7 +316,9 @@ pub fn prune(conn: &mut DbConnection, at: NaiveDateTime, idempotency_ttl: chrono
     n += diesel::delete(idempotency_keys::table.filter(idempotency_keys::created_at.lt(at - idempotency_ttl)))
         .execute(conn)?;
     n += diesel::update(
-        privacy_requests::table.filter(privacy_requests::status.eq("sent")).filter(privacy_requests::expires_at.lt(at)),
+        privacy_requests::table
+            .filter(privacy_requests::status.eq(PrivacyStatus::Sent))
+            .filter(privacy_requests::expires_at.lt(at)),
     )
     .set(privacy_requests::token_hash.eq(None::<String>))
     .execute(conn)?;

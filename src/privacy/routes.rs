@@ -3,14 +3,30 @@
 
 use crate::routes::{delete, get, patch, post, Router};
 
-use super::handlers::{
-    confirm_api, confirm_form, confirm_page, create_request, erase_registration_data, export_registration_data,
-    get_business, update_business,
+use super::manage::{
+    erase_business_data, erase_business_data_post, erase_registration_data, erase_registration_data_post,
+    export_business_data, export_registration_data,
 };
+use super::page::{confirm_form, confirm_page};
+use super::public::{confirm_api, create_request};
+use super::staff::{get_business, update_business};
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    super::public::create_request,
+    super::public::confirm_api,
+    super::page::confirm_page,
+    super::page::confirm_form,
+    super::manage::export_registration_data,
+    super::manage::erase_registration_data,
+    super::manage::erase_registration_data_post,
+    super::manage::export_business_data,
+    super::manage::erase_business_data,
+    super::manage::erase_business_data_post,
+    super::staff::get_business,
+    super::staff::update_business,
+))]
 pub struct Api;
 
 /// Anyone (public writes are rate limited).
@@ -24,9 +40,9 @@ pub fn public(r: &mut Router) {
 /// Under `/api/v1/registrations/{id}`, behind the manage-token gate.
 pub fn manage(r: &mut Router) {
     r.at("/data", [get(export_registration_data), delete(erase_registration_data)]);
-    r.at("/data/erase", [post(erase_registration_data)]);
-    r.at("/business-data", [get(export_registration_data), delete(erase_registration_data)]);
-    r.at("/business-data/erase", [post(erase_registration_data)]);
+    r.at("/data/erase", [post(erase_registration_data_post)]);
+    r.at("/business-data", [get(export_business_data), delete(erase_business_data)]);
+    r.at("/business-data/erase", [post(erase_business_data_post)]);
 }
 
 /// Under `/api/v1/admin`, behind the staff gate.

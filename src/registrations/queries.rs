@@ -1,16 +1,17 @@
-//! Registration transactions. Each public function runs inside the caller's write transaction and
-//! writes the emails it implies to the outbox in that same transaction.
+//! Registration transactions and reads. Each writing function runs inside the caller's write
+//! transaction and writes the emails it implies to the outbox in that same transaction. No HTTP
+//! here; statuses are [`RegistrationStatus`] and [`EventStatus`], never strings.
 
 use diesel::prelude::*;
 use diesel::sql_types::{Text, Timestamp};
 
-use super::model::{NewRegistration, Registration, RegistrationRequest};
+use super::model::{Held, HeldEvent, NewRegistration, Registrant, Registration, RegistrationRequest, ACTIVE, OPEN};
 use super::seats;
-use crate::auth::tokens::{hash_token, new_token, tokens_match, TokenKind};
+use crate::auth::tokens::{hash_token, new_token, TokenKind};
 use crate::auth::Actor;
-use crate::db::schema::{businesses, events, idempotency_keys, registration_tokens, registrations};
+use crate::db::schema::{businesses, events, idempotency_keys, registration_tokens, registrations, venues};
 use crate::db::{cached, new_id, now, DbConnection};
-use crate::domain::EventStatus;
+use crate::domain::{EventStatus, RegistrationStatus};
 use crate::error::AppError;
 use crate::events::model::Event;
 use crate::mail::outbox::{self, NewEmail};
@@ -24,7 +25,7 @@ pub const ALREADY_REGISTERED: &str = "this attendee is already registered for th
 pub struct Created {
     pub id: String,
     pub event_id: String,
-    pub status: String,
+    pub status: RegistrationStatus,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub waitlist_position: Option<i64>,
     /// Shown once; only its hash is stored.
@@ -100,7 +101,7 @@ pub fn register(
     };
 
     let (status, shard, ticket) = match seats::take_seat(conn, event_id)? {
-        Some(shard) => ("confirmed", Some(shard), None),
+        Some(shard) => (RegistrationStatus::Confirmed, Some(shard), None),
         None => {
             // Full: take a waitlist ticket under the event row lock, then look once more, since a
             // seat freed before we got the lock (with nobody waiting) is ours.
@@ -110,8 +111,8 @@ pub fn register(
                 .get_result(conn)?;
             let freed = seats::has_room(conn, event_id)?;
             match if freed { seats::take_seat(conn, event_id)? } else { None } {
-                Some(shard) => ("confirmed", Some(shard), None),
-                None => ("waitlisted", None, Some(ticket)),
+                Some(shard) => (RegistrationStatus::Confirmed, Some(shard), None),
+                None => (RegistrationStatus::Waitlisted, None, Some(ticket)),
             }
         }
     };
@@ -122,31 +123,31 @@ pub fn register(
         business_id,
         attendee_name: Some(req.attendee_name.clone()),
         attendee_email: Some(req.attendee_email.clone()),
-        status: status.to_string(),
+        status,
         waitlist_ticket: ticket,
         seat_shard: shard,
         manage_token_hash: hash_token(&token),
         created_at: at,
         updated_at: at,
-        confirmed_at: (status == "confirmed").then_some(at),
+        confirmed_at: (status == RegistrationStatus::Confirmed).then_some(at),
         business_name_given: Some(req.business_name.clone()),
         business_state_given: Some(req.business_state.clone()),
         industry_given: req.industry.clone(),
         employees_given: req.employees.clone(),
         website_given: req.website.clone(),
     };
-    let notice = if status == "confirmed" { Notice::Confirmed } else { Notice::Waitlisted };
+    let notice = if status == RegistrationStatus::Confirmed { Notice::Confirmed } else { Notice::Waitlisted };
     // Counted before this row goes in, hence the + 1: tickets are handed out one at a time under
     // the event's row lock, which this transaction holds, so nobody joins the waitlist in between.
     let position = match ticket {
-        Some(t) if status == "waitlisted" => Some(waitlist_position(conn, event_id, t)? + 1),
+        Some(t) if status == RegistrationStatus::Waitlisted => Some(waitlist_position(conn, event_id, t)? + 1),
         _ => None,
     };
     // The email is made from the rows this transaction holds (the event under its key-share lock,
     // which an event change must wait for) and goes in with the registration.
     let facts = RegistrationFacts {
         id: row.id.clone(),
-        status: row.status.clone(),
+        status: row.status.as_str().to_string(),
         attendee_name: row.attendee_name.clone(),
         attendee_email: row.attendee_email.clone(),
         business_id: row.business_id.clone(),
@@ -168,7 +169,7 @@ pub fn register(
     let created = Created {
         id: row.id.clone(),
         event_id: event_id.to_string(),
-        status: status.to_string(),
+        status,
         waitlist_position: position,
         manage_token: Some(token),
     };
@@ -244,7 +245,7 @@ fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail)
     .bind::<Text, _>(&row.business_id)
     .bind::<Nullable<Text>, _>(&row.attendee_name)
     .bind::<Nullable<Text>, _>(&row.attendee_email)
-    .bind::<Text, _>(&row.status)
+    .bind::<Text, _>(row.status.as_str())
     .bind::<Nullable<BigInt>, _>(row.waitlist_ticket)
     .bind::<Nullable<Integer>, _>(row.seat_shard)
     .bind::<Text, _>(&row.manage_token_hash)
@@ -317,13 +318,13 @@ fn claim_idempotency_key(
         serde_json::from_str(&body).map_err(|e| AppError::internal(format!("stored idempotent response: {e}")))?;
     // The registration may have moved on (promoted, cancelled) since: answer with its state now.
     let reg: Registration = registrations::table.find(&created.id).first(conn)?;
-    created.status = reg.status.clone();
+    created.status = reg.status;
     created.waitlist_position = match reg.waitlist_ticket {
-        Some(t) if reg.status == "waitlisted" => Some(waitlist_position(conn, event_id, t)?),
+        Some(t) if reg.status == RegistrationStatus::Waitlisted => Some(waitlist_position(conn, event_id, t)?),
         _ => None,
     };
     // A cancelled (or anonymised) registration is not handed a working token again.
-    created.manage_token = if reg.status == "cancelled" || reg.attendee_email.is_none() {
+    created.manage_token = if reg.status == RegistrationStatus::Cancelled || reg.attendee_email.is_none() {
         None
     } else {
         Some(mint_link_token(conn, &reg.id)?)
@@ -402,7 +403,7 @@ pub fn active_for_attendee(conn: &mut DbConnection, event_id: &str, email: &str)
     Ok(registrations::table
         .filter(registrations::event_id.eq(event_id))
         .filter(registrations::attendee_email.eq(email))
-        .filter(registrations::status.eq_any(["confirmed", "waitlisted", "attended"]))
+        .filter(registrations::status.eq_any(ACTIVE))
         .select(registrations::id)
         .first(conn)
         .optional()?)
@@ -412,7 +413,7 @@ pub fn active_for_attendee(conn: &mut DbConnection, event_id: &str, email: &str)
 pub fn waitlist_position(conn: &mut DbConnection, event_id: &str, ticket: i64) -> Result<i64, AppError> {
     Ok(registrations::table
         .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::status.eq("waitlisted"))
+        .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
         .filter(registrations::waitlist_ticket.le(ticket))
         .count()
         .get_result(conn)?)
@@ -422,30 +423,68 @@ pub fn waitlist_position(conn: &mut DbConnection, event_id: &str, ticket: i64) -
 pub fn active_ids(conn: &mut DbConnection, event_id: &str) -> Result<Vec<String>, AppError> {
     Ok(registrations::table
         .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .filter(registrations::status.eq_any(OPEN))
         .order(registrations::created_at)
         .select(registrations::id)
         .load(conn)?)
 }
 
-/// The registration a manage token opens; `None` (→ 404) for a wrong token or id.
-pub fn find_by_token(conn: &mut DbConnection, id: &str, token: &str) -> Result<Option<Registration>, AppError> {
-    let Some(reg) = registrations::table.find(id).first::<Registration>(conn).optional()? else {
-        return Ok(None);
-    };
-    if tokens_match(token, &reg.manage_token_hash) {
-        return Ok(Some(reg));
-    }
-    let linked: Option<String> = registration_tokens::table
-        .find(hash_token(token))
-        .select(registration_tokens::registration_id)
-        .first(conn)
-        .optional()?;
-    Ok(linked.filter(|r| r == id).map(|_| reg))
-}
-
 pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Registration>, AppError> {
     Ok(registrations::table.find(id).first(conn).optional()?)
+}
+
+/// A registration as its holder sees it: with its event, where the event takes place and the
+/// place in the waitlist. `None` when there is no such registration.
+pub fn held(conn: &mut DbConnection, id: &str) -> Result<Option<Held>, AppError> {
+    let Some(registration) = find(conn, id)? else { return Ok(None) };
+    let (event, venue_id): (HeldEvent, Option<String>) = events::table
+        .find(&registration.event_id)
+        .select((
+            (
+                events::id,
+                events::kind,
+                events::title,
+                events::status,
+                events::starts_at,
+                events::ends_at,
+                events::time_zone,
+                events::join_url,
+            ),
+            events::venue_id,
+        ))
+        .first(conn)?;
+    let location = match venue_id {
+        Some(v) => venues::table
+            .find(v)
+            .select((venues::name, venues::address, venues::city, venues::state_code))
+            .first::<(String, String, String, String)>(conn)
+            .optional()?
+            .map(|(name, address, city, state)| format!("{name}, {address}, {city}, {state}")),
+        None => Some("Online".to_string()),
+    };
+    let waitlist_position = match registration.waitlist_ticket {
+        Some(t) if registration.status == RegistrationStatus::Waitlisted => {
+            Some(waitlist_position(conn, &registration.event_id, t)?)
+        }
+        _ => None,
+    };
+    Ok(Some(Held { registration, event, location, waitlist_position }))
+}
+
+/// Cancels a registration at its holder's request (manage API and page): refused once the event
+/// has started, unless it is already cancelled (then nothing changes). See [`cancel`].
+pub fn cancel_by_holder(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<Registration, AppError> {
+    let (status, starts_at): (RegistrationStatus, chrono::NaiveDateTime) = registrations::table
+        .inner_join(events::table)
+        .filter(registrations::id.eq(id))
+        .select((registrations::status, events::starts_at))
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| AppError::not_found("no such registration"))?;
+    if status != RegistrationStatus::Cancelled && now() >= starts_at {
+        return Err(AppError::conflict("the event has already started"));
+    }
+    cancel(conn, ctx, id, true)
 }
 
 /// Cancels a registration and, if it held a seat, hands that seat to the head of the waitlist in
@@ -455,15 +494,15 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool
     seats::lock_event(conn, &reg.event_id)?;
     // Re-read under the lock: a concurrent cancel or promotion may have changed it.
     let reg: Registration = registrations::table.find(id).first(conn)?;
-    match reg.status.as_str() {
-        "cancelled" => return Ok(reg),
-        "attended" => return Err(AppError::conflict("an attended registration cannot be cancelled")),
-        _ => {}
+    match reg.status {
+        RegistrationStatus::Cancelled => return Ok(reg),
+        RegistrationStatus::Attended => return Err(AppError::conflict("an attended registration cannot be cancelled")),
+        RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted => {}
     }
     let ts = now();
     diesel::update(registrations::table.find(id))
         .set((
-            registrations::status.eq("cancelled"),
+            registrations::status.eq(RegistrationStatus::Cancelled),
             registrations::cancelled_at.eq(Some(ts)),
             registrations::seat_shard.eq(None::<i32>),
             registrations::calendar_sequence.eq(registrations::calendar_sequence + 1),
@@ -474,11 +513,11 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool
     if notify {
         notify_registration(conn, ctx, id, Notice::Cancelled, None)?;
     }
-    if let (Some(shard), "confirmed") = (reg.seat_shard, reg.status.as_str()) {
+    if let (Some(shard), RegistrationStatus::Confirmed) = (reg.seat_shard, reg.status) {
         // A seat of a cancelled event goes to nobody: promoting would email "a seat opened up"
         // for an event that will not happen.
-        let event_cancelled: bool =
-            events::table.find(&reg.event_id).select(events::status).first::<String>(conn).map(|s| s == "cancelled")?;
+        let event_cancelled = events::table.find(&reg.event_id).select(events::status).first::<EventStatus>(conn)?
+            == EventStatus::Cancelled;
         if event_cancelled || !promote_into(conn, ctx, &reg.event_id, shard)? {
             seats::release_seat(conn, &reg.event_id, shard)?;
         }
@@ -491,7 +530,7 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool
 fn promote_into(conn: &mut DbConnection, ctx: &MailContext, event_id: &str, shard: i32) -> Result<bool, AppError> {
     let head: Option<String> = registrations::table
         .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::status.eq("waitlisted"))
+        .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
         .order((registrations::waitlist_ticket, registrations::created_at))
         .select(registrations::id)
         .first(conn)
@@ -500,7 +539,7 @@ fn promote_into(conn: &mut DbConnection, ctx: &MailContext, event_id: &str, shar
     let ts = now();
     diesel::update(registrations::table.find(&head))
         .set((
-            registrations::status.eq("confirmed"),
+            registrations::status.eq(RegistrationStatus::Confirmed),
             registrations::seat_shard.eq(Some(shard)),
             registrations::confirmed_at.eq(Some(ts)),
             registrations::calendar_sequence.eq(registrations::calendar_sequence + 1),
@@ -523,7 +562,7 @@ pub fn promote_waitlist(
     for _ in 0..free {
         let waiting: i64 = registrations::table
             .filter(registrations::event_id.eq(event_id))
-            .filter(registrations::status.eq("waitlisted"))
+            .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
             .count()
             .get_result(conn)?;
         if waiting == 0 {
@@ -542,23 +581,24 @@ pub fn promote_waitlist(
 /// Marks a confirmed registration attended. Scoped: the actor must be able to manage its event.
 pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Registration, AppError> {
     let reg = find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such registration"))?;
-    match reg.status.as_str() {
-        "attended" => return Ok(reg),
-        "confirmed" => {}
+    match reg.status {
+        RegistrationStatus::Attended => return Ok(reg),
+        RegistrationStatus::Confirmed => {}
         other => return Err(AppError::conflict(format!("a {other} registration cannot be checked in"))),
     }
-    let event: Event = events::table.find(&reg.event_id).first(conn)?;
-    if event.status == EventStatus::Cancelled {
+    let event_status: EventStatus = events::table.find(&reg.event_id).select(events::status).first(conn)?;
+    if event_status == EventStatus::Cancelled {
         return Err(AppError::conflict("the event was cancelled"));
     }
     let ts = now();
-    let n = diesel::update(registrations::table.find(id).filter(registrations::status.eq("confirmed")))
-        .set((
-            registrations::status.eq("attended"),
-            registrations::checked_in_at.eq(Some(ts)),
-            registrations::updated_at.eq(ts),
-        ))
-        .execute(conn)?;
+    let n =
+        diesel::update(registrations::table.find(id).filter(registrations::status.eq(RegistrationStatus::Confirmed)))
+            .set((
+                registrations::status.eq(RegistrationStatus::Attended),
+                registrations::checked_in_at.eq(Some(ts)),
+                registrations::updated_at.eq(ts),
+            ))
+            .execute(conn)?;
     if n == 0 {
         // Cancelled (or checked in) by a concurrent request since it was read.
         return Err(AppError::conflict("the registration changed meanwhile; look again"));
@@ -583,32 +623,12 @@ pub fn find_for_actor(conn: &mut DbConnection, actor: &Actor, id: &str) -> Resul
         .optional()?)
 }
 
-/// A registrant row for staff lists and exports.
-#[derive(Debug, Clone, Queryable, serde::Serialize)]
-pub struct Registrant {
-    pub id: String,
-    pub status: String,
-    pub attendee_name: Option<String>,
-    pub attendee_email: Option<String>,
-    #[serde(skip)]
-    pub waitlist_ticket: Option<i64>,
-    #[serde(skip)]
-    pub created_at: chrono::NaiveDateTime,
-    #[serde(skip)]
-    pub checked_in_at: Option<chrono::NaiveDateTime>,
-    pub business_id: String,
-    pub business_name: String,
-    pub business_state: Option<String>,
-    pub industry: Option<String>,
-    pub employees: Option<String>,
-}
-
 /// Registrants of an event (the caller has checked the actor may see the event), oldest first,
 /// keyset-paginated on (created_at, id).
 pub fn registrants(
     conn: &mut DbConnection,
     event_id: &str,
-    status: Option<&str>,
+    status: Option<RegistrationStatus>,
     after: Option<(chrono::NaiveDateTime, String)>,
     limit: i64,
 ) -> Result<Vec<Registrant>, AppError> {
@@ -631,7 +651,7 @@ pub fn registrants(
         ))
         .into_boxed();
     if let Some(s) = status {
-        q = q.filter(registrations::status.eq(s.to_string()));
+        q = q.filter(registrations::status.eq(s));
     }
     if let Some((at, id)) = after {
         q = q.filter(
@@ -641,12 +661,26 @@ pub fn registrants(
     Ok(q.order((registrations::created_at, registrations::id)).limit(limit).load(conn)?)
 }
 
+/// The waitlist tickets of an event, in waitlist order: a ticket's place is its rank here.
+pub fn waitlist_tickets(conn: &mut DbConnection, event_id: &str) -> Result<Vec<i64>, AppError> {
+    let mut tickets: Vec<i64> = registrations::table
+        .filter(registrations::event_id.eq(event_id))
+        .filter(registrations::status.eq(RegistrationStatus::Waitlisted))
+        .select(registrations::waitlist_ticket)
+        .load::<Option<i64>>(conn)?
+        .into_iter()
+        .flatten()
+        .collect();
+    tickets.sort_unstable();
+    Ok(tickets)
+}
+
 /// Active registrations (confirmed, waitlisted) of an attendee for events not yet started.
 pub fn upcoming_for_attendee(conn: &mut DbConnection, email: &str) -> Result<Vec<String>, AppError> {
     Ok(registrations::table
         .inner_join(events::table)
         .filter(registrations::attendee_email.eq(email))
-        .filter(registrations::status.eq_any(["confirmed", "waitlisted"]))
+        .filter(registrations::status.eq_any(OPEN))
         .filter(events::ends_at.gt(now()))
         .select(registrations::id)
         .load(conn)?)

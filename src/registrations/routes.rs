@@ -3,14 +3,25 @@
 
 use crate::routes::{delete, get, post, Router};
 
-use super::handlers::{
-    calendar, cancel_registration, check_in, create_registration, get_registration, list_registrants, manage_calendar,
-    manage_cancel, manage_page, recover_links,
-};
+use super::manage::{calendar, cancel_registration, get_registration};
+use super::page::{manage_calendar, manage_cancel, manage_page};
+use super::public::{create_registration, recover_links};
+use super::staff::{check_in, list_registrants};
 
 /// This feature's operations in the OpenAPI document ([`crate::openapi`]).
 #[derive(utoipa::OpenApi)]
-#[openapi()]
+#[openapi(paths(
+    super::public::create_registration,
+    super::public::recover_links,
+    super::manage::get_registration,
+    super::manage::cancel_registration,
+    super::manage::calendar,
+    super::page::manage_page,
+    super::page::manage_cancel,
+    super::page::manage_calendar,
+    super::staff::list_registrants,
+    super::staff::check_in,
+))]
 pub struct Api;
 
 /// Anyone (public writes are rate limited).

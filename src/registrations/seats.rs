@@ -157,7 +157,7 @@ pub fn lock_event_for_change(conn: &mut DbConnection, event_id: &str) -> Result<
 /// Reads the event a registration is for, holding `KEY SHARE` on PostgreSQL (see
 /// [`lock_event_for_change`]); registrations do not block each other.
 pub fn share_event(conn: &mut DbConnection, event_id: &str) -> Result<Option<crate::events::model::Event>, AppError> {
-    let q = events::table.find(event_id).filter(events::status.ne("draft"));
+    let q = events::table.find(event_id).filter(events::status.ne(crate::domain::EventStatus::Draft));
     Ok(match conn {
         DbConnection::Postgres(pg) => q.for_key_share().first(pg).optional()?,
         DbConnection::Sqlite(_) => q.first(conn).optional()?,

@@ -363,12 +363,25 @@ async fn responses_carry_security_headers_and_cors_is_closed_by_default(app: Tes
     assert!(r.headers().get("access-control-allow-origin").is_none());
 }
 
+/// A confirmation answers with the documented wire type; `links` is no kind a request may name.
+async fn a_confirmed_link_answers_with_the_documented_wire_type(app: TestApp) {
+    use roadshow::privacy::wire::ConfirmOut;
+    fixtures::business(&app, "Shop", "owner@shop.example");
+    let out = through_verified_link(&app, "owner@shop.example", "export").await;
+    let out: ConfirmOut = serde_json::from_value(out).unwrap();
+    let ConfirmOut::Export { data } = out else { panic!("{out:?}") };
+    assert_eq!(data.business.map(|b| b.business.name).as_deref(), Some("Shop"));
+    let r = app.post_json("/api/v1/privacy/requests", &json!({"email": "owner@shop.example", "kind": "links"})).await;
+    expect_problem(r, 422, Some("kind")).await;
+}
+
 both_backends!(
     a_business_contact_downloads_everything_held_about_it_through_a_verified_link,
     erasure_anonymises_registrations_drops_queued_emails_and_keeps_counts,
     every_admin_write_leaves_an_audit_entry_with_ids_and_field_names_only,
     reports_count_events_registrations_attendance_and_capacity_within_scope,
-    responses_carry_security_headers_and_cors_is_closed_by_default
+    responses_carry_security_headers_and_cors_is_closed_by_default,
+    a_confirmed_link_answers_with_the_documented_wire_type
 );
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

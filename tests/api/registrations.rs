@@ -2,6 +2,7 @@ use std::collections::HashSet;
 
 use crate::helpers::{expect_problem, expect_status, TestApp};
 use diesel::prelude::*;
+use reqwest::Method;
 use roadshow::db::schema::outbox;
 use serde_json::{json, Value};
 
@@ -475,6 +476,76 @@ async fn recovering_links_always_answers_202(app: TestApp) {
         .await;
 }
 
+/// The answers are the wire types the OpenAPI document is generated from.
+async fn answers_are_the_documented_wire_types(app: TestApp) {
+    use roadshow::domain::{EventKind, RegistrationStatus};
+    use roadshow::http::Page;
+    use roadshow::privacy::wire::{ErasureOut, RegistrationDataOut};
+    use roadshow::registrations::wire::{CheckInOut, RegistrantOut, RegistrationCreatedOut, RegistrationOut};
+
+    let event = app.published_webinar(1).await;
+    let first: RegistrationCreatedOut = serde_json::from_value(register(&app, &event, 1).await).unwrap();
+    let second: RegistrationCreatedOut = serde_json::from_value(register(&app, &event, 2).await).unwrap();
+    assert_eq!((first.status, first.waitlist_position), (RegistrationStatus::Confirmed, None));
+    assert_eq!((second.status, second.waitlist_position), (RegistrationStatus::Waitlisted, Some(1)));
+    let (token, links) = (first.manage_token.unwrap(), first.links.unwrap());
+    assert!(links.manage_page.ends_with(&format!("/manage/{}?token={token}", first.id)), "{}", links.manage_page);
+
+    let path = format!("/api/v1/registrations/{}", first.id);
+    let held: RegistrationOut =
+        serde_json::from_value(expect_status(app.request(Method::GET, &path, Some(&token), None).await, 200).await)
+            .unwrap();
+    assert_eq!((held.status, held.event.kind), (RegistrationStatus::Confirmed, EventKind::Webinar));
+    assert_eq!(held.event.join_url.as_deref(), Some("https://meet.example.org/grow"), "a seated webinar attendee");
+    expect_problem(app.request(Method::GET, &path, None, None).await, 401, None).await;
+
+    let list = app.admin_get(&format!("/api/v1/admin/events/{event}/registrations")).await;
+    let list: Page<RegistrantOut> = serde_json::from_value(expect_status(list, 200).await).unwrap();
+    let positions: Vec<_> = list.items.iter().map(|r| (r.status, r.waitlist_position)).collect();
+    assert_eq!(positions, [(RegistrationStatus::Confirmed, None), (RegistrationStatus::Waitlisted, Some(1))]);
+    let r = app.admin_get(&format!("/api/v1/admin/events/{event}/registrations?status=gone")).await;
+    expect_problem(r, 400, Some("status")).await;
+
+    let check_in = format!("/api/v1/admin/registrations/{}/check-in", first.id);
+    let r = app.request(Method::POST, &check_in, Some(&app.admin_token), None).await;
+    let checked: CheckInOut = serde_json::from_value(expect_status(r, 200).await).unwrap();
+    assert_eq!(checked.status, RegistrationStatus::Attended);
+    assert!(checked.checked_in_at.is_some());
+
+    let (id, token) = (second.id, second.manage_token.unwrap());
+    let data = app.request(Method::GET, &format!("/api/v1/registrations/{id}/data"), Some(&token), None).await;
+    let data: RegistrationDataOut = serde_json::from_value(expect_status(data, 200).await).unwrap();
+    assert_eq!(data.registration.status, RegistrationStatus::Waitlisted);
+    let erased = app.request(Method::DELETE, &format!("/api/v1/registrations/{id}/data"), Some(&token), None).await;
+    let erased: ErasureOut = serde_json::from_value(expect_status(erased, 200).await).unwrap();
+    assert_eq!((erased.registrations_anonymised, erased.registrations_cancelled), (1, 1));
+}
+
+/// The manage page's answers: HTML pages, except a body too large (a problem document, like JSON).
+async fn manage_page_answers_are_pages_or_problems(app: TestApp) {
+    let event = app.published_webinar(5).await;
+    let reg = register(&app, &event, 1).await;
+    let id = reg["id"].as_str().unwrap();
+    for path in [format!("/manage/{id}"), format!("/manage/{id}?token=rsm_wrong"), "/manage/not-a-uuid?token=x".into()]
+    {
+        let r = app.get(&path).await;
+        assert_eq!(r.status(), 404, "{path}");
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/html"), "{path}");
+        assert!(r.text().await.unwrap().contains("Registration not found"), "{path}");
+    }
+    let r = app.get(&format!("/manage/{id}/calendar.ics?token=rsm_wrong")).await;
+    expect_problem(r, 404, None).await;
+    let r = app
+        .client
+        .post(app.url(&format!("/manage/{id}/cancel")))
+        .header("content-type", "application/x-www-form-urlencoded")
+        .body(format!("token={}", "x".repeat(100 * 1024)))
+        .send()
+        .await
+        .unwrap();
+    expect_problem(r, 413, None).await;
+}
+
 both_backends!(
     a_registration_racing_a_reschedule_learns_the_new_time,
     cancellations_racing_registrations_all_succeed,
@@ -488,7 +559,9 @@ both_backends!(
     manage_page_shows_and_cancels_without_javascript,
     capacity_changes_promote_or_are_refused,
     staff_export_registrants_and_check_in,
-    recovering_links_always_answers_202
+    recovering_links_always_answers_202,
+    answers_are_the_documented_wire_types,
+    manage_page_answers_are_pages_or_problems
 );
 
 mod rate_limit {

@@ -1,0 +1,169 @@
+//! Server-rendered HTML pages: the manage page a registration's emails link to (`/manage/{id}`,
+//! [`crate::registrations::page`]) and the page a privacy link opens (`/privacy/confirm`,
+//! [`crate::privacy::page`]).
+//!
+//! The pages are minijinja templates under `src/pages/templates/`, compiled into the binary, like
+//! the emails ([`crate::mail::templates`]). Every value is HTML-escaped (auto-escaping follows the
+//! `.html` extension), and an undefined value is an error rather than an empty string. The pages
+//! need no JavaScript; they are answered with a strict Content-Security-Policy (no scripts, forms
+//! post to this origin only, not framable), `no-store` and `no-referrer`, since their URL carries
+//! a token.
+
+use std::sync::OnceLock;
+
+use actix_web::http::{header, StatusCode};
+use actix_web::{web, HttpRequest, HttpResponse};
+use futures_util::StreamExt;
+use minijinja::Environment;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+
+use crate::error::AppError;
+
+macro_rules! embedded {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_str!(concat!("templates/", $name)))),*]
+    };
+}
+
+const TEMPLATES: &[(&str, &str)] = embedded!("layout.html", "message.html", "manage.html", "privacy_confirm.html");
+
+fn environment() -> &'static Environment<'static> {
+    static ENV: OnceLock<Environment<'static>> = OnceLock::new();
+    ENV.get_or_init(|| {
+        let mut env = Environment::new();
+        env.set_trim_blocks(true);
+        env.set_lstrip_blocks(true);
+        env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        for (name, source) in TEMPLATES {
+            // The templates are part of the binary; the unit tests below render each one.
+            env.add_template(name, source).expect("embedded page template compiles");
+        }
+        env
+    })
+}
+
+/// The content security policy of every page.
+const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
+
+/// Renders `template` (a file under `src/pages/templates/`) with `view`, which must hold the
+/// page's `title`, into an answer with `status`.
+pub fn render(status: StatusCode, template: &str, view: impl Serialize) -> Result<HttpResponse, AppError> {
+    let page = environment()
+        .get_template(template)
+        .and_then(|t| t.render(view))
+        .map_err(|e| AppError::internal(format!("page template {template}: {e}")))?;
+    Ok(HttpResponse::build(status)
+        .content_type("text/html; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::X_FRAME_OPTIONS, "DENY"))
+        .body(page))
+}
+
+#[derive(Serialize)]
+struct MessageView<'a> {
+    title: &'a str,
+    heading: &'a str,
+    lines: &'a [&'a str],
+}
+
+/// A page that says something: a heading and paragraphs.
+pub fn message(status: StatusCode, title: &str, heading: &str, lines: &[&str]) -> Result<HttpResponse, AppError> {
+    render(status, "message.html", MessageView { title, heading, lines })
+}
+
+/// Reads an `application/x-www-form-urlencoded` body, capped like JSON bodies (a larger one is a
+/// 413 problem document, before anything else is read). A body that is not the expected form is
+/// `None`: the pages answer it as they answer a link that is not valid.
+pub async fn read_form<T: DeserializeOwned>(
+    req: &HttpRequest,
+    mut payload: web::Payload,
+) -> Result<Option<T>, AppError> {
+    let limit = req.app_data::<crate::http::BodyLimit>().map(|l| l.0).unwrap_or(crate::http::DEFAULT_BODY_LIMIT);
+    let declared: Option<usize> =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(AppError::PayloadTooLarge { limit });
+    }
+    let mut body = web::BytesMut::new();
+    while let Some(chunk) = payload.next().await {
+        let chunk = chunk.map_err(|e| AppError::bad_field("body", format!("could not be read: {e}")))?;
+        if body.len() + chunk.len() > limit {
+            return Err(AppError::PayloadTooLarge { limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(serde_urlencoded::from_bytes(&body).ok())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Serialize)]
+    struct Everything<'a> {
+        title: &'a str,
+        heading: &'a str,
+        lines: &'a [&'a str],
+        message: Option<&'a str>,
+        status: &'a str,
+        event_cancelled: bool,
+        starts_at: &'a str,
+        when: &'a str,
+        location: Option<&'a str>,
+        join_url: Option<&'a str>,
+        attendee: &'a str,
+        business: &'a str,
+        can_cancel: bool,
+        id: &'a str,
+        token: &'a str,
+        email: &'a str,
+        action: &'a str,
+        details: Vec<std::collections::BTreeMap<&'a str, &'a str>>,
+        marketing_consent: Option<bool>,
+    }
+
+    fn everything() -> Everything<'static> {
+        const EVIL: &str = "Ana <script>alert(1)</script> & \"Co\"";
+        Everything {
+            title: EVIL,
+            heading: EVIL,
+            lines: &[EVIL],
+            message: Some(EVIL),
+            status: EVIL,
+            event_cancelled: true,
+            starts_at: EVIL,
+            when: EVIL,
+            location: Some(EVIL),
+            join_url: Some("https://meet.example/x?a=1&b=\"2\""),
+            attendee: EVIL,
+            business: EVIL,
+            can_cancel: true,
+            id: EVIL,
+            token: EVIL,
+            email: EVIL,
+            action: EVIL,
+            details: vec![[("label", EVIL), ("value", EVIL)].into_iter().collect()],
+            marketing_consent: Some(false),
+        }
+    }
+
+    #[test]
+    fn every_page_escapes_every_value() {
+        for (name, _) in TEMPLATES.iter().filter(|(n, _)| *n != "layout.html") {
+            let html = environment().get_template(name).unwrap().render(everything()).unwrap();
+            assert!(html.starts_with("<!doctype html>\n<html lang=\"en\">"), "{name}: {html}");
+            assert!(!html.contains("<script>") && !html.contains("\"Co\""), "{name}: {html}");
+            assert!(html.contains("Ana &lt;script&gt;"), "{name}: {html}");
+        }
+    }
+
+    #[test]
+    fn a_missing_value_is_an_error_not_an_empty_string() {
+        let err = render(StatusCode::OK, "message.html", serde_json::json!({"title": "t"})).unwrap_err();
+        assert!(matches!(err, AppError::Internal(_)), "{err:?}");
+    }
+}

@@ -1,0 +1,174 @@
+//! The manage page (`/manage/{id}?token=…`), the page every registration email links to: see the
+//! registration, add it to a calendar, cancel it, with no JavaScript (a form posts the cancel).
+//!
+//! The token is in the link, so this scope has no gate: each handler checks the token against
+//! `{id}` itself ([`crate::auth::manage::business_for_manage_token`], the gate's own check). A
+//! wrong token, a malformed id or no token at all is the same "not found" page, so nothing can be
+//! probed. Pages are rendered from `src/pages/templates/manage.html` ([`crate::pages`]).
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Serialize;
+
+use super::manage::{calendar_answer, cancel, view};
+use super::wire::{CancelFormIn, RegistrationOut, TokenQuery};
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::{EventStatus, RegistrationStatus};
+use crate::error::AppError;
+use crate::http::{parse_id, QueryParams};
+use crate::openapi::problems::{PublicRead, PublicWrite};
+use crate::pages;
+
+/// What `manage.html` shows.
+#[derive(Serialize)]
+struct ManageView<'a> {
+    title: &'a str,
+    message: Option<&'a str>,
+    status: String,
+    event_cancelled: bool,
+    starts_at: &'a str,
+    when: &'a str,
+    location: Option<&'a str>,
+    join_url: Option<&'a str>,
+    attendee: &'a str,
+    business: &'a str,
+    can_cancel: bool,
+    id: &'a str,
+    token: &'a str,
+}
+
+fn manage_page_of(r: &RegistrationOut, token: &str, message: Option<&str>) -> Result<HttpResponse, AppError> {
+    let status = match (r.status, r.waitlist_position) {
+        (RegistrationStatus::Waitlisted, Some(p)) => format!("On the waitlist (position {p})"),
+        (RegistrationStatus::Waitlisted, None) => "On the waitlist".to_string(),
+        (RegistrationStatus::Confirmed, _) => "Confirmed".to_string(),
+        (RegistrationStatus::Attended, _) => "Attended".to_string(),
+        (RegistrationStatus::Cancelled, _) => "Cancelled".to_string(),
+    };
+    let event_cancelled = r.event.status == EventStatus::Cancelled;
+    let view = ManageView {
+        title: &r.event.title,
+        message,
+        status,
+        event_cancelled,
+        starts_at: &r.event.starts_at,
+        when: &r.event.when,
+        location: r.event.location.as_deref(),
+        join_url: r.event.join_url.as_deref(),
+        attendee: r.attendee.name.as_deref().unwrap_or("(removed)"),
+        business: &r.business_name,
+        can_cancel: matches!(r.status, RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted)
+            && !event_cancelled,
+        id: &r.id,
+        token,
+    };
+    pages::render(StatusCode::OK, "manage.html", view)
+}
+
+fn not_found_page() -> Result<HttpResponse, AppError> {
+    pages::message(
+        StatusCode::NOT_FOUND,
+        "Registration not found",
+        "Registration not found",
+        &["This link is not valid. Use the newest email we sent you, or ask for new links."],
+    )
+}
+
+/// The registration id and the token when `token` opens registration `raw_id`; `None` for
+/// anything else.
+async fn opened(db: &Db, raw_id: &str, token: Option<String>) -> Result<Option<(String, String)>, AppError> {
+    let (Ok(id), Some(token)) = (parse_id("id", raw_id), token) else { return Ok(None) };
+    let (checked, presented) = (id.clone(), token.clone());
+    let business = db.read(move |c| crate::auth::manage::business_for_manage_token(c, &checked, &presented)).await?;
+    Ok(business.map(|_| (id, token)))
+}
+
+/// The manage page (HTML): the registration, a calendar link and a cancel form.
+#[utoipa::path(
+    get,
+    path = "/manage/{id}",
+    tag = "registrations",
+    params(("id" = String, Path, description = "The registration."), TokenQuery),
+    responses(
+        PublicRead,
+        (status = 200, description = "The page", content_type = "text/html", body = String),
+        (status = 404, description = "The link is not valid (a page saying so)", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn manage_page(
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    let Some((id, token)) = opened(&db, &path, q.token).await? else { return not_found_page() };
+    match view(&db, id).await {
+        Ok(r) => manage_page_of(&r, &token, None),
+        Err(AppError::NotFound(_)) => not_found_page(),
+        Err(e) => Err(e),
+    }
+}
+
+/// The manage page's cancel form (HTML answer).
+///
+/// Cancels as `DELETE /api/v1/registrations/{id}` does and shows the page again; a registration
+/// that cannot be cancelled any more gets a page saying why (409).
+#[utoipa::path(
+    post,
+    path = "/manage/{id}/cancel",
+    tag = "registrations",
+    params(("id" = String, Path, description = "The registration.")),
+    request_body(
+        content = CancelFormIn,
+        content_type = "application/x-www-form-urlencoded",
+        example = json!({"token": "rsm_3q2…"})
+    ),
+    responses(
+        PublicWrite,
+        (status = 200, description = "Cancelled: the page again", content_type = "text/html", body = String),
+        (status = 404, description = "The link is not valid (a page saying so)", content_type = "text/html", body = String),
+        (status = 409, description = "It cannot be cancelled any more (a page saying why)", content_type = "text/html", body = String),
+    )
+)]
+pub(crate) async fn manage_cancel(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    path: web::Path<String>,
+    payload: web::Payload,
+) -> Result<HttpResponse, AppError> {
+    let Some(form) = pages::read_form::<CancelFormIn>(&req, payload).await? else { return not_found_page() };
+    let Some((id, token)) = opened(&db, &path, Some(form.token)).await? else { return not_found_page() };
+    match cancel(&db, &config, id).await {
+        Ok(r) => {
+            manage_page_of(&r, &token, Some("Your registration is cancelled. We have emailed you a confirmation."))
+        }
+        Err(AppError::NotFound(_)) => not_found_page(),
+        Err(AppError::Conflict { detail, .. }) => {
+            pages::message(StatusCode::CONFLICT, "Cannot cancel", "Cannot cancel", &[&detail])
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The registration's calendar entry, from the manage page's link (token in the query).
+#[utoipa::path(
+    get,
+    path = "/manage/{id}/calendar.ics",
+    tag = "registrations",
+    params(("id" = uuid::Uuid, Path, description = "The registration."), TokenQuery),
+    responses(
+        (status = 200, description = "The calendar entry", content_type = "text/calendar", body = String),
+        PublicRead,
+    )
+)]
+pub(crate) async fn manage_calendar(
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    QueryParams(q): QueryParams<TokenQuery>,
+) -> Result<HttpResponse, AppError> {
+    // A malformed id is a 400 here, as on the API (this answer is no page).
+    parse_id("id", &path)?;
+    let (id, _) = opened(&db, &path, q.token).await?.ok_or_else(|| AppError::not_found("no such registration"))?;
+    calendar_answer(&db, id).await
+}

@@ -1,0 +1,194 @@
+//! Registering, and asking for lost links: the public, rate-limited writes of this feature.
+//!
+//! A registration request is parsed into a [`RegistrationRequest`] (every bad field named at
+//! once), then registered in one transaction ([`queries::register`]). The same attendee twice
+//! at one event is a 409 that names nothing: the attendee is emailed their links instead. An
+//! `Idempotency-Key` makes a retry answer as the first request did (with a fresh manage token).
+
+use actix_web::http::header;
+use actix_web::{web, HttpRequest, HttpResponse};
+use sha2::{Digest, Sha256};
+
+use super::model::{employee_band, RegistrationRequest};
+use super::queries::{self, Idempotency, Outcome};
+use super::wire::{RecoverIn, RegistrationCreatedOut, RegistrationIn, RegistrationLinksOut};
+use crate::config::Config;
+use crate::db::Db;
+use crate::domain::PrivacyKind;
+use crate::error::{AppError, FieldError};
+use crate::http::{parse_id, JsonBody};
+use crate::mail::MailContext;
+use crate::openapi::problems::PublicWrite;
+use crate::privacy::wire::AcceptedOut;
+use crate::validate;
+
+/// A trimmed optional text; empty is absent.
+fn optional(v: Option<&str>) -> Option<&str> {
+    v.map(str::trim).filter(|v| !v.is_empty())
+}
+
+/// Parses a registration request; every bad field is named in one 422.
+fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError> {
+    let (b, a) = (&input.business, &input.attendee);
+    let parsed = (
+        validate::text("business.name", &b.name, 200),
+        validate::email("business.email", &b.email),
+        validate::state_code("business.state", &b.state),
+        validate::opt_text("business.industry", b.industry.as_deref(), 100),
+        optional(b.employees.as_deref()).map(|e| employee_band("business.employees", e)).transpose(),
+        optional(b.website.as_deref()).map(|w| validate::url("business.website", w)).transpose(),
+        validate::text("attendee.name", &a.name, 200),
+        validate::email("attendee.email", &a.email),
+    );
+    match parsed {
+        (
+            Ok(business_name),
+            Ok(business_email),
+            Ok(business_state),
+            Ok(industry),
+            Ok(employees),
+            Ok(website),
+            Ok(attendee_name),
+            Ok(attendee_email),
+        ) => Ok(RegistrationRequest {
+            business_name,
+            business_email,
+            business_state,
+            industry,
+            employees,
+            website,
+            attendee_name,
+            attendee_email,
+            marketing_consent: input.marketing_consent,
+        }),
+        (a, b, c, d, e, f, g, h) => {
+            let errors: Vec<FieldError> = [a.err(), b.err(), c.err(), d.err(), e.err(), f.err(), g.err(), h.err()]
+                .into_iter()
+                .flatten()
+                .collect();
+            Err(AppError::Validation(errors))
+        }
+    }
+}
+
+/// The request's `Idempotency-Key`, with the fingerprint of what it asks for.
+fn idempotency(
+    req: &HttpRequest,
+    parsed: &RegistrationRequest,
+    ttl_hours: u32,
+) -> Result<Option<Idempotency>, AppError> {
+    let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };
+    let key = v.to_str().map(str::trim).unwrap_or("");
+    if key.is_empty() || key.len() > 200 || !key.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(AppError::bad_field("Idempotency-Key", "must be 1-200 visible ASCII characters"));
+    }
+    let body = serde_json::to_vec(parsed).unwrap_or_default();
+    Ok(Some(Idempotency {
+        key: key.to_string(),
+        request_hash: hex::encode(Sha256::digest(&body)),
+        ttl: chrono::Duration::hours(i64::from(ttl_hours)),
+    }))
+}
+
+/// Register an attendee for an event.
+///
+/// Holds a seat when there is one (`confirmed`), else a place in the first-come, first-served
+/// waitlist (`waitlisted`), and emails the attendee. The answer carries the manage token (shown
+/// only here and in the emails). The same attendee twice at one event is a 409 that names nothing;
+/// the attendee is emailed the link to their registration instead. A retry with the same
+/// `Idempotency-Key` and body answers like the first request, with the registration's status now.
+#[utoipa::path(
+    post,
+    path = "/api/v1/events/{id}/registrations",
+    tag = "registrations",
+    params(
+        ("id" = uuid::Uuid, Path, description = "The event."),
+        ("Idempotency-Key" = Option<String>, Header,
+         description = "1-200 visible ASCII characters. A retry with the same key and body gets the first answer; \
+                        the same key with another body is a 422."),
+    ),
+    request_body(
+        content = RegistrationIn,
+        example = json!({
+            "business": {"name": "Taco Garage", "email": "owner@tacogarage.example", "state": "TX",
+                         "industry": "restaurants", "employees": "2-9", "website": "https://tacogarage.example"},
+            "attendee": {"name": "Rosa Diaz", "email": "rosa@tacogarage.example"},
+            "marketing_consent": false
+        })
+    ),
+    responses(
+        (status = 201, description = "Registered (or the first answer again, for a retry with the same key)",
+         body = RegistrationCreatedOut,
+         headers(("Location" = String, description = "The registration: `/api/v1/registrations/{id}`."))),
+        PublicWrite
+    )
+)]
+pub(crate) async fn create_registration(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    path: web::Path<String>,
+    JsonBody(input): JsonBody<RegistrationIn>,
+) -> Result<HttpResponse, AppError> {
+    let event_id = parse_id("id", &path)?;
+    let parsed = parse_request(&input)?;
+    let idem = idempotency(&req, &parsed, config.idempotency_ttl_hours)?;
+    let ctx = MailContext::from_config(&config);
+    let (links_ctx, email) = (ctx.clone(), parsed.attendee_email.clone());
+    let outcome = db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
+    let outcome = match outcome {
+        Err(AppError::Conflict { existing_id: None, detail }) if detail == queries::ALREADY_REGISTERED => {
+            // The unique index refused the insert (everything before it was rolled back). Name
+            // nothing: the attendee is emailed their links instead (at most one such email per
+            // address per ROADSHOW_LINKS_EMAIL_MINUTES, whoever asks).
+            db.write(move |c| crate::mail::links_email(c, &links_ctx, &email)).await?;
+            return Err(AppError::conflict(
+                "this attendee is already registered for this event; we have emailed them the link to manage it",
+            ));
+        }
+        other => other?,
+    };
+    let (Outcome::Created(created) | Outcome::Replayed(created)) = outcome;
+    let links = created.manage_token.as_deref().map(|token| RegistrationLinksOut::new(&config, &created.id, token));
+    let out = RegistrationCreatedOut {
+        id: created.id,
+        event_id: created.event_id,
+        status: created.status,
+        waitlist_position: created.waitlist_position,
+        manage_token: created.manage_token,
+        links,
+    };
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/registrations/{}", out.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(&out))
+}
+
+/// Email the links to an address's registrations (always 202).
+///
+/// Queued, as privacy requests are: the same work and the same answer whether or not the address
+/// is known. The worker sends one email listing every upcoming registration of the address, at
+/// most one per address per `ROADSHOW_LINKS_EMAIL_MINUTES`.
+#[utoipa::path(
+    post,
+    path = "/api/v1/registrations/recover",
+    tag = "registrations",
+    request_body(content = RecoverIn, example = json!({"email": "rosa@tacogarage.example"})),
+    responses(
+        (status = 202, description = "Queued (whether or not the address is known)", body = AcceptedOut),
+        PublicWrite
+    )
+)]
+pub(crate) async fn recover_links(
+    db: web::Data<Db>,
+    JsonBody(input): JsonBody<RecoverIn>,
+) -> Result<HttpResponse, AppError> {
+    let email = validate::email("email", &input.email).map_err(|e| AppError::Validation(vec![e]))?;
+    db.write(move |c| {
+        crate::privacy::requests::queue(c, &email, PrivacyKind::Links, &crate::privacy::requests::Payload::default())
+    })
+    .await?;
+    Ok(crate::privacy::public::accepted(
+        "If this address has upcoming registrations, we are emailing it the links to manage them.",
+    ))
+}
