@@ -150,3 +150,29 @@ async fn the_document_and_its_interactive_docs_are_served(app: TestApp) {
 }
 
 both_backends!(the_document_and_its_interactive_docs_are_served);
+
+#[test]
+fn every_reference_names_a_schema_the_document_holds() {
+    fn refs<'a>(v: &'a Value, out: &mut Vec<&'a str>) {
+        match v {
+            Value::Object(map) => {
+                if let Some(Value::String(r)) = map.get("$ref") {
+                    out.push(r);
+                }
+                map.values().for_each(|v| refs(v, out));
+            }
+            Value::Array(items) => items.iter().for_each(|v| refs(v, out)),
+            _ => {}
+        }
+    }
+    let doc = spec();
+    let mut found = Vec::new();
+    refs(&doc, &mut found);
+    assert!(found.len() > 50, "only {} references", found.len());
+    let schemas = doc["components"]["schemas"].as_object().expect("schemas");
+    let dangling: BTreeSet<&str> = found
+        .into_iter()
+        .filter(|r| r.strip_prefix("#/components/schemas/").is_none_or(|name| !schemas.contains_key(name)))
+        .collect();
+    assert!(dangling.is_empty(), "references to schemas the document does not hold: {dangling:?}");
+}
