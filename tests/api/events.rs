@@ -1,5 +1,8 @@
 use crate::helpers::TestApp;
-use crate::helpers::{expect_problem, expect_status};
+use crate::helpers::{expect_problem, expect_status, expect_typed};
+use roadshow::domain::{EventKind, EventStatus};
+use roadshow::events::wire::{AdminEventOut, EventOut};
+use roadshow::http::Page;
 use serde_json::json;
 
 async fn admin_creates_publishes_and_visitors_list_a_stop(app: TestApp) {
@@ -16,34 +19,36 @@ async fn admin_creates_publishes_and_visitors_list_a_stop(app: TestApp) {
             }),
         )
         .await;
-    let created = expect_status(r, 201).await;
-    assert_eq!(created["status"], "draft");
-    assert_eq!(created["starts_at"], "2031-03-12T14:00:00Z");
-    assert_eq!(created["starts_at_local"], "2031-03-12T09:00:00-05:00");
-    assert_eq!(created["state"], "TX");
-    assert_eq!(created["topics"], json!(["instagram", "local-seo"]));
-    let id = created["id"].as_str().unwrap();
+    let created: AdminEventOut = expect_typed(r, 201).await;
+    assert_eq!(created.event.status, EventStatus::Draft);
+    assert_eq!(created.event.starts_at, "2031-03-12T14:00:00Z");
+    assert_eq!(created.event.starts_at_local, "2031-03-12T09:00:00-05:00");
+    assert_eq!(created.event.state.as_deref(), Some("TX"));
+    assert_eq!(created.event.topics, ["instagram", "local-seo"]);
+    let id = created.event.id.as_str();
 
     // Drafts are not public.
     expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 404, None).await;
-    let list = expect_status(app.get("/api/v1/events").await, 200).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    let list: Page<EventOut> = expect_typed(app.get("/api/v1/events").await, 200).await;
+    assert!(list.items.is_empty() && list.next_cursor.is_none());
 
-    let published =
-        expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
-    assert_eq!(published["status"], "published");
-    let public = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
-    assert_eq!(public["seats_left"], 80);
-    assert_eq!(public["venue"]["city"], "Capital");
-    assert_eq!(public["hosts"][0]["id"], org.as_str());
-    assert!(public.get("admin").is_none());
-    let list =
-        expect_status(app.get("/api/v1/events?state=TX&kind=roadshow_stop&topic=instagram&q=AUSTIN").await, 200).await;
-    assert_eq!(list["items"][0]["id"], id);
-    let list = expect_status(app.get("/api/v1/events?state=CA").await, 200).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 0);
-    let list = expect_status(app.get("/api/v1/events?q=100%25").await, 200).await;
-    assert_eq!(list["items"].as_array().unwrap().len(), 0);
+    let published: AdminEventOut =
+        expect_typed(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
+    assert_eq!(published.event.status, EventStatus::Published);
+    let public: EventOut = expect_typed(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+    assert_eq!(public.seats_left, 80);
+    assert_eq!(public.venue.as_ref().map(|v| v.city.as_str()), Some("Capital"));
+    assert_eq!(public.hosts[0].id, org);
+    assert_eq!(public.kind, EventKind::RoadshowStop);
+    let raw = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+    assert!(raw.get("admin").is_none(), "{raw}");
+    let list: Page<EventOut> =
+        expect_typed(app.get("/api/v1/events?state=TX&kind=roadshow_stop&topic=instagram&q=AUSTIN").await, 200).await;
+    assert_eq!(list.items[0].id, id);
+    let list: Page<EventOut> = expect_typed(app.get("/api/v1/events?state=CA").await, 200).await;
+    assert!(list.items.is_empty());
+    let list: Page<EventOut> = expect_typed(app.get("/api/v1/events?q=100%25").await, 200).await;
+    assert!(list.items.is_empty());
 }
 
 async fn webinar_join_url_is_never_public(app: TestApp) {

@@ -311,6 +311,14 @@ pub async fn expect_status(resp: Response, expected: u16) -> Value {
     serde_json::from_str(&text).unwrap_or(Value::Null)
 }
 
+/// Asserts the status and reads the body as the wire type `T`, so the test checks the shape the
+/// OpenAPI document gives the answer (an unknown enum spelling or a missing field fails here).
+pub async fn expect_typed<T: serde::de::DeserializeOwned>(resp: Response, expected: u16) -> T {
+    let body = expect_status(resp, expected).await;
+    serde_json::from_value(body.clone())
+        .unwrap_or_else(|e| panic!("the answer is not a {}: {e}\n{body}", std::any::type_name::<T>()))
+}
+
 /// Asserts a problem+json answer with the status and, when given, an error naming `field`.
 pub async fn expect_problem(resp: Response, expected: u16, field: Option<&str>) -> Value {
     let ct = resp.headers().get("content-type").map(|v| v.to_str().unwrap().to_string()).unwrap_or_default();
