@@ -83,7 +83,6 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
             .app_data(web::PayloadConfig::new(crate::http::DEFAULT_BODY_LIMIT))
             .app_data(web::FormConfig::default().limit(16 * 1024))
             .wrap(Condition::new(!cors_origins.is_empty(), crate::auth::security::cors(&cors_origins)))
-            .wrap(from_fn(crate::auth::security::no_store_on_private_paths))
             .wrap(crate::auth::security::security_headers())
             .wrap(from_fn(crate::telemetry::request_span))
             .configure(crate::routes::configure)

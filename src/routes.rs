@@ -36,11 +36,38 @@ pub struct Router<'a, 'r> {
     cfg: &'a mut web::ServiceConfig,
     prefix: &'static str,
     seen: &'r RefCell<Vec<RouteId>>,
+    /// Wrap each resource in [`crate::auth::security::no_store`] (see [`Router::private`]).
+    no_store: bool,
 }
 
 impl<'a, 'r> Router<'a, 'r> {
     fn new(cfg: &'a mut web::ServiceConfig, prefix: &'static str, seen: &'r RefCell<Vec<RouteId>>) -> Self {
-        Router { cfg, prefix, seen }
+        Router { cfg, prefix, seen, no_store: false }
+    }
+
+    /// The resources registered through the returned router answer with `Cache-Control:
+    /// no-store`: public routes whose answers carry personal data or secrets. (The staff and
+    /// manage scopes have it on the whole scope.)
+    pub fn private(&mut self) -> Router<'_, 'r> {
+        Router { cfg: &mut *self.cfg, prefix: self.prefix, seen: self.seen, no_store: true }
+    }
+
+    fn register<T, B>(&mut self, resource: actix_web::Resource<T>)
+    where
+        T: actix_web::dev::ServiceFactory<
+                actix_web::dev::ServiceRequest,
+                Config = (),
+                Response = actix_web::dev::ServiceResponse<B>,
+                Error = actix_web::Error,
+                InitError = (),
+            > + 'static,
+        B: actix_web::body::MessageBody + 'static,
+    {
+        if self.no_store {
+            self.cfg.service(resource.wrap(from_fn(crate::auth::security::no_store)));
+        } else {
+            self.cfg.service(resource);
+        }
     }
 
     fn record(&self, path: &str, routes: &[(Method, Route)]) {
@@ -58,7 +85,7 @@ impl<'a, 'r> Router<'a, 'r> {
         for (_, route) in routes {
             resource = resource.route(route);
         }
-        self.cfg.service(resource);
+        self.register(resource);
         self
     }
 
@@ -76,7 +103,7 @@ impl<'a, 'r> Router<'a, 'r> {
         for (_, route) in routes {
             resource = resource.route(route);
         }
-        self.cfg.service(resource);
+        self.register(resource);
         self
     }
 }
@@ -130,28 +157,38 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
     }
 
     // A registration through its manage token.
-    cfg.service(web::scope("/api/v1/registrations/{id}").wrap(from_fn(crate::auth::manage_gate)).configure(|cfg| {
-        let mut r = Router::new(cfg, "/api/v1/registrations/{id}", seen);
-        crate::registrations::routes::manage(&mut r);
-        crate::privacy::routes::manage(&mut r);
-    }));
+    cfg.service(
+        web::scope("/api/v1/registrations/{id}")
+            .wrap(from_fn(crate::auth::manage_gate))
+            .wrap(from_fn(crate::auth::security::no_store))
+            .configure(|cfg| {
+                let mut r = Router::new(cfg, "/api/v1/registrations/{id}", seen);
+                crate::registrations::routes::manage(&mut r);
+                crate::privacy::routes::manage(&mut r);
+            }),
+    );
 
     // The HTML manage page (token in the emailed link).
-    cfg.service(web::scope("/manage/{id}").configure(|cfg| {
+    cfg.service(web::scope("/manage/{id}").wrap(from_fn(crate::auth::security::no_store)).configure(|cfg| {
         let mut r = Router::new(cfg, "/manage/{id}", seen);
         crate::registrations::routes::page(&mut r);
     }));
 
     // Staff.
-    cfg.service(web::scope("/api/v1/admin").wrap(from_fn(crate::auth::staff_gate)).configure(|cfg| {
-        let mut r = Router::new(cfg, "/api/v1/admin", seen);
-        crate::auth::routes::staff(&mut r);
-        crate::partners::routes::staff(&mut r);
-        crate::events::routes::staff(&mut r);
-        crate::registrations::routes::staff(&mut r);
-        crate::privacy::routes::staff(&mut r);
-        crate::mail::routes::staff(&mut r);
-        crate::audit::routes::staff(&mut r);
-        crate::reports::routes::staff(&mut r);
-    }));
+    cfg.service(
+        web::scope("/api/v1/admin")
+            .wrap(from_fn(crate::auth::staff_gate))
+            .wrap(from_fn(crate::auth::security::no_store))
+            .configure(|cfg| {
+                let mut r = Router::new(cfg, "/api/v1/admin", seen);
+                crate::auth::routes::staff(&mut r);
+                crate::partners::routes::staff(&mut r);
+                crate::events::routes::staff(&mut r);
+                crate::registrations::routes::staff(&mut r);
+                crate::privacy::routes::staff(&mut r);
+                crate::mail::routes::staff(&mut r);
+                crate::audit::routes::staff(&mut r);
+                crate::reports::routes::staff(&mut r);
+            }),
+    );
 }

@@ -44,19 +44,17 @@ pub fn cors(origins: &[String]) -> Cors {
     cors
 }
 
-/// Paths whose answers carry personal data or secrets: staff views, a registration seen through
-/// its token, the manage page, unsubscribe links.
-const PRIVATE_PREFIXES: &[&str] = &["/api/v1/admin/", "/api/v1/registrations/", "/manage/", "/unsubscribe/"];
-
-/// `Cache-Control: no-store` on every answer under [`PRIVATE_PREFIXES`] that does not set its own,
-/// so no browser or proxy cache keeps a copy. Public event lists stay cacheable.
-pub async fn no_store_on_private_paths(
+/// `Cache-Control: no-store` on every answer that does not set its own, so no browser or proxy
+/// cache keeps a copy. Wired in [`crate::routes`] on everything whose answers carry personal data
+/// or secrets: the staff and manage scopes, the manage page, and the public routes registered
+/// through [`crate::routes::Router::private`] (unsubscribe, privacy requests, lost links).
+/// Public event lists stay cacheable.
+pub async fn no_store(
     req: ServiceRequest,
     next: Next<impl MessageBody>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
-    let private = PRIVATE_PREFIXES.iter().any(|p| req.path().starts_with(p));
     let mut res = next.call(req).await?;
-    if private && !res.headers().contains_key(header::CACHE_CONTROL) {
+    if !res.headers().contains_key(header::CACHE_CONTROL) {
         res.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
     }
     Ok(res)

@@ -18,7 +18,8 @@ pub struct Api;
 
 /// Anyone (public writes are rate limited).
 pub fn public(r: &mut Router) {
-    r.at("/unsubscribe/{token}", [get(unsubscribe_page), post(unsubscribe)]);
+    // The page names the address it unsubscribes.
+    r.private().at("/unsubscribe/{token}", [get(unsubscribe_page), post(unsubscribe)]);
 }
 
 /// Under `/api/v1/admin`, behind the staff gate.

@@ -31,10 +31,12 @@ pub struct Api;
 
 /// Anyone (public writes are rate limited).
 pub fn public(r: &mut Router) {
-    r.limited("/api/v1/privacy/requests", [post(create_request)]);
-    r.limited("/api/v1/privacy/confirm", [post(confirm_api)]);
-    r.limited("/privacy/confirm", [post(confirm_form)]);
-    r.at("/privacy/confirm", [get(confirm_page)]);
+    // Confirmation answers carry a business's data; none of it may be kept by a cache.
+    let mut private = r.private();
+    private.limited("/api/v1/privacy/requests", [post(create_request)]);
+    private.limited("/api/v1/privacy/confirm", [post(confirm_api)]);
+    private.limited("/privacy/confirm", [post(confirm_form)]);
+    private.at("/privacy/confirm", [get(confirm_page)]);
 }
 
 /// Under `/api/v1/registrations/{id}`, behind the manage-token gate.

@@ -26,8 +26,10 @@ pub struct Api;
 
 /// Anyone (public writes are rate limited).
 pub fn public(r: &mut Router) {
-    r.limited("/api/v1/events/{id}/registrations", [post(create_registration)]);
-    r.limited("/api/v1/registrations/recover", [post(recover_links)]);
+    // The 201 carries the manage token; nothing here may be kept by a cache.
+    let mut private = r.private();
+    private.limited("/api/v1/events/{id}/registrations", [post(create_registration)]);
+    private.limited("/api/v1/registrations/recover", [post(recover_links)]);
 }
 
 /// Under `/api/v1/registrations/{id}`, behind the manage-token gate.

@@ -349,6 +349,25 @@ async fn responses_carry_security_headers_and_cors_is_closed_by_default(app: Tes
     let me = app.admin_get("/api/v1/admin/me").await;
     assert_eq!(me.headers()["cache-control"], "no-store");
     assert!(app.get("/api/v1/states").await.headers().get("cache-control").is_none_or(|v| v != "no-store"));
+    // Everything that can carry personal data or a secret is never cached, refusals included.
+    let id = uuid::Uuid::new_v4();
+    let private = [
+        app.get("/api/v1/admin/me").await,
+        app.get(&format!("/api/v1/registrations/{id}")).await,
+        app.get(&format!("/manage/{id}?token=rsm_nothing")).await,
+        app.get("/unsubscribe/rsu_nothing").await,
+        app.get("/privacy/confirm?token=rsp_nothing").await,
+        app.post_json("/api/v1/privacy/requests", &json!({"email": "someone@example.org", "kind": "export"})).await,
+        app.post_json("/api/v1/registrations/recover", &json!({"email": "someone@example.org"})).await,
+    ];
+    for r in private {
+        let url = r.url().path().to_string();
+        assert_eq!(r.headers().get("cache-control").map(|v| v.to_str().unwrap()), Some("no-store"), "{url}");
+    }
+    for path in ["/api/v1/events", "/api/v1/states"] {
+        let r = app.get(path).await;
+        assert!(r.headers().get("cache-control").is_none_or(|v| v != "no-store"), "{path} stays cacheable");
+    }
     let r = app.client.get(app.url("/api/v1/states")).header("origin", "https://evil.example").send().await.unwrap();
     assert_eq!(r.status(), 200);
     assert!(r.headers().get("access-control-allow-origin").is_none());
