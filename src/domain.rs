@@ -106,6 +106,187 @@ macro_rules! text_enum {
     };
 }
 
+/// Declares a newtype over `String` for a value with rules: built only by `parse` (which
+/// normalises and checks), and otherwise like [`text_enum!`] at the boundaries (serde, whose
+/// `Deserialize` parses too; a `utoipa` string schema; diesel `Text` on both engines).
+macro_rules! text_newtype {
+    ($(#[$meta:meta])* $vis:vis struct $name:ident; schema = $schema:expr) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, diesel::AsExpression, diesel::FromSqlRow)]
+        #[serde(transparent)]
+        #[diesel(sql_type = diesel::sql_types::Text)]
+        $vis struct $name(String);
+
+        impl $name {
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+
+            pub fn into_string(self) -> String {
+                self.0
+            }
+        }
+
+        impl std::ops::Deref for $name {
+            type Target = str;
+            fn deref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl AsRef<str> for $name {
+            fn as_ref(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+
+        impl From<$name> for String {
+            fn from(v: $name) -> String {
+                v.0
+            }
+        }
+
+        impl PartialEq<str> for $name {
+            fn eq(&self, other: &str) -> bool {
+                self.0 == other
+            }
+        }
+
+        impl PartialEq<&str> for $name {
+            fn eq(&self, other: &&str) -> bool {
+                self.0 == *other
+            }
+        }
+
+        impl std::str::FromStr for $name {
+            type Err = &'static str;
+            fn from_str(s: &str) -> Result<Self, &'static str> {
+                $name::parse(s)
+            }
+        }
+
+        impl<'de> serde::Deserialize<'de> for $name {
+            fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+                let s = String::deserialize(d)?;
+                $name::parse(&s).map_err(serde::de::Error::custom)
+            }
+        }
+
+        impl utoipa::PartialSchema for $name {
+            fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+                $schema.into()
+            }
+        }
+
+        impl utoipa::ToSchema for $name {}
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::pg::Pg>) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, diesel::pg::Pg>>::to_sql(self.as_str(), &mut out.reborrow())
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, diesel::sqlite::Sqlite>) -> diesel::serialize::Result {
+                out.set_value(self.as_str());
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        impl diesel::serialize::ToSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $name {
+            fn to_sql<'b>(&'b self, out: &mut diesel::serialize::Output<'b, '_, $crate::db::MultiBackend>) -> diesel::serialize::Result {
+                out.set_value((diesel::sql_types::Text, self));
+                Ok(diesel::serialize::IsNull::No)
+            }
+        }
+
+        // Stored values were parsed on the way in; they are read back as they are (an address
+        // stored before a rule tightened still loads).
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg> for $name {
+            fn from_sql(bytes: diesel::pg::PgValue<'_>) -> diesel::deserialize::Result<Self> {
+                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::pg::Pg>>::from_sql(bytes).map($name)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite> for $name {
+            fn from_sql(bytes: <diesel::sqlite::Sqlite as diesel::backend::Backend>::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                <String as diesel::deserialize::FromSql<diesel::sql_types::Text, diesel::sqlite::Sqlite>>::from_sql(bytes).map($name)
+            }
+        }
+
+        impl diesel::deserialize::FromSql<diesel::sql_types::Text, $crate::db::MultiBackend> for $name {
+            fn from_sql(bytes: <$crate::db::MultiBackend as diesel::backend::Backend>::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                bytes.from_sql::<$name, diesel::sql_types::Text>()
+            }
+        }
+    };
+}
+
+text_newtype! {
+    /// An email address as the service keeps it: trimmed and lower-cased, one `@`, a dotted
+    /// domain, no spaces, and one the mailer can send to. Deliberately simple: the real check is
+    /// the mail that arrives.
+    pub struct EmailAddress;
+    schema = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .format(Some(utoipa::openapi::SchemaFormat::KnownFormat(utoipa::openapi::KnownFormat::Email)))
+        .max_length(Some(254))
+        .examples(["owner@bakery.example"])
+}
+
+impl EmailAddress {
+    pub const RULE: &'static str = "must be an email address like name@example.com";
+
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let v = value.trim().to_lowercase();
+        if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',') {
+            return Err(Self::RULE);
+        }
+        let (local, domain) = v.split_once('@').ok_or(Self::RULE)?;
+        if local.is_empty()
+            || domain.contains('@')
+            || !domain.contains('.')
+            || domain.starts_with('.')
+            || domain.ends_with('.')
+            || domain.contains("..")
+        {
+            return Err(Self::RULE);
+        }
+        // The address must also be one lettre can send to.
+        v.parse::<lettre::Address>().map_err(|_| Self::RULE)?;
+        Ok(EmailAddress(v))
+    }
+}
+
+text_newtype! {
+    /// A two-letter state code, upper-cased (that the state exists is checked against the
+    /// `states` table where it matters).
+    pub struct StateCode;
+    schema = utoipa::openapi::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .pattern(Some("^[A-Za-z]{2}$"))
+        .examples(["TX"])
+}
+
+impl StateCode {
+    pub const RULE: &'static str = "must be a two-letter state code like TX";
+
+    pub fn parse(value: &str) -> Result<Self, &'static str> {
+        let v = value.trim().to_ascii_uppercase();
+        if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
+            Ok(StateCode(v))
+        } else {
+            Err(Self::RULE)
+        }
+    }
+}
+
 /// `"a", "b" or "c"`.
 pub fn one_of(values: &[&str]) -> String {
     match values {
@@ -225,6 +406,17 @@ mod tests {
         assert_eq!(schema["enum"], serde_json::json!(spellings));
         let schema = serde_json::to_value(<RegistrationStatus as utoipa::PartialSchema>::schema()).unwrap();
         assert_eq!(schema["enum"], serde_json::json!(["confirmed", "waitlisted", "cancelled", "attended"]));
+    }
+
+    #[test]
+    fn newtypes_are_built_only_by_their_rules() {
+        assert_eq!(EmailAddress::parse("  Owner@Bakery.Example ").unwrap(), "owner@bakery.example");
+        for bad in ["", "no-at.example", "a@b", "a b@c.example", "a@@b.example", "a@.b.example"] {
+            assert!(EmailAddress::parse(bad).is_err(), "{bad:?}");
+        }
+        assert!(serde_json::from_str::<EmailAddress>("\"x\"").is_err(), "deserializing parses too");
+        assert_eq!(StateCode::parse(" tx").unwrap(), "TX");
+        assert!(StateCode::parse("Texas").is_err() && StateCode::parse("T1").is_err());
     }
 
     #[test]

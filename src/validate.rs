@@ -8,6 +8,7 @@
 //! input goes through one of them; NUL is refused by both (and by the body and query parsers in
 //! `http`).
 
+use crate::domain::{EmailAddress, StateCode};
 use crate::error::{AppError, FieldError};
 
 /// Collects field errors; `finish` turns them into one 422.
@@ -111,27 +112,9 @@ fn is_unwanted(c: char) -> bool {
     c.is_control() || matches!(c, '\u{2028}' | '\u{2029}')
 }
 
-/// An email address, normalised (trimmed, lower-cased). Deliberately simple: one `@`, a dot in
-/// the domain, no spaces; the real check is the mail that arrives.
-pub fn email(field: &str, value: &str) -> Result<String, FieldError> {
-    let v = value.trim().to_lowercase();
-    let bad = || FieldError::new(field, "must be an email address like name@example.com");
-    if v.len() > 254 || v.chars().any(|c| c.is_whitespace() || c.is_control() || c == '<' || c == '>' || c == ',') {
-        return Err(bad());
-    }
-    let (local, domain) = v.split_once('@').ok_or_else(bad)?;
-    if local.is_empty()
-        || domain.contains('@')
-        || !domain.contains('.')
-        || domain.starts_with('.')
-        || domain.ends_with('.')
-        || domain.contains("..")
-    {
-        return Err(bad());
-    }
-    // The address must also be one lettre can send to.
-    v.parse::<lettre::Address>().map_err(|_| bad())?;
-    Ok(v)
+/// An email address (see [`EmailAddress`]), or the error naming `field`.
+pub fn email(field: &str, value: &str) -> Result<EmailAddress, FieldError> {
+    EmailAddress::parse(value).map_err(|rule| FieldError::new(field, rule))
 }
 
 /// An http(s) URL.
@@ -148,14 +131,9 @@ pub fn url(field: &str, value: &str) -> Result<String, FieldError> {
     }
 }
 
-/// A two-letter state code, upper-cased (existence is checked against the database).
-pub fn state_code(field: &str, value: &str) -> Result<String, FieldError> {
-    let v = value.trim().to_ascii_uppercase();
-    if v.len() == 2 && v.chars().all(|c| c.is_ascii_alphabetic()) {
-        Ok(v)
-    } else {
-        Err(FieldError::new(field, "must be a two-letter state code like TX"))
-    }
+/// A state code (see [`StateCode`]), or the error naming `field`.
+pub fn state_code(field: &str, value: &str) -> Result<StateCode, FieldError> {
+    StateCode::parse(value).map_err(|rule| FieldError::new(field, rule))
 }
 
 /// An id given in a body (`organization_id`): a UUID, returned in its stored (lowercase,

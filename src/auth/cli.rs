@@ -21,7 +21,7 @@ pub fn create_admin(db: &Db, email: &str, name: &str) -> Result<String, AppError
                     c,
                     &NewStaffUser {
                         id: new_id(),
-                        email: email.clone(),
+                        email: email.to_string(),
                         name: name.clone(),
                         role: Role::Admin,
                         organization_id: None,

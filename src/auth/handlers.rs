@@ -34,7 +34,7 @@ pub(crate) async fn get_me(actor: Actor, db: web::Data<Db>) -> Result<web::Json<
 
 /// A staff user to create, once its fields are read.
 struct Invitation {
-    email: String,
+    email: crate::domain::EmailAddress,
     name: String,
     role: Role,
     organization_id: Option<String>,
@@ -103,7 +103,7 @@ pub(crate) async fn create_user(
                 c,
                 &NewStaffUser {
                     id: new_id(),
-                    email,
+                    email: email.into_string(),
                     name,
                     role,
                     organization_id: organization_id.clone(),

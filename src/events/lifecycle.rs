@@ -53,7 +53,7 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, draft: EventDraft) -> Resu
         status: EventStatus::Draft,
         venue_id: draft.venue_id,
         join_url: draft.join_url,
-        state_code: placement.state,
+        state_code: placement.state.map(String::from),
         created_by: Some(actor.user_id.clone()),
         created_at: ts,
         updated_at: ts,

@@ -44,7 +44,7 @@ pub struct EventDraft {
     pub registration_closes_at: Option<DateTime<Utc>>,
     pub venue_id: Option<String>,
     pub join_url: Option<String>,
-    pub state: Option<String>,
+    pub state: Option<crate::domain::StateCode>,
     pub topics: Vec<String>,
     pub host_organization_ids: Option<Vec<String>>,
 }

@@ -18,7 +18,7 @@ use crate::partners::queries::{self as pq, Venue};
 /// A new event's state and hosts, settled for the actor.
 #[derive(Debug, Clone)]
 pub struct Placement {
-    pub state: Option<String>,
+    pub state: Option<crate::domain::StateCode>,
     pub hosts: Vec<String>,
 }
 
@@ -27,10 +27,10 @@ pub fn place_new(conn: &mut DbConnection, actor: &Actor, draft: &EventDraft) -> 
     let mut state = draft.state.clone();
     if let Some(v) = &draft.venue_id {
         let venue = pq::find_venue(conn, v)?.ok_or_else(|| AppError::field("venue_id", "no such venue"))?;
-        if state.as_ref().is_some_and(|s| *s != venue.state_code) {
+        if state.as_ref().is_some_and(|s| s.as_str() != venue.state_code) {
             return Err(AppError::field("state", "must match the venue's state (or be left out)"));
         }
-        state = Some(venue.state_code);
+        state = Some(crate::domain::StateCode::parse(&venue.state_code).map_err(AppError::internal)?);
     } else if draft.kind == EventKind::RoadshowStop {
         return Err(AppError::field("venue_id", "is required for a roadshow stop"));
     }

@@ -29,7 +29,7 @@ pub fn public_data_changed() {
 /// Filters of the event lists ([`super::parse`] builds them).
 #[derive(Debug, Default, Clone)]
 pub struct EventFilter {
-    pub state: Option<String>,
+    pub state: Option<crate::domain::StateCode>,
     pub kind: Option<EventKind>,
     pub topic: Option<String>,
     pub from: Option<NaiveDateTime>,

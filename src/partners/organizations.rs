@@ -46,8 +46,8 @@ pub(super) fn parse_states(conn: &mut DbConnection, field: &str, raw: &[String])
         if let Some(code) = errs.take(validate::state_code(&name, s)) {
             if crate::states::find(conn, &code)?.is_none() {
                 errs.push(name, format!("{code} is not a US state code"));
-            } else if !out.contains(&code) {
-                out.push(code);
+            } else if !out.iter().any(|c| c == code.as_str()) {
+                out.push(code.into_string());
             }
         }
     }
@@ -133,7 +133,7 @@ pub(crate) async fn list_organizations(
 
 /// `?state=`: a two-letter code, or a 400 naming `state`.
 pub(super) fn state_filter(raw: Option<&str>) -> Result<Option<String>, AppError> {
-    raw.map(|s| validate::state_code("state", s))
+    raw.map(|s| validate::state_code("state", s).map(String::from))
         .transpose()
         .map_err(|e| AppError::BadRequest { detail: format!("`state` {}", e.message), errors: vec![e] })
 }

@@ -25,7 +25,7 @@ struct NewVenueRequest {
     name: String,
     address: String,
     city: String,
-    state: String,
+    state: crate::domain::StateCode,
     time_zone: Option<Tz>,
     organization_id: Option<String>,
 }

@@ -26,7 +26,7 @@ pub(crate) fn accepted(detail: &str) -> HttpResponse {
 }
 
 /// Parses a privacy request: its address, and what its kind needs (every bad field named at once).
-fn parse_request(input: &PrivacyRequestIn) -> Result<(String, PrivacyKind, Payload), AppError> {
+fn parse_request(input: &PrivacyRequestIn) -> Result<(crate::domain::EmailAddress, PrivacyKind, Payload), AppError> {
     let mut errs = Errors::new();
     let email = errs.take(validate::email("email", &input.email));
     let mut payload = Payload::default();
@@ -63,7 +63,7 @@ pub(super) fn parse_business_changes(b: &BusinessPatch, prefix: &str, errs: &mut
         changes.name = errs.take(validate::text(&field("name"), n, 200));
     }
     if let Some(s) = &b.state {
-        changes.state = errs.take(validate::state_code(&field("state"), s));
+        changes.state = errs.take(validate::state_code(&field("state"), s)).map(String::from);
     }
     if let Some(i) = &b.industry {
         changes.industry = errs.take(validate::text(&field("industry"), i, 100));

@@ -148,12 +148,12 @@ pub fn employee_band(field: &str, value: &str) -> Result<String, crate::error::F
 #[derive(Debug, Clone, serde::Serialize)]
 pub struct RegistrationRequest {
     pub business_name: String,
-    pub business_email: String,
-    pub business_state: String,
+    pub business_email: crate::domain::EmailAddress,
+    pub business_state: crate::domain::StateCode,
     pub industry: Option<String>,
     pub employees: Option<String>,
     pub website: Option<String>,
     pub attendee_name: String,
-    pub attendee_email: String,
+    pub attendee_email: crate::domain::EmailAddress,
     pub marketing_consent: Option<bool>,
 }

@@ -247,13 +247,13 @@ async fn hand_written_statements_stay_prepared() {
         for n in 0..2 {
             let req = RegistrationRequest {
                 business_name: format!("Shop {n}"),
-                business_email: format!("owner{n}@shop.example"),
-                business_state: "TX".into(),
+                business_email: roadshow::domain::EmailAddress::parse(&format!("owner{n}@shop.example")).unwrap(),
+                business_state: roadshow::domain::StateCode::parse("TX").unwrap(),
                 industry: None,
                 employees: None,
                 website: None,
                 attendee_name: format!("Attendee {n}"),
-                attendee_email: format!("attendee{n}@shop.example"),
+                attendee_email: roadshow::domain::EmailAddress::parse(&format!("attendee{n}@shop.example")).unwrap(),
                 marketing_consent: None,
             };
             roadshow::db::write_tx(&mut conn, |c| register(c, &ctx, &event, &req, None)).unwrap();
