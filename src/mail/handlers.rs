@@ -9,6 +9,7 @@
 //!
 //! Outbox endpoints are for national admins only: emails of every event and state are in there.
 
+use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
@@ -213,15 +214,9 @@ pub struct UnsubscribeIn {
     pub list_unsubscribe: String,
 }
 
-fn page(title: &str, body: &str) -> HttpResponse {
-    HttpResponse::Ok().content_type("text/html; charset=utf-8").insert_header(("Cache-Control", "no-store")).body(
-        format!(
-            "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"robots\" content=\"noindex\">\
-             <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\"><title>{title}</title></head>\
-             <body style=\"font-family:Helvetica,Arial,sans-serif;max-width:560px;margin:40px auto;padding:0 16px;\">\
-             <h1 style=\"font-size:22px;\">{title}</h1>{body}</body></html>"
-        ),
-    )
+#[derive(Serialize)]
+struct UnsubscribeView {
+    title: &'static str,
 }
 
 /// One-click unsubscribe: a confirmation page.
@@ -244,14 +239,11 @@ pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>)
     if !db.read(move |c| outbox::unsubscribe_token_exists(c, &hash)).await? {
         return Err(AppError::not_found("this unsubscribe link is not known"));
     }
-    // The form posts back to this same URL (relative), so the token is not repeated in the page.
-    Ok(page(
-        "Unsubscribe from Roadshow news",
-        "<p>Stop receiving follow-ups and news about Roadshow events? You will still get the emails \
-         about registrations you make (confirmations, changes, reminders).</p>\
-         <form method=\"post\"><input type=\"hidden\" name=\"List-Unsubscribe\" value=\"One-Click\">\
-         <button type=\"submit\" style=\"padding:10px 18px;\">Unsubscribe</button></form>",
-    ))
+    crate::pages::render(
+        StatusCode::OK,
+        "unsubscribe.html",
+        UnsubscribeView { title: "Unsubscribe from Roadshow news" },
+    )
 }
 
 /// One-click unsubscribe (RFC 8058 List-Unsubscribe-Post).
@@ -275,9 +267,10 @@ pub(crate) async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> R
     let token = path.into_inner();
     let hash = hash_token(&token);
     db.write(move |c| outbox::unsubscribe(c, &hash, now())).await?;
-    Ok(page(
+    crate::pages::message(
+        StatusCode::OK,
         "You are unsubscribed",
-        "<p>You will get no more Roadshow news or follow-ups. Emails about registrations you make still \
-         reach you.</p>",
-    ))
+        "You are unsubscribed",
+        &["You will get no more Roadshow news or follow-ups. Emails about registrations you make still reach you."],
+    )
 }

@@ -549,22 +549,6 @@ fn subject(notice: &Notice, f: &Facts) -> String {
     }
 }
 
-/// Escapes text for HTML element content and attribute values.
-pub fn html_escape(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            _ => out.push(c),
-        }
-    }
-    out
-}
-
 /// The "your links" email: one message to `email` listing each of its active registrations for
 /// events that have not ended, each with a fresh manage link. Sent at most once per
 /// `ctx.links_every` per address (whoever asks, from any process: [`outbox::take_throttle`]) and

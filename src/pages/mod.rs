@@ -1,6 +1,7 @@
 //! Server-rendered HTML pages: the manage page a registration's emails link to (`/manage/{id}`,
-//! [`crate::registrations::page`]) and the page a privacy link opens (`/privacy/confirm`,
-//! [`crate::privacy::page`]).
+//! [`crate::registrations::page`]), the page a privacy link opens (`/privacy/confirm`,
+//! [`crate::privacy::page`]) and the unsubscribe page (`/unsubscribe/{token}`,
+//! [`crate::mail::handlers`]).
 //!
 //! The pages are minijinja templates under `src/pages/templates/`, compiled into the binary, like
 //! the emails ([`crate::mail::templates`]). Every value is HTML-escaped (auto-escaping follows the
@@ -26,7 +27,8 @@ macro_rules! embedded {
     };
 }
 
-const TEMPLATES: &[(&str, &str)] = embedded!("layout.html", "message.html", "manage.html", "privacy_confirm.html");
+const TEMPLATES: &[(&str, &str)] =
+    embedded!("layout.html", "message.html", "manage.html", "privacy_confirm.html", "unsubscribe.html");
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
