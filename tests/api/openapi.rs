@@ -74,7 +74,7 @@ fn every_operation_documents_its_answers_and_credentials() {
     for (path, ops) in doc["paths"].as_object().unwrap() {
         for (method, op) in ops.as_object().unwrap() {
             let name = format!("{} {path}", method.to_uppercase());
-            if !op["summary"].as_str().is_some_and(|s| !s.is_empty()) {
+            if op["summary"].as_str().is_none_or(|s| s.is_empty()) {
                 failures.push(format!("{name}: no summary"));
             }
             let responses = op["responses"].as_object().cloned().unwrap_or_default();
