@@ -127,8 +127,7 @@ pub fn table() -> Vec<RouteId> {
 /// of [`table`], each once; empty when no route pattern matches the path.
 pub fn allowed_methods(path: &str) -> Vec<Method> {
     static PATTERNS: OnceLock<Vec<(ResourceDef, Method)>> = OnceLock::new();
-    let patterns =
-        PATTERNS.get_or_init(|| table().into_iter().map(|r| (ResourceDef::new(r.path), r.method)).collect());
+    let patterns = PATTERNS.get_or_init(|| table().into_iter().map(|r| (ResourceDef::new(r.path), r.method)).collect());
     let mut methods: Vec<Method> = Vec::new();
     for (def, method) in patterns {
         if def.is_match(path) && !methods.contains(method) {
