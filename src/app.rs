@@ -6,11 +6,10 @@ use std::net::TcpListener;
 
 use actix_web::dev::Server;
 use actix_web::middleware::{from_fn, Condition};
-use actix_web::{web, App, HttpResponse, HttpServer};
+use actix_web::{web, App, HttpServer};
 
 use crate::config::Config;
 use crate::db::{self, Db};
-use crate::error::AppError;
 use crate::jobs::supervisor::Workers;
 
 /// A started service (listening; call [`Application::run_until_stopped`] to serve).
@@ -87,15 +86,11 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
             .wrap(from_fn(crate::telemetry::request_span))
             .configure(crate::routes::configure)
             .configure(crate::ops::docs)
-            .default_service(web::to(not_found))
+            .default_service(web::to(crate::routes::unrouted))
     })
     .workers(workers)
     .listen(listener)
     .map_err(|e| format!("cannot start the HTTP server: {e}"))?
     .run();
     Ok(server)
-}
-
-async fn not_found() -> Result<HttpResponse, AppError> {
-    Err(AppError::not_found("no such resource"))
 }

@@ -37,6 +37,9 @@ pub enum AppError {
     /// 404: no such object, or one the caller may not know exists.
     #[error("not found: {0}")]
     NotFound(String),
+    /// 405 with `Allow`: the path is a resource, but not for this method.
+    #[error("method not allowed")]
+    MethodNotAllowed { allowed: Vec<actix_web::http::Method> },
     /// 409: conflicts with the current state; `existing_id` names the object it collides with.
     #[error("conflict: {detail}")]
     Conflict { detail: String, existing_id: Option<String> },
@@ -87,6 +90,7 @@ impl AppError {
             AppError::Unauthorized(_) => ("/problems/unauthorized", "Unauthorized"),
             AppError::Forbidden(_) => ("/problems/forbidden", "Forbidden"),
             AppError::NotFound(_) => ("/problems/not-found", "Not Found"),
+            AppError::MethodNotAllowed { .. } => ("/problems/method-not-allowed", "Method Not Allowed"),
             AppError::Conflict { .. } => ("/problems/conflict", "Conflict"),
             AppError::PayloadTooLarge { .. } => ("/problems/payload-too-large", "Payload Too Large"),
             AppError::UnsupportedMediaType(_) => ("/problems/unsupported-media-type", "Unsupported Media Type"),
@@ -124,6 +128,7 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => StatusCode::UNAUTHORIZED,
             AppError::Forbidden(_) => StatusCode::FORBIDDEN,
             AppError::NotFound(_) => StatusCode::NOT_FOUND,
+            AppError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             AppError::Conflict { .. } => StatusCode::CONFLICT,
             AppError::PayloadTooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             AppError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
@@ -150,6 +155,7 @@ impl ResponseError for AppError {
             }
             AppError::Unauthorized(d) | AppError::Forbidden(d) | AppError::NotFound(d) => d.clone(),
             AppError::UnsupportedMediaType(d) => d.clone(),
+            AppError::MethodNotAllowed { allowed } => format!("this resource answers {}", allow_list(allowed)),
             AppError::Conflict { detail, existing_id: id } => {
                 existing_id = id.clone();
                 detail.clone()
@@ -179,6 +185,9 @@ impl ResponseError for AppError {
             AppError::Unauthorized(_) => {
                 builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
             }
+            AppError::MethodNotAllowed { allowed } => {
+                builder.insert_header((header::ALLOW, allow_list(allowed)));
+            }
             AppError::Unavailable(_) => {
                 builder.insert_header((header::RETRY_AFTER, "1"));
             }
@@ -187,6 +196,11 @@ impl ResponseError for AppError {
         let body = Problem { type_, title, status: status.as_u16(), detail, errors, existing_id };
         builder.body(serde_json::to_string(&body).unwrap_or_else(|_| "{}".into()))
     }
+}
+
+/// `GET, POST`: the methods of an `Allow` header.
+fn allow_list(methods: &[actix_web::http::Method]) -> String {
+    methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ")
 }
 
 /// How a lost database connection's message starts (matched by `db::is_connection_lost`).

@@ -1,6 +1,8 @@
 //! HTTP plumbing shared by every feature: body and query extractors that name the bad field,
 //! path-id parsing, pagination, and the client's address behind trusted proxies. A NUL character
-//! anywhere in a JSON body, a query parameter or a path id is a 422 naming where it is.
+//! anywhere in a JSON body, a query parameter or a path id is a 422 naming where it is. A JSON
+//! body is an object (or `null` where a handler takes an optional one): serde alone would read a
+//! struct from an array, field by field in order, so `["x"]` would pass for `{"name": "x"}`.
 
 use std::future::Future;
 use std::net::IpAddr;
@@ -87,7 +89,20 @@ fn read_json<T: DeserializeOwned + 'static>(
                 "send the body as JSON with `Content-Type: application/json`".into(),
             ));
         }
+        require_object(&body)?;
         parse_json(&body).map(Some)
+    }
+}
+
+/// A body whose top-level value is not an object (or `null`) is a 422 naming `body`; one that is
+/// not JSON at all stays the 400 of [`parse_json`].
+fn require_object(body: &[u8]) -> Result<(), AppError> {
+    match body.iter().find(|b| !b.is_ascii_whitespace()) {
+        None | Some(b'{') | Some(b'n') => Ok(()),
+        Some(_) => {
+            parse_json::<serde::de::IgnoredAny>(body)?;
+            Err(AppError::field("body", "must be a JSON object"))
+        }
     }
 }
 
@@ -444,6 +459,19 @@ mod tests {
         assert_eq!(field_of(e), "business.email");
         let e = parse_json::<Outer>(br#"{"business":"#).unwrap_err();
         assert_eq!(field_of(e), "body");
+    }
+
+    #[test]
+    fn a_body_is_an_object_or_null() {
+        assert!(require_object(br#" {"name": "x"}"#).is_ok());
+        assert!(require_object(b"null").is_ok());
+        for body in [&br#"["x"]"#[..], br#""x""#, b"1", b"true", b" []"] {
+            let e = require_object(body).unwrap_err();
+            assert!(matches!(&e, AppError::Validation(_)), "{e:?}");
+            assert_eq!(field_of(e), "body");
+        }
+        // Not JSON at all: still the 400 of a syntax error.
+        assert!(matches!(require_object(b"[1,"), Err(AppError::BadRequest { .. })));
     }
 
     #[test]

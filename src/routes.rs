@@ -17,12 +17,20 @@
 //! Each feature lists its routes in a function per audience taking a [`Router`]; the router
 //! records every (method, path) it registers, so [`table`] can list them without starting a
 //! server, and a test checks that list against the OpenAPI document.
+//!
+//! A request no route takes is answered by [`unrouted`], as a problem document like every other
+//! error: 405 with `Allow` (every method registered at that path, whichever resource has it) when
+//! the path is a resource, 404 otherwise.
 
 use std::cell::RefCell;
+use std::sync::OnceLock;
 
+use actix_web::dev::ResourceDef;
 use actix_web::http::Method;
 use actix_web::middleware::from_fn;
-use actix_web::{guard, web, FromRequest, Handler, Responder, Route};
+use actix_web::{guard, web, FromRequest, Handler, HttpRequest, HttpResponse, Responder, Route};
+
+use crate::error::AppError;
 
 /// One registered operation: method and full path pattern (`/api/v1/events/{id}`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -81,7 +89,8 @@ impl<'a, 'r> Router<'a, 'r> {
     pub fn at(&mut self, path: &str, routes: impl IntoIterator<Item = (Method, Route)>) -> &mut Self {
         let routes: Vec<(Method, Route)> = routes.into_iter().collect();
         self.record(path, &routes);
-        let mut resource = web::resource(path.to_string());
+        // Another method at this path: a 405 problem document (actix's own 405 has no body).
+        let mut resource = web::resource(path.to_string()).default_service(web::to(unrouted));
         for (_, route) in routes {
             resource = resource.route(route);
         }
@@ -139,6 +148,32 @@ pub fn table() -> Vec<RouteId> {
     let seen = RefCell::new(Vec::new());
     let _ = actix_web::App::new().configure(|cfg| configure_recorded(cfg, &seen));
     seen.into_inner()
+}
+
+/// The methods registered for a request path (`/api/v1/events/3f…/registrations`), in the order
+/// of [`table`], each once; empty when no route pattern matches the path.
+pub fn allowed_methods(path: &str) -> Vec<Method> {
+    static PATTERNS: OnceLock<Vec<(ResourceDef, Method)>> = OnceLock::new();
+    let patterns = PATTERNS.get_or_init(|| table().into_iter().map(|r| (ResourceDef::new(r.path), r.method)).collect());
+    let mut methods: Vec<Method> = Vec::new();
+    for (def, method) in patterns {
+        if def.is_match(path) && !methods.contains(method) {
+            methods.push(method.clone());
+        }
+    }
+    methods
+}
+
+/// Answers a request that no route took: 405 with `Allow` when its path is a resource that takes
+/// other methods (a resource behind the rate limit is guarded by method, so such a request gets
+/// here rather than to a resource's own 405), else 404.
+pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, AppError> {
+    let allowed = allowed_methods(req.path());
+    if allowed.is_empty() {
+        Err(AppError::not_found("no such resource"))
+    } else {
+        Err(AppError::MethodNotAllowed { allowed })
+    }
 }
 
 fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>) {

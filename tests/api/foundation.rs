@@ -20,6 +20,39 @@ async fn unknown_route_is_problem_json(app: TestApp) {
     expect_problem(app.get("/nope").await, 404, None).await;
 }
 
+/// A method a resource does not take is a 405 problem document whose `Allow` names every method
+/// registered at that path, also where the only route is behind the rate limit (guarded by
+/// method, so such a request used to fall through to the 404 of an unknown path).
+async fn another_method_is_a_problem_json_405_with_allow(app: TestApp) {
+    let r = app.request(reqwest::Method::DELETE, "/api/v1/states", None, None).await;
+    assert_eq!(r.headers()["allow"], "GET");
+    expect_problem(r, 405, None).await;
+    let event = uuid::Uuid::new_v4();
+    for method in [reqwest::Method::GET, reqwest::Method::TRACE] {
+        let r = app.request(method.clone(), &format!("/api/v1/events/{event}/registrations"), None, None).await;
+        assert_eq!(r.headers()["allow"], "POST", "{method}");
+        expect_problem(r, 405, None).await;
+    }
+    let r = app.request(reqwest::Method::DELETE, "/privacy/confirm", None, None).await;
+    let mut allowed: Vec<String> = r.headers()["allow"].to_str().unwrap().split(", ").map(String::from).collect();
+    allowed.sort();
+    assert_eq!(allowed, ["GET", "POST"]);
+    expect_problem(r, 405, None).await;
+    let r = app.request(reqwest::Method::PUT, "/api/v1/admin/me", Some(&app.admin_token), None).await;
+    assert_eq!(r.headers()["allow"], "GET");
+    expect_problem(r, 405, None).await;
+    // Not a resource at all: still the 404.
+    expect_problem(app.request(reqwest::Method::TRACE, "/nope", None, None).await, 404, None).await;
+}
+
+/// A JSON body is an object: an array is not read as the struct's fields in order.
+async fn a_body_that_is_not_an_object_is_refused(app: TestApp) {
+    let r = app.admin_post("/api/v1/admin/organizations", &json!(["X", "local_chamber", ["TX"]])).await;
+    expect_problem(r, 422, Some("body")).await;
+    let r = app.admin_post("/api/v1/admin/organizations", &json!("X")).await;
+    expect_problem(r, 422, Some("body")).await;
+}
+
 async fn admin_endpoints_need_a_valid_token(app: TestApp) {
     expect_problem(app.get("/api/v1/admin/me").await, 401, None).await;
     let r = app.request(reqwest::Method::GET, "/api/v1/admin/me", Some("rss_nope"), None).await;
@@ -220,6 +253,8 @@ both_backends!(
     health_and_readiness_answer,
     states_list_has_fifty_states_and_dc,
     unknown_route_is_problem_json,
+    another_method_is_a_problem_json_405_with_allow,
+    a_body_that_is_not_an_object_is_refused,
     admin_endpoints_need_a_valid_token,
     organizations_and_venues_are_created_and_validated,
     staff_tokens_are_shown_once_and_revocable,
