@@ -80,18 +80,20 @@ trap 'exit 130' INT TERM
 #   (to .eml files in the run's directory, no SMTP) while schemathesis keeps writing.
 # - The link-email and per-address caps keep their defaults: they decide whether an email is
 #   sent, never the HTTP answer.
-server_env() {
-  local db_url="$1"
-  env DATABASE_URL="$db_url" \
-    ROADSHOW_BIND=127.0.0.1:0 \
-    ROADSHOW_PUBLIC_URL=http://127.0.0.1:8080 \
-    ROADSHOW_MAIL_DIR="$work/mail" \
-    ROADSHOW_RATE_LIMIT_PER_MINUTE=1000000 \
-    ROADSHOW_BACKGROUND=true \
-    ROADSHOW_HTTP_WORKERS=2 \
-    NO_COLOR=1 \
-    RUST_LOG="${CONFORMANCE_LOG:-warn,roadshow=info}" \
-    "${@:2}"
+# (An array for `env`, not a function wrapping the command: `function &` would leave $! naming a
+# subshell, and killing that would leave the server running.)
+set_server_env() {
+  server_env=(
+    DATABASE_URL="$1"
+    ROADSHOW_BIND=127.0.0.1:0
+    ROADSHOW_PUBLIC_URL=http://127.0.0.1:8080
+    ROADSHOW_MAIL_DIR="$work/mail"
+    ROADSHOW_RATE_LIMIT_PER_MINUTE=1000000
+    ROADSHOW_BACKGROUND=true
+    ROADSHOW_HTTP_WORKERS=2
+    NO_COLOR=1
+    RUST_LOG="${CONFORMANCE_LOG:-warn,roadshow=info}"
+  )
 }
 
 # One worker: with two, schemathesis generates in two Python threads, and CPython 3.11 (Debian 12's)
@@ -134,12 +136,13 @@ run_backend() {
   esac
   echo
   echo "--- conformance on $backend"
-  server_env "$db_url" "$bin" demo-data
+  set_server_env "$db_url"
+  env "${server_env[@]}" "$bin" demo-data
   local token
-  token="$(server_env "$db_url" "$bin" create-admin --email conformance-admin@example.org --name 'Conformance run')"
+  token="$(env "${server_env[@]}" "$bin" create-admin --email conformance-admin@example.org --name 'Conformance run')"
 
   local log="$work/server-$backend.log"
-  server_env "$db_url" "$bin" serve >"$log" 2>&1 &
+  env "${server_env[@]}" "$bin" serve >"$log" 2>&1 &
   server_pid=$!
   local port=""
   for _ in $(seq 1 100); do
