@@ -72,6 +72,9 @@ pub struct Config {
     pub links_email_minutes: u32,
     /// `ROADSHOW_IDEMPOTENCY_TTL_HOURS`: how long an `Idempotency-Key` is remembered (default 24).
     pub idempotency_ttl_hours: u32,
+    /// `ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS`: active expert bookings one business may hold per
+    /// roadshow stop (online sessions: per day), so one business cannot take a whole afternoon.
+    pub expert_bookings_per_business: u32,
     /// Test-only: makes background workers panic on purpose. Never set from the environment.
     #[doc(hidden)]
     pub fault_injection: crate::jobs::supervisor::FaultInjection,
@@ -113,6 +116,7 @@ impl Config {
             mail_hourly_cap: 20,
             links_email_minutes: 15,
             idempotency_ttl_hours: 24,
+            expert_bookings_per_business: 1,
             fault_injection: Default::default(),
         }
     }
@@ -227,6 +231,15 @@ impl Config {
         }
         if let Some(v) = get("ROADSHOW_IDEMPOTENCY_TTL_HOURS") {
             c.idempotency_ttl_hours = parse_num("ROADSHOW_IDEMPOTENCY_TTL_HOURS", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS") {
+            c.expert_bookings_per_business = parse_num("ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS", &v)?;
+            if c.expert_bookings_per_business == 0 {
+                return Err(ConfigError {
+                    var: "ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS",
+                    message: "must be at least 1".into(),
+                });
+            }
         }
         c.validate()?;
         Ok(c)

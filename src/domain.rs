@@ -357,6 +357,40 @@ text_enum! {
     }
 }
 
+text_enum! {
+    /// The program's topics: what experts advise on and what a booking asks about. One fixed
+    /// vocabulary, so a business's topic and an expert's match exactly (see
+    /// [`crate::experts::matching`]).
+    pub enum Topic {
+        Advertising = "advertising",
+        PageSetup = "page-setup",
+        Messaging = "messaging",
+        Community = "community",
+        Analytics = "analytics",
+        Ecommerce = "e-commerce",
+        Content = "content",
+        LocalSeo = "local-seo",
+        Privacy = "privacy",
+    }
+}
+
+text_enum! {
+    /// An expert's availability window: `cancelled` ones keep their history but offer nothing.
+    pub enum WindowStatus { Active = "active", Cancelled = "cancelled" }
+}
+
+text_enum! {
+    /// A slot cut from a window: `open` (bookable unless a booking holds it) or `withdrawn` (cut
+    /// away by a shortened or cancelled window).
+    pub enum SlotStatus { Open = "open", Withdrawn = "withdrawn" }
+}
+
+text_enum! {
+    /// An expert booking's state: `booked` holds its slot; staff mark it `attended` or `no_show`
+    /// afterwards.
+    pub enum BookingStatus { Booked = "booked", Cancelled = "cancelled", Attended = "attended", NoShow = "no_show" }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

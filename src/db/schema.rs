@@ -276,6 +276,86 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    expert_profiles (user_id) {
+        user_id -> Text,
+        display_name -> Text,
+        bio -> Text,
+        topics -> Text,
+        industries -> Text,
+        languages -> Text,
+        states -> Text,
+        online -> Bool,
+        meeting_url -> Nullable<Text>,
+        calendar_token_hash -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expert_windows (id) {
+        id -> Text,
+        expert_id -> Text,
+        event_id -> Nullable<Text>,
+        time_zone -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        slot_minutes -> Integer,
+        buffer_minutes -> Integer,
+        registrants_only_until -> Nullable<Timestamp>,
+        status -> Text,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expert_slots (id) {
+        id -> Text,
+        window_id -> Text,
+        expert_id -> Text,
+        event_id -> Nullable<Text>,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        status -> Text,
+        booking_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    expert_bookings (id) {
+        id -> Text,
+        slot_id -> Text,
+        expert_id -> Text,
+        event_id -> Nullable<Text>,
+        business_id -> Text,
+        attendee_name -> Nullable<Text>,
+        attendee_email -> Nullable<Text>,
+        question -> Nullable<Text>,
+        topic -> Nullable<Text>,
+        status -> Text,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        manage_token_hash -> Text,
+        calendar_sequence -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        cancelled_at -> Nullable<Timestamp>,
+        marked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    expert_booking_tokens (token_hash) {
+        token_hash -> Text,
+        booking_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organization_states -> organizations (organization_id));
 diesel::joinable!(organization_states -> states (state_code));
 diesel::joinable!(staff_users -> organizations (organization_id));
@@ -290,6 +370,12 @@ diesel::joinable!(registrations -> events (event_id));
 diesel::joinable!(registrations -> businesses (business_id));
 diesel::joinable!(registration_tokens -> registrations (registration_id));
 diesel::joinable!(unsubscribe_tokens -> businesses (business_id));
+diesel::joinable!(expert_profiles -> staff_users (user_id));
+diesel::joinable!(expert_windows -> expert_profiles (expert_id));
+diesel::joinable!(expert_slots -> expert_windows (window_id));
+diesel::joinable!(expert_bookings -> expert_slots (slot_id));
+diesel::joinable!(expert_bookings -> businesses (business_id));
+diesel::joinable!(expert_booking_tokens -> expert_bookings (booking_id));
 
 diesel::allow_tables_to_appear_in_same_query!(
     states,
@@ -314,4 +400,9 @@ diesel::allow_tables_to_appear_in_same_query!(
     privacy_requests,
     mail_throttle,
     mail_counts,
+    expert_profiles,
+    expert_windows,
+    expert_slots,
+    expert_bookings,
+    expert_booking_tokens,
 );

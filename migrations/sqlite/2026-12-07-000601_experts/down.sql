@@ -1,0 +1,5 @@
+DROP TABLE expert_booking_tokens;
+DROP TABLE expert_bookings;
+DROP TABLE expert_slots;
+DROP TABLE expert_windows;
+DROP TABLE expert_profiles;
