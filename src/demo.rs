@@ -137,6 +137,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
     }
     let today = Utc::now().date_naive();
     let mut events = 0;
+    let mut stops = Vec::new();
     for (i, (code, city)) in CAPITALS.iter().enumerate() {
         let state = crate::states::find(conn, code)?.ok_or_else(|| AppError::internal("state missing"))?;
         let state_name = state.name.clone();
@@ -164,7 +165,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         let day = weekday_after(today + Duration::days(14 + (i as i64) * 3));
         let topics: Vec<String> = TOPICS[i % TOPICS.len()].iter().map(|t| t.to_string()).collect();
         let hosts = vec![chamber.clone(), region_of.get(*code).cloned().unwrap_or(federation.clone())];
-        add_event(
+        let (stop_id, stop_starts) = add_event(
             conn,
             Spec {
                 kind: EventKind::RoadshowStop,
@@ -184,6 +185,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
                 hosts,
             },
         )?;
+        stops.push((stop_id, stop_starts, state.time_zone.clone()));
         events += 1;
         if i % 10 == 0 {
             add_event(
@@ -229,10 +231,12 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         )?;
         events += 1;
     }
+    let windows = add_experts(conn, &stops)?;
     Ok(format!(
-        "loaded demo data: {} organizations, {} venues, {events} published events",
+        "loaded demo data: {} organizations, {} venues, {events} published events, {} experts with {windows} availability windows",
         3 + REGIONS.len() + CAPITALS.len(),
-        CAPITALS.len()
+        CAPITALS.len(),
+        EXPERTS.len()
     ))
 }
 
@@ -260,7 +264,8 @@ struct Spec {
     hosts: Vec<String>,
 }
 
-fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(), AppError> {
+/// Adds a published event; returns its id and start (UTC).
+fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(String, chrono::NaiveDateTime), AppError> {
     let local = s.day.and_time(NaiveTime::from_hms_opt(s.start.0, s.start.1, 0).unwrap_or_default());
     // Mid-day local times never fall in a DST gap; `earliest` settles any overlap anyway.
     let starts =
@@ -290,5 +295,117 @@ fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(), AppError> {
     };
     crate::events::queries::insert(conn, &e, &s.topics, &s.hosts)?;
     crate::events::queries::set_status(conn, &e.id, EventStatus::Published)?;
-    Ok(())
+    Ok((e.id, e.starts_at))
+}
+
+/// A demo expert: name, topics, languages, industries, whether online.
+type DemoExpert = (&'static str, &'static [&'static str], &'static [&'static str], &'static [&'static str], bool);
+
+/// The demo experts.
+const EXPERTS: &[DemoExpert] = &[
+    ("Ana Ruiz", &["advertising", "page-setup"], &["en", "es"], &["restaurants", "retail"], true),
+    ("Ben Okafor", &["analytics", "advertising"], &["en"], &["professional services"], true),
+    ("Chloé Martin", &["content", "community"], &["en", "fr"], &["beauty", "retail"], false),
+    ("Dev Patel", &["e-commerce", "messaging"], &["en", "hi"], &["retail", "manufacturing"], false),
+    ("Elena Sokolova", &["local-seo", "page-setup"], &["en", "ru"], &["home services"], false),
+    ("Farah Haddad", &["messaging", "community"], &["en", "ar"], &["restaurants", "health"], true),
+];
+
+/// Experts with profiles; each stop of the first states gets three of them for its last two hours
+/// (30-minute slots, 5 minutes apart), the online experts an afternoon of online slots, and a few
+/// slots are booked by demo businesses (no email is queued for those).
+fn add_experts(conn: &mut DbConnection, stops: &[(String, chrono::NaiveDateTime, String)]) -> Result<usize, AppError> {
+    use crate::experts::model::{join_list, Profile, Window};
+    let ts = now();
+    let mut ids = Vec::new();
+    for (name, topics, languages, industries, online) in EXPERTS {
+        let id = new_id();
+        let email = format!("{}@experts.example.org", name.split(' ').next().unwrap_or("expert").to_lowercase());
+        crate::auth::queries::insert_user(
+            conn,
+            &crate::auth::queries::NewStaffUser {
+                id: id.clone(),
+                email,
+                name: name.to_string(),
+                role: crate::domain::Role::Expert,
+                organization_id: None,
+                active: true,
+                created_at: ts,
+                updated_at: ts,
+            },
+        )?;
+        let list = |items: &[&str]| join_list(&items.iter().map(|s| s.to_string()).collect::<Vec<_>>());
+        crate::experts::queries::insert_profile(
+            conn,
+            &Profile {
+                user_id: id.clone(),
+                display_name: name.to_string(),
+                bio: format!("{name} has helped hundreds of small businesses grow through social networks."),
+                topics: list(topics),
+                industries: list(industries),
+                languages: list(languages),
+                states: String::new(),
+                online: *online,
+                meeting_url: online.then(|| format!("https://meet.example.org/{}", &id[..8])),
+                calendar_token_hash: None,
+                created_at: ts,
+                updated_at: ts,
+            },
+        )?;
+        ids.push((id, *online));
+    }
+    let mut windows = 0;
+    for (n, (event_id, starts, zone)) in stops.iter().take(8).enumerate() {
+        for k in 0..3 {
+            let (expert, _) = &ids[(n + k) % ids.len()];
+            let w = Window {
+                id: new_id(),
+                expert_id: expert.clone(),
+                event_id: Some(event_id.clone()),
+                time_zone: zone.clone(),
+                starts_at: *starts + Duration::hours(1),
+                ends_at: *starts + Duration::hours(3),
+                slot_minutes: 30,
+                buffer_minutes: 5,
+                registrants_only_until: None,
+                status: crate::domain::WindowStatus::Active,
+                created_by: None,
+                created_at: ts,
+                updated_at: ts,
+            };
+            crate::experts::queries::insert_window(conn, &w)?;
+            windows += 1;
+        }
+    }
+    let afternoon = weekday_after(Utc::now().date_naive() + Duration::days(9));
+    for (expert, online) in ids.iter().filter(|(_, o)| *o).map(|(e, o)| (e, *o)) {
+        if !online {
+            continue;
+        }
+        let local = afternoon.and_time(NaiveTime::from_hms_opt(14, 0, 0).unwrap_or_default());
+        let starts = chrono_tz::America::New_York
+            .from_local_datetime(&local)
+            .earliest()
+            .ok_or_else(|| AppError::internal("demo time does not exist"))?
+            .with_timezone(&Utc);
+        let w = Window {
+            id: new_id(),
+            expert_id: expert.clone(),
+            event_id: None,
+            time_zone: "America/New_York".into(),
+            starts_at: to_db_time(starts),
+            ends_at: to_db_time(starts + Duration::hours(2)),
+            slot_minutes: 45,
+            buffer_minutes: 15,
+            registrants_only_until: None,
+            status: crate::domain::WindowStatus::Active,
+            created_by: None,
+            created_at: ts,
+            updated_at: ts,
+        };
+        crate::experts::queries::insert_window(conn, &w)?;
+        windows += 1;
+    }
+    crate::experts::queries::demo_bookings(conn, 12)?;
+    Ok(windows)
 }

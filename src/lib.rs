@@ -14,6 +14,7 @@ pub mod demo;
 pub mod domain;
 pub mod error;
 pub mod events;
+pub mod experts;
 pub mod http;
 pub mod jobs;
 pub mod mail;

@@ -41,6 +41,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "staff", description = "Partner staff: users, tokens, organizations, venues."),
         (name = "mail", description = "The email outbox and unsubscribe links."),
         (name = "reports", description = "Audit trail and partner reports."),
+        (name = "experts", description = "One-to-one expert sessions: profiles, availability, open slots, bookings."),
         (name = "reference", description = "Reference data (states)."),
     )
 )]
@@ -62,7 +63,7 @@ impl Modify for SecuritySchemes {
         );
         components.add_security_scheme(
             MANAGE,
-            bearer("A registration's manage token (`rsm_…`), from the 201 answer or an email."),
+            bearer("A registration's or an expert booking's manage token (`rsm_…`), from the 201 answer or an email."),
         );
     }
 }
@@ -80,6 +81,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         crate::partners::routes::Api::openapi(),
         crate::audit::routes::Api::openapi(),
         crate::reports::routes::Api::openapi(),
+        crate::experts::routes::Api::openapi(),
     ] {
         doc.merge(part);
     }

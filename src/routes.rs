@@ -189,7 +189,27 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
         crate::registrations::routes::public(&mut r);
         crate::privacy::routes::public(&mut r);
         crate::mail::routes::public(&mut r);
+        crate::experts::routes::public(&mut r);
     }
+
+    // An expert booking through its manage token.
+    cfg.service(
+        web::scope("/api/v1/expert-bookings/{id}")
+            .wrap(from_fn(crate::experts::manage::booking_gate))
+            .wrap(from_fn(crate::auth::security::no_store))
+            .configure(|cfg| {
+                let mut r = Router::new(cfg, "/api/v1/expert-bookings/{id}", seen);
+                crate::experts::routes::manage(&mut r);
+            }),
+    );
+
+    // The HTML page of an expert booking (before `/manage/{id}`, which would take its path).
+    cfg.service(web::scope("/manage/expert-bookings/{id}").wrap(from_fn(crate::auth::security::no_store)).configure(
+        |cfg| {
+            let mut r = Router::new(cfg, "/manage/expert-bookings/{id}", seen);
+            crate::experts::routes::page(&mut r);
+        },
+    ));
 
     // A registration through its manage token.
     cfg.service(
@@ -224,6 +244,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
                 crate::mail::routes::staff(&mut r);
                 crate::audit::routes::staff(&mut r);
                 crate::reports::routes::staff(&mut r);
+                crate::experts::routes::staff(&mut r);
             }),
     );
 }

@@ -176,6 +176,7 @@ diesel::table! {
         response_status -> Integer,
         response_body -> Text,
         created_at -> Timestamp,
+        booking_id -> Nullable<Text>,
     }
 }
 

@@ -95,6 +95,7 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, actor: &Actor, id: &st
     for reg in crate::registrations::queries::active_ids(conn, id)? {
         notify_registration(conn, ctx, &reg, Notice::EventCancelled, None)?;
     }
+    crate::experts::queries::event_cancelled(conn, ctx, id)?;
     reread(conn, id)
 }
 

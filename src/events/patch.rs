@@ -73,7 +73,14 @@ pub fn apply(
             notify_registration(conn, ctx, &reg, Notice::EventChanged { changes: notices.clone() }, None)?;
         }
     }
-    reread(conn, id)
+    // Expert windows, slots and bookings at the stop move with it (and their people are emailed).
+    let now_event = reread(conn, id)?;
+    if changes.starts_at.is_some() || changes.ends_at.is_some() || changes.time_zone.is_some() {
+        crate::experts::queries::event_rescheduled(conn, ctx, &now_event, e.starts_at)?;
+    } else if changes.venue_id.is_some() {
+        crate::experts::queries::event_moved_place(conn, ctx, id, &notices)?;
+    }
+    Ok(now_event)
 }
 
 /// The columns `edit` changes, and what registrants are told: one line per change of time or

@@ -15,6 +15,9 @@
 //! - 1 h reminder: the same for webinars starting within the hour, made before the one-hour mark.
 //! - Follow-up (marketing): confirmed or attended registrations of events that ended between 7 days
 //!   and 2 hours ago, whose business consented and did not unsubscribe.
+//! - Expert sessions: a reminder to the business and the expert for booked sessions starting in
+//!   more than 1 and at most 24 hours, booked before the 24-hour mark
+//!   ([`crate::experts::queries::remind_due`]).
 //!
 //! Tests drive [`run_once`] with their own `now`; [`spawn`] runs it in a background thread under
 //! the [`supervisor`], which restarts it after a panic and reports it to `/readyz` when it stops
@@ -48,6 +51,8 @@ pub struct JobStats {
     pub follow_ups: usize,
     /// Published events whose end has passed, now marked `completed`.
     pub events_completed: usize,
+    /// Expert sessions reminded (the business and the expert each get one).
+    pub booking_reminders: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +89,10 @@ pub fn run_once_blocking(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Resu
             let mut conn = db.get()?;
             write_tx(&mut conn, |c| crate::events::queries::complete_ended(c, crate::db::to_db_time(now)))?
         },
+        booking_reminders: {
+            let mut conn = db.get()?;
+            write_tx(&mut conn, |c| crate::experts::queries::remind_due(c, ctx, crate::db::to_db_time(now)))?
+        },
     };
     if stats != JobStats::default() {
         tracing::info!(
@@ -91,6 +100,7 @@ pub fn run_once_blocking(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Resu
             reminders_1h = stats.reminders_1h,
             follow_ups = stats.follow_ups,
             events_completed = stats.events_completed,
+            booking_reminders = stats.booking_reminders,
             "scheduler pass"
         );
     }

@@ -44,6 +44,18 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "links_list.txt",
     "privacy_link.html",
     "privacy_link.txt",
+    "_booking_layout.html",
+    "_booking_layout.txt",
+    "booking_confirmed.html",
+    "booking_confirmed.txt",
+    "booking_changed.html",
+    "booking_changed.txt",
+    "booking_cancelled.html",
+    "booking_cancelled.txt",
+    "booking_reminder.html",
+    "booking_reminder.txt",
+    "expert_booking.html",
+    "expert_booking.txt",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -104,6 +116,28 @@ pub struct EmailView {
     pub action: Option<String>,
     pub action_url: Option<String>,
     pub expires_minutes: Option<i64>,
+    /// Expert bookings ([`crate::experts::mail`]).
+    pub booking: Option<BookingView>,
+}
+
+/// An expert booking, as its emails show it. The business's emails leave out `business_name` and
+/// the attendee's address; the expert's carry what the booking holds of the business.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct BookingView {
+    pub expert_name: String,
+    /// "Venue, address, city, ST", or "Online".
+    pub location: String,
+    /// Online sessions: only to the booked business and the expert, while booked.
+    pub meeting_url: Option<String>,
+    pub question: Option<String>,
+    pub topic: Option<String>,
+    pub business_name: Option<String>,
+    pub attendee_name: Option<String>,
+    pub attendee_email: Option<String>,
+    /// The expert's email: what happened ("A business booked a session with you.").
+    pub headline: String,
+    /// Why a session was cancelled, when not by its holder.
+    pub reason: Option<String>,
 }
 
 /// Renders the `(text, html)` bodies of `template` (a [`super::Notice::template`] name).
@@ -168,6 +202,18 @@ mod tests {
             action: Some("send you a copy of the data we hold".into()),
             action_url: Some("http://127.0.0.1:8080/privacy/confirm?token=rsp_x".into()),
             expires_minutes: Some(30),
+            booking: Some(BookingView {
+                expert_name: "Ana <b>Ruiz</b>".into(),
+                location: "Online".into(),
+                meeting_url: Some("https://meet.example.org/ana".into()),
+                question: Some("Ads <for> lunch?".into()),
+                topic: Some("advertising".into()),
+                business_name: Some("Taco Garage".into()),
+                attendee_name: Some("Rosa".into()),
+                attendee_email: Some("rosa@tacogarage.example".into()),
+                headline: "A business booked a session with you.".into(),
+                reason: None,
+            }),
         }
     }
 

@@ -28,7 +28,7 @@ macro_rules! embedded {
 }
 
 const TEMPLATES: &[(&str, &str)] =
-    embedded!("layout.html", "message.html", "manage.html", "privacy_confirm.html", "unsubscribe.html");
+    embedded!("layout.html", "message.html", "manage.html", "booking.html", "privacy_confirm.html", "unsubscribe.html");
 
 fn environment() -> &'static Environment<'static> {
     static ENV: OnceLock<Environment<'static>> = OnceLock::new();
@@ -126,6 +126,9 @@ mod tests {
         action: &'a str,
         details: Vec<std::collections::BTreeMap<&'a str, &'a str>>,
         marketing_consent: Option<bool>,
+        expert: &'a str,
+        meeting_url: Option<&'a str>,
+        question: Option<&'a str>,
     }
 
     fn everything() -> Everything<'static> {
@@ -150,6 +153,9 @@ mod tests {
             action: EVIL,
             details: vec![[("label", EVIL), ("value", EVIL)].into_iter().collect()],
             marketing_consent: Some(false),
+            expert: EVIL,
+            meeting_url: Some("https://meet.example/x?a=1&b=\"2\""),
+            question: Some(EVIL),
         }
     }
 

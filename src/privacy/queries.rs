@@ -171,6 +171,8 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
     let registrations = load_registrations(conn, Whose::Business(business_id))?;
     let reg_ids: Vec<String> = registrations.iter().map(|r| r.id.clone()).collect();
     let emails = load_emails(conn, &reg_ids, Some(Whose::Business(business_id)))?;
+    let expert_bookings =
+        crate::experts::queries::export_bookings(conn, crate::experts::queries::BookingsOf::Business(business_id))?;
     Ok(Some(BusinessDataOut {
         business: BusinessOut {
             id: b.id,
@@ -184,6 +186,7 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
             updated_at: ts(b.updated_at),
         },
         registrations,
+        expert_bookings,
         emails,
     }))
 }
@@ -213,6 +216,8 @@ pub fn export_address(conn: &mut DbConnection, email: &str) -> Result<AddressDat
     let registrations = load_registrations(conn, Whose::Attendee(email))?;
     let reg_ids: Vec<String> = registrations.iter().map(|r| r.id.clone()).collect();
     let emails = load_emails(conn, &reg_ids, Some(Whose::Attendee(email)))?;
+    let expert_bookings =
+        crate::experts::queries::export_bookings(conn, crate::experts::queries::BookingsOf::Attendee(email))?;
     let consent: Option<(bool, Option<NaiveDateTime>, NaiveDateTime)> = email_consents::table
         .find(email)
         .select((email_consents::marketing_consent, email_consents::unsubscribed_at, email_consents::updated_at))
@@ -227,6 +232,7 @@ pub fn export_address(conn: &mut DbConnection, email: &str) -> Result<AddressDat
         }),
         business,
         registrations,
+        expert_bookings,
         emails,
     })
 }
@@ -260,6 +266,7 @@ pub struct ErasureSummary {
     pub business_id: Option<String>,
     pub registrations_anonymised: usize,
     pub registrations_cancelled: usize,
+    pub expert_bookings_anonymised: usize,
     pub emails_dropped: usize,
     /// Outbox rows whose content was blanked: their `.eml` copies are removed after commit.
     pub email_ids: Vec<String>,
@@ -270,6 +277,7 @@ impl ErasureSummary {
         self.business_id = self.business_id.take().or(other.business_id);
         self.registrations_anonymised += other.registrations_anonymised;
         self.registrations_cancelled += other.registrations_cancelled;
+        self.expert_bookings_anonymised += other.expert_bookings_anonymised;
         self.emails_dropped += other.emails_dropped;
         self.email_ids.extend(other.email_ids);
     }
@@ -319,6 +327,7 @@ pub fn erase(conn: &mut DbConnection, ctx: &MailContext, business_id: &str) -> R
     let reg_ids: Vec<String> =
         registrations::table.filter(registrations::business_id.eq(business_id)).select(registrations::id).load(conn)?;
     let mut summary = anonymise_registrations(conn, ctx, &reg_ids)?;
+    summary.add(anonymise_bookings(conn, crate::experts::queries::BookingsOf::Business(business_id))?);
     summary.add(scrub_emails(conn, Mine::Business(business_id), "the business erased its data")?);
     diesel::delete(unsubscribe_tokens::table.filter(unsubscribe_tokens::business_id.eq(business_id))).execute(conn)?;
     // The business row keeps its id and dates only.
@@ -395,6 +404,7 @@ pub fn erase_address(
     let reg_ids: Vec<String> =
         registrations::table.filter(registrations::attendee_email.eq(email)).select(registrations::id).load(conn)?;
     summary.add(anonymise_registrations(conn, ctx, &reg_ids)?);
+    summary.add(anonymise_bookings(conn, crate::experts::queries::BookingsOf::Attendee(email))?);
     // Emails that belong to no registration (link lists, privacy links), found by address.
     summary.add(scrub_emails(conn, Mine::Address(email), "the address erased its data")?);
     diesel::delete(email_consents::table.filter(email_consents::email.eq(email))).execute(conn)?;
@@ -473,8 +483,22 @@ fn anonymise_registrations(
     Ok(summary)
 }
 
+/// Removes the attendee of the listed expert bookings ([`crate::experts::queries::erase_bookings`])
+/// and scrubs the experts' emails about them (the business's own are found by business or address).
+fn anonymise_bookings(
+    conn: &mut DbConnection,
+    whose: crate::experts::queries::BookingsOf<'_>,
+) -> Result<ErasureSummary, AppError> {
+    let (anonymised, expert_emails) = crate::experts::queries::erase_bookings(conn, whose)?;
+    let mut summary = scrub_emails(conn, Mine::Ids(expert_emails), "the attendee erased their data")?;
+    summary.expert_bookings_anonymised = anonymised;
+    Ok(summary)
+}
+
 /// Which emails an erasure reaches.
 enum Mine<'a> {
+    /// These outbox rows.
+    Ids(Vec<String>),
     Business(&'a str),
     Registrations(&'a [String]),
     /// Emails to the address that belong to no registration (link lists, privacy links).
@@ -485,6 +509,7 @@ enum Mine<'a> {
 /// before sending it) and blanks the personal content of all of them, `last_error` included.
 fn scrub_emails(conn: &mut DbConnection, mine: Mine<'_>, why: &str) -> Result<ErasureSummary, AppError> {
     let ids: Vec<String> = match mine {
+        Mine::Ids(ids) => ids,
         Mine::Business(b) => outbox::table.filter(outbox::business_id.eq(b)).select(outbox::id).load(conn)?,
         Mine::Registrations(r) => outbox::table
             .filter(outbox::registration_id.eq_any(r.iter().map(|s| Some(s.as_str()))))

@@ -120,6 +120,8 @@ pub struct BusinessOut {
 pub struct BusinessDataOut {
     pub business: BusinessOut,
     pub registrations: Vec<RegistrationRecordOut>,
+    /// One-to-one sessions with experts booked for the business.
+    pub expert_bookings: Vec<crate::experts::wire::BookingRecordOut>,
     pub emails: Vec<EmailRecordOut>,
 }
 
@@ -209,6 +211,8 @@ pub struct AddressDataOut {
     pub business: Option<BusinessDataOut>,
     /// Registrations where this address is the attendee.
     pub registrations: Vec<RegistrationRecordOut>,
+    /// Expert sessions where this address is the attendee.
+    pub expert_bookings: Vec<crate::experts::wire::BookingRecordOut>,
     /// Emails to this address about those registrations, and those about no registration.
     pub emails: Vec<EmailRecordOut>,
 }
@@ -221,6 +225,8 @@ pub struct ErasureOut {
     pub business_id: Option<String>,
     pub registrations_anonymised: usize,
     pub registrations_cancelled: usize,
+    /// Expert sessions whose attendee was removed (those still ahead were cancelled first).
+    pub expert_bookings_anonymised: usize,
     pub emails_dropped: usize,
 }
 
@@ -230,6 +236,7 @@ impl From<&ErasureSummary> for ErasureOut {
             business_id: s.business_id.clone(),
             registrations_anonymised: s.registrations_anonymised,
             registrations_cancelled: s.registrations_cancelled,
+            expert_bookings_anonymised: s.expert_bookings_anonymised,
             emails_dropped: s.emails_dropped,
         }
     }

@@ -29,7 +29,16 @@ fn optional(v: Option<&str>) -> Option<&str> {
 
 /// Parses a registration request; every bad field is named in one 422.
 fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError> {
-    let (b, a) = (&input.business, &input.attendee);
+    parse_parts(&input.business, &input.attendee, input.marketing_consent)
+}
+
+/// Parses a business and an attendee as a registration takes them (expert bookings take the
+/// same); every bad field is named in one 422.
+pub(crate) fn parse_parts(
+    b: &super::wire::BusinessIn,
+    a: &super::wire::AttendeeIn,
+    marketing_consent: Option<bool>,
+) -> Result<RegistrationRequest, AppError> {
     let parsed = (
         validate::text("business.name", &b.name, 200),
         validate::email("business.email", &b.email),
@@ -59,7 +68,7 @@ fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError
             website,
             attendee_name,
             attendee_email,
-            marketing_consent: input.marketing_consent,
+            marketing_consent,
         }),
         (a, b, c, d, e, f, g, h) => {
             let errors: Vec<FieldError> = [a.err(), b.err(), c.err(), d.err(), e.err(), f.err(), g.err(), h.err()]
@@ -72,9 +81,9 @@ fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError
 }
 
 /// The request's `Idempotency-Key`, with the fingerprint of what it asks for.
-fn idempotency(
+pub(crate) fn idempotency<T: serde::Serialize>(
     req: &HttpRequest,
-    parsed: &RegistrationRequest,
+    parsed: &T,
     ttl_hours: u32,
 ) -> Result<Option<Idempotency>, AppError> {
     let Some(v) = req.headers().get("idempotency-key") else { return Ok(None) };

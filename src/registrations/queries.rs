@@ -175,17 +175,7 @@ pub fn register(
     };
     if let Some(idem) = idem {
         let stored = Created { manage_token: None, ..created.clone() };
-        diesel::update(
-            idempotency_keys::table
-                .filter(idempotency_keys::scope.eq(scope(event_id)))
-                .filter(idempotency_keys::idem_key.eq(&idem.key)),
-        )
-        .set((
-            idempotency_keys::registration_id.eq(Some(&row.id)),
-            idempotency_keys::response_status.eq(201),
-            idempotency_keys::response_body.eq(serde_json::to_string(&stored).unwrap_or_default()),
-        ))
-        .execute(conn)?;
+        store_answer(conn, &scope(event_id), idem, Some(&row.id), &serde_json::to_string(&stored).unwrap_or_default())?;
     }
     Ok(Outcome::Created(created))
 }
@@ -282,38 +272,11 @@ fn claim_idempotency_key(
     event_id: &str,
     idem: &Idempotency,
 ) -> Result<Option<Created>, AppError> {
-    let inserted: Vec<ScopeRow> = cached(
-        diesel::sql_query(
-            "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
-         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO UPDATE SET \
-         request_hash = excluded.request_hash, response_status = 0, response_body = '', registration_id = NULL, \
-         created_at = excluded.created_at WHERE idempotency_keys.created_at < $5 RETURNING scope",
-        )
-        .bind::<Text, _>(scope(event_id))
-        .bind::<Text, _>(&idem.key)
-        .bind::<Text, _>(&idem.request_hash)
-        .bind::<Timestamp, _>(now())
-        // A key older than its time to live is forgotten: the request counts as new.
-        .bind::<Timestamp, _>(now() - idem.ttl),
-    )
-    .load(conn)?;
-    if inserted.len() == 1 {
+    let Some(body) =
+        claim_key(conn, &scope(event_id), idem, "the registration made with this Idempotency-Key no longer exists")?
+    else {
         return Ok(None);
-    }
-    let (request_hash, status, body): (String, i32, String) = idempotency_keys::table
-        .filter(idempotency_keys::scope.eq(scope(event_id)))
-        .filter(idempotency_keys::idem_key.eq(&idem.key))
-        .select((idempotency_keys::request_hash, idempotency_keys::response_status, idempotency_keys::response_body))
-        .first(conn)?;
-    if request_hash == ERASED_REQUEST {
-        return Err(AppError::conflict("the registration made with this Idempotency-Key no longer exists"));
-    }
-    if request_hash != idem.request_hash {
-        return Err(AppError::field("Idempotency-Key", "was already used with a different request body"));
-    }
-    if status != 201 {
-        return Err(AppError::Unavailable("the first request with this key is still in progress".into()));
-    }
+    };
     let mut created: Created =
         serde_json::from_str(&body).map_err(|e| AppError::internal(format!("stored idempotent response: {e}")))?;
     // The registration may have moved on (promoted, cancelled) since: answer with its state now.
@@ -345,6 +308,73 @@ pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result
     Ok(t)
 }
 
+/// Claims `idem.key` within `scope` for this request (`None`: go ahead, then [`store_answer`]), or
+/// returns the stored body of the first answer to it. The same key with another body is a 422; a
+/// key whose object was erased since is a 409 saying `gone`; a first request still in flight a 503.
+/// A key older than its time to live is forgotten: the request counts as new.
+pub fn claim_key(
+    conn: &mut DbConnection,
+    scope: &str,
+    idem: &Idempotency,
+    gone: &str,
+) -> Result<Option<String>, AppError> {
+    let inserted: Vec<ScopeRow> = cached(
+        diesel::sql_query(
+            "INSERT INTO idempotency_keys (scope, idem_key, request_hash, response_status, response_body, created_at) \
+         VALUES ($1, $2, $3, 0, '', $4) ON CONFLICT (scope, idem_key) DO UPDATE SET \
+         request_hash = excluded.request_hash, response_status = 0, response_body = '', registration_id = NULL, booking_id = NULL, \
+         created_at = excluded.created_at WHERE idempotency_keys.created_at < $5 RETURNING scope",
+        )
+        .bind::<Text, _>(scope)
+        .bind::<Text, _>(&idem.key)
+        .bind::<Text, _>(&idem.request_hash)
+        .bind::<Timestamp, _>(now())
+        .bind::<Timestamp, _>(now() - idem.ttl),
+    )
+    .load(conn)?;
+    if inserted.len() == 1 {
+        return Ok(None);
+    }
+    let (request_hash, status, body): (String, i32, String) = idempotency_keys::table
+        .filter(idempotency_keys::scope.eq(scope))
+        .filter(idempotency_keys::idem_key.eq(&idem.key))
+        .select((idempotency_keys::request_hash, idempotency_keys::response_status, idempotency_keys::response_body))
+        .first(conn)?;
+    if request_hash == ERASED_REQUEST {
+        return Err(AppError::conflict(gone.to_string()));
+    }
+    if request_hash != idem.request_hash {
+        return Err(AppError::field("Idempotency-Key", "was already used with a different request body"));
+    }
+    if status != 201 {
+        return Err(AppError::Unavailable("the first request with this key is still in progress".into()));
+    }
+    Ok(Some(body))
+}
+
+/// Stores the 201 answer to a claimed key ([`claim_key`]); `registration_id` is the registration
+/// it created (other features record their object in their own column).
+pub fn store_answer(
+    conn: &mut DbConnection,
+    scope: &str,
+    idem: &Idempotency,
+    registration_id: Option<&str>,
+    body: &str,
+) -> Result<(), AppError> {
+    diesel::update(
+        idempotency_keys::table
+            .filter(idempotency_keys::scope.eq(scope))
+            .filter(idempotency_keys::idem_key.eq(&idem.key)),
+    )
+    .set((
+        idempotency_keys::registration_id.eq(registration_id),
+        idempotency_keys::response_status.eq(201),
+        idempotency_keys::response_body.eq(body),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// Finds the business by its normalised contact email, or creates it from what the registrant
 /// typed, in one statement. An existing business record is never changed by a registration (anyone
 /// can type anyone's business email): what this registrant typed is kept on the registration
@@ -356,7 +386,7 @@ pub fn mint_link_token(conn: &mut DbConnection, registration_id: &str) -> Result
 /// On PostgreSQL it also takes a shared advisory lock on the attendee's address
 /// ([`crate::privacy::address_lock_key`]): an erasure of that address holds it exclusively, so a
 /// registration either commits before the erasure (and is erased with it) or starts after it.
-fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<Option<String>, AppError> {
+pub(crate) fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest) -> Result<Option<String>, AppError> {
     use diesel::sql_types::{BigInt, Nullable};
     // SQLite numbers `$n` parameters in order of first appearance, so each text binds in its order.
     let q = diesel::sql_query(if conn.is_postgres() {

@@ -35,6 +35,16 @@ impl Tally {
         r.cancelled += e.count(R::Cancelled);
         r.attended += e.count(R::Attended);
         r.total += e.regs.values().sum::<i64>();
+        {
+            use crate::domain::BookingStatus as B;
+            let n = |s: B| e.bookings.get(&s).copied().unwrap_or(0);
+            let x = &mut f.expert_sessions;
+            x.booked += n(B::Booked);
+            x.cancelled += n(B::Cancelled);
+            x.attended += n(B::Attended);
+            x.no_show += n(B::NoShow);
+            x.total += e.bookings.values().sum::<i64>();
+        }
         if e.ends_at <= now && e.status != EventStatus::Cancelled {
             self.ended_attended += e.count(R::Attended);
             self.ended_no_show += e.count(R::Confirmed);
@@ -106,6 +116,7 @@ mod tests {
             ends_at: starts_at + chrono::Duration::hours(2),
             state: state.map(str::to_string),
             regs: regs.iter().copied().collect(),
+            bookings: HashMap::new(),
         }
     }
 

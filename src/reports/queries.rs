@@ -24,6 +24,8 @@ pub struct EventFacts {
     pub state: Option<String>,
     /// Registrations by status.
     pub regs: HashMap<RegistrationStatus, i64>,
+    /// Expert sessions at the event (a roadshow stop) by status.
+    pub bookings: HashMap<crate::domain::BookingStatus, i64>,
 }
 
 impl EventFacts {
@@ -59,8 +61,15 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
         .into_iter()
         .map(|(id, status, capacity, starts_at, ends_at, state, venue)| {
             let state = state.or_else(|| venue.and_then(|v| venue_states.get(&v).cloned()));
-            let facts =
-                EventFacts { status, capacity: i64::from(capacity), starts_at, ends_at, state, regs: HashMap::new() };
+            let facts = EventFacts {
+                status,
+                capacity: i64::from(capacity),
+                starts_at,
+                ends_at,
+                state,
+                regs: HashMap::new(),
+                bookings: HashMap::new(),
+            };
             (id, facts)
         })
         .collect();
@@ -72,6 +81,18 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
     for (event_id, status, n) in counts {
         if let Some(e) = out.get_mut(&event_id) {
             e.regs.insert(status, n);
+        }
+    }
+    // Expert sessions at the visible events (the event scope is the bookings' scope).
+    use crate::db::schema::expert_bookings;
+    let booked: Vec<(Option<String>, crate::domain::BookingStatus, i64)> = expert_bookings::table
+        .filter(expert_bookings::event_id.is_not_null())
+        .group_by((expert_bookings::event_id, expert_bookings::status))
+        .select((expert_bookings::event_id, expert_bookings::status, count_star()))
+        .load(conn)?;
+    for (event_id, status, n) in booked {
+        if let Some(e) = event_id.and_then(|id| out.get_mut(&id)) {
+            e.bookings.insert(status, n);
         }
     }
     Ok(out)

@@ -34,6 +34,17 @@ pub struct RegistrationCounts {
     pub attended: i64,
 }
 
+/// One-to-one expert sessions at the events, by status.
+#[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ReportBookingCounts)]
+pub struct BookingCounts {
+    pub total: i64,
+    pub booked: i64,
+    pub cancelled: i64,
+    pub attended: i64,
+    pub no_show: i64,
+}
+
 /// Published events that have not started.
 #[derive(Debug, Default, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(as = ReportUpcoming)]
@@ -58,6 +69,8 @@ pub struct Figures {
     #[schema(minimum = 0, maximum = 1)]
     pub attendance_rate: Option<f64>,
     pub upcoming: Upcoming,
+    /// Expert sessions at these events (online sessions belong to no event and are not here).
+    pub expert_sessions: BookingCounts,
 }
 
 /// One state's row.

@@ -46,6 +46,15 @@ struct World {
     attendee_a: String,
     /// A dead email of A's registrant (outbox inspection and retry are national).
     dead_email: String,
+    /// The expert caller (no organization), with a profile and a window at A's stop.
+    expert: String,
+    /// A roadshow stop hosted by A, where the expert offers sessions.
+    stop_a: String,
+    window_a: String,
+    /// Windows of the expert at A's stop, one per caller, so each caller removes its own.
+    windows_del: Vec<String>,
+    /// A booking of the expert at A's stop.
+    booking_a: String,
 }
 
 impl World {
@@ -232,6 +241,64 @@ fn cases() -> Vec<Case> {
             no_body,
             [200, 403, 403, 403, 401],
         ),
+        // Experts: profiles, windows, agendas, attendance. The expert has a window at A's stop, so
+        // A's organizers manage it; B's do not know it.
+        case(M::GET, |_, _| "/api/v1/admin/experts".into(), no_body, [200, 200, 200, 200, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/experts/{}", w.expert), no_body, [200, 200, 404, 200, 401]),
+        case(
+            M::PUT,
+            |w, _| format!("/api/v1/admin/experts/{}", w.expert),
+            |_, _| Some(json!({"display_name": "Ana Ruiz", "topics": ["advertising"], "languages": ["en", "es"]})),
+            [200, 200, 404, 200, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/experts/{}/calendar-feed", w.expert),
+            no_body,
+            [201, 403, 404, 201, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/experts/{}/windows", w.expert), no_body, [200, 200, 404, 200, 401]),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/experts/{}/windows", w.expert),
+            |w, c| {
+                // One hour each, after the windows made by `world`.
+                let i = CALLERS.iter().position(|x| *x == c).unwrap() as i64;
+                let start = stop_start() + chrono::Duration::hours(7 + i);
+                Some(json!({"event_id": w.stop_a, "starts_at": start.to_rfc3339(),
+                            "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(), "slot_minutes": 30}))
+            },
+            [201, 201, 422, 201, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/expert-windows/{}", w.window_a), no_body, [200, 200, 404, 200, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/expert-windows/{}", w.window_a),
+            |_, _| Some(json!({"registrants_only_until": null})),
+            [200, 200, 404, 200, 401],
+        ),
+        case(
+            M::DELETE,
+            |w, c| {
+                format!("/api/v1/admin/expert-windows/{}", w.windows_del[CALLERS.iter().position(|x| *x == c).unwrap()])
+            },
+            no_body,
+            [204, 204, 404, 204, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/experts/{}/bookings", w.expert), no_body, [200, 200, 404, 200, 401]),
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/events/{}/expert-bookings", w.stop_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        // Before the session: the scope lets the caller in, the rule refuses (409).
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/expert-bookings/{}/attendance", w.booking_a),
+            |_, _| Some(json!({"status": "attended"})),
+            [409, 409, 404, 409, 401],
+        ),
         // Audit trail and reports.
         case(M::GET, |_, _| "/api/v1/admin/audit".into(), no_body, [200, 403, 403, 403, 401]),
         case(M::GET, |_, _| "/api/v1/admin/reports/states".into(), no_body, [200, 200, 200, 403, 401]),
@@ -260,6 +327,12 @@ async fn published_event(app: &TestApp, org: &str, state: &str) -> String {
     id
 }
 
+/// Where A's stop starts: 20 days ahead, at 06:00 UTC (it lasts 13 hours).
+fn stop_start() -> chrono::DateTime<chrono::Utc> {
+    let d = (chrono::Utc::now() + chrono::Duration::days(20)).date_naive().and_hms_opt(6, 0, 0).unwrap();
+    chrono::DateTime::from_naive_utc_and_offset(d, chrono::Utc)
+}
+
 /// A path as a route: ids and `{placeholders}` become `{}`, the query string goes.
 fn route_of(path: &str) -> String {
     let path = path.split('?').next().unwrap_or_default();
@@ -274,7 +347,7 @@ async fn world(app: &TestApp) -> World {
     let org_b = app.create_org("Oklahoma Chamber", "local_chamber", &["OK"]).await;
     let (_, owner) = fixtures::staff(app, "organizer", Some(&org_a)).await;
     let (_, other) = fixtures::staff(app, "organizer", Some(&org_b)).await;
-    let (_, expert) = fixtures::staff(app, "expert", None).await;
+    let (expert_id, expert) = fixtures::staff(app, "expert", None).await;
     let (user_a, _) = fixtures::staff(app, "organizer", Some(&org_a)).await;
     let (user_b, _) = fixtures::staff(app, "organizer", Some(&org_b)).await;
     let venue = |org: &str, state: &str| json!({"name": "Venue", "address": "1 Main St", "city": "City", "state": state, "organization_id": org});
@@ -315,6 +388,42 @@ async fn world(app: &TestApp) -> World {
     };
     let dead_email = fixtures::queued_email(app, &registration_a, &attendee_a, "Hello");
     fixtures::make_dead(app, &dead_email);
+    // A's stop, the expert's profile and windows there, and a booking.
+    let start = stop_start();
+    let mut stop = event_body(&org_a);
+    stop["kind"] = json!("roadshow_stop");
+    stop["venue_id"] = json!(venue_a);
+    stop["join_url"] = Value::Null;
+    stop["state"] = Value::Null;
+    stop["starts_at"] = json!(start.to_rfc3339());
+    stop["ends_at"] = json!((start + chrono::Duration::hours(13)).to_rfc3339());
+    let stop_a = crate::helpers::expect_status(app.admin_post("/api/v1/admin/events", &stop).await, 201).await["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    crate::helpers::expect_status(
+        app.admin_post(&format!("/api/v1/admin/events/{stop_a}/publish"), &json!({})).await,
+        200,
+    )
+    .await;
+    let profile = json!({"display_name": "Ana", "topics": ["advertising"], "languages": ["en"]});
+    let r = app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&expert), Some(&profile)).await;
+    crate::helpers::expect_status(r, 201).await;
+    let mut windows = Vec::new();
+    for h in 0..6 {
+        let s = start + chrono::Duration::hours(h);
+        let body = json!({"event_id": stop_a, "starts_at": s.to_rfc3339(),
+                          "ends_at": (s + chrono::Duration::hours(1)).to_rfc3339(), "slot_minutes": 30});
+        let r = app.admin_post(&format!("/api/v1/admin/experts/{expert_id}/windows"), &body).await;
+        windows.push(crate::helpers::expect_status(r, 201).await);
+    }
+    let window_a = windows[0]["id"].as_str().unwrap().to_string();
+    let slot = windows[0]["slots"][0]["id"].as_str().unwrap().to_string();
+    let windows_del = windows[1..].iter().map(|w| w["id"].as_str().unwrap().to_string()).collect();
+    let booking = json!({"business": {"name": "Nail Studio", "email": "owner@nails.test", "state": "TX"},
+                         "attendee": {"name": "Kim Lee", "email": "kim@nails.test"}, "question": "Ads?"});
+    let r = app.post_json(&format!("/api/v1/expert-slots/{slot}/booking"), &booking).await;
+    let booking_a = crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string();
     World {
         tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
         org_a,
@@ -332,6 +441,11 @@ async fn world(app: &TestApp) -> World {
         business_a,
         attendee_a,
         dead_email,
+        expert: expert_id,
+        stop_a,
+        window_a,
+        windows_del,
+        booking_a,
     }
 }
 

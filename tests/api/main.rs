@@ -6,6 +6,7 @@ pub mod helpers;
 mod abuse;
 mod authz;
 mod events;
+mod experts;
 mod faults;
 mod fixtures;
 mod foundation;

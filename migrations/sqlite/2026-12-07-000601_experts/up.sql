@@ -97,3 +97,8 @@ CREATE TABLE expert_booking_tokens (
     created_at TIMESTAMP NOT NULL
 );
 CREATE INDEX expert_booking_tokens_booking_idx ON expert_booking_tokens (booking_id);
+
+-- The booking an `Idempotency-Key` of `POST /api/v1/expert-slots/{id}/booking` made (erasure marks
+-- the key, as for registrations).
+ALTER TABLE idempotency_keys ADD COLUMN booking_id TEXT REFERENCES expert_bookings (id);
+CREATE INDEX idempotency_keys_booking_idx ON idempotency_keys (booking_id);
