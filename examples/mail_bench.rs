@@ -68,7 +68,7 @@ fn main() -> Result<(), String> {
     let (text, html) = templates::render("registration_confirmed", &view).map_err(|e| e.to_string())?;
     let start = chrono::Utc::now() + chrono::Duration::days(30);
     let invite = ics::render(&ics::CalendarEntry {
-        registration_id: "00000000-0000-0000-0000-000000000000".into(),
+        uid: ics::registration_uid("00000000-0000-0000-0000-000000000000"),
         sequence: 0,
         cancelled: false,
         tentative: false,
@@ -79,6 +79,8 @@ fn main() -> Result<(), String> {
         location: "Online".into(),
         url: view.join_url.clone(),
         stamp: chrono::Utc::now(),
+        organizer: roadshow::mail::parse_organizer("Roadshow <no-reply@localhost>"),
+        attendees: vec![ics::Party { name: view.name.clone(), email: "attendee@shop.example".into() }],
     });
 
     let t = Instant::now();

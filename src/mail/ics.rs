@@ -1,14 +1,21 @@
 //! RFC 5545 calendar invites for one registration.
 //!
-//! - `UID` is stable per registration (`registration-<id>@roadshow`), so every invite, update and
-//!   cancellation for it lands on the same calendar entry.
+//! - `UID` is stable per registration (`registration-<id>@roadshow`, [`registration_uid`]), so
+//!   every invite, update and cancellation for it lands on the same calendar entry.
 //! - `SEQUENCE` = `events.revision` + `registrations.calendar_sequence`: the first grows with every
 //!   change of the event, the second with every registration-level change that mails an invite
 //!   (promotion, cancellation, event cancellation; see [`super::notify_registration`]). Calendar
 //!   clients apply an update only when its SEQUENCE is higher than what they hold.
 //! - `METHOD:REQUEST` while the registration and the event stand, `METHOD:CANCEL` (with
 //!   `STATUS:CANCELLED`) once either is cancelled; a waitlisted registration is `TENTATIVE`.
-//! - Times are UTC with `Z` (no VTIMEZONE needed); text is escaped and lines folded at 75 octets.
+//! - Invites are iTIP messages (RFC 5546) from an `ORGANIZER` (the configured sender,
+//!   `ROADSHOW_MAIL_FROM`: [`super::MailContext::organizer`]) to an `ATTENDEE` (the registrant;
+//!   none once the registration is anonymised): strict clients apply a REQUEST or CANCEL only when
+//!   both are named. The attendee's `PARTSTAT` says whether they are going: `ACCEPTED` with a seat,
+//!   `TENTATIVE` waitlisted, `DECLINED` in a CANCEL (whoever cancelled); `RSVP=FALSE`, as the
+//!   registration is the reply.
+//! - Times are UTC with `Z` (no VTIMEZONE needed); text is escaped, parameter values (`CN`) quoted
+//!   where needed, and lines folded at 75 octets.
 //!
 //! The email attachment and the calendar download (`/api/v1/registrations/{id}/calendar.ics`,
 //! `/manage/{id}/calendar.ics`) come from the same
@@ -21,10 +28,20 @@ use crate::db::schema::{events, registrations, venues};
 use crate::db::{from_db_time, DbConnection};
 use crate::error::AppError;
 
+/// A calendar user named in an entry: its organizer or an attendee.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Party {
+    /// Display name (`CN`); empty: no `CN`.
+    pub name: String,
+    /// Address (`mailto:`).
+    pub email: String,
+}
+
 /// What a calendar entry is built from.
 #[derive(Debug, Clone)]
 pub struct CalendarEntry {
-    pub registration_id: String,
+    /// The same for every version of one entry; [`registration_uid`] for a registration.
+    pub uid: String,
     pub sequence: i64,
     pub cancelled: bool,
     pub tentative: bool,
@@ -36,23 +53,51 @@ pub struct CalendarEntry {
     /// Join URL (confirmed webinar registrants only).
     pub url: Option<String>,
     pub stamp: DateTime<Utc>,
+    /// Who sends the invites (`ORGANIZER`).
+    pub organizer: Party,
+    /// The `ATTENDEE`s of an invite.
+    pub attendees: Vec<Party>,
 }
 
-/// The invite for `registration_id` as it stands now (see module docs). 404 when it does not exist.
-pub fn registration_calendar(conn: &mut DbConnection, registration_id: &str) -> Result<String, AppError> {
-    Ok(render(&entry(conn, registration_id, None)?))
+/// The `UID` of a registration's entry. Never change it: calendars match updates by it.
+pub fn registration_uid(registration_id: &str) -> String {
+    format!("registration-{registration_id}@roadshow")
+}
+
+/// The invite for `registration_id` as it stands now (see module docs), from `organizer`. 404
+/// when it does not exist.
+pub fn registration_calendar(
+    conn: &mut DbConnection,
+    organizer: &Party,
+    registration_id: &str,
+) -> Result<String, AppError> {
+    Ok(render(&entry(conn, organizer, registration_id, None)?))
 }
 
 /// Reads the rows behind a calendar entry. `force_cancel` makes it a cancellation regardless of
 /// the current status (e.g. a notice written before the status change commits).
 pub fn entry(
     conn: &mut DbConnection,
+    organizer: &Party,
     registration_id: &str,
     force_cancel: Option<bool>,
 ) -> Result<CalendarEntry, AppError> {
-    let (status, seq, event_id): (String, i32, String) = registrations::table
+    #[allow(clippy::type_complexity)]
+    let (status, seq, event_id, attendee_name, attendee_email): (
+        String,
+        i32,
+        String,
+        Option<String>,
+        Option<String>,
+    ) = registrations::table
         .find(registration_id)
-        .select((registrations::status, registrations::calendar_sequence, registrations::event_id))
+        .select((
+            registrations::status,
+            registrations::calendar_sequence,
+            registrations::event_id,
+            registrations::attendee_name,
+            registrations::attendee_email,
+        ))
         .first(conn)
         .optional()?
         .ok_or_else(|| AppError::not_found("no such registration"))?;
@@ -105,6 +150,8 @@ pub fn entry(
             join_url,
             revision,
             venue,
+            organizer: organizer.clone(),
+            attendee: attendee_email.map(|email| Party { name: attendee_name.unwrap_or_default(), email }),
         },
         force_cancel,
     ))
@@ -125,6 +172,9 @@ pub struct EntryFacts<'a> {
     pub revision: i32,
     /// "Name, address, city, ST" of the venue; `None` online.
     pub venue: Option<String>,
+    pub organizer: Party,
+    /// The registrant; `None` once anonymised (no address).
+    pub attendee: Option<Party>,
 }
 
 /// Builds the entry from rows already read (see module docs for the rules).
@@ -144,7 +194,7 @@ pub fn build_entry(f: EntryFacts<'_>, force_cancel: Option<bool>) -> CalendarEnt
         desc.push_str(&format!("Join online: {u}"));
     }
     CalendarEntry {
-        registration_id: f.registration_id.to_string(),
+        uid: registration_uid(f.registration_id),
         sequence: i64::from(f.revision) + i64::from(f.calendar_sequence),
         cancelled,
         tentative: f.status == "waitlisted",
@@ -155,20 +205,36 @@ pub fn build_entry(f: EntryFacts<'_>, force_cancel: Option<bool>) -> CalendarEnt
         location,
         url,
         stamp: Utc::now(),
+        organizer: f.organizer,
+        attendees: f.attendee.into_iter().collect(),
     }
 }
 
-/// Writes the VCALENDAR text (CRLF line ends, folded, escaped).
+/// Writes the invite: a `METHOD:REQUEST` (or `CANCEL`) VCALENDAR of one VEVENT naming its
+/// organizer and attendees (CRLF line ends, folded, escaped).
 pub fn render(e: &CalendarEntry) -> String {
+    let mut out = begin_calendar(if e.cancelled { "CANCEL" } else { "REQUEST" });
+    write_event(&mut out, e);
+    fold_into(&mut out, "END:VCALENDAR");
+    out
+}
+
+/// The VCALENDAR properties before its components.
+fn begin_calendar(method: &str) -> String {
     let mut out = String::new();
-    let mut line = |s: String| fold_into(&mut out, &s);
-    line("BEGIN:VCALENDAR".into());
-    line("VERSION:2.0".into());
-    line("PRODID:-//Roadshow//Roadshow invites//EN".into());
-    line("CALSCALE:GREGORIAN".into());
-    line(format!("METHOD:{}", if e.cancelled { "CANCEL" } else { "REQUEST" }));
+    fold_into(&mut out, "BEGIN:VCALENDAR");
+    fold_into(&mut out, "VERSION:2.0");
+    fold_into(&mut out, "PRODID:-//Roadshow//Roadshow invites//EN");
+    fold_into(&mut out, "CALSCALE:GREGORIAN");
+    fold_into(&mut out, &format!("METHOD:{method}"));
+    out
+}
+
+/// Appends one VEVENT.
+fn write_event(out: &mut String, e: &CalendarEntry) {
+    let mut line = |s: String| fold_into(out, &s);
     line("BEGIN:VEVENT".into());
-    line(format!("UID:registration-{}@roadshow", e.registration_id));
+    line(format!("UID:{}", e.uid));
     line(format!("SEQUENCE:{}", e.sequence));
     line(format!("DTSTAMP:{}", utc(e.stamp)));
     line(format!("DTSTART:{}", utc(e.starts_at)));
@@ -181,6 +247,17 @@ pub fn render(e: &CalendarEntry) -> String {
     if let Some(u) = &e.url {
         line(format!("URL:{u}"));
     }
+    line(format!("ORGANIZER{}:mailto:{}", cn(&e.organizer), e.organizer.email));
+    let partstat = if e.cancelled {
+        "DECLINED"
+    } else if e.tentative {
+        "TENTATIVE"
+    } else {
+        "ACCEPTED"
+    };
+    for a in &e.attendees {
+        line(format!("ATTENDEE{};ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=FALSE:mailto:{}", cn(a), a.email));
+    }
     let status = if e.cancelled {
         "CANCELLED"
     } else if e.tentative {
@@ -191,8 +268,28 @@ pub fn render(e: &CalendarEntry) -> String {
     line(format!("STATUS:{status}"));
     line("TRANSP:OPAQUE".into());
     line("END:VEVENT".into());
-    line("END:VCALENDAR".into());
-    out
+}
+
+/// `;CN=<name>` for a party with a display name, else nothing.
+fn cn(p: &Party) -> String {
+    let name = param_value(&p.name);
+    if name.is_empty() {
+        String::new()
+    } else {
+        format!(";CN={name}")
+    }
+}
+
+/// A parameter value (RFC 5545 §3.1): DQUOTE and control characters dropped (no value can hold
+/// them), DQUOTE-quoted when it holds `:`, `;` or `,`.
+fn param_value(s: &str) -> String {
+    let kept: String = s.chars().filter(|&c| c != '"' && !c.is_control()).collect();
+    let kept = kept.trim();
+    if kept.contains([':', ';', ',']) {
+        format!("\"{kept}\"")
+    } else {
+        kept.to_string()
+    }
 }
 
 /// `20260312T150000Z`.
@@ -250,5 +347,66 @@ mod tests {
     #[test]
     fn text_values_are_escaped() {
         assert_eq!(escape_text("a,b;c\\d\ne"), "a\\,b\\;c\\\\d\\ne");
+    }
+
+    fn sample(id: &str, attendees: Vec<Party>) -> CalendarEntry {
+        let t = chrono::TimeZone::with_ymd_and_hms(&Utc, 2026, 3, 12, 15, 0, 0).unwrap();
+        CalendarEntry {
+            uid: registration_uid(id),
+            sequence: 2,
+            cancelled: false,
+            tentative: false,
+            title: format!("Export basics {id}"),
+            description: "Bring a laptop, and questions".into(),
+            starts_at: t,
+            ends_at: t + chrono::Duration::hours(2),
+            location: "Main Library, 800 Guadalupe St, Austin, TX".into(),
+            url: None,
+            stamp: t,
+            organizer: Party { name: "Roadshow".into(), email: "no-reply@roadshow.example".into() },
+            attendees,
+        }
+    }
+
+    fn lines(ics: &str) -> Vec<String> {
+        ics.replace("\r\n ", "").split("\r\n").map(str::to_string).collect()
+    }
+
+    #[test]
+    fn invites_name_the_organizer_and_the_attendee() {
+        let ana = Party { name: "Ana O'Neil".into(), email: "ana@shop.example".into() };
+        let mut e = sample("r1", vec![ana]);
+        let ics = lines(&render(&e));
+        assert!(ics.contains(&"UID:registration-r1@roadshow".into()));
+        assert!(ics.contains(&"ORGANIZER;CN=Roadshow:mailto:no-reply@roadshow.example".into()), "{ics:?}");
+        let attendee =
+            "ATTENDEE;CN=Ana O'Neil;ROLE=REQ-PARTICIPANT;PARTSTAT=ACCEPTED;RSVP=FALSE:mailto:ana@shop.example";
+        assert!(ics.contains(&attendee.into()), "{ics:?}");
+
+        e.tentative = true;
+        assert!(render(&e).contains(";PARTSTAT=TENTATIVE;"));
+        e.cancelled = true;
+        let cancel = render(&e);
+        assert!(cancel.contains("METHOD:CANCEL\r\n") && cancel.contains(";PARTSTAT=DECLINED;"), "{cancel}");
+    }
+
+    #[test]
+    fn an_entry_without_attendees_has_no_attendee_line_and_a_nameless_party_no_cn() {
+        let mut e = sample("r1", Vec::new());
+        e.organizer.name = String::new();
+        let ics = render(&e);
+        assert!(!ics.contains("ATTENDEE"), "{ics}");
+        assert!(ics.contains("\r\nORGANIZER:mailto:no-reply@roadshow.example\r\n"), "{ics}");
+    }
+
+    #[test]
+    fn names_are_quoted_when_they_hold_separators_and_lose_what_no_parameter_can_hold() {
+        assert_eq!(param_value("Ana O'Neil"), "Ana O'Neil");
+        assert_eq!(param_value("O'Neil, Ana"), "\"O'Neil, Ana\"");
+        assert_eq!(param_value("Shop; Co"), "\"Shop; Co\"");
+        assert_eq!(param_value("Re: \"Ana\""), "\"Re: Ana\"");
+        assert_eq!(param_value("Ana\u{7}\"\""), "Ana");
+        let e = sample("r1", vec![Party { name: "O'Neil, Ana".into(), email: "ana@shop.example".into() }]);
+        assert!(lines(&render(&e)).iter().any(|l| l.starts_with("ATTENDEE;CN=\"O'Neil, Ana\";ROLE=")));
     }
 }

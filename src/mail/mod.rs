@@ -41,6 +41,8 @@ pub struct MailContext {
     pub links_every: chrono::Duration,
     /// Where `.eml` files are written when there is no SMTP relay (erasure removes a person's).
     pub mail_dir: Option<std::path::PathBuf>,
+    /// The `ORGANIZER` of calendar invites: the sender, `ROADSHOW_MAIL_FROM` ([`parse_organizer`]).
+    pub organizer: ics::Party,
 }
 
 impl MailContext {
@@ -50,7 +52,22 @@ impl MailContext {
             hourly_cap: config.mail_hourly_cap,
             links_every: chrono::Duration::minutes(i64::from(config.links_email_minutes)),
             mail_dir: config.smtp_url.is_none().then(|| config.mail_dir.clone()),
+            organizer: parse_organizer(&config.mail_from),
         }
+    }
+}
+
+/// The invite organizer named by the sender mailbox `mail_from` (`Roadshow <no-reply@example.org>`):
+/// its display name and address, or "Roadshow" when it has no display name. The configuration
+/// refuses a value that is no mailbox; should one get here anyway, it is taken as the address.
+pub fn parse_organizer(mail_from: &str) -> ics::Party {
+    const DEFAULT_NAME: &str = "Roadshow";
+    match mail_from.parse::<lettre::message::Mailbox>() {
+        Ok(m) => ics::Party {
+            name: m.name.filter(|n| !n.trim().is_empty()).unwrap_or_else(|| DEFAULT_NAME.into()),
+            email: m.email.to_string(),
+        },
+        Err(_) => ics::Party { name: DEFAULT_NAME.into(), email: mail_from.trim().to_string() },
     }
 }
 
@@ -406,6 +423,11 @@ pub fn prepare_with(
                 join_url: facts.join_url.clone(),
                 revision: facts.revision,
                 venue: facts.venue.as_ref().map(|v| format!("{}, {}, {}, {}", v.name, v.address, v.city, v.state)),
+                organizer: ctx.organizer.clone(),
+                attendee: Some(ics::Party {
+                    name: facts.attendee_name.clone().unwrap_or_default(),
+                    email: email.clone(),
+                }),
             },
             force_cancel,
         );
@@ -655,4 +677,21 @@ fn enqueue_personal(
             hourly_cap: Some(ctx.hourly_cap).filter(|c| *c > 0),
         },
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_organizer_is_the_sender_with_its_display_name_or_roadshow() {
+        let named = parse_organizer("Roadshow Texas <events@roadshow.example>");
+        assert_eq!((named.name.as_str(), named.email.as_str()), ("Roadshow Texas", "events@roadshow.example"));
+        let quoted = parse_organizer("\"Roadshow, Texas\" <events@roadshow.example>");
+        assert_eq!((quoted.name.as_str(), quoted.email.as_str()), ("Roadshow, Texas", "events@roadshow.example"));
+        let bare = parse_organizer("events@roadshow.example");
+        assert_eq!((bare.name.as_str(), bare.email.as_str()), ("Roadshow", "events@roadshow.example"));
+        let angle = parse_organizer("<events@roadshow.example>");
+        assert_eq!((angle.name.as_str(), angle.email.as_str()), ("Roadshow", "events@roadshow.example"));
+    }
 }

@@ -38,9 +38,11 @@ pub(super) async fn cancel(db: &Db, config: &Config, id: String) -> Result<Regis
     Ok(held.into())
 }
 
-/// The registration's calendar entry as a `text/calendar` answer.
-pub(super) async fn calendar_answer(db: &Db, id: String) -> Result<HttpResponse, AppError> {
-    let body = db.read(move |c| crate::mail::ics::registration_calendar(c, &id)).await?;
+/// The registration's calendar entry as a `text/calendar` answer, organized by the configured
+/// sender as the emailed invites are.
+pub(super) async fn calendar_answer(db: &Db, config: &Config, id: String) -> Result<HttpResponse, AppError> {
+    let organizer = MailContext::from_config(config).organizer;
+    let body = db.read(move |c| crate::mail::ics::registration_calendar(c, &organizer, &id)).await?;
     Ok(HttpResponse::Ok()
         .content_type("text/calendar; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"roadshow-event.ics\""))
@@ -99,6 +101,10 @@ pub(crate) async fn cancel_registration(
         Manage
     )
 )]
-pub(crate) async fn calendar(access: ManageAccess, db: web::Data<Db>) -> Result<HttpResponse, AppError> {
-    calendar_answer(&db, access.registration_id).await
+pub(crate) async fn calendar(
+    access: ManageAccess,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+) -> Result<HttpResponse, AppError> {
+    calendar_answer(&db, &config, access.registration_id).await
 }

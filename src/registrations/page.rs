@@ -164,11 +164,12 @@ pub(crate) async fn manage_cancel(
 )]
 pub(crate) async fn manage_calendar(
     db: web::Data<Db>,
+    config: web::Data<Config>,
     path: web::Path<String>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
     // A malformed id is a 400 here, as on the API (this answer is no page).
     parse_id("id", &path)?;
     let (id, _) = opened(&db, &path, q.token).await?.ok_or_else(|| AppError::not_found("no such registration"))?;
-    calendar_answer(&db, id).await
+    calendar_answer(&db, &config, id).await
 }
