@@ -1,4 +1,4 @@
-//! RFC 5545 calendar invites for one registration.
+//! RFC 5545 calendar invites for one registration, and subscription feeds of several entries.
 //!
 //! - `UID` is stable per registration (`registration-<id>@roadshow`, [`registration_uid`]), so
 //!   every invite, update and cancellation for it lands on the same calendar entry.
@@ -14,6 +14,8 @@
 //!   both are named. The attendee's `PARTSTAT` says whether they are going: `ACCEPTED` with a seat,
 //!   `TENTATIVE` waitlisted, `DECLINED` in a CANCEL (whoever cancelled); `RSVP=FALSE`, as the
 //!   registration is the reply.
+//! - [`render_feed`] writes many entries as one `METHOD:PUBLISH` calendar for subscriptions; it
+//!   names the organizer but no attendees (RFC 5546 §3.2.1: a PUBLISH must not have any).
 //! - Times are UTC with `Z` (no VTIMEZONE needed); text is escaped, parameter values (`CN`) quoted
 //!   where needed, and lines folded at 75 octets.
 //!
@@ -55,7 +57,7 @@ pub struct CalendarEntry {
     pub stamp: DateTime<Utc>,
     /// Who sends the invites (`ORGANIZER`).
     pub organizer: Party,
-    /// The `ATTENDEE`s of an invite.
+    /// The `ATTENDEE`s of an invite (left out of a feed).
     pub attendees: Vec<Party>,
 }
 
@@ -214,7 +216,19 @@ pub fn build_entry(f: EntryFacts<'_>, force_cancel: Option<bool>) -> CalendarEnt
 /// organizer and attendees (CRLF line ends, folded, escaped).
 pub fn render(e: &CalendarEntry) -> String {
     let mut out = begin_calendar(if e.cancelled { "CANCEL" } else { "REQUEST" });
-    write_event(&mut out, e);
+    write_event(&mut out, e, true);
+    fold_into(&mut out, "END:VCALENDAR");
+    out
+}
+
+/// Writes a subscription feed called `name`: one `METHOD:PUBLISH` VCALENDAR with a VEVENT per
+/// entry, each as in [`render`] but without attendees (see module docs).
+pub fn render_feed(name: &str, entries: &[CalendarEntry]) -> String {
+    let mut out = begin_calendar("PUBLISH");
+    fold_into(&mut out, &format!("X-WR-CALNAME:{}", escape_text(name)));
+    for e in entries {
+        write_event(&mut out, e, false);
+    }
     fold_into(&mut out, "END:VCALENDAR");
     out
 }
@@ -230,8 +244,8 @@ fn begin_calendar(method: &str) -> String {
     out
 }
 
-/// Appends one VEVENT.
-fn write_event(out: &mut String, e: &CalendarEntry) {
+/// Appends one VEVENT; `with_attendees` false leaves out the ATTENDEE lines (a PUBLISH).
+fn write_event(out: &mut String, e: &CalendarEntry, with_attendees: bool) {
     let mut line = |s: String| fold_into(out, &s);
     line("BEGIN:VEVENT".into());
     line(format!("UID:{}", e.uid));
@@ -248,15 +262,17 @@ fn write_event(out: &mut String, e: &CalendarEntry) {
         line(format!("URL:{u}"));
     }
     line(format!("ORGANIZER{}:mailto:{}", cn(&e.organizer), e.organizer.email));
-    let partstat = if e.cancelled {
-        "DECLINED"
-    } else if e.tentative {
-        "TENTATIVE"
-    } else {
-        "ACCEPTED"
-    };
-    for a in &e.attendees {
-        line(format!("ATTENDEE{};ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=FALSE:mailto:{}", cn(a), a.email));
+    if with_attendees {
+        let partstat = if e.cancelled {
+            "DECLINED"
+        } else if e.tentative {
+            "TENTATIVE"
+        } else {
+            "ACCEPTED"
+        };
+        for a in &e.attendees {
+            line(format!("ATTENDEE{};ROLE=REQ-PARTICIPANT;PARTSTAT={partstat};RSVP=FALSE:mailto:{}", cn(a), a.email));
+        }
     }
     let status = if e.cancelled {
         "CANCELLED"
@@ -408,5 +424,30 @@ mod tests {
         assert_eq!(param_value("Ana\u{7}\"\""), "Ana");
         let e = sample("r1", vec![Party { name: "O'Neil, Ana".into(), email: "ana@shop.example".into() }]);
         assert!(lines(&render(&e)).iter().any(|l| l.starts_with("ATTENDEE;CN=\"O'Neil, Ana\";ROLE=")));
+    }
+
+    #[test]
+    fn a_feed_is_one_published_calendar_with_an_event_per_entry_and_no_attendees() {
+        let ana = Party { name: "Ana".into(), email: "ana@shop.example".into() };
+        let mut second = sample("r2", vec![ana.clone()]);
+        second.title = "A very long title that needs folding: ".repeat(4);
+        let feed = render_feed("Ana's agenda, spring", &[sample("r1", vec![ana]), second]);
+
+        for l in feed.split("\r\n").filter(|l| !l.is_empty()) {
+            assert!(l.len() <= 75, "{l:?} is {} octets", l.len());
+        }
+        assert!(feed.ends_with("END:VCALENDAR\r\n"));
+        let ls = lines(&feed);
+        assert_eq!(ls.iter().filter(|l| *l == "BEGIN:VCALENDAR").count(), 1);
+        assert!(ls.contains(&"METHOD:PUBLISH".into()));
+        assert!(ls.contains(&"X-WR-CALNAME:Ana's agenda\\, spring".into()), "{ls:?}");
+        assert_eq!(ls.iter().filter(|l| *l == "BEGIN:VEVENT").count(), 2);
+        assert_eq!(ls.iter().filter(|l| *l == "END:VEVENT").count(), 2);
+        assert!(
+            ls.contains(&"UID:registration-r1@roadshow".into()) && ls.contains(&"UID:registration-r2@roadshow".into())
+        );
+        assert_eq!(ls.iter().filter(|l| l.starts_with("ORGANIZER;CN=Roadshow:")).count(), 2);
+        assert!(!feed.contains("ATTENDEE"), "a PUBLISH has no attendees");
+        assert!(ls.contains(&format!("SUMMARY:{}", escape_text(&"A very long title that needs folding: ".repeat(4)))));
     }
 }
