@@ -124,6 +124,29 @@ fn ics_props(ics: &str) -> BTreeMap<String, String> {
     out
 }
 
+/// Every `name` property (ORGANIZER, ATTENDEE) of the VEVENT as (its parameters, its value), read
+/// by the independent parser (which unquotes parameter values).
+fn ics_parties(ics: &str, name: &str) -> Vec<(BTreeMap<String, String>, String)> {
+    let unfolded = icalendar::parser::unfold(ics);
+    let cal = icalendar::parser::read_calendar(&unfolded).expect("a valid calendar");
+    let event = cal.components.iter().find(|c| c.name == "VEVENT").expect("a VEVENT");
+    event
+        .properties
+        .iter()
+        .filter(|p| p.name == name)
+        .map(|p| {
+            let params = p
+                .params
+                .iter()
+                .map(|x| {
+                    (x.key.as_str().to_string(), x.val.as_ref().map(|v| v.as_str().to_string()).unwrap_or_default())
+                })
+                .collect();
+            (params, p.val.as_str().to_string())
+        })
+        .collect()
+}
+
 fn for_recipient<'a>(mails: &'a [Parsed], to: &str) -> Vec<&'a Parsed> {
     mails.iter().filter(|m| m.to == vec![to.to_string()]).collect()
 }
@@ -168,6 +191,8 @@ async fn confirmations_reach_the_smtp_server_with_both_parts_headers_and_a_parse
     assert_eq!(ics["UID"], format!("registration-{}@roadshow", first["id"].as_str().unwrap()));
     assert_eq!(ics["SEQUENCE"], "0");
     assert_eq!(ics["STATUS"], "CONFIRMED");
+    assert_eq!(ics["ORGANIZER"], "mailto:no-reply@localhost", "the default sender organizes");
+    assert_eq!(ics["ATTENDEE"], "mailto:attendee1@shop1.example");
     let (starts, ends) = event_times(&app, &event);
     assert_eq!(ics["DTSTART"], starts.format("%Y%m%dT%H%M%SZ").to_string());
     assert_eq!(ics["DTEND"], ends.format("%Y%m%dT%H%M%SZ").to_string());
@@ -504,6 +529,76 @@ async fn without_smtp_emails_are_written_as_eml_files(app: TestApp) {
     let msg = MessageParser::default().parse(&raw).unwrap();
     assert_eq!(msg.subject(), Some("You're registered: Grow with social media"));
 }
+
+/// A sender whose display name needs quoting in a calendar parameter.
+const SENDER: &str = "\"Roadshow, Texas\" <events@roadshow.example>";
+
+/// Asserts that `ics` is organized by [`SENDER`] and has exactly one attendee, `email`, named
+/// `name`, whose participation is `partstat`.
+fn assert_organizer_and_attendee(ics: &str, email: &str, name: &str, partstat: &str) {
+    let organizer = ics_parties(ics, "ORGANIZER");
+    assert_eq!(organizer.len(), 1, "{ics}");
+    assert_eq!(organizer[0].1, "mailto:events@roadshow.example", "the configured sender: {ics}");
+    assert_eq!(organizer[0].0["CN"], "Roadshow, Texas", "{ics}");
+    let attendees = ics_parties(ics, "ATTENDEE");
+    assert_eq!(attendees.len(), 1, "{ics}");
+    let (params, value) = &attendees[0];
+    assert_eq!(value, &format!("mailto:{email}"), "{ics}");
+    assert_eq!(params["CN"], name, "{ics}");
+    assert_eq!(params["ROLE"], "REQ-PARTICIPANT");
+    assert_eq!(params["PARTSTAT"], partstat, "{ics}");
+    assert_eq!(params["RSVP"], "FALSE");
+}
+
+async fn invites_and_downloads_name_the_configured_sender_as_organizer_and_the_registrant_as_attendee(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    let mut body = registration(1, false);
+    body["attendee"]["name"] = json!("O'Neil, Ana; CEO: \"Shop 1\"");
+    let reg = expect_status(app.post_json(&format!("/api/v1/events/{event}/registrations"), &body).await, 201).await;
+    let id = reg["id"].as_str().unwrap().to_string();
+    let token = reg["manage_token"].as_str().unwrap().to_string();
+    // A parameter value cannot hold a DQUOTE: the name loses its quotes, and is quoted itself.
+    let (email, name) = ("attendee1@shop1.example", "O'Neil, Ana; CEO: Shop 1");
+
+    let r = app.request(Method::GET, &format!("/api/v1/registrations/{id}/calendar.ics"), Some(&token), None).await;
+    assert_eq!(r.status(), 200);
+    assert_organizer_and_attendee(&r.text().await.unwrap(), email, name, "ACCEPTED");
+
+    let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{id}"), Some(&token), None).await;
+    assert!(r.status().is_success(), "cancel: {}", r.status());
+    worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    let subjects: Vec<&str> = got.iter().map(|p| p.subject.as_str()).collect();
+    let by = |prefix: &str| {
+        got.iter().find(|p| p.subject.starts_with(prefix)).unwrap_or_else(|| panic!("{prefix}: {subjects:?}"))
+    };
+    let (confirmed, cancelled) = (by("You're registered"), by("Registration cancelled"));
+    assert_eq!(confirmed.calendars[0].0, "REQUEST");
+    assert_organizer_and_attendee(&confirmed.calendars[0].1, email, name, "ACCEPTED");
+    assert_eq!(cancelled.calendars[0].0, "CANCEL");
+    assert_organizer_and_attendee(&cancelled.calendars[0].1, email, name, "DECLINED");
+
+    // The manage page's link gives the same entry.
+    let r = app.client.get(app.url(&format!("/manage/{id}/calendar.ics?token={token}"))).send().await.unwrap();
+    assert_eq!(r.status(), 200);
+    let download = r.text().await.unwrap();
+    assert_eq!(ics_props(&download)["UID"], format!("registration-{id}@roadshow"), "existing calendars keep matching");
+    assert_organizer_and_attendee(&download, email, name, "DECLINED");
+
+    // Erased, the registration has no address to name: its entry keeps the organizer only. (The
+    // erasure stops the tokens, so the entry is read directly.)
+    let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{id}/data"), Some(&token), None).await;
+    assert!(r.status().is_success(), "erase: {}", r.status());
+    let organizer = ctx(&app).organizer;
+    let erased = app.db.read(move |c| roadshow::mail::ics::registration_calendar(c, &organizer, &id)).await.unwrap();
+    assert!(ics_parties(&erased, "ATTENDEE").is_empty(), "{erased}");
+    assert_eq!(ics_parties(&erased, "ORGANIZER")[0].1, "mailto:events@roadshow.example");
+}
+
+both_backends!(with |c| c.mail_from = SENDER.into();
+    invites_and_downloads_name_the_configured_sender_as_organizer_and_the_registrant_as_attendee
+);
 
 both_backends!(
     confirmations_reach_the_smtp_server_with_both_parts_headers_and_a_parseable_invite,
