@@ -7,8 +7,9 @@
 //!   users and their tokens; venues it owns or that lie in a state it covers. An organization that
 //!   lists no states is national (a national chamber, a federation, a platform partner) and covers
 //!   every state.
-//! - `expert`: their own user and tokens only (availability and bookings come with the experts
-//!   module). Experts see no events, registrations, venues, organizations or reports.
+//! - `expert`: their own user and tokens; their own profile, windows and bookings
+//!   ([`crate::experts::queries::may_manage_expert`] and the bookings scope there). Experts see no
+//!   events, registrations, venues, organizations or reports.
 //!
 //! Queries call these helpers and put the result in their `WHERE` clause, so an object outside the
 //! actor's scope is simply not found (404) and never counted. Handlers answer 403 only when the role

@@ -180,18 +180,16 @@ pub struct ExpertFilter {
     pub online: Option<bool>,
 }
 
-/// Active experts with a profile, by display name then id, keyset-paginated.
-pub fn list_public(
-    conn: &mut DbConnection,
-    f: &ExpertFilter,
-    after: Option<(String, String)>,
-    limit: i64,
-) -> Result<Vec<Profile>, AppError> {
-    let mut q = expert_profiles::table
-        .inner_join(staff_users::table)
+/// The ids of the active experts whose profile matches `f`: the one place the lists' filters are
+/// spelled (a few hundred experts; the lists then take `eq_any` of them).
+fn experts_matching(conn: &mut DbConnection, f: &ExpertFilter) -> Result<Vec<String>, AppError> {
+    let active = staff_users::table
         .filter(staff_users::active.eq(true))
         .filter(staff_users::role.eq(Role::Expert))
-        .select(Profile::as_select())
+        .select(staff_users::id);
+    let mut q = expert_profiles::table
+        .filter(expert_profiles::user_id.eq_any(active))
+        .select(expert_profiles::user_id)
         .into_boxed();
     if let Some(t) = &f.topic {
         q = q.filter(expert_profiles::topics.like(list_pattern(t)));
@@ -211,6 +209,20 @@ pub fn list_public(
     if let Some(o) = f.online {
         q = q.filter(expert_profiles::online.eq(o));
     }
+    Ok(q.load(conn)?)
+}
+
+/// Active experts with a profile, by display name then id, keyset-paginated.
+pub fn list_public(
+    conn: &mut DbConnection,
+    f: &ExpertFilter,
+    after: Option<(String, String)>,
+    limit: i64,
+) -> Result<Vec<Profile>, AppError> {
+    let mut q = expert_profiles::table
+        .filter(expert_profiles::user_id.eq_any(experts_matching(conn, f)?))
+        .select(Profile::as_select())
+        .into_boxed();
     if let Some((name, id)) = after {
         q = q.filter(
             expert_profiles::display_name
@@ -1459,11 +1471,9 @@ pub fn open_slots(
     let mut q = expert_slots::table
         .inner_join(expert_windows::table)
         .inner_join(expert_profiles::table.on(expert_profiles::user_id.eq(expert_slots::expert_id)))
-        .inner_join(staff_users::table.on(staff_users::id.eq(expert_slots::expert_id)))
         .filter(expert_slots::status.eq(SlotStatus::Open))
         .filter(expert_slots::booking_id.is_null())
         .filter(expert_windows::status.eq(WindowStatus::Active))
-        .filter(staff_users::active.eq(true))
         .filter(expert_slots::starts_at.ge(f.from))
         .select((Slot::as_select(), Window::as_select(), Profile::as_select()))
         .into_boxed();
@@ -1474,21 +1484,7 @@ pub fn open_slots(
     if let Some(to) = f.to {
         q = q.filter(expert_slots::starts_at.lt(to));
     }
-    let x = &f.experts;
-    if let Some(t) = &x.topic {
-        q = q.filter(expert_profiles::topics.like(list_pattern(t)));
-    }
-    if let Some(i) = &x.industry {
-        q = q.filter(expert_profiles::industries.like(list_pattern(i)));
-    }
-    if let Some(l) = &x.language {
-        q = q.filter(
-            expert_profiles::languages.like(list_pattern(l)).or(expert_profiles::languages.like(format!("%|{l}-%"))),
-        );
-    }
-    if let Some(s) = &x.state {
-        q = q.filter(expert_profiles::states.like(list_pattern(s)));
-    }
+    q = q.filter(expert_slots::expert_id.eq_any(experts_matching(conn, &f.experts)?));
     if let Some((at, id)) = after {
         q = q.filter(expert_slots::starts_at.gt(at).or(expert_slots::starts_at.eq(at).and(expert_slots::id.gt(id))));
     }
@@ -1715,4 +1711,23 @@ pub fn demo_bookings(conn: &mut DbConnection, n: usize) -> Result<usize, AppErro
         made += 1;
     }
     Ok(made)
+}
+
+/// An attendee's booked sessions at an event: (expert's name, start, zone), by time. For the
+/// registration's manage page.
+pub fn sessions_at(
+    conn: &mut DbConnection,
+    event_id: &str,
+    email: &str,
+) -> Result<Vec<(String, NaiveDateTime, String)>, AppError> {
+    Ok(expert_bookings::table
+        .inner_join(expert_slots::table.on(expert_slots::id.eq(expert_bookings::slot_id)))
+        .inner_join(expert_windows::table.on(expert_windows::id.eq(expert_slots::window_id)))
+        .inner_join(expert_profiles::table.on(expert_profiles::user_id.eq(expert_bookings::expert_id)))
+        .filter(expert_bookings::event_id.eq(event_id))
+        .filter(expert_bookings::attendee_email.eq(email))
+        .filter(expert_bookings::status.eq(BookingStatus::Booked))
+        .order(expert_bookings::starts_at)
+        .select((expert_profiles::display_name, expert_bookings::starts_at, expert_windows::time_zone))
+        .load(conn)?)
 }

@@ -129,6 +129,7 @@ mod tests {
         expert: &'a str,
         meeting_url: Option<&'a str>,
         question: Option<&'a str>,
+        sessions: Vec<std::collections::BTreeMap<&'a str, &'a str>>,
     }
 
     fn everything() -> Everything<'static> {
@@ -156,6 +157,7 @@ mod tests {
             expert: EVIL,
             meeting_url: Some("https://meet.example/x?a=1&b=\"2\""),
             question: Some(EVIL),
+            sessions: vec![[("expert", EVIL), ("when", EVIL)].into_iter().collect()],
         }
     }
 

@@ -36,9 +36,38 @@ struct ManageView<'a> {
     can_cancel: bool,
     id: &'a str,
     token: &'a str,
+    /// The attendee's one-to-one sessions with experts at this stop (each has its own page, linked
+    /// from its own emails).
+    sessions: &'a [Session],
 }
 
-fn manage_page_of(r: &RegistrationOut, token: &str, message: Option<&str>) -> Result<HttpResponse, AppError> {
+/// A booked expert session, as the registration's page lists it.
+#[derive(Serialize)]
+pub(super) struct Session {
+    expert: String,
+    when: String,
+}
+
+/// The attendee's booked expert sessions at the registration's event.
+async fn sessions_of(db: &crate::db::Db, r: &RegistrationOut) -> Result<Vec<Session>, AppError> {
+    let Some(email) = r.attendee.email.clone() else { return Ok(Vec::new()) };
+    let event = r.event.id.clone();
+    let rows = db.read(move |c| crate::experts::queries::sessions_at(c, &event, &email)).await?;
+    Ok(rows
+        .into_iter()
+        .map(|(expert, starts_at, zone)| Session {
+            expert,
+            when: crate::time::human_local(crate::db::from_db_time(starts_at), zone.parse().unwrap_or(chrono_tz::UTC)),
+        })
+        .collect())
+}
+
+fn manage_page_of(
+    r: &RegistrationOut,
+    token: &str,
+    message: Option<&str>,
+    sessions: &[Session],
+) -> Result<HttpResponse, AppError> {
     let status = match (r.status, r.waitlist_position) {
         (RegistrationStatus::Waitlisted, Some(p)) => format!("On the waitlist (position {p})"),
         (RegistrationStatus::Waitlisted, None) => "On the waitlist".to_string(),
@@ -62,6 +91,7 @@ fn manage_page_of(r: &RegistrationOut, token: &str, message: Option<&str>) -> Re
             && !event_cancelled,
         id: &r.id,
         token,
+        sessions,
     };
     pages::render(StatusCode::OK, "manage.html", view)
 }
@@ -103,7 +133,10 @@ pub(crate) async fn manage_page(
 ) -> Result<HttpResponse, AppError> {
     let Some((id, token)) = opened(&db, &path, q.token).await? else { return not_found_page() };
     match view(&db, id).await {
-        Ok(r) => manage_page_of(&r, &token, None),
+        Ok(r) => {
+            let sessions = sessions_of(&db, &r).await?;
+            manage_page_of(&r, &token, None, &sessions)
+        }
         Err(AppError::NotFound(_)) => not_found_page(),
         Err(e) => Err(e),
     }
@@ -141,7 +174,13 @@ pub(crate) async fn manage_cancel(
     let Some((id, token)) = opened(&db, &path, Some(form.token)).await? else { return not_found_page() };
     match cancel(&db, &config, id).await {
         Ok(r) => {
-            manage_page_of(&r, &token, Some("Your registration is cancelled. We have emailed you a confirmation."))
+            let sessions = sessions_of(&db, &r).await?;
+            manage_page_of(
+                &r,
+                &token,
+                Some("Your registration is cancelled. We have emailed you a confirmation."),
+                &sessions,
+            )
         }
         Err(AppError::NotFound(_)) => not_found_page(),
         Err(AppError::Conflict { detail, .. }) => {

@@ -142,6 +142,7 @@ both_backends!(
     attendance_is_marked_after_the_start_and_counted_in_reports,
     export_and_erasure_cover_bookings,
     idempotent_retries_answer_with_the_same_booking,
+    reminders_reach_the_business_and_the_expert_once,
 );
 
 async fn the_public_sees_only_the_public_profile(app: TestApp) {
@@ -475,6 +476,14 @@ async fn registrants_first_needs_a_registration_of_the_stop(app: TestApp) {
     let here = reg(&event, 1).await;
     body["registration_token"] = here["manage_token"].clone();
     expect_status(book(&app, &slots[0], &body).await, 201).await;
+    // The registration's page lists the session.
+    let page = app
+        .get(&format!("/manage/{}?token={}", here["id"].as_str().unwrap(), here["manage_token"].as_str().unwrap()))
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Your sessions with experts") && page.contains("Ana"), "{page}");
     // Once the period is over (staff end it), anyone may book.
     let win =
         expect_status(app.request(Method::GET, "/api/v1/admin/experts/me/windows", Some(&token), None).await, 200)
@@ -936,4 +945,43 @@ async fn idempotent_retries_answer_with_the_same_booking(app: TestApp) {
     expect_problem(send(booking_body(2)).await, 422, Some("Idempotency-Key")).await;
     let n = mails(&app).iter().filter(|x| x.0 == "booking_confirmed").count();
     assert_eq!(n, 1, "one confirmation");
+}
+
+async fn reminders_reach_the_business_and_the_expert_once(app: TestApp) {
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    let slots = slot_ids(&stop_window(&app, &a, &event, start, 1, 30).await);
+    let kept = expect_status(book(&app, &slots[0], &booking_body(1)).await, 201).await;
+    let gone = expect_status(book(&app, &slots[1], &booking_body(2)).await, 201).await;
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/expert-bookings/{}", gone["id"].as_str().unwrap()),
+            gone["manage_token"].as_str(),
+            None,
+        )
+        .await;
+    expect_status(r, 200).await;
+    let ctx = roadshow::mail::MailContext::from_config(&app.config);
+    let reminders = |app: &TestApp| {
+        mails(app).into_iter().filter(|m| m.0 == "booking_reminder" || m.2.starts_with("Session ")).collect::<Vec<_>>()
+    };
+    // Two days before: nothing yet.
+    let stats = roadshow::jobs::run_once(&app.db, &ctx, start - Duration::hours(48)).await.unwrap();
+    assert_eq!(stats.booking_reminders, 0);
+    assert!(reminders(&app).is_empty());
+    // Twelve hours before: one to the business, one to the expert, for the booking that stands.
+    let stats = roadshow::jobs::run_once(&app.db, &ctx, start - Duration::hours(12)).await.unwrap();
+    assert_eq!(stats.booking_reminders, 1);
+    let sent = reminders(&app);
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(sent.iter().any(|m| m.1 == "owner1@shop1.example" && m.3.contains("coming up")));
+    assert!(sent.iter().all(|m| m.1 != "owner2@shop2.example"), "no reminder for a cancelled booking");
+    let inv = ics(sent.iter().find(|m| m.0 == "booking_reminder").unwrap().4.as_deref().unwrap());
+    assert_eq!(inv["UID"], format!("expert-booking-{}@roadshow", kept["id"].as_str().unwrap()));
+    // Another pass (or another process) adds nothing.
+    let stats = roadshow::jobs::run_once(&app.db, &ctx, start - Duration::hours(11)).await.unwrap();
+    assert_eq!(stats.booking_reminders, 0);
+    assert_eq!(reminders(&app).len(), 2);
 }
