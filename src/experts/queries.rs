@@ -406,15 +406,16 @@ pub fn create_window(
             return Err(AppError::not_found("no such expert"));
         }
     }
-    let profile = lock_expert(conn, expert_id)?;
     let mut errs = Vec::new();
     let event = match &input.event_id {
         Some(raw) => {
             let id = crate::validate::uuid("event_id", raw).map_err(|e| AppError::Validation(vec![e]))?;
+            share_stop(conn, Some(&id))?;
             Some(stop_for_window(conn, actor, &id)?)
         }
         None => None,
     };
+    let profile = lock_expert(conn, expert_id)?;
     let tz = match (&event, &input.time_zone) {
         (Some(e), _) => e.tz(),
         (None, Some(z)) => crate::time::parse_tz("time_zone", z).map_err(|e| AppError::Validation(vec![e]))?,
@@ -635,6 +636,7 @@ pub fn update_window(
     change: WindowChange,
 ) -> Result<(Window, Vec<Slot>), AppError> {
     let w = window_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such window"))?;
+    share_stop(conn, w.event_id.as_deref())?;
     lock_expert(conn, &w.expert_id)?;
     let w = expert_windows::table.find(id).select(Window::as_select()).first(conn)?;
     if w.status == WindowStatus::Cancelled {
@@ -698,7 +700,13 @@ pub fn delete_window(
     cancel_bookings: bool,
 ) -> Result<(), AppError> {
     let w = window_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such window"))?;
+    share_stop(conn, w.event_id.as_deref())?;
     lock_expert(conn, &w.expert_id)?;
+    // The window row first: a booking in flight holds it `FOR SHARE` (see `bookable_slot`), so this
+    // waits for it and then finds its booking below; later bookings find the window cancelled.
+    diesel::update(expert_windows::table.find(id))
+        .set((expert_windows::status.eq(WindowStatus::Cancelled), expert_windows::updated_at.eq(now())))
+        .execute(conn)?;
     let booked = booked_in_window(conn, id)?;
     if !booked.is_empty() && !cancel_bookings {
         return Err(AppError::conflict(format!(
@@ -896,14 +904,43 @@ fn booking_scope(slot_id: &str) -> String {
     format!("booking:{slot_id}")
 }
 
-/// A slot with what booking it needs: its window and the window's stop.
-fn bookable_slot(conn: &mut DbConnection, slot_id: &str) -> Result<(Slot, Window), AppError> {
-    let row: Option<(Slot, Window)> = expert_slots::table
+/// PostgreSQL: `KEY SHARE` on a stop's event row, taken first by every transaction that changes
+/// the stop's bookings, slots or windows. A change of the stop's time or a cancellation takes the
+/// row `FOR UPDATE` (then the experts' rows), so it runs either before or after each of them, and
+/// the locks are always taken in the same order: event, attendee, business, expert, booking, slot.
+pub fn share_stop(conn: &mut DbConnection, event_id: Option<&str>) -> Result<(), AppError> {
+    if let (Some(event_id), DbConnection::Postgres(pg)) = (event_id, conn) {
+        events::table.find(event_id).select(events::id).for_key_share().first::<String>(pg).optional()?;
+    }
+    Ok(())
+}
+
+fn slot_and_window(conn: &mut DbConnection, slot_id: &str) -> Result<Option<(Slot, Window)>, AppError> {
+    Ok(expert_slots::table
         .inner_join(expert_windows::table)
         .filter(expert_slots::id.eq(slot_id))
         .select((Slot::as_select(), Window::as_select()))
         .first(conn)
-        .optional()?;
+        .optional()?)
+}
+
+/// A slot with what booking it needs: its window and the window's stop. A stop's slot is read
+/// under `KEY SHARE` on the event row (PostgreSQL), as registrations do: a reschedule or
+/// cancellation of the stop (which takes the row `FOR UPDATE`) either commits before, and the slot
+/// is read with its new time or as withdrawn, or waits until this booking has committed, and then
+/// moves or cancels it with the rest.
+fn bookable_slot(conn: &mut DbConnection, slot_id: &str) -> Result<(Slot, Window), AppError> {
+    let mut row = slot_and_window(conn, slot_id)?;
+    if let (Some((slot, _)), DbConnection::Postgres(_)) = (&row, &*conn) {
+        let (event_id, window_id) = (slot.event_id.clone(), slot.window_id.clone());
+        share_stop(conn, event_id.as_deref())?;
+        // `FOR SHARE` on the window: its removal (which updates the row first) runs either before
+        // this booking, which then finds it cancelled, or after it, and then cancels it too.
+        if let DbConnection::Postgres(pg) = conn {
+            expert_windows::table.find(&window_id).select(expert_windows::id).for_share().first::<String>(pg)?;
+        }
+        row = slot_and_window(conn, slot_id)?;
+    }
     let (slot, window) = row.ok_or_else(|| AppError::not_found("no such slot"))?;
     if slot.status != SlotStatus::Open || window.status != WindowStatus::Active {
         return Err(AppError::conflict("this slot is no longer offered"));
@@ -1195,6 +1232,8 @@ pub fn cancel_booking(
     reason: Option<String>,
     by_holder: bool,
 ) -> Result<Booking, AppError> {
+    let probe = find_booking(conn, id)?.ok_or_else(|| AppError::not_found("no such booking"))?;
+    share_stop(conn, probe.event_id.as_deref())?;
     let b = lock_booking(conn, id)?;
     match b.status {
         BookingStatus::Cancelled => return Ok(b),
@@ -1233,6 +1272,7 @@ pub fn move_booking(
     new_slot_id: &str,
 ) -> Result<Booking, AppError> {
     let probe = find_booking(conn, id)?.ok_or_else(|| AppError::not_found("no such booking"))?;
+    share_stop(conn, probe.event_id.as_deref())?;
     if let Some(email) = &probe.attendee_email {
         lock_attendee(conn, email)?;
     }
@@ -1602,6 +1642,7 @@ pub fn erase_bookings(conn: &mut DbConnection, whose: BookingsOf<'_>) -> Result<
     let ts = now();
     let mut expert_emails = Vec::new();
     for b in &bookings {
+        share_stop(conn, b.event_id.as_deref())?;
         if b.status == BookingStatus::Booked {
             diesel::update(expert_bookings::table.find(&b.id))
                 .set((

@@ -143,6 +143,7 @@ both_backends!(
     export_and_erasure_cover_bookings,
     idempotent_retries_answer_with_the_same_booking,
     reminders_reach_the_business_and_the_expert_once,
+    a_reschedule_racing_bookings_leaves_every_booking_on_its_slot,
 );
 
 async fn the_public_sees_only_the_public_profile(app: TestApp) {
@@ -984,4 +985,44 @@ async fn reminders_reach_the_business_and_the_expert_once(app: TestApp) {
     let stats = roadshow::jobs::run_once(&app.db, &ctx, start - Duration::hours(11)).await.unwrap();
     assert_eq!(stats.booking_reminders, 0);
     assert_eq!(reminders(&app).len(), 2);
+}
+
+async fn a_reschedule_racing_bookings_leaves_every_booking_on_its_slot(app: TestApp) {
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let event = stop(&app, start, 3).await;
+    let slots = slot_ids(&stop_window(&app, &a, &event, start, 2, 15).await);
+    let bookings = futures_util::future::join_all(slots.iter().enumerate().map(|(n, slot)| {
+        let app = &app;
+        async move { book(app, slot, &booking_body(n)).await.status().as_u16() }
+    }));
+    let (path, change) = (
+        format!("/api/v1/admin/events/{event}"),
+        json!({"starts_at": (start + Duration::hours(1)).to_rfc3339(), "ends_at": (start + Duration::hours(4)).to_rfc3339()}),
+    );
+    let reschedule = app.admin_patch(&path, &change);
+    let (statuses, patched) = tokio::join!(bookings, reschedule);
+    expect_status(patched, 200).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+    // Whichever committed first, every booking sits on its slot, and every slot moved with the stop.
+    let mut conn = app.db.get().unwrap();
+    let rows: Vec<(chrono::NaiveDateTime, chrono::NaiveDateTime, chrono::NaiveDateTime, chrono::NaiveDateTime)> =
+        expert_bookings::table
+            .inner_join(expert_slots::table.on(expert_slots::id.eq(expert_bookings::slot_id)))
+            .select((
+                expert_bookings::starts_at,
+                expert_bookings::ends_at,
+                expert_slots::starts_at,
+                expert_slots::ends_at,
+            ))
+            .load(&mut *conn)
+            .unwrap();
+    assert_eq!(rows.len(), slots.len());
+    let new_start = roadshow::db::to_db_time(start + Duration::hours(1));
+    for (bs, be, ss, se) in rows {
+        assert_eq!((bs, be), (ss, se), "a booking off its slot");
+        assert!(ss >= new_start, "a slot left behind at {ss}");
+    }
+    drop(conn);
+    app.assert_no_retries();
 }
