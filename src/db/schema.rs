@@ -335,6 +335,7 @@ diesel::table! {
         business_id -> Text,
         attendee_name -> Nullable<Text>,
         attendee_email -> Nullable<Text>,
+        business_name_given -> Nullable<Text>,
         question -> Nullable<Text>,
         topic -> Nullable<Text>,
         status -> Text,

@@ -75,10 +75,13 @@ pub fn apply(
     }
     // Expert windows, slots and bookings at the stop move with it (and their people are emailed).
     let now_event = reread(conn, id)?;
-    if changes.starts_at.is_some() || changes.ends_at.is_some() || changes.time_zone.is_some() {
-        crate::experts::queries::event_rescheduled(conn, ctx, &now_event, e.starts_at)?;
-    } else if changes.venue_id.is_some() {
-        crate::experts::queries::event_moved_place(conn, ctx, id, &notices)?;
+    if changes.starts_at.is_some()
+        || changes.ends_at.is_some()
+        || changes.time_zone.is_some()
+        || changes.venue_id.is_some()
+    {
+        let place: Vec<String> = notices.iter().filter(|n| n.starts_with("Where:")).cloned().collect();
+        crate::experts::queries::event_changed(conn, ctx, &now_event, e.starts_at, &place)?;
     }
     Ok(now_event)
 }

@@ -63,6 +63,7 @@ pub struct Facts {
     pub event_title: Option<String>,
     /// "Venue, address, city, ST"; `None` online.
     pub venue: Option<String>,
+    /// The business's name as the booker typed it.
     pub business_name: String,
 }
 
@@ -112,10 +113,8 @@ pub fn facts(conn: &mut DbConnection, booking_id: &str) -> Result<Option<Facts>,
         }
         None => (None, None),
     };
-    let business_name: String = crate::db::schema::businesses::table
-        .find(&booking.business_id)
-        .select(crate::db::schema::businesses::name)
-        .first(conn)?;
+    // What the booker typed; the stored business record is not shown (see the migration).
+    let business_name = booking.business_name_given.clone().unwrap_or_else(|| "(removed)".into());
     Ok(Some(Facts {
         zone: zone.parse().unwrap_or(chrono_tz::UTC),
         booking,

@@ -193,11 +193,12 @@ pub(crate) async fn move_booking(
     JsonBody(input): JsonBody<MoveIn>,
 ) -> Result<HttpResponse, AppError> {
     let slot = crate::validate::uuid("slot_id", &input.slot_id).map_err(|e| AppError::Validation(vec![e]))?;
+    let token = input.registration_token.map(|t| t.trim().to_string()).filter(|t| !t.is_empty());
     let ctx = MailContext::from_config(&config);
-    let id = access.booking_id;
+    let (id, limit) = (access.booking_id, config.expert_bookings_per_business);
     let moved = db
         .write_retrying(move |c| {
-            queries::move_booking(c, &ctx, &id, &slot)?;
+            queries::move_booking(c, &ctx, limit, &id, &slot, token.as_deref())?;
             let f = facts(c, &id)?.ok_or_else(no_such_booking)?;
             out(c, &f)
         })

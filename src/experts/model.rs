@@ -92,6 +92,7 @@ pub struct Booking {
     pub business_id: String,
     pub attendee_name: Option<String>,
     pub attendee_email: Option<String>,
+    pub business_name_given: Option<String>,
     pub question: Option<String>,
     pub topic: Option<String>,
     pub status: BookingStatus,

@@ -169,7 +169,7 @@ async fn slot_page(
             return Ok(Page { items: rows.iter().map(|r| out(r, None)).collect(), next_cursor });
         }
         let offset: i64 = cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0);
-        if offset < 0 {
+        if !(0..=RANKED_MAX).contains(&offset) {
             return Err(AppError::bad_field("cursor", "is not a cursor this list gave out"));
         }
         let rows = queries::open_slots(c, &filter, None, RANKED_MAX)?;
@@ -195,7 +195,7 @@ async fn slot_page(
             .take(limit as usize)
             .map(|&i| out(&rows[i], Some(matching::score(&candidates[i], &wish))))
             .collect();
-        let next = offset + limit;
+        let next = offset.saturating_add(limit);
         let next_cursor = ((next as usize) < order.len()).then(|| encode_cursor(&next));
         Ok(Page { items: page, next_cursor })
     })

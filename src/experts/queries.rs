@@ -52,8 +52,10 @@ pub struct ProfileSpec {
     pub meeting_url: Option<String>,
 }
 
-/// May the actor manage this expert (profile, windows, bookings)? Admins any; an expert itself;
-/// an organizer the experts of its organization and those with a window at an event it hosts.
+/// May the actor manage this expert: write its profile (name, bio, meeting link) and make its
+/// calendar feed? Admins any; an expert itself; an organizer the experts of its own organization.
+/// (An expert who offers time at an organization's stops is seen by that organization's organizers,
+/// [`may_see_expert`], but not rewritten by them: its meeting link goes to every business it meets.)
 pub fn may_manage_expert(conn: &mut DbConnection, actor: &Actor, expert_id: &str) -> Result<bool, AppError> {
     match actor.role {
         Role::Admin => Ok(true),
@@ -65,23 +67,36 @@ pub fn may_manage_expert(conn: &mut DbConnection, actor: &Actor, expert_id: &str
                 .filter(staff_users::organization_id.eq(&org))
                 .count()
                 .get_result(conn)?;
-            if member > 0 {
-                return Ok(true);
-            }
-            let at_hosted: i64 = expert_windows::table
-                .filter(expert_windows::expert_id.eq(expert_id))
-                .filter(
-                    expert_windows::event_id.eq_any(
-                        event_hosts::table
-                            .filter(event_hosts::organization_id.eq(org))
-                            .select(event_hosts::event_id.nullable()),
-                    ),
-                )
-                .count()
-                .get_result(conn)?;
-            Ok(at_hosted > 0)
+            Ok(member > 0)
         }
     }
+}
+
+/// May the actor see this expert (profile as staff see it, windows, agenda)? Those who manage it,
+/// and the organizers of an organization at whose events the expert has a window. What they then
+/// see is scoped again: an organizer of another organization sees only the windows and bookings
+/// at its own events ([`window_for_actor`], the bookings scope).
+pub fn may_see_expert(conn: &mut DbConnection, actor: &Actor, expert_id: &str) -> Result<bool, AppError> {
+    if may_manage_expert(conn, actor, expert_id)? {
+        return Ok(true);
+    }
+    let Some(org) = actor.organizer_org().map(str::to_string) else { return Ok(false) };
+    let at_hosted: i64 = expert_windows::table
+        .filter(expert_windows::expert_id.eq(expert_id))
+        .filter(expert_windows::event_id.eq_any(hosted_by(org)))
+        .count()
+        .get_result(conn)?;
+    Ok(at_hosted > 0)
+}
+
+/// The ids of the events `org` hosts, as a subquery.
+fn hosted_by(
+    org: String,
+) -> diesel::dsl::Select<
+    diesel::dsl::Filter<event_hosts::table, diesel::dsl::Eq<event_hosts::organization_id, String>>,
+    diesel::dsl::Nullable<event_hosts::event_id>,
+> {
+    event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id.nullable())
 }
 
 /// The active expert `id` for staff: 404 unless the actor may manage them (an organizer may also
@@ -106,6 +121,7 @@ fn expert_user_for(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(
 /// Creates or replaces an expert's profile. Returns it and whether it is new.
 pub fn put_profile(
     conn: &mut DbConnection,
+    ctx: &MailContext,
     actor: &Actor,
     id: &str,
     spec: ProfileSpec,
@@ -128,6 +144,24 @@ pub fn put_profile(
         updated_at: ts,
     };
     let created = existing.is_none();
+    // The meeting link is where online sessions happen: the booked ones hear of a new one, and it
+    // cannot be taken away while online windows stand.
+    let link_changed = existing.as_ref().is_some_and(|p| p.meeting_url != row.meeting_url);
+    let going_offline = existing.as_ref().is_some_and(|p| p.online) && (!row.online || row.meeting_url.is_none());
+    if going_offline {
+        let online_windows: i64 = expert_windows::table
+            .filter(expert_windows::expert_id.eq(id))
+            .filter(expert_windows::event_id.is_null())
+            .filter(expert_windows::status.eq(WindowStatus::Active))
+            .filter(expert_windows::ends_at.gt(ts))
+            .count()
+            .get_result(conn)?;
+        if online_windows > 0 {
+            return Err(AppError::conflict(format!(
+                "the expert has {online_windows} online window(s) ahead: remove them first (their bookings are told)"
+            )));
+        }
+    }
     if created {
         diesel::insert_into(expert_profiles::table).values(&row).execute(conn)?;
     } else {
@@ -150,6 +184,22 @@ pub fn put_profile(
             "meeting_url",
         ]),
     )?;
+    if link_changed && row.online {
+        let booked: Vec<String> = expert_bookings::table
+            .filter(expert_bookings::expert_id.eq(id))
+            .filter(expert_bookings::event_id.is_null())
+            .filter(expert_bookings::status.eq(BookingStatus::Booked))
+            .filter(expert_bookings::ends_at.gt(ts))
+            .select(expert_bookings::id)
+            .load(conn)?;
+        for b in booked {
+            diesel::update(expert_bookings::table.find(&b))
+                .set(expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1))
+                .execute(conn)?;
+            let change = vec!["The meeting link changed: use the one in this email.".to_string()];
+            mail::notify(conn, ctx, &b, BookingNotice::Changed { changes: change }, None, false)?;
+        }
+    }
     crate::events::queries::public_data_changed();
     Ok((find_profile(conn, id)?.ok_or_else(|| AppError::internal("profile vanished"))?, created))
 }
@@ -233,25 +283,28 @@ pub fn list_public(
     Ok(q.order((expert_profiles::display_name, expert_profiles::user_id)).limit(limit + 1).load(conn)?)
 }
 
-/// The experts an actor may manage that have a profile (see [`may_manage_expert`]).
+/// The experts with a profile an actor may see ([`may_see_expert`]), by name; the scope is in the
+/// query.
 pub fn list_for_actor(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<Profile>, AppError> {
-    let all: Vec<Profile> = expert_profiles::table
+    let q = expert_profiles::table
         .select(Profile::as_select())
         .order((expert_profiles::display_name, expert_profiles::user_id))
-        .load(conn)?;
-    match actor.role {
-        Role::Admin => Ok(all),
-        Role::Expert => Ok(all.into_iter().filter(|p| p.user_id == actor.user_id).collect()),
-        Role::Organizer => {
-            let mut out = Vec::new();
-            for p in all {
-                if may_manage_expert(conn, actor, &p.user_id)? {
-                    out.push(p);
-                }
-            }
-            Ok(out)
-        }
-    }
+        .into_boxed();
+    let q = match (actor.role, actor.organization_id.clone()) {
+        (Role::Admin, _) => q,
+        (Role::Expert, _) => q.filter(expert_profiles::user_id.eq(actor.user_id.clone())),
+        (Role::Organizer, Some(org)) => q.filter(
+            expert_profiles::user_id
+                .eq_any(staff_users::table.filter(staff_users::organization_id.eq(org.clone())).select(staff_users::id))
+                .or(expert_profiles::user_id.eq_any(
+                    expert_windows::table
+                        .filter(expert_windows::event_id.eq_any(hosted_by(org)))
+                        .select(expert_windows::expert_id),
+                )),
+        ),
+        (Role::Organizer, None) => return Ok(Vec::new()),
+    };
+    Ok(q.load(conn)?)
 }
 
 /// Makes a new calendar feed secret for the expert (the old URL stops working) and returns it.
@@ -312,13 +365,23 @@ fn lock_expert(conn: &mut DbConnection, expert_id: &str) -> Result<Profile, AppE
     p.ok_or_else(|| AppError::conflict("the expert has no profile yet: create it first"))
 }
 
-/// The 409 when `[starts, ends)` overlaps another active window of the expert.
+/// What an overlap check leaves out: the window being changed, or every window of a stop that
+/// moves as a whole.
+#[derive(Debug, Clone, Copy)]
+enum Besides<'a> {
+    Nothing,
+    Window(&'a str),
+    Stop(&'a str),
+}
+
+/// The 409 when `[starts, ends)` overlaps another active window of the expert, or a booked slot of
+/// it kept outside its window.
 fn check_overlap(
     conn: &mut DbConnection,
     expert_id: &str,
     starts: NaiveDateTime,
     ends: NaiveDateTime,
-    except: Option<&str>,
+    besides: Besides<'_>,
 ) -> Result<(), AppError> {
     let mut q = expert_windows::table
         .filter(expert_windows::expert_id.eq(expert_id))
@@ -327,8 +390,12 @@ fn check_overlap(
         .filter(expert_windows::ends_at.gt(starts))
         .select(Window::as_select())
         .into_boxed();
-    if let Some(id) = except {
-        q = q.filter(expert_windows::id.ne(id.to_string()));
+    match besides {
+        Besides::Nothing => {}
+        Besides::Window(id) => q = q.filter(expert_windows::id.ne(id.to_string())),
+        Besides::Stop(e) => {
+            q = q.filter(expert_windows::event_id.ne(e.to_string()).or(expert_windows::event_id.is_null()))
+        }
     }
     if let Some(w) = q.order(expert_windows::starts_at).first(conn).optional()? {
         let tz = w.zone();
@@ -338,6 +405,45 @@ fn check_overlap(
             human_local(from_db_time(w.starts_at), tz),
             human_local(from_db_time(w.ends_at), tz)
         )));
+    }
+    // A booked slot kept outside its (since shortened) window still holds the expert's time.
+    let mut booked = expert_slots::table
+        .filter(expert_slots::expert_id.eq(expert_id))
+        .filter(expert_slots::booking_id.is_not_null())
+        .filter(expert_slots::starts_at.lt(ends))
+        .filter(expert_slots::ends_at.gt(starts))
+        .select((expert_slots::id, expert_slots::starts_at))
+        .into_boxed();
+    match besides {
+        Besides::Nothing => {}
+        Besides::Window(id) => booked = booked.filter(expert_slots::window_id.ne(id.to_string())),
+        Besides::Stop(e) => {
+            booked = booked.filter(expert_slots::event_id.ne(e.to_string()).or(expert_slots::event_id.is_null()))
+        }
+    }
+    if let Some((slot, at)) = booked.order(expert_slots::starts_at).first::<(String, NaiveDateTime)>(conn).optional()? {
+        return Err(AppError::conflict(format!(
+            "overlaps a booked session of this expert (slot {slot}, at {})",
+            crate::time::utc_string(from_db_time(at))
+        )));
+    }
+    Ok(())
+}
+
+/// Lets a slot go from `booking_id` (a cancel or a move): it is open again at once, unless it now
+/// lies outside its window (shortened since, or removed), where it is withdrawn.
+fn release_slot(conn: &mut DbConnection, slot_id: &str, booking_id: &str) -> Result<(), AppError> {
+    diesel::update(expert_slots::table.find(slot_id).filter(expert_slots::booking_id.eq(booking_id)))
+        .set(expert_slots::booking_id.eq(None::<String>))
+        .execute(conn)?;
+    let (slot, window) = slot_and_window(conn, slot_id)?.ok_or_else(|| AppError::internal("slot vanished"))?;
+    let on_grid = window.status == WindowStatus::Active
+        && cut(window.starts_at, window.ends_at, window.slot_minutes, window.buffer_minutes)
+            .contains(&(slot.starts_at, slot.ends_at));
+    if !on_grid {
+        diesel::update(expert_slots::table.find(slot_id).filter(expert_slots::booking_id.is_null()))
+            .set(expert_slots::status.eq(SlotStatus::Withdrawn))
+            .execute(conn)?;
     }
     Ok(())
 }
@@ -440,7 +546,10 @@ pub fn create_window(
     }
     let (starts, ends) = (to_db_time(starts.expect("checked")), to_db_time(ends.expect("checked")));
     check_times(event.as_ref(), starts, ends, slot_minutes, buffer_minutes)?;
-    check_overlap(conn, expert_id, starts, ends, None)?;
+    if registrants_only_until.is_some_and(|u| to_db_time(u) > starts) {
+        return Err(AppError::field("registrants_only_until", "must not be after the window starts"));
+    }
+    check_overlap(conn, expert_id, starts, ends, Besides::Nothing)?;
     let ts = now();
     let w = Window {
         id: new_id(),
@@ -473,6 +582,9 @@ pub fn create_window(
     Ok((w, slots))
 }
 
+/// How far ahead a window may be published.
+pub const MAX_DAYS_AHEAD: i64 = 800;
+
 /// The rules on a window's time: after its start, inside the stop's time, in the future, and not
 /// more slots than [`MAX_SLOTS_PER_WINDOW`].
 fn check_times(
@@ -487,6 +599,10 @@ fn check_times(
     }
     if ends <= now() {
         return Err(AppError::field("ends_at", "must be in the future"));
+    }
+    // Also keeps every later sum of times far from chrono's limits.
+    if starts > now() + Duration::days(MAX_DAYS_AHEAD) {
+        return Err(AppError::field("starts_at", format!("must be within {MAX_DAYS_AHEAD} days from now")));
     }
     if ends - starts > Duration::days(1) {
         return Err(AppError::field("ends_at", "a window is at most 24 hours long"));
@@ -600,6 +716,7 @@ pub fn slots_of(conn: &mut DbConnection, window_id: &str) -> Result<Vec<Slot>, A
 /// An expert's windows that end after `from`, by start time, keyset-paginated.
 pub fn windows_of(
     conn: &mut DbConnection,
+    actor: &Actor,
     expert_id: &str,
     from: NaiveDateTime,
     after: Option<(NaiveDateTime, String)>,
@@ -611,6 +728,11 @@ pub fn windows_of(
         .filter(expert_windows::ends_at.gt(from))
         .select(Window::as_select())
         .into_boxed();
+    // An organizer who sees the expert only through its own events sees only the windows there.
+    if !may_manage_expert(conn, actor, expert_id)? {
+        let org = actor.organizer_org().map(str::to_string).unwrap_or_default();
+        q = q.filter(expert_windows::event_id.eq_any(hosted_by(org)));
+    }
     if let Some((at, id)) = after {
         q = q.filter(
             expert_windows::starts_at.gt(at).or(expert_windows::starts_at.eq(at).and(expert_windows::id.gt(id))),
@@ -667,7 +789,10 @@ pub fn update_window(
         None => None,
     };
     check_times(event.as_ref(), starts, ends, w.slot_minutes, w.buffer_minutes)?;
-    check_overlap(conn, &w.expert_id, starts, ends, Some(id))?;
+    if until.flatten().or(w.registrants_only_until.map(from_db_time)).is_some_and(|u| to_db_time(u) > starts) {
+        return Err(AppError::field("registrants_only_until", "must not be after the window starts"));
+    }
+    check_overlap(conn, &w.expert_id, starts, ends, Besides::Window(id))?;
     let mut set = vec!["starts_at", "ends_at"];
     diesel::update(expert_windows::table.find(id))
         .set((
@@ -756,24 +881,40 @@ fn booked_in_window(conn: &mut DbConnection, window_id: &str) -> Result<Vec<Stri
 // Event changes
 
 /// Moves a stop's windows, slots and bookings with the event (called in the transaction that
-/// changes the event's time): everything shifts by how far the start moved; what then falls outside
-/// the event's new time is cut (open slots withdrawn, bookings cancelled and emailed). Every booking
-/// that moves is emailed the change, business and expert, with an updated invite.
-pub fn event_rescheduled(
+/// changes the event, which holds its row `FOR UPDATE`): everything shifts by how far the start
+/// moved; what then falls outside the event's new time is cut (open slots withdrawn, bookings
+/// cancelled and emailed). A moved window that would overlap another window (or a booked session)
+/// of its expert elsewhere refuses the whole change (409 naming the clash). Every booking that
+/// stays is emailed what changed (`place`: the "Where: …" lines of a new venue), business and
+/// expert, with an updated invite.
+pub fn event_changed(
     conn: &mut DbConnection,
     ctx: &MailContext,
     event: &crate::events::model::Event,
     old_starts: NaiveDateTime,
+    place: &[String],
 ) -> Result<(), AppError> {
     let delta = event.starts_at - old_starts;
+    // Experts are locked in id order, so two stops sharing experts never wait on each other in a
+    // circle.
     let windows: Vec<Window> = expert_windows::table
         .filter(expert_windows::event_id.eq(&event.id))
         .filter(expert_windows::status.eq(WindowStatus::Active))
+        .order((expert_windows::expert_id, expert_windows::starts_at))
         .select(Window::as_select())
         .load(conn)?;
     for w in windows {
         lock_expert(conn, &w.expert_id)?;
         let (starts, ends) = (w.starts_at + delta, (w.ends_at + delta).min(event.ends_at));
+        if delta != Duration::zero() && starts < ends {
+            check_overlap(conn, &w.expert_id, starts, ends, Besides::Stop(&event.id)).map_err(|e| match e {
+                AppError::Conflict { detail, .. } => AppError::conflict(format!(
+                    "moving the stop would make expert {}'s window {} clash: it {detail}",
+                    w.expert_id, w.id
+                )),
+                other => other,
+            })?;
+        }
         let slots: Vec<Slot> =
             expert_slots::table.filter(expert_slots::window_id.eq(&w.id)).select(Slot::as_select()).load(conn)?;
         // Slots move with the window; a booked one that no longer fits is cancelled.
@@ -805,51 +946,35 @@ pub fn event_rescheduled(
             resync_slots(conn, &w)?;
         }
     }
-    if delta != Duration::zero() {
-        let moved: Vec<Booking> = expert_bookings::table
-            .filter(expert_bookings::event_id.eq(&event.id))
-            .filter(expert_bookings::status.eq(BookingStatus::Booked))
-            .select(Booking::as_select())
-            .load(conn)?;
-        let tz = event.tz();
-        for b in moved {
-            let (s, e) = (b.starts_at + delta, b.ends_at + delta);
-            diesel::update(expert_bookings::table.find(&b.id))
-                .set((
-                    expert_bookings::starts_at.eq(s),
-                    expert_bookings::ends_at.eq(e),
-                    expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1),
-                    expert_bookings::updated_at.eq(now()),
-                ))
-                .execute(conn)?;
-            let change = format!(
+    if delta == Duration::zero() && place.is_empty() {
+        return Ok(());
+    }
+    let staying: Vec<Booking> = expert_bookings::table
+        .filter(expert_bookings::event_id.eq(&event.id))
+        .filter(expert_bookings::status.eq(BookingStatus::Booked))
+        .select(Booking::as_select())
+        .load(conn)?;
+    let tz = event.tz();
+    for b in staying {
+        let (s, e) = (b.starts_at + delta, b.ends_at + delta);
+        diesel::update(expert_bookings::table.find(&b.id))
+            .set((
+                expert_bookings::starts_at.eq(s),
+                expert_bookings::ends_at.eq(e),
+                expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1),
+                expert_bookings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        let mut changes = Vec::new();
+        if delta != Duration::zero() {
+            changes.push(format!(
                 "Starts: {} → {} (the stop was rescheduled)",
                 human_local(from_db_time(b.starts_at), tz),
                 human_local(from_db_time(s), tz)
-            );
-            mail::notify(conn, ctx, &b.id, BookingNotice::Changed { changes: vec![change] }, None, true)?;
+            ));
         }
-    }
-    Ok(())
-}
-
-/// Tells a stop's booked businesses and experts that the place changed (no time change).
-pub fn event_moved_place(
-    conn: &mut DbConnection,
-    ctx: &MailContext,
-    event_id: &str,
-    changes: &[String],
-) -> Result<(), AppError> {
-    let ids: Vec<String> = expert_bookings::table
-        .filter(expert_bookings::event_id.eq(event_id))
-        .filter(expert_bookings::status.eq(BookingStatus::Booked))
-        .select(expert_bookings::id)
-        .load(conn)?;
-    for id in ids {
-        diesel::update(expert_bookings::table.find(&id))
-            .set(expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1))
-            .execute(conn)?;
-        mail::notify(conn, ctx, &id, BookingNotice::Changed { changes: changes.to_vec() }, None, true)?;
+        changes.extend(place.iter().cloned());
+        mail::notify(conn, ctx, &b.id, BookingNotice::Changed { changes }, None, true)?;
     }
     Ok(())
 }
@@ -997,34 +1122,99 @@ fn check_attendee_free(
     Ok(())
 }
 
-/// Whether `token` is the manage token of an active registration for `event_id`.
-fn registrant_of(conn: &mut DbConnection, event_id: &str, token: &str) -> Result<bool, AppError> {
+/// The (attendee email, business) of the active registration for `event_id` whose manage token
+/// `token` is, if any.
+fn registrant_of(
+    conn: &mut DbConnection,
+    event_id: &str,
+    token: &str,
+) -> Result<Option<(Option<String>, String)>, AppError> {
+    const ACTIVE: [RegistrationStatus; 3] =
+        [RegistrationStatus::Confirmed, RegistrationStatus::Waitlisted, RegistrationStatus::Attended];
     let hash = hash_token(token);
-    let direct: i64 = registrations::table
+    let direct = registrations::table
         .filter(registrations::event_id.eq(event_id))
         .filter(registrations::manage_token_hash.eq(&hash))
-        .filter(registrations::status.eq_any([
-            RegistrationStatus::Confirmed,
-            RegistrationStatus::Waitlisted,
-            RegistrationStatus::Attended,
-        ]))
-        .count()
-        .get_result(conn)?;
-    if direct > 0 {
-        return Ok(true);
+        .filter(registrations::status.eq_any(ACTIVE))
+        .select((registrations::attendee_email, registrations::business_id))
+        .first(conn)
+        .optional()?;
+    if direct.is_some() {
+        return Ok(direct);
     }
-    let emailed: i64 = registration_tokens::table
+    Ok(registration_tokens::table
         .inner_join(registrations::table)
         .filter(registration_tokens::token_hash.eq(&hash))
         .filter(registrations::event_id.eq(event_id))
-        .filter(registrations::status.eq_any([
-            RegistrationStatus::Confirmed,
-            RegistrationStatus::Waitlisted,
-            RegistrationStatus::Attended,
-        ]))
-        .count()
-        .get_result(conn)?;
-    Ok(emailed > 0)
+        .filter(registrations::status.eq_any(ACTIVE))
+        .select((registrations::attendee_email, registrations::business_id))
+        .first(conn)
+        .optional()?)
+}
+
+/// While a stop's window is for its registrants: `token` must be the manage token of a registration
+/// for the stop of this attendee or this business (403 otherwise). One registrant's token does not
+/// open the stop's sessions to anyone else.
+fn check_registrant(
+    conn: &mut DbConnection,
+    window: &Window,
+    token: Option<&str>,
+    attendee_email: &str,
+    business_id: &str,
+) -> Result<(), AppError> {
+    let (Some(until), Some(event_id)) = (window.registrants_only_until, &window.event_id) else { return Ok(()) };
+    if now() >= until {
+        return Ok(());
+    }
+    let registrant = match token {
+        Some(t) => registrant_of(conn, event_id, t)?,
+        None => None,
+    };
+    let ours =
+        registrant.is_some_and(|(email, business)| email.as_deref() == Some(attendee_email) || business == business_id);
+    if ours {
+        return Ok(());
+    }
+    Err(AppError::Forbidden(format!(
+        "until {} these slots are for registrants of the stop: send `registration_token`, the manage token of \
+         this attendee's (or this business's) registration",
+        human_local(from_db_time(until), window.zone())
+    )))
+}
+
+/// The 409 when the business already holds `per_business` active sessions at the slot's stop (or,
+/// online, on the slot's day, UTC), not counting `except` (a booking being moved).
+fn check_business_limit(
+    conn: &mut DbConnection,
+    business_id: &str,
+    slot: &Slot,
+    per_business: u32,
+    except: Option<&str>,
+) -> Result<(), AppError> {
+    let mut held = expert_bookings::table
+        .filter(expert_bookings::business_id.eq(business_id.to_string()))
+        .filter(expert_bookings::status.eq(BookingStatus::Booked))
+        .into_boxed();
+    held = match &slot.event_id {
+        Some(e) => held.filter(expert_bookings::event_id.eq(e.clone())),
+        None => {
+            let day = slot.starts_at.date().and_hms_opt(0, 0, 0).expect("midnight exists");
+            held.filter(expert_bookings::event_id.is_null())
+                .filter(expert_bookings::starts_at.ge(day))
+                .filter(expert_bookings::starts_at.lt(day + Duration::days(1)))
+        }
+    };
+    if let Some(id) = except {
+        held = held.filter(expert_bookings::id.ne(id.to_string()));
+    }
+    let n: i64 = held.count().get_result(conn)?;
+    if n >= i64::from(per_business) {
+        return Err(AppError::conflict(format!(
+            "this business already holds {n} expert session(s) {}; the limit is {per_business}",
+            if slot.event_id.is_some() { "at this stop" } else { "online that day" }
+        )));
+    }
+    Ok(())
 }
 
 /// Books a slot: checks it is offered (and, while registrants-first, that the request carries a
@@ -1049,49 +1239,16 @@ pub fn book(
         }
     }
     let (slot, window) = bookable_slot(conn, slot_id)?;
-    if let (Some(until), Some(event_id)) = (window.registrants_only_until, &window.event_id) {
-        if now() < until {
-            let ok = match &req.registration_token {
-                Some(t) => registrant_of(conn, event_id, t)?,
-                None => false,
-            };
-            if !ok {
-                return Err(AppError::Forbidden(format!(
-                    "until {} these slots are for registrants of the stop: send `registration_token`, the manage token of your registration",
-                    human_local(from_db_time(until), window.zone())
-                )));
-            }
-        }
-    }
     let email = req.who.attendee_email.to_string();
     lock_attendee(conn, &email)?;
     let Some(business_id) = crate::registrations::queries::upsert_business(conn, &req.who)? else {
         return Err(AppError::field("business.state", format!("{} is not a US state code", req.who.business_state)));
     };
+    check_registrant(conn, &window, req.registration_token.as_deref(), &email, &business_id)?;
     if let DbConnection::Postgres(pg) = conn {
         businesses::table.find(&business_id).select(businesses::id).for_update().first::<String>(pg)?;
     }
-    let mut held = expert_bookings::table
-        .filter(expert_bookings::business_id.eq(&business_id))
-        .filter(expert_bookings::status.eq(BookingStatus::Booked))
-        .into_boxed();
-    held = match &slot.event_id {
-        Some(e) => held.filter(expert_bookings::event_id.eq(e.clone())),
-        // Online: per calendar day (UTC) of the slot.
-        None => {
-            let day = slot.starts_at.date().and_hms_opt(0, 0, 0).expect("midnight exists");
-            held.filter(expert_bookings::event_id.is_null())
-                .filter(expert_bookings::starts_at.ge(day))
-                .filter(expert_bookings::starts_at.lt(day + Duration::days(1)))
-        }
-    };
-    let n: i64 = held.count().get_result(conn)?;
-    if n >= i64::from(per_business) {
-        return Err(AppError::conflict(format!(
-            "this business already holds {n} expert session(s) {}; the limit is {per_business}",
-            if slot.event_id.is_some() { "at this stop" } else { "online that day" }
-        )));
-    }
+    check_business_limit(conn, &business_id, &slot, per_business, None)?;
     check_attendee_free(conn, &email, slot.starts_at, slot.ends_at, None)?;
     let id = new_id();
     let claimed = diesel::update(
@@ -1115,6 +1272,7 @@ pub fn book(
         business_id,
         attendee_name: Some(req.who.attendee_name.clone()),
         attendee_email: Some(email),
+        business_name_given: Some(req.who.business_name.clone()),
         question: req.question.clone(),
         topic: req.topic.map(|t| t.as_str().to_string()),
         status: BookingStatus::Booked,
@@ -1254,9 +1412,7 @@ pub fn cancel_booking(
             expert_bookings::updated_at.eq(ts),
         ))
         .execute(conn)?;
-    diesel::update(expert_slots::table.find(&b.slot_id).filter(expert_slots::booking_id.eq(id)))
-        .set(expert_slots::booking_id.eq(None::<String>))
-        .execute(conn)?;
+    release_slot(conn, &b.slot_id, id)?;
     mail::notify(conn, ctx, id, BookingNotice::Cancelled { reason }, None, true)?;
     crate::events::queries::public_data_changed();
     find_booking(conn, id)?.ok_or_else(|| AppError::internal("booking vanished"))
@@ -1268,8 +1424,10 @@ pub fn cancel_booking(
 pub fn move_booking(
     conn: &mut DbConnection,
     ctx: &MailContext,
+    per_business: u32,
     id: &str,
     new_slot_id: &str,
+    registration_token: Option<&str>,
 ) -> Result<Booking, AppError> {
     let probe = find_booking(conn, id)?.ok_or_else(|| AppError::not_found("no such booking"))?;
     share_stop(conn, probe.event_id.as_deref())?;
@@ -1296,15 +1454,26 @@ pub fn move_booking(
             "a booking moves to a slot at the same stop (or online, for an online session)",
         ));
     }
+    // The rules a new booking of that slot meets: registrants first, and the business's limit
+    // (online, per day: a move to another day counts there).
+    check_registrant(
+        conn,
+        &window,
+        registration_token,
+        b.attendee_email.as_deref().unwrap_or_default(),
+        &b.business_id,
+    )?;
+    if let DbConnection::Postgres(pg) = conn {
+        businesses::table.find(&b.business_id).select(businesses::id).for_update().first::<String>(pg)?;
+    }
+    check_business_limit(conn, &b.business_id, &slot, per_business, Some(id))?;
     if let Some(email) = &b.attendee_email {
         check_attendee_free(conn, email, slot.starts_at, slot.ends_at, Some(id))?;
     }
     // The old slot is let go and the new one claimed in this one transaction (a slot names at most
     // one booking, so in this order): when the claim finds the new slot taken, the 409 rolls the
     // whole transaction back and the booking keeps its old slot.
-    diesel::update(expert_slots::table.find(&b.slot_id).filter(expert_slots::booking_id.eq(id)))
-        .set(expert_slots::booking_id.eq(None::<String>))
-        .execute(conn)?;
+    release_slot(conn, &b.slot_id, id)?;
     let claimed = diesel::update(
         expert_slots::table
             .filter(expert_slots::id.eq(new_slot_id))
@@ -1318,7 +1487,9 @@ pub fn move_booking(
     }
     // The expert who loses the session hears of it before the booking changes hands.
     if slot.expert_id != b.expert_id {
-        if let Some(old) = mail::facts(conn, id)? {
+        if let Some(mut old) = mail::facts(conn, id)? {
+            // The CANCEL must outrank the invite the old expert holds.
+            old.booking.calendar_sequence += 1;
             mail::notify_expert(
                 conn,
                 ctx,
@@ -1376,7 +1547,7 @@ pub fn move_booking(
 /// The bookings an actor may see: admins all; an organizer those at events its organization
 /// hosts (online sessions belong to no organization: admins and the expert only); an expert its
 /// own.
-fn bookings_scope(actor: &Actor) -> crate::auth::scope::Filter<expert_bookings::table> {
+pub fn bookings_scope(actor: &Actor) -> crate::auth::scope::Filter<expert_bookings::table> {
     match (actor.role, actor.organization_id.clone()) {
         (Role::Admin, _) => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1")),
         (Role::Expert, _) => Box::new(expert_bookings::expert_id.eq(actor.user_id.clone())),
@@ -1641,24 +1812,28 @@ pub fn erase_bookings(conn: &mut DbConnection, whose: BookingsOf<'_>) -> Result<
     let bookings = bookings_of(conn, whose)?;
     let ts = now();
     let mut expert_emails = Vec::new();
-    for b in &bookings {
-        share_stop(conn, b.event_id.as_deref())?;
+    for listed in &bookings {
+        // In the lock order of every booking write, then read again: a move or a cancel that
+        // committed since the list was read is what this erasure works on.
+        share_stop(conn, listed.event_id.as_deref())?;
+        let b = lock_booking(conn, &listed.id)?;
         if b.status == BookingStatus::Booked {
-            diesel::update(expert_bookings::table.find(&b.id))
-                .set((
-                    expert_bookings::status.eq(BookingStatus::Cancelled),
-                    expert_bookings::cancelled_at.eq(Some(ts)),
-                    expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1),
-                ))
-                .execute(conn)?;
-            diesel::update(expert_slots::table.find(&b.slot_id).filter(expert_slots::booking_id.eq(&b.id)))
-                .set(expert_slots::booking_id.eq(None::<String>))
-                .execute(conn)?;
+            diesel::update(
+                expert_bookings::table.find(&b.id).filter(expert_bookings::status.eq(BookingStatus::Booked)),
+            )
+            .set((
+                expert_bookings::status.eq(BookingStatus::Cancelled),
+                expert_bookings::cancelled_at.eq(Some(ts)),
+                expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1),
+            ))
+            .execute(conn)?;
+            release_slot(conn, &b.slot_id, &b.id)?;
         }
         diesel::update(expert_bookings::table.find(&b.id))
             .set((
                 expert_bookings::attendee_name.eq(None::<String>),
                 expert_bookings::attendee_email.eq(None::<String>),
+                expert_bookings::business_name_given.eq(None::<String>),
                 expert_bookings::question.eq(None::<String>),
                 expert_bookings::manage_token_hash.eq(hash_token(&new_token(TokenKind::Manage))),
                 expert_bookings::updated_at.eq(ts),
@@ -1736,6 +1911,7 @@ pub fn demo_bookings(conn: &mut DbConnection, n: usize) -> Result<usize, AppErro
                 business_id,
                 attendee_name: Some(who.attendee_name.clone()),
                 attendee_email: Some(who.attendee_email.to_string()),
+                business_name_given: Some(who.business_name.clone()),
                 question: Some("How do I reach customers near my shop?".into()),
                 topic: Some(Topic::Advertising.as_str().into()),
                 status: BookingStatus::Booked,

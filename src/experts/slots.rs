@@ -22,9 +22,13 @@ pub fn cut(
     let step = slot + Duration::minutes(i64::from(buffer_minutes.max(0)));
     let mut out = Vec::new();
     let mut at = starts_at;
-    while at + slot <= ends_at {
-        out.push((at, at + slot));
-        at += step;
+    // Checked sums: a time near the end of chrono's range ends the grid instead of panicking.
+    while let Some(end) = at.checked_add_signed(slot).filter(|e| *e <= ends_at) {
+        out.push((at, end));
+        match at.checked_add_signed(step) {
+            Some(next) => at = next,
+            None => break,
+        }
     }
     out
 }

@@ -5,8 +5,10 @@
 //!
 //! | | admin | organizer | expert |
 //! |---|---|---|---|
-//! | profile | any expert | experts of its organization or with a window at its events | its own |
-//! | windows | any | at events its organization hosts | its own (at published stops, or online) |
+//! | profile: read | any expert | experts of its organization, or with a window at its events | its own |
+//! | profile: write | any expert | experts of its organization | its own |
+//! | calendar feed | any expert | — | its own |
+//! | windows | any | at events its organization hosts (for any expert) | its own (at published stops, or online) |
 //! | bookings, attendance | all | at events its organization hosts | its own |
 //!
 //! `{id}` of `/experts/{id}/…` may be `me`: the calling expert.
@@ -164,11 +166,11 @@ pub(crate) async fn list_experts(
     QueryParams(q): QueryParams<PageQuery>,
 ) -> Result<HttpResponse, AppError> {
     let limit = page_limit(q.limit)?;
-    let offset: i64 = q.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0).max(0);
+    let offset: i64 = q.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0).clamp(0, i64::from(u32::MAX));
     let all = db.read(move |c| queries::list_for_actor(c, &actor)).await?;
     let items: Vec<AdminExpertOut> =
         all.iter().skip(offset as usize).take(limit as usize).map(AdminExpertOut::from).collect();
-    let next = offset + limit;
+    let next = offset.saturating_add(limit);
     let next_cursor = ((next as usize) < all.len()).then(|| encode_cursor(&next));
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
@@ -198,7 +200,7 @@ pub(crate) async fn get_expert(
     let id = expert_id(&actor, &path)?;
     let p = db
         .read(move |c| {
-            if !queries::may_manage_expert(c, &actor, &id)? {
+            if !queries::may_see_expert(c, &actor, &id)? {
                 return Ok(None);
             }
             queries::find_profile(c, &id)
@@ -228,12 +230,14 @@ pub(crate) async fn get_expert(
 pub(crate) async fn put_expert(
     actor: Actor,
     db: web::Data<Db>,
+    config: web::Data<Config>,
     path: web::Path<String>,
     JsonBody(input): JsonBody<ProfileIn>,
 ) -> Result<HttpResponse, AppError> {
     let id = expert_id(&actor, &path)?;
     let spec = parse_profile(&input)?;
-    let (p, created) = db.write(move |c| queries::put_profile(c, &actor, &id, spec)).await?;
+    let ctx = MailContext::from_config(&config);
+    let (p, created) = db.write(move |c| queries::put_profile(c, &ctx, &actor, &id, spec)).await?;
     let out = AdminExpertOut::from(&p);
     Ok(if created { HttpResponse::Created().json(out) } else { HttpResponse::Ok().json(out) })
 }
@@ -259,7 +263,7 @@ pub(crate) async fn rotate_feed(
         .write(move |c| {
             // The feed shows the expert's bookings: the expert and admins only.
             if !(actor.is_admin() || actor.user_id == eid) {
-                return Err(if queries::may_manage_expert(c, &actor, &eid)? {
+                return Err(if queries::may_see_expert(c, &actor, &eid)? {
                     AppError::Forbidden("only the expert (or a national admin) makes its calendar feed".into())
                 } else {
                     AppError::not_found("no such expert")
@@ -300,10 +304,10 @@ pub(crate) async fn list_windows(
     };
     let page = db
         .read(move |c| {
-            if !queries::may_manage_expert(c, &actor, &id)? {
+            if !queries::may_see_expert(c, &actor, &id)? {
                 return Err(AppError::not_found("no such expert"));
             }
-            let mut rows = queries::windows_of(c, &id, from, after, limit)?;
+            let mut rows = queries::windows_of(c, &actor, &id, from, after, limit)?;
             let next_cursor = next_page(&mut rows, limit, |w| (w.starts_at, w.id.clone()));
             let mut items = Vec::with_capacity(rows.len());
             for w in &rows {
@@ -473,7 +477,7 @@ async fn agenda_page(
     }
     db.read(move |c| {
         if let Some(e) = &filter.expert_id {
-            if !queries::may_manage_expert(c, &actor, e)? {
+            if !queries::may_see_expert(c, &actor, e)? {
                 return Err(AppError::not_found("no such expert"));
             }
         }

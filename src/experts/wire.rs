@@ -399,6 +399,9 @@ pub struct MoveIn {
     /// An open slot of the same or another expert (at the same stop, or online for an online one).
     #[schema(value_type = uuid::Uuid)]
     pub slot_id: String,
+    /// To a slot that is for the stop's registrants for now: the manage token of this attendee's
+    /// (or this business's) registration for the stop.
+    pub registration_token: Option<String>,
 }
 
 /// A booking as its holder sees it.

@@ -87,6 +87,7 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
     use crate::db::schema::expert_bookings;
     let booked: Vec<(Option<String>, crate::domain::BookingStatus, i64)> = expert_bookings::table
         .filter(expert_bookings::event_id.is_not_null())
+        .filter(crate::experts::queries::bookings_scope(actor))
         .group_by((expert_bookings::event_id, expert_bookings::status))
         .select((expert_bookings::event_id, expert_bookings::status, count_star()))
         .load(conn)?;

@@ -233,6 +233,15 @@ async fn windows_never_overlap_across_zones_and_stay_inside_the_stop(app: TestAp
         body[field] = v;
         expect_problem(window(&app, &token, body).await, 422, Some(field)).await;
     }
+    // Far-off dates are refused, never a 500.
+    let far = window(
+        &app,
+        &token,
+        json!({"time_zone": "UTC", "starts_at": "+262142-12-31T23:00",
+        "ends_at": "+262142-12-31T23:59", "slot_minutes": 15}),
+    )
+    .await;
+    expect_problem(far, 422, Some("starts_at")).await;
     let w = stop_window(&app, &token, &event, start, 1, 20).await;
     assert_eq!(w["time_zone"], "America/Chicago");
     assert_eq!(w["slots"].as_array().unwrap().len(), 3);
@@ -485,6 +494,24 @@ async fn registrants_first_needs_a_registration_of_the_stop(app: TestApp) {
         .await
         .unwrap();
     assert!(page.contains("Your sessions with experts") && page.contains("Ana"), "{page}");
+    // One registrant's token does not open the stop to another attendee of another business.
+    let mut stranger = booking_body(5);
+    stranger["registration_token"] = here["manage_token"].clone();
+    expect_problem(book(&app, &slots[1], &stranger).await, 403, None).await;
+    // Nor does a move from a slot open to everyone into one for registrants.
+    let (_, b) = expert(&app, "Ben", &["advertising"], &["en"], &[]).await;
+    let open_slots = slot_ids(&stop_window(&app, &b, &event, start + Duration::hours(1), 1, 30).await);
+    let walk_in = expect_status(book(&app, &open_slots[0], &booking_body(6)).await, 201).await;
+    let (wid, wtok) = (walk_in["id"].as_str().unwrap(), walk_in["manage_token"].as_str().unwrap());
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/expert-bookings/{wid}/move"),
+            Some(wtok),
+            Some(&json!({"slot_id": slots[1]})),
+        )
+        .await;
+    expect_problem(r, 403, None).await;
     // Once the period is over (staff end it), anyone may book.
     let win =
         expect_status(app.request(Method::GET, "/api/v1/admin/experts/me/windows", Some(&token), None).await, 200)
@@ -669,6 +696,36 @@ async fn emails_and_invites_follow_a_booking_through_move_and_cancel(app: TestAp
         .filter(|x| x.1 == expert_email && x.4.as_deref().is_some_and(|i| i.contains("METHOD:CANCEL")))
         .count();
     assert_eq!(expert_cancel, 1, "the expert's calendar is told too");
+    // A new meeting link reaches the online sessions still booked; going offline with online windows
+    // ahead is refused.
+    let again = expect_status(book(&app, &slots[3], &booking_body(8)).await, 201).await;
+    let profile = |link: &str, online: bool| {
+        json!({"display_name": "Ana", "topics": ["advertising"], "languages": ["en"],
+        "online": online, "meeting_url": link})
+    };
+    let r = app
+        .request(
+            Method::PUT,
+            "/api/v1/admin/experts/me",
+            Some(&a),
+            Some(&profile("https://meet.example.org/new-room", true)),
+        )
+        .await;
+    expect_status(r, 200).await;
+    let notice: Vec<_> =
+        mails(&app).into_iter().filter(|x| x.0 == "booking_changed" && x.1 == "owner8@shop8.example").collect();
+    assert_eq!(notice.len(), 1);
+    assert!(notice[0].3.contains("new-room"), "{}", notice[0].3);
+    let r = app
+        .request(
+            Method::PUT,
+            "/api/v1/admin/experts/me",
+            Some(&a),
+            Some(&profile("https://meet.example.org/new-room", false)),
+        )
+        .await;
+    expect_problem(r, 409, None).await;
+    let _ = again;
     // The manage page shows the booking.
     let page = app.get(&format!("/manage/expert-bookings/{id}?token={tok}")).await;
     assert_eq!(page.status().as_u16(), 200);
@@ -725,6 +782,36 @@ async fn rescheduling_the_stop_moves_windows_and_bookings_and_tells_everyone(app
     assert_eq!(changed.len(), 1, "{m:?}");
     assert_eq!(ics(changed[0].4.as_deref().unwrap())["SEQUENCE"], "1");
     assert!(m.iter().any(|x| x.0 == "expert_booking" && x.2.starts_with("Changed session")), "{m:?}");
+    // A new venue alone is news too.
+    let venue = app.create_venue("TX").await;
+    expect_status(app.admin_patch(&format!("/api/v1/admin/events/{event}"), &json!({"venue_id": venue})).await, 200)
+        .await;
+    let changed: Vec<_> = mails(&app).into_iter().filter(|x| x.0 == "booking_changed").collect();
+    assert_eq!(changed.len(), 2);
+    assert!(
+        changed[1].3.contains("Where:") && ics(changed[1].4.as_deref().unwrap())["SEQUENCE"] == "2",
+        "{}",
+        changed[1].3
+    );
+    // Moving the stop onto the expert's online hours elsewhere is refused, naming the clash.
+    let online_from = start + Duration::hours(7);
+    let online = window(
+        &app,
+        &a,
+        json!({"time_zone": "UTC", "starts_at": online_from.to_rfc3339(),
+        "ends_at": (online_from + Duration::hours(1)).to_rfc3339(), "slot_minutes": 30}),
+    )
+    .await;
+    let online = expect_status(online, 201).await;
+    let r = app
+        .admin_patch(
+            &format!("/api/v1/admin/events/{event}"),
+            &json!({"starts_at": (start + Duration::hours(6)).to_rfc3339(),
+            "ends_at": (start + Duration::hours(9)).to_rfc3339()}),
+        )
+        .await;
+    let p = expect_problem(r, 409, None).await;
+    assert!(p["detail"].as_str().unwrap().contains(online["id"].as_str().unwrap()), "{p}");
     // Shortening the stop to before the booking cancels it, with notices.
     let r = app
         .admin_patch(
@@ -781,6 +868,16 @@ async fn removing_a_window_with_bookings_needs_an_explicit_cancel(app: TestApp) 
     let short = expect_status(r, 200).await;
     let kept: Vec<&str> = short["slots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap()).collect();
     assert_eq!(kept, [slots[0].as_str(), slots[1].as_str(), slots[3].as_str()], "{short}");
+    // The kept session still holds the expert's time: a new window over it is refused.
+    let over = window(
+        &app,
+        &a,
+        json!({"event_id": event, "starts_at": (start + Duration::hours(1)).to_rfc3339(),
+        "ends_at": (start + Duration::hours(2)).to_rfc3339(), "slot_minutes": 30}),
+    )
+    .await;
+    let p = expect_problem(over, 409, None).await;
+    assert!(p["detail"].as_str().unwrap().contains("booked session"), "{p}");
     let r = app.request(Method::DELETE, &format!("/api/v1/admin/expert-windows/{wid}"), Some(&a), None).await;
     expect_problem(r, 409, None).await;
     let r = app

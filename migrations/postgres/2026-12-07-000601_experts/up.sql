@@ -70,6 +70,9 @@ CREATE TABLE expert_bookings (
     business_id TEXT NOT NULL REFERENCES businesses (id),
     attendee_name TEXT,
     attendee_email TEXT,
+    -- The business's name as the booker typed it (the stored business record is not changed by a
+    -- booking, and is not shown to the expert: anyone can type any business's email).
+    business_name_given TEXT,
     question TEXT,
     topic TEXT,
     status TEXT NOT NULL CHECK (status IN ('booked', 'cancelled', 'attended', 'no_show')),
