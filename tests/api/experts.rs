@@ -1123,3 +1123,33 @@ async fn a_reschedule_racing_bookings_leaves_every_booking_on_its_slot(app: Test
     drop(conn);
     app.assert_no_retries();
 }
+
+both_backends!(with |c| c.mail_hourly_cap = 2; a_stranger_cannot_flood_an_address_with_booking_emails);
+
+/// Booking under someone else's address emails that address: like registrations, those emails
+/// count against the address's hourly cap, past which they are kept but never sent.
+async fn a_stranger_cannot_flood_an_address_with_booking_emails(app: TestApp) {
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let mut statuses = Vec::new();
+    for n in 0..3 {
+        // Three stops on three days, so neither the business limit nor the overlap rule refuses.
+        let event = stop(&app, start + Duration::days(n), 2).await;
+        let slot = slot_ids(&stop_window(&app, &a, &event, start + Duration::days(n), 1, 30).await)[0].clone();
+        let mut body = booking_body(n as usize);
+        body["attendee"]["email"] = json!("victim@target.example");
+        expect_status(book(&app, &slot, &body).await, 201).await;
+    }
+    let mut conn = app.db.get().unwrap();
+    let rows: Vec<(String, String)> = outbox::table
+        .filter(outbox::recipient.eq("victim@target.example"))
+        .order(outbox::created_at)
+        .select((outbox::template, outbox::status))
+        .load(&mut *conn)
+        .unwrap();
+    for (t, st) in &rows {
+        assert_eq!(t, "booking_confirmed");
+        statuses.push(st.as_str());
+    }
+    assert_eq!(statuses, ["pending", "pending", "suppressed"]);
+}
