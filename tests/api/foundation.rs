@@ -171,6 +171,20 @@ async fn demo_data_loads_a_nationwide_roadshow_once(app: TestApp) {
     );
     let stops = expect_status(app.get("/api/v1/events?kind=roadshow_stop&limit=200").await, 200).await;
     assert_eq!(stops["items"].as_array().unwrap().len(), 51);
+    // Experts with open slots at the first stops and online, some already booked.
+    let experts = expect_status(app.get("/api/v1/experts").await, 200).await;
+    assert_eq!(experts["items"].as_array().unwrap().len(), 6, "{experts}");
+    let online = expect_status(app.get("/api/v1/expert-slots?online=true").await, 200).await;
+    assert!(!online["items"].as_array().unwrap().is_empty(), "{online}");
+    let mut open_at_stops = 0;
+    for stop in stops["items"].as_array().unwrap() {
+        let id = stop["id"].as_str().unwrap();
+        let slots = expect_status(app.get(&format!("/api/v1/events/{id}/expert-slots?limit=200")).await, 200).await;
+        open_at_stops += slots["items"].as_array().unwrap().len();
+    }
+    // 8 stops × 3 experts × 3 slots (09:00-12:00 stops, 10:00-12:00 windows, 30 + 5 minutes),
+    // 12 of them booked.
+    assert_eq!(open_at_stops, 8 * 3 * 3 - 12, "open slots at the stops");
 }
 
 async fn every_documented_operation_is_routed(app: TestApp) {
