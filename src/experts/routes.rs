@@ -35,6 +35,7 @@ use super::staff;
     super::staff::expert_bookings,
     super::staff::event_bookings,
     super::staff::mark_attendance,
+    super::staff::cancel_booking,
 ))]
 pub struct Api;
 
@@ -74,5 +75,6 @@ pub fn staff(r: &mut Router) {
     r.at("/experts/{id}/bookings", [get(staff::expert_bookings)]);
     r.at("/expert-windows/{id}", [get(staff::get_window), patch(staff::patch_window), delete(staff::delete_window)]);
     r.at("/events/{id}/expert-bookings", [get(staff::event_bookings)]);
+    r.at("/expert-bookings/{id}", [delete(staff::cancel_booking)]);
     r.at("/expert-bookings/{id}/attendance", [post(staff::mark_attendance)]);
 }

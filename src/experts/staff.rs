@@ -569,3 +569,57 @@ pub(crate) async fn mark_attendance(
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
+
+/// `DELETE /api/v1/admin/expert-bookings/{id}`: why, told to the business.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct StaffCancelQuery {
+    /// One line, at most 200 characters, put in the cancellation email (default: "the organizers
+    /// cancelled it").
+    pub reason: Option<String>,
+}
+
+/// Cancel a booking as staff (a booking made in someone else's name, an expert who cannot come).
+///
+/// The slot opens again; the business and the expert are emailed, with the reason. Organizers
+/// cancel bookings at their events, experts their own; admins any. Audited.
+#[utoipa::path(
+    delete,
+    path = "/api/v1/admin/expert-bookings/{id}",
+    tag = "experts",
+    params(("id" = uuid::Uuid, Path, description = "The booking."), StaffCancelQuery),
+    security(("staff_token" = [])),
+    responses((status = 200, description = "Cancelled", body = AgendaItemOut), Staff)
+)]
+pub(crate) async fn cancel_booking(
+    actor: Actor,
+    db: web::Data<Db>,
+    config: web::Data<Config>,
+    path: web::Path<String>,
+    QueryParams(q): QueryParams<StaffCancelQuery>,
+) -> Result<HttpResponse, AppError> {
+    let id = parse_id("id", &path)?;
+    let reason = match q.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
+        Some(r) => crate::validate::text("reason", r, 200)
+            .map_err(|e| AppError::BadRequest { detail: format!("`reason` {}", e.message), errors: vec![e] })?,
+        None => "the organizers cancelled it".to_string(),
+    };
+    let ctx = MailContext::from_config(&config);
+    let out = db
+        .write(move |c| {
+            queries::booking_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such booking"))?;
+            let b = queries::cancel_booking(c, &ctx, &id, Some(reason), false)?;
+            crate::audit::record(
+                c,
+                &actor,
+                "cancel",
+                "expert_booking",
+                &id,
+                crate::audit::Changes::fields(&["status", "cancelled_at"]),
+            )?;
+            agenda_item(c, &b)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(out))
+}

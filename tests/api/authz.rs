@@ -55,6 +55,8 @@ struct World {
     windows_del: Vec<String>,
     /// A booking of the expert at A's stop.
     booking_a: String,
+    /// Bookings of the expert at A's stop, one per caller, so each caller cancels its own.
+    bookings_del: Vec<String>,
 }
 
 impl World {
@@ -293,6 +295,17 @@ fn cases() -> Vec<Case> {
             no_body,
             [200, 200, 404, 403, 401],
         ),
+        case(
+            M::DELETE,
+            |w, c| {
+                format!(
+                    "/api/v1/admin/expert-bookings/{}",
+                    w.bookings_del[CALLERS.iter().position(|x| *x == c).unwrap()]
+                )
+            },
+            no_body,
+            [200, 200, 404, 200, 401],
+        ),
         // Before the session: the scope lets the caller in, the rule refuses (409).
         case(
             M::POST,
@@ -425,6 +438,22 @@ async fn world(app: &TestApp) -> World {
                          "attendee": {"name": "Kim Lee", "email": "kim@nails.test"}, "question": "Ads?"});
     let r = app.post_json(&format!("/api/v1/expert-slots/{slot}/booking"), &booking).await;
     let booking_a = crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string();
+    // A window of 15-minute slots at hour 6, for the bookings each caller cancels.
+    let s6 = start + chrono::Duration::hours(6);
+    let body = json!({"event_id": stop_a, "starts_at": s6.to_rfc3339(),
+                      "ends_at": (s6 + chrono::Duration::hours(1)).to_rfc3339(), "slot_minutes": 15});
+    let r = app.admin_post(&format!("/api/v1/admin/experts/{expert_id}/windows"), &body).await;
+    let w6 = crate::helpers::expect_status(r, 201).await;
+    let mut spare: Vec<String> =
+        w6["slots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    spare.push(windows[0]["slots"][1]["id"].as_str().unwrap().to_string());
+    let mut bookings_del = Vec::new();
+    for (i, slot) in spare.iter().enumerate().take(CALLERS.len()) {
+        let body = json!({"business": {"name": format!("Shop {i}"), "email": format!("owner@shop{i}.test"), "state": "TX"},
+                          "attendee": {"name": "Pat", "email": format!("pat@shop{i}.test")}});
+        let r = app.post_json(&format!("/api/v1/expert-slots/{slot}/booking"), &body).await;
+        bookings_del.push(crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string());
+    }
     World {
         tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
         org_a,
@@ -447,6 +476,7 @@ async fn world(app: &TestApp) -> World {
         window_a,
         windows_del,
         booking_a,
+        bookings_del,
     }
 }
 

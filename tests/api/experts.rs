@@ -144,6 +144,7 @@ both_backends!(
     idempotent_retries_answer_with_the_same_booking,
     reminders_reach_the_business_and_the_expert_once,
     a_reschedule_racing_bookings_leaves_every_booking_on_its_slot,
+    staff_cancel_a_booking_with_a_reason_and_the_slot_opens,
 );
 
 async fn the_public_sees_only_the_public_profile(app: TestApp) {
@@ -1152,4 +1153,42 @@ async fn a_stranger_cannot_flood_an_address_with_booking_emails(app: TestApp) {
         statuses.push(st.as_str());
     }
     assert_eq!(statuses, ["pending", "pending", "suppressed"]);
+}
+
+async fn staff_cancel_a_booking_with_a_reason_and_the_slot_opens(app: TestApp) {
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    let slots = slot_ids(&stop_window(&app, &a, &event, start, 1, 30).await);
+    let booked = expect_status(book(&app, &slots[0], &booking_body(1)).await, 201).await;
+    let id = booked["id"].as_str().unwrap();
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/admin/expert-bookings/{id}?reason=booked%20in%20someone%20else%27s%20name"),
+            Some(&app.admin_token),
+            None,
+        )
+        .await;
+    assert_eq!(expect_status(r, 200).await["status"], "cancelled");
+    let m = mails(&app);
+    assert!(m.iter().any(|x| x.0 == "booking_cancelled" && x.3.contains("booked in someone else's name")), "{m:?}");
+    let listed = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots")).await, 200).await;
+    assert!(listed.to_string().contains(&slots[0]));
+    let audit = expect_status(
+        app.admin_get(&format!("/api/v1/admin/audit?object_type=expert_booking&object_id={id}")).await,
+        200,
+    )
+    .await;
+    assert_eq!(audit["items"][0]["action"], "cancel", "{audit}");
+    // A line break in the reason is refused, naming it.
+    let r = app
+        .request(
+            Method::DELETE,
+            &format!("/api/v1/admin/expert-bookings/{id}?reason=a%0Ab"),
+            Some(&app.admin_token),
+            None,
+        )
+        .await;
+    expect_problem(r, 400, Some("reason")).await;
 }
