@@ -1430,7 +1430,17 @@ pub fn move_booking(
     registration_token: Option<&str>,
 ) -> Result<Booking, AppError> {
     let probe = find_booking(conn, id)?.ok_or_else(|| AppError::not_found("no such booking"))?;
+    if probe.slot_id == new_slot_id {
+        return Ok(probe);
+    }
+    // In the order a booking takes its locks: the stop, the target's window, then the attendee
+    // and this booking (a window's removal, which holds its window and then locks its bookings,
+    // never waits on a move that waits on it).
     share_stop(conn, probe.event_id.as_deref())?;
+    let (slot, window) = bookable_slot(conn, new_slot_id).map_err(|e| match e {
+        AppError::NotFound(_) => AppError::field("slot_id", "no such slot"),
+        other => other,
+    })?;
     if let Some(email) = &probe.attendee_email {
         lock_attendee(conn, email)?;
     }
@@ -1441,13 +1451,6 @@ pub fn move_booking(
     if now() >= b.starts_at {
         return Err(AppError::conflict("the session has already started"));
     }
-    if b.slot_id == new_slot_id {
-        return Ok(b);
-    }
-    let (slot, window) = bookable_slot(conn, new_slot_id).map_err(|e| match e {
-        AppError::NotFound(_) => AppError::field("slot_id", "no such slot"),
-        other => other,
-    })?;
     if slot.event_id != b.event_id {
         return Err(AppError::field(
             "slot_id",
