@@ -38,8 +38,9 @@ command -v psql >/dev/null || { echo "psql not found" >&2; exit 2; }
 
 echo "== build (release, once)"
 timeout 1200 cargo build --release --bin roadshow --example loadgen
-BIN=${BENCH_SERVER_BIN:-target/release/roadshow}   # override to compare another build
-LOADGEN=target/release/examples/loadgen
+TARGET=${CARGO_TARGET_DIR:-target}   # where cargo put the build
+BIN=${BENCH_SERVER_BIN:-$TARGET/release/roadshow}   # override to compare another build
+LOADGEN=$TARGET/release/examples/loadgen
 
 SUFFIX="$(date +%s)_$$"
 APP_DB="roadshow_bench_$SUFFIX"
@@ -135,8 +136,8 @@ if grep -qE "ERROR|WARN|panicked" "$WORK/server.log"; then
   grep -E "ERROR|WARN|panicked" "$WORK/server.log" | head -n 10
 fi
 
-field() { # workload key
-  grep "^RESULT workload=$1 " "$WORK/loadgen.out" | grep -Eo "$2=[0-9.]+" | cut -d= -f2
+field() { # workload key   (empty when that workload did not run: see BENCH_LOADGEN_ARGS)
+  { grep "^RESULT workload=$1 " "$WORK/loadgen.out" || true; } | { grep -Eo "$2=[0-9.]+" || true; } | cut -d= -f2
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else print "n/a" }'; }
 HTTP_SPREAD=$(field spread rate); HTTP_HOT=$(field hot rate); HTTP_SEATS=$(field hot_seats rate); READS=$(field reads rate)
