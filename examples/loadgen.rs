@@ -30,7 +30,8 @@
 //! sessions, two emails per booking, and the stop's bookings exactly the 201 answers). Every workload is bounded by a request count and by `--max-seconds`;
 //! the process stops by itself and exits non-zero if an invariant fails. With `--server-pid`, each
 //! `RESULT` line also carries the CPU time one request cost in the server, in PostgreSQL and in the
-//! load generator (from `/proc`; see bench/run.sh).
+//! load generator (from `/proc`; see bench/run.sh), and what other programs used meanwhile (a
+//! busy machine makes the figures worse, not wrong: check `busy_pct` and `cpu_other_us`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -103,12 +104,35 @@ struct Args {
     server_pid: Option<u32>,
 }
 
-/// CPU time (clock ticks) used so far by the server, PostgreSQL and this process, from `/proc`.
+/// CPU time (clock ticks) used so far by the server, PostgreSQL and this process, and by the
+/// whole machine, from `/proc`.
 #[derive(Debug, Clone, Copy, Default)]
 struct CpuSample {
     server: u64,
+    /// Every `postgres` process (exited backends included, through the postmaster), less
+    /// `pg_elsewhere`.
     postgres: u64,
     loadgen: u64,
+    /// Live PostgreSQL backends serving other databases (another program's tests, say).
+    pg_elsewhere: u64,
+    /// Busy time of all CPUs (`/proc/stat`): what is left after the above is other programs'.
+    machine: u64,
+}
+
+/// The database a `postgres` process serves, from its title (`postgres: 15/main: user db
+/// 127.0.0.1(5432) idle`); `None` for the postmaster and background processes.
+fn backend_database(cmdline: &str) -> Option<String> {
+    let title = cmdline.replace('\0', " ");
+    let rest = title.rsplit(": ").next()?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    (words.len() >= 3 && (words[2].contains('(') || words[2] == "[local]")).then(|| words[1].to_string())
+}
+
+/// Busy clock ticks of all CPUs so far (user, nice, system, irq, softirq, steal).
+fn machine_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    Some(v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7).copied().unwrap_or(0))
 }
 
 /// utime + stime (+ cutime + cstime with `children`) of one process, in clock ticks.
@@ -122,32 +146,48 @@ fn proc_ticks(stat: &str, children: bool) -> Option<u64> {
 }
 
 impl CpuSample {
-    fn take(server_pid: u32) -> Option<CpuSample> {
+    /// `database`: the server's database; the backends of any other are counted apart.
+    fn take(server_pid: u32, database: Option<&str>) -> Option<CpuSample> {
         let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
         let server = proc_ticks(&read(&server_pid.to_string())?, false)?;
         let loadgen = proc_ticks(&read("self")?, false)?;
-        let mut postgres = 0;
+        let (mut postgres, mut pg_elsewhere) = (0, 0);
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
             let name = entry.file_name();
             let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
             let Some(stat) = read(pid) else { continue };
             if stat.contains("(postgres)") {
-                // Children too: backends that exited during the run are accounted to the postmaster.
-                postgres += proc_ticks(&stat, true).unwrap_or(0);
+                let db =
+                    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).ok().and_then(|c| backend_database(&c));
+                if database.is_some() && db.is_some() && db.as_deref() != database {
+                    pg_elsewhere += proc_ticks(&stat, false).unwrap_or(0);
+                } else {
+                    // Children too: backends that exited during the run are accounted to the postmaster.
+                    postgres += proc_ticks(&stat, true).unwrap_or(0);
+                }
             }
         }
-        Some(CpuSample { server, postgres, loadgen })
+        Some(CpuSample { server, postgres, loadgen, pg_elsewhere, machine: machine_ticks()? })
     }
 
-    /// `cpu_server_us=… cpu_pg_us=… cpu_loadgen_us=…` per request since `self`.
-    fn per_request(&self, later: &CpuSample, requests: usize) -> String {
+    /// `cpu_server_us=… cpu_pg_us=… cpu_loadgen_us=…` per request since `self`, then what the
+    /// rest of the machine used meanwhile (`cpu_other_us`: other programs; `cpu_pg_elsewhere_us`:
+    /// PostgreSQL for other databases) and how busy the machine was (`busy_pct`, of all cores).
+    fn per_request(&self, later: &CpuSample, requests: usize, elapsed: Duration) -> String {
         let hz = 100.0; // USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux
         let us = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / hz * 1e6 / requests.max(1) as f64;
+        let d = |a: u64, b: u64| b.saturating_sub(a);
+        let ours = d(self.server, later.server) + d(self.postgres, later.postgres) + d(self.loadgen, later.loadgen);
+        let machine = d(self.machine, later.machine);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         format!(
-            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0}",
+            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0} cpu_other_us={:.0} cpu_pg_elsewhere_us={:.0} busy_pct={:.0}",
             us(self.server, later.server),
             us(self.postgres, later.postgres),
-            us(self.loadgen, later.loadgen)
+            us(self.loadgen, later.loadgen),
+            us(ours + d(self.pg_elsewhere, later.pg_elsewhere), machine),
+            us(self.pg_elsewhere, later.pg_elsewhere),
+            machine as f64 / hz * 100.0 / (elapsed.as_secs_f64() * cores).max(1e-9)
         )
     }
 }
@@ -277,7 +317,7 @@ fn report(name: &str, unit: &str, st: &mut Stats, elapsed: Duration, cpu: Option
     if let Some(e) = &st.first_error {
         println!("         first error answer: {e}");
     }
-    let cpu = cpu.map(|(a, b)| format!(" {}", a.per_request(&b, n))).unwrap_or_default();
+    let cpu = cpu.map(|(a, b)| format!(" {}", a.per_request(&b, n, elapsed))).unwrap_or_default();
     println!(
         "RESULT workload={name} requests={n} seconds={:.3} rate={rate:.1} p50_ms={p50:.2} p99_ms={p99:.2}{cpu}",
         elapsed.as_secs_f64()
@@ -1012,7 +1052,10 @@ async fn run(args: Args) -> Result<(), String> {
         analyze(url)?;
     }
 
-    let sample = || args.server_pid.and_then(CpuSample::take);
+    // The server's database (the path of --database-url): other databases' backends are apart.
+    let database =
+        args.database_url.as_deref().and_then(|u| u.split('?').next()?.rsplit('/').next().map(str::to_string));
+    let sample = || args.server_pid.and_then(|pid| CpuSample::take(pid, database.as_deref()));
     let span = |a: Option<CpuSample>, b: Option<CpuSample>| a.zip(b);
 
     if wants("spread") {
