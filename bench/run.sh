@@ -8,10 +8,12 @@
 # 3. pgbench: the bare SQL transaction of one registration (bench/registration.sql) spread over
 #    1,000 events, on one hot event with the naive single counter row, and on one hot event with
 #    our 16 seat shards;
-# 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads), which
-#    also checks the invariants afterwards;
+# 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads, then
+#    experts: 10,000 bookings at 10 stops, the slot list of a stop with 40 experts x 30 slots by
+#    time and matched, 64 clients racing for its 1,200 slots), which also checks the invariants
+#    afterwards;
 # 5. prints a summary with the ratios, stops the server and drops both databases.
-# Every step is bounded in time; a full run takes about 3-4 minutes after the build.
+# Every step is bounded in time; a full run takes about 5 minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -99,6 +101,9 @@ tps() { grep -Eo 'tps = [0-9.]+' | awk '{print $3}'; }
 # CPU clock ticks (1/100 s) used so far by every postgres process (children included: backends that
 # exited are accounted to the postmaster), and by this shell's finished children.
 pg_ticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }'; }
+# Busy clock ticks of all CPUs (user, nice, system, irq, softirq, steal): how busy the machine was,
+# other programs included.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 # (`times` must run in this shell, not in a pipeline's subshell, which has no children.)
 child_ticks() {
   times > "$WORK/times"
@@ -106,19 +111,20 @@ child_ticks() {
 }
 run_pgbench() { # name clients seconds -D…   prints "tx/s pg-us-per-tx client-us-per-tx"
   local name=$1 clients=$2 seconds=$3; shift 3
-  local out pg0 pg1 c0 c1
-  child_ticks > "$WORK/c0"; pg0=$(pg_ticks)
+  local out pg0 pg1 c0 c1 m0 m1
+  child_ticks > "$WORK/c0"; pg0=$(pg_ticks); m0=$(machine_ticks)
   out=$(timeout $((seconds + 60)) "$PGBENCH" -n -M prepared -f "$SCRIPT" "$@" \
           -c "$clients" -j 2 -T "$seconds" "$PGB_URL" 2>&1) || { echo "$out" >&2; exit 1; }
-  pg1=$(pg_ticks); child_ticks > "$WORK/c1"; c0=$(cat "$WORK/c0"); c1=$(cat "$WORK/c1")
-  local t lat n pgus cus
+  pg1=$(pg_ticks); m1=$(machine_ticks); child_ticks > "$WORK/c1"; c0=$(cat "$WORK/c0"); c1=$(cat "$WORK/c1")
+  local t lat n pgus cus busy
   t=$(echo "$out" | tps)
   lat=$(echo "$out" | grep -Eo 'latency average = [0-9.]+' | awk '{print $4}')
   n=$(echo "$out" | grep -Eo 'processed: [0-9]+' | awk '{print $2}')
   pgus=$(awk -v a="$pg0" -v b="$pg1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 10000 / n }')
   cus=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 10000 / n }')
-  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms; CPU per tx: PostgreSQL %s us, pgbench %s us\n' \
-    "$name" "$clients" "$t" "$lat" "$pgus" "$cus" >&2
+  busy=$(awk -v a="$m0" -v b="$m1" -v s="$seconds" -v c="$(nproc)" 'BEGIN { printf "%.0f", (b - a) / (s * c) }')
+  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms; CPU per tx: PostgreSQL %s us, pgbench %s us; machine %s%% busy\n' \
+    "$name" "$clients" "$t" "$lat" "$pgus" "$cus" "$busy" >&2
   echo "$t $pgus $cus"
 }
 
@@ -160,7 +166,7 @@ TOKEN=$(RUST_LOG=warn DATABASE_URL="$APP_URL" timeout 60 "$BIN" create-admin --e
 echo "== loadgen"
 start_analyze "$APP_URL"
 # shellcheck disable=SC2086
-ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 300 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
+ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 600 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
   --database-url "$APP_URL" --clients "$HOT_CLIENTS" --server-pid "$SERVER_PID" $LOADGEN_ARGS | tee "$WORK/loadgen.out"
 LOADGEN_STATUS=${PIPESTATUS[0]}
 stop_analyze
@@ -174,6 +180,8 @@ field() { # workload key   (empty when that workload did not run: see BENCH_LOAD
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else print "n/a" }'; }
 HTTP_SPREAD=$(field spread rate); HTTP_HOT=$(field hot rate); HTTP_SEATS=$(field hot_seats rate); READS=$(field reads rate)
+X_SEED=$(field expert_seed rate); X_LIST=$(field expert_slots rate); X_MATCHED=$(field expert_slots_matched rate)
+X_RACE=$(field expert_race rate); X_RACE_SLOTS=$(field expert_race_slots rate)
 
 echo
 echo "== summary ($(nproc) cores; server, PostgreSQL, pgbench and loadgen share them)"
@@ -186,12 +194,33 @@ printf '%-44s %10.0f %9s %9s\n' "HTTP spread registrations" "${HTTP_SPREAD:-0}" 
 printf '%-44s %10.0f %9s %9s\n' "HTTP hot event, 64 clients, seats + waitlist" "${HTTP_HOT:-0}" "$(field hot p50_ms)" "$(field hot p99_ms)"
 printf '%-44s %10.0f %9s %9s\n' "HTTP hot event, until the seats were gone" "${HTTP_SEATS:-0}" - -
 printf '%-44s %10.0f %9s %9s\n' "HTTP reads (list + get, 64 clients)" "${READS:-0}" "$(field reads p50_ms)" "$(field reads p99_ms)"
+if [ -n "$X_SEED" ]; then
+  printf '%-44s %10.0f %9s %9s\n' "HTTP expert bookings, 10 stops, no contention" "$X_SEED" "$(field expert_seed p50_ms)" "$(field expert_seed p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP stop's slot list by time (200 of 1,200)" "${X_LIST:-0}" "$(field expert_slots p50_ms)" "$(field expert_slots p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP stop's slot list matched (1,200 ranked)" "${X_MATCHED:-0}" "$(field expert_slots_matched p50_ms)" "$(field expert_slots_matched p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP race for 1,200 slots, 3 per slot (all)" "${X_RACE:-0}" "$(field expert_race p50_ms)" "$(field expert_race p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP race: bookings until the slots were gone" "${X_RACE_SLOTS:-0}" - -
+fi
 echo
 echo "HTTP spread / pgbench spread ceiling: $(ratio "$HTTP_SPREAD" "$PGB_SPREAD")   (target >= 0.90)"
 echo "HTTP hot seats / pgbench naive row:   $(ratio "$HTTP_SEATS" "$PGB_NAIVE")   (target >= 5; whole burst with waitlist: $(ratio "$HTTP_HOT" "$PGB_NAIVE"))"
 echo "pgbench sharded / naive hot row:      $(ratio "$PGB_SHARDED" "$PGB_NAIVE")"
 echo "pgbench spread with / without email:  $(ratio "$PGB_SPREAD" "$PGB_NOMAIL")   (outbox cost; target >= 0.90)"
 echo "reads: $(printf '%.0f' "${READS:-0}") req/s, p99 $(field reads p99_ms) ms   (target >= 10000 req/s, p99 < 20 ms)"
+if [ -n "$X_SEED" ]; then
+  echo "expert bookings / spread registrations: $(ratio "$X_SEED" "$HTTP_SPREAD")   (both without contention, 64 clients)"
+  echo "race bookings / hot event seats:        $(ratio "$X_RACE_SLOTS" "$HTTP_SEATS")   (64 clients on one stop / one event)"
+  echo "slot list by time / public reads:       $(ratio "$X_LIST" "$READS")   (matched / by time: $(ratio "$X_MATCHED" "$X_LIST"))"
+fi
+echo
+echo "CPU per request (us) and how busy the machine was (% of all cores; other programs and"
+echo "other databases' PostgreSQL backends make a phase slower, not its figures wrong):"
+printf '  %-22s %8s %8s %8s %8s %8s %6s\n' workload PostgreSQL server loadgen other pg-other busy%
+for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race; do
+  [ -n "$(field "$w" cpu_pg_us)" ] || continue
+  printf '  %-22s %8s %8s %8s %8s %8s %6s\n' "$w" "$(field "$w" cpu_pg_us)" "$(field "$w" cpu_server_us)" \
+    "$(field "$w" cpu_loadgen_us)" "$(field "$w" cpu_other_us)" "$(field "$w" cpu_pg_elsewhere_us)" "$(field "$w" busy_pct)"
+done
 # Where the CPU of one registration goes. pgbench, PostgreSQL, the server and the load generator share
 # this machine's cores, so the HTTP rate can reach the pgbench ceiling only in the proportion of
 # their CPU costs per registration: the last line is that bound, measured in this run.
