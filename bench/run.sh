@@ -8,10 +8,12 @@
 # 3. pgbench: the bare SQL transaction of one registration (bench/registration.sql) spread over
 #    1,000 events, on one hot event with the naive single counter row, and on one hot event with
 #    our 16 seat shards;
-# 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads), which
-#    also checks the invariants afterwards;
+# 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads, then
+#    experts: 10,000 bookings at 10 stops, the slot list of a stop with 40 experts x 30 slots by
+#    time and matched, 64 clients racing for its 1,200 slots), which also checks the invariants
+#    afterwards;
 # 5. prints a summary with the ratios, stops the server and drops both databases.
-# Every step is bounded in time; a full run takes about 3-4 minutes after the build.
+# Every step is bounded in time; a full run takes about 5 minutes after the build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +27,7 @@ PGBENCH_CLIENTS=${BENCH_PGBENCH_CLIENTS:-16}   # spread ceiling: as many as the 
 HOT_CLIENTS=${BENCH_HOT_CLIENTS:-64}
 POOL=${BENCH_DB_POOL_SIZE:-16}
 WORKERS=${BENCH_HTTP_WORKERS:-2}
+ANALYZE_SECONDS=${BENCH_ANALYZE_SECONDS:-5}   # see start_analyze
 LOADGEN_ARGS=${BENCH_LOADGEN_ARGS:-}
 SCRIPT=${BENCH_PGBENCH_SCRIPT:-bench/registration.sql}
 
@@ -38,8 +41,9 @@ command -v psql >/dev/null || { echo "psql not found" >&2; exit 2; }
 
 echo "== build (release, once)"
 timeout 1200 cargo build --release --bin roadshow --example loadgen
-BIN=${BENCH_SERVER_BIN:-target/release/roadshow}   # override to compare another build
-LOADGEN=target/release/examples/loadgen
+TARGET=${CARGO_TARGET_DIR:-target}   # where cargo put the build
+BIN=${BENCH_SERVER_BIN:-$TARGET/release/roadshow}   # override to compare another build
+LOADGEN=$TARGET/release/examples/loadgen
 
 SUFFIX="$(date +%s)_$$"
 APP_DB="roadshow_bench_$SUFFIX"
@@ -48,8 +52,35 @@ APP_URL="$PG/$APP_DB?$PG_PARAMS"
 PGB_URL="$PG/$PGB_DB?$PG_PARAMS"
 WORK=$(mktemp -d)
 SERVER_PID=""
+ANALYZE_PID=""
+
+# A PostgreSQL server without autovacuum (a development or CI server, like the one this was
+# written on) never refreshes the planner's statistics while the benchmark grows its tables from
+# empty, and plans made for empty tables then scan what they should look up: the UPDATE of the
+# outbox that refusing marketing consent sends with every other registration went from an index
+# lookup to a 15 ms scan of every pending email at 17,000 registrations, and the spread ceiling
+# fell by two thirds within one run. Then, while a phase runs, every ANALYZE_SECONDS, analyze each
+# table that autovacuum would (default thresholds: 50 rows + 10% changed since the last ANALYZE),
+# as it keeps a production database's statistics current. The cost shows in PostgreSQL's CPU per
+# request of the write phases (the read phases change nothing, so nothing is analyzed then).
+AUTOVACUUM=$(psql -tA "$PG/postgres" -c "SHOW autovacuum" 2>/dev/null || echo unknown)
+ANALYZE_DUE="SELECT format('ANALYZE %I', s.relname) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+  WHERE s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0) \\gexec"
+start_analyze() { # url
+  [ "$AUTOVACUUM" = "off" ] || return 0
+  ( while sleep "$ANALYZE_SECONDS"; do echo "$ANALYZE_DUE" | psql -q "$1" >/dev/null 2>&1 || true; done ) &
+  ANALYZE_PID=$!
+}
+stop_analyze() {
+  if [ -n "$ANALYZE_PID" ]; then
+    kill "$ANALYZE_PID" 2>/dev/null || true
+    wait "$ANALYZE_PID" 2>/dev/null || true
+    ANALYZE_PID=""
+  fi
+}
 
 cleanup() {
+  stop_analyze
   if [ -n "$SERVER_PID" ] && kill -0 "$SERVER_PID" 2>/dev/null; then
     kill "$SERVER_PID" 2>/dev/null || true
     wait "$SERVER_PID" 2>/dev/null || true
@@ -70,6 +101,9 @@ tps() { grep -Eo 'tps = [0-9.]+' | awk '{print $3}'; }
 # CPU clock ticks (1/100 s) used so far by every postgres process (children included: backends that
 # exited are accounted to the postmaster), and by this shell's finished children.
 pg_ticks() { { cat /proc/[0-9]*/stat 2>/dev/null || true; } | awk '$2 == "(postgres)" { s += $14 + $15 + $16 + $17 } END { print s + 0 }'; }
+# Busy clock ticks of all CPUs (user, nice, system, irq, softirq, steal): how busy the machine was,
+# other programs included.
+machine_ticks() { awk '/^cpu / { print $2 + $3 + $4 + $7 + $8 + $9 }' /proc/stat; }
 # (`times` must run in this shell, not in a pipeline's subshell, which has no children.)
 child_ticks() {
   times > "$WORK/times"
@@ -77,19 +111,20 @@ child_ticks() {
 }
 run_pgbench() { # name clients seconds -D…   prints "tx/s pg-us-per-tx client-us-per-tx"
   local name=$1 clients=$2 seconds=$3; shift 3
-  local out pg0 pg1 c0 c1
-  child_ticks > "$WORK/c0"; pg0=$(pg_ticks)
+  local out pg0 pg1 c0 c1 m0 m1
+  child_ticks > "$WORK/c0"; pg0=$(pg_ticks); m0=$(machine_ticks)
   out=$(timeout $((seconds + 60)) "$PGBENCH" -n -M prepared -f "$SCRIPT" "$@" \
           -c "$clients" -j 2 -T "$seconds" "$PGB_URL" 2>&1) || { echo "$out" >&2; exit 1; }
-  pg1=$(pg_ticks); child_ticks > "$WORK/c1"; c0=$(cat "$WORK/c0"); c1=$(cat "$WORK/c1")
-  local t lat n pgus cus
+  pg1=$(pg_ticks); m1=$(machine_ticks); child_ticks > "$WORK/c1"; c0=$(cat "$WORK/c0"); c1=$(cat "$WORK/c1")
+  local t lat n pgus cus busy
   t=$(echo "$out" | tps)
   lat=$(echo "$out" | grep -Eo 'latency average = [0-9.]+' | awk '{print $4}')
   n=$(echo "$out" | grep -Eo 'processed: [0-9]+' | awk '{print $2}')
   pgus=$(awk -v a="$pg0" -v b="$pg1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 10000 / n }')
   cus=$(awk -v a="$c0" -v b="$c1" -v n="$n" 'BEGIN { printf "%.0f", (b - a) * 10000 / n }')
-  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms; CPU per tx: PostgreSQL %s us, pgbench %s us\n' \
-    "$name" "$clients" "$t" "$lat" "$pgus" "$cus" >&2
+  busy=$(awk -v a="$m0" -v b="$m1" -v s="$seconds" -v c="$(nproc)" 'BEGIN { printf "%.0f", (b - a) / (s * c) }')
+  printf '  pgbench %-8s %3d clients: %8.1f tx/s, latency avg %s ms; CPU per tx: PostgreSQL %s us, pgbench %s us; machine %s%% busy\n' \
+    "$name" "$clients" "$t" "$lat" "$pgus" "$cus" "$busy" >&2
   echo "$t $pgus $cus"
 }
 
@@ -97,6 +132,8 @@ echo "== pgbench ceilings (${PGBENCH_SECONDS}s each; spread with and without ema
 # With and without the email statement alternate, a third of the time each, and each figure is the
 # median of its three: the tables grow during the runs, which would otherwise favour whichever
 # runs first.
+[ "$AUTOVACUUM" = "off" ] && echo "   (autovacuum is off on this server: ANALYZE every ${ANALYZE_SECONDS}s instead)"
+start_analyze "$PGB_URL"
 PAIR_SECONDS=$(( (PGBENCH_SECONDS + 2) / 3 ))
 : > "$WORK/with"; : > "$WORK/without"
 for _ in 1 2 3; do
@@ -110,6 +147,7 @@ read -r PGB_NAIVE _ _ < <(run_pgbench naive "$HOT_CLIENTS" "$PGBENCH_SECONDS" -D
 read -r PGB_SHARDED _ _ < <(run_pgbench sharded "$HOT_CLIENTS" "$PGBENCH_SECONDS" -D spread=0 -D naive=0 -D mail=1 -D event=pgb-sharded)
 [ -n "$PGB_SPREAD" ] && [ -n "$PGB_NOMAIL" ] && [ -n "$PGB_NAIVE" ] && [ -n "$PGB_SHARDED" ] \
   || { echo "a pgbench run failed (see above)" >&2; exit 1; }
+stop_analyze
 
 echo "== release server on 127.0.0.1:$PORT (pool $POOL, $WORKERS HTTP workers, rate limit off)"
 DATABASE_URL="$APP_URL" ROADSHOW_BIND="127.0.0.1:$PORT" ROADSHOW_PUBLIC_URL="http://127.0.0.1:$PORT" \
@@ -126,20 +164,24 @@ curl -fsS "http://127.0.0.1:$PORT/readyz" >/dev/null || { echo "server not ready
 TOKEN=$(RUST_LOG=warn DATABASE_URL="$APP_URL" timeout 60 "$BIN" create-admin --email bench-admin@example.com)
 
 echo "== loadgen"
+start_analyze "$APP_URL"
 # shellcheck disable=SC2086
-ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 300 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
+ROADSHOW_BENCH_TOKEN="$TOKEN" timeout 600 "$LOADGEN" --base-url "http://127.0.0.1:$PORT" \
   --database-url "$APP_URL" --clients "$HOT_CLIENTS" --server-pid "$SERVER_PID" $LOADGEN_ARGS | tee "$WORK/loadgen.out"
 LOADGEN_STATUS=${PIPESTATUS[0]}
+stop_analyze
 if grep -qE "ERROR|WARN|panicked" "$WORK/server.log"; then
   echo "server log (warnings and errors, first 10 lines):"
   grep -E "ERROR|WARN|panicked" "$WORK/server.log" | head -n 10
 fi
 
-field() { # workload key
-  grep "^RESULT workload=$1 " "$WORK/loadgen.out" | grep -Eo "$2=[0-9.]+" | cut -d= -f2
+field() { # workload key   (empty when that workload did not run: see BENCH_LOADGEN_ARGS)
+  { grep "^RESULT workload=$1 " "$WORK/loadgen.out" || true; } | { grep -Eo "$2=[0-9.]+" || true; } | cut -d= -f2
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", a / b; else print "n/a" }'; }
 HTTP_SPREAD=$(field spread rate); HTTP_HOT=$(field hot rate); HTTP_SEATS=$(field hot_seats rate); READS=$(field reads rate)
+X_SEED=$(field expert_seed rate); X_LIST=$(field expert_slots rate); X_MATCHED=$(field expert_slots_matched rate)
+X_RACE=$(field expert_race rate); X_RACE_SLOTS=$(field expert_race_slots rate)
 
 echo
 echo "== summary ($(nproc) cores; server, PostgreSQL, pgbench and loadgen share them)"
@@ -152,12 +194,33 @@ printf '%-44s %10.0f %9s %9s\n' "HTTP spread registrations" "${HTTP_SPREAD:-0}" 
 printf '%-44s %10.0f %9s %9s\n' "HTTP hot event, 64 clients, seats + waitlist" "${HTTP_HOT:-0}" "$(field hot p50_ms)" "$(field hot p99_ms)"
 printf '%-44s %10.0f %9s %9s\n' "HTTP hot event, until the seats were gone" "${HTTP_SEATS:-0}" - -
 printf '%-44s %10.0f %9s %9s\n' "HTTP reads (list + get, 64 clients)" "${READS:-0}" "$(field reads p50_ms)" "$(field reads p99_ms)"
+if [ -n "$X_SEED" ]; then
+  printf '%-44s %10.0f %9s %9s\n' "HTTP expert bookings, 10 stops, no contention" "$X_SEED" "$(field expert_seed p50_ms)" "$(field expert_seed p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP stop's slot list by time (200 of 1,200)" "${X_LIST:-0}" "$(field expert_slots p50_ms)" "$(field expert_slots p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP stop's slot list matched (1,200 ranked)" "${X_MATCHED:-0}" "$(field expert_slots_matched p50_ms)" "$(field expert_slots_matched p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP race for 1,200 slots, 3 per slot (all)" "${X_RACE:-0}" "$(field expert_race p50_ms)" "$(field expert_race p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP race: bookings until the slots were gone" "${X_RACE_SLOTS:-0}" - -
+fi
 echo
 echo "HTTP spread / pgbench spread ceiling: $(ratio "$HTTP_SPREAD" "$PGB_SPREAD")   (target >= 0.90)"
 echo "HTTP hot seats / pgbench naive row:   $(ratio "$HTTP_SEATS" "$PGB_NAIVE")   (target >= 5; whole burst with waitlist: $(ratio "$HTTP_HOT" "$PGB_NAIVE"))"
 echo "pgbench sharded / naive hot row:      $(ratio "$PGB_SHARDED" "$PGB_NAIVE")"
 echo "pgbench spread with / without email:  $(ratio "$PGB_SPREAD" "$PGB_NOMAIL")   (outbox cost; target >= 0.90)"
 echo "reads: $(printf '%.0f' "${READS:-0}") req/s, p99 $(field reads p99_ms) ms   (target >= 10000 req/s, p99 < 20 ms)"
+if [ -n "$X_SEED" ]; then
+  echo "expert bookings / spread registrations: $(ratio "$X_SEED" "$HTTP_SPREAD")   (both without contention, 64 clients)"
+  echo "race bookings / hot event seats:        $(ratio "$X_RACE_SLOTS" "$HTTP_SEATS")   (64 clients on one stop / one event)"
+  echo "slot list by time / public reads:       $(ratio "$X_LIST" "$READS")   (matched / by time: $(ratio "$X_MATCHED" "$X_LIST"))"
+fi
+echo
+echo "CPU per request (us) and how busy the machine was (% of all cores; other programs and"
+echo "other databases' PostgreSQL backends make a phase slower, not its figures wrong):"
+printf '  %-22s %8s %8s %8s %8s %8s %6s\n' workload PostgreSQL server loadgen other pg-other busy%
+for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race; do
+  [ -n "$(field "$w" cpu_pg_us)" ] || continue
+  printf '  %-22s %8s %8s %8s %8s %8s %6s\n' "$w" "$(field "$w" cpu_pg_us)" "$(field "$w" cpu_server_us)" \
+    "$(field "$w" cpu_loadgen_us)" "$(field "$w" cpu_other_us)" "$(field "$w" cpu_pg_elsewhere_us)" "$(field "$w" busy_pct)"
+done
 # Where the CPU of one registration goes. pgbench, PostgreSQL, the server and the load generator share
 # this machine's cores, so the HTTP rate can reach the pgbench ceiling only in the proportion of
 # their CPU costs per registration: the last line is that bound, measured in this run.

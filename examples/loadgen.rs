@@ -11,16 +11,27 @@
 //! - `spread`: registrations spread over 1,000 published events;
 //! - `hot`: one event with 5,000 seats hit by 64 clients at once (5,500 requests, so the last 500
 //!   go to the waitlist); also reported apart: how fast the seats went (`hot_seats`);
-//! - `reads`: the public event list and event pages, for a fixed time.
+//! - `reads`: the public event list and event pages, for a fixed time;
+//! - `experts`: one-to-one expert sessions. Seeds one roadshow stop where 40 experts offer 30
+//!   slots each (a 10-hour stop cut into 20-minute slots), 10 more stops like it, and 10,000
+//!   bookings at those other stops, made through the public booking API by 64 clients (reported
+//!   as `expert_seed`: bookings without contention). Then, for a fixed time each, lists the stop's
+//!   open slots by time (`expert_slots`) and ranked by fit (`expert_slots_matched`, with
+//!   `for_topic` and `for_language`), and finally lets 64 clients race for the stop's 1,200 slots
+//!   with three requests per slot sent back to back, so two of three lose with a 409
+//!   (`expert_race`: every answer; `expert_race_slots`: bookings/s until the last slot went).
 //!
 //! Each prints throughput and p50/p99 latency, and one machine-readable `RESULT` line. Afterwards it
 //! checks the invariants, through the API (statuses and waitlist positions handed out, the admin
 //! counts) and, with `--database-url`, in the database itself (confirmed ≤ capacity, seat counters
 //! equal to confirmed rows, no duplicate active attendee, distinct waitlist tickets, one outbox
-//! email per registration). Every workload is bounded by a request count and by `--max-seconds`;
+//! email per registration; for experts: no slot with two active bookings, slots and bookings
+//! pointing at each other, no business over its limit at a stop, no attendee in two overlapping
+//! sessions, two emails per booking, and the stop's bookings exactly the 201 answers). Every workload is bounded by a request count and by `--max-seconds`;
 //! the process stops by itself and exits non-zero if an invariant fails. With `--server-pid`, each
 //! `RESULT` line also carries the CPU time one request cost in the server, in PostgreSQL and in the
-//! load generator (from `/proc`; see bench/run.sh).
+//! load generator (from `/proc`; see bench/run.sh), and what other programs used meanwhile (a
+//! busy machine makes the figures worse, not wrong: check `busy_pct` and `cpu_other_us`).
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -41,8 +52,8 @@ struct Args {
     /// The server's PostgreSQL database: used to create an admin and to check invariants in SQL.
     #[arg(long)]
     database_url: Option<String>,
-    /// Comma-separated: spread, hot, reads.
-    #[arg(long, default_value = "spread,hot,reads")]
+    /// Comma-separated: spread, hot, reads, experts.
+    #[arg(long, default_value = "spread,hot,reads,experts")]
     workloads: String,
     /// Concurrent clients for every workload.
     #[arg(long, default_value_t = 64)]
@@ -64,6 +75,25 @@ struct Args {
     /// `limit` of the list requests in the read workload.
     #[arg(long, default_value_t = 20)]
     list_limit: usize,
+    /// Experts offering slots at the measured stop (and at each other stop).
+    #[arg(long, default_value_t = 40)]
+    experts: usize,
+    /// Length of each stop (and of each expert's window there), in hours.
+    #[arg(long, default_value_t = 10)]
+    expert_stop_hours: i64,
+    /// Slot length (no buffer): 10 hours of 20-minute slots is 30 slots per expert.
+    #[arg(long, default_value_t = 20)]
+    expert_slot_minutes: i64,
+    /// Other stops, each with the same experts and slots, holding the seed bookings.
+    #[arg(long, default_value_t = 10)]
+    expert_other_stops: usize,
+    /// Bookings made at the other stops before anything is measured.
+    #[arg(long, default_value_t = 10_000)]
+    expert_seed_bookings: usize,
+    /// Booking requests per slot of the measured stop, sent back to back by different clients
+    /// (all but the first of each slot get a 409).
+    #[arg(long, default_value_t = 3)]
+    expert_requests_per_slot: usize,
     /// Hard time bound of each workload.
     #[arg(long, default_value_t = 60)]
     max_seconds: u64,
@@ -74,12 +104,35 @@ struct Args {
     server_pid: Option<u32>,
 }
 
-/// CPU time (clock ticks) used so far by the server, PostgreSQL and this process, from `/proc`.
+/// CPU time (clock ticks) used so far by the server, PostgreSQL and this process, and by the
+/// whole machine, from `/proc`.
 #[derive(Debug, Clone, Copy, Default)]
 struct CpuSample {
     server: u64,
+    /// Every `postgres` process (exited backends included, through the postmaster), less
+    /// `pg_elsewhere`.
     postgres: u64,
     loadgen: u64,
+    /// Live PostgreSQL backends serving other databases (another program's tests, say).
+    pg_elsewhere: u64,
+    /// Busy time of all CPUs (`/proc/stat`): what is left after the above is other programs'.
+    machine: u64,
+}
+
+/// The database a `postgres` process serves, from its title (`postgres: 15/main: user db
+/// 127.0.0.1(5432) idle`); `None` for the postmaster and background processes.
+fn backend_database(cmdline: &str) -> Option<String> {
+    let title = cmdline.replace('\0', " ");
+    let rest = title.rsplit(": ").next()?;
+    let words: Vec<&str> = rest.split_whitespace().collect();
+    (words.len() >= 3 && (words[2].contains('(') || words[2] == "[local]")).then(|| words[1].to_string())
+}
+
+/// Busy clock ticks of all CPUs so far (user, nice, system, irq, softirq, steal).
+fn machine_ticks() -> Option<u64> {
+    let stat = std::fs::read_to_string("/proc/stat").ok()?;
+    let v: Vec<u64> = stat.lines().next()?.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    Some(v.first()? + v.get(1)? + v.get(2)? + v.get(5)? + v.get(6)? + v.get(7).copied().unwrap_or(0))
 }
 
 /// utime + stime (+ cutime + cstime with `children`) of one process, in clock ticks.
@@ -93,32 +146,48 @@ fn proc_ticks(stat: &str, children: bool) -> Option<u64> {
 }
 
 impl CpuSample {
-    fn take(server_pid: u32) -> Option<CpuSample> {
+    /// `database`: the server's database; the backends of any other are counted apart.
+    fn take(server_pid: u32, database: Option<&str>) -> Option<CpuSample> {
         let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
         let server = proc_ticks(&read(&server_pid.to_string())?, false)?;
         let loadgen = proc_ticks(&read("self")?, false)?;
-        let mut postgres = 0;
+        let (mut postgres, mut pg_elsewhere) = (0, 0);
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
             let name = entry.file_name();
             let Some(pid) = name.to_str().filter(|n| n.bytes().all(|b| b.is_ascii_digit())) else { continue };
             let Some(stat) = read(pid) else { continue };
             if stat.contains("(postgres)") {
-                // Children too: backends that exited during the run are accounted to the postmaster.
-                postgres += proc_ticks(&stat, true).unwrap_or(0);
+                let db =
+                    std::fs::read_to_string(format!("/proc/{pid}/cmdline")).ok().and_then(|c| backend_database(&c));
+                if database.is_some() && db.is_some() && db.as_deref() != database {
+                    pg_elsewhere += proc_ticks(&stat, false).unwrap_or(0);
+                } else {
+                    // Children too: backends that exited during the run are accounted to the postmaster.
+                    postgres += proc_ticks(&stat, true).unwrap_or(0);
+                }
             }
         }
-        Some(CpuSample { server, postgres, loadgen })
+        Some(CpuSample { server, postgres, loadgen, pg_elsewhere, machine: machine_ticks()? })
     }
 
-    /// `cpu_server_us=… cpu_pg_us=… cpu_loadgen_us=…` per request since `self`.
-    fn per_request(&self, later: &CpuSample, requests: usize) -> String {
+    /// `cpu_server_us=… cpu_pg_us=… cpu_loadgen_us=…` per request since `self`, then what the
+    /// rest of the machine used meanwhile (`cpu_other_us`: other programs; `cpu_pg_elsewhere_us`:
+    /// PostgreSQL for other databases) and how busy the machine was (`busy_pct`, of all cores).
+    fn per_request(&self, later: &CpuSample, requests: usize, elapsed: Duration) -> String {
         let hz = 100.0; // USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux
         let us = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / hz * 1e6 / requests.max(1) as f64;
+        let d = |a: u64, b: u64| b.saturating_sub(a);
+        let ours = d(self.server, later.server) + d(self.postgres, later.postgres) + d(self.loadgen, later.loadgen);
+        let machine = d(self.machine, later.machine);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         format!(
-            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0}",
+            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0} cpu_other_us={:.0} cpu_pg_elsewhere_us={:.0} busy_pct={:.0}",
             us(self.server, later.server),
             us(self.postgres, later.postgres),
-            us(self.loadgen, later.loadgen)
+            us(self.loadgen, later.loadgen),
+            us(ours + d(self.pg_elsewhere, later.pg_elsewhere), machine),
+            us(self.pg_elsewhere, later.pg_elsewhere),
+            machine as f64 / hz * 100.0 / (elapsed.as_secs_f64() * cores).max(1e-9)
         )
     }
 }
@@ -248,7 +317,7 @@ fn report(name: &str, unit: &str, st: &mut Stats, elapsed: Duration, cpu: Option
     if let Some(e) = &st.first_error {
         println!("         first error answer: {e}");
     }
-    let cpu = cpu.map(|(a, b)| format!(" {}", a.per_request(&b, n))).unwrap_or_default();
+    let cpu = cpu.map(|(a, b)| format!(" {}", a.per_request(&b, n, elapsed))).unwrap_or_default();
     println!(
         "RESULT workload={name} requests={n} seconds={:.3} rate={rate:.1} p50_ms={p50:.2} p99_ms={p99:.2}{cpu}",
         elapsed.as_secs_f64()
@@ -277,6 +346,14 @@ impl Ctx {
     }
     async fn get(&self, path: &str) -> Reply {
         self.send(self.http.get(format!("{}{path}", self.base))).await
+    }
+    /// A GET whose body is read whole but not parsed (big lists: the load generator shares the
+    /// server's cores); the reply carries the body's length.
+    async fn get_unparsed(&self, path: &str) -> Reply {
+        let res = self.http.get(format!("{}{path}", self.base)).send().await.map_err(|e| e.to_string())?;
+        let status = res.status().as_u16();
+        let bytes = res.bytes().await.map_err(|e| e.to_string())?;
+        Ok((status, json!(bytes.len())))
     }
     async fn register(&self, event_id: &str, tag: &str, i: usize) -> Reply {
         let state = ["TX", "CA", "NY", "OH", "WA"][i % 5];
@@ -431,6 +508,493 @@ fn check_database(url: &str, problems: &mut Vec<String>) -> Result<(), String> {
     Ok(())
 }
 
+// ---------------------------------------------------------------------------------------------
+// Experts: one-to-one sessions at roadshow stops
+
+const TOPICS: [&str; 9] = [
+    "advertising",
+    "page-setup",
+    "messaging",
+    "community",
+    "analytics",
+    "e-commerce",
+    "content",
+    "local-seo",
+    "privacy",
+];
+
+/// The matched list's wish: an advertising question, in Spanish.
+const MATCHED_QUERY: &str = "for_topic=advertising&for_language=es";
+
+/// The stops and slots the experts workload runs on.
+struct ExpertSetup {
+    /// The measured stop and its slots, by start time then expert (the order of the race).
+    stop: String,
+    stop_slots: Vec<String>,
+    /// Each other stop's slots, by start time then expert.
+    other_slots: Vec<Vec<String>>,
+}
+
+/// Runs `n` setup calls, 16 at a time; each `f(i)` answers `Ok` or says what went wrong.
+async fn setup_all<F, Fut>(what: &str, n: usize, f: F) -> Result<(), String>
+where
+    F: Fn(usize) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Reply> + Send + 'static,
+{
+    let (mut st, _) = drive(what, 16, n, Duration::from_secs(180), f, |_, _, _| None).await;
+    if st.failures > 0 || st.latencies_us.len() != n {
+        return Err(format!("setup ({what}) failed: {:?}", st.first_failure.take()));
+    }
+    Ok(())
+}
+
+impl Ctx {
+    async fn admin_put(&self, path: &str, body: &Value) -> Reply {
+        self.send(self.http.put(format!("{}{path}", self.base)).bearer_auth(&self.token).json(body)).await
+    }
+    /// Books `slot` for business and attendee number `i` of `tag` (each its own business).
+    async fn book_slot(&self, slot: &str, tag: &str, i: usize) -> Reply {
+        let body = json!({
+            "business": {"name": format!("Bench Cafe {tag} {i}"), "email": format!("owner-{tag}-{i}@cafe.bench.example.com"),
+                         "state": "TX", "industry": "restaurants"},
+            "attendee": {"name": format!("Attendee {i}"), "email": format!("attendee-{tag}-{i}@bench.example.com")},
+            "question": "How do I advertise lunch specials nearby?", "topic": "advertising"
+        });
+        self.send(self.http.post(format!("{}/api/v1/expert-slots/{slot}/booking", self.base)).json(&body)).await
+    }
+}
+
+/// Creates a venue, `others + 1` published roadshow stops (one a day, 09:00 or 10:00 in Chicago;
+/// the measured stop is the last), `experts` experts with profiles, and a window of every expert
+/// at every stop, cut into slots.
+async fn seed_experts(ctx: &Arc<Ctx>, args: &Args, tag: &str) -> Result<ExpertSetup, String> {
+    let (n_experts, hours, minutes) = (args.experts, args.expert_stop_hours, args.expert_slot_minutes);
+    let n_stops = 1 + args.expert_other_stops;
+    let (status, venue) = ctx
+        .admin_post(
+            "/api/v1/admin/venues",
+            &json!({"name": format!("Bench Convention Center {tag}"), "address": "1 Main St", "city": "Austin",
+                    "state": "TX", "time_zone": "America/Chicago"}),
+        )
+        .await?;
+    expect(status, 201, "create venue", &venue)?;
+    let venue = venue["id"].as_str().ok_or("venue without id")?.to_string();
+    // Whole minutes, 40 days ahead, one stop a day (an expert's windows never overlap).
+    let day0 = (chrono::Utc::now() + chrono::Duration::days(40)).date_naive().and_hms_opt(15, 0, 0).expect("15:00");
+    let start_of = move |k: usize| day0.and_utc() + chrono::Duration::days(k as i64);
+
+    let stops = Arc::new(std::sync::Mutex::new(vec![String::new(); n_stops]));
+    let (c, st, tg) = (ctx.clone(), stops.clone(), tag.to_string());
+    setup_all("stops", n_stops, move |k| {
+        let (ctx, stops, tag, venue) = (c.clone(), st.clone(), tg.clone(), venue.clone());
+        async move {
+            let s = start_of(k);
+            let body = json!({
+                "kind": "roadshow_stop", "title": format!("Bench stop {tag} {k}"),
+                "description": "Benchmark stop created by examples/loadgen.rs",
+                "starts_at": s.to_rfc3339(), "ends_at": (s + chrono::Duration::hours(hours)).to_rfc3339(),
+                "time_zone": "America/Chicago", "capacity": 500, "venue_id": venue, "topics": ["advertising"]
+            });
+            let (status, created) = ctx.admin_post("/api/v1/admin/events", &body).await?;
+            expect(status, 201, "create stop", &created)?;
+            let id = created["id"].as_str().ok_or("stop without id")?.to_string();
+            let (status, published) = ctx.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await?;
+            expect(status, 200, "publish stop", &published)?;
+            stops.lock().unwrap()[k] = id;
+            Ok((201, Value::Null))
+        }
+    })
+    .await?;
+    let stops = stops.lock().unwrap().clone();
+
+    let experts = Arc::new(std::sync::Mutex::new(vec![String::new(); n_experts]));
+    let (c, ex, tg) = (ctx.clone(), experts.clone(), tag.to_string());
+    setup_all("experts", n_experts, move |i| {
+        let (ctx, experts, tag) = (c.clone(), ex.clone(), tg.clone());
+        async move {
+            let user = json!({"email": format!("expert-{tag}-{i}@bench.example.com"), "name": format!("Bench Expert {i}"),
+                              "role": "expert"});
+            let (status, created) = ctx.admin_post("/api/v1/admin/users", &user).await?;
+            expect(status, 201, "create expert user", &created)?;
+            let id = created["id"].as_str().ok_or("user without id")?.to_string();
+            // Varied profiles, so that matching has something to rank: two topics each, a third
+            // speak Spanish, some industries.
+            let languages = match i % 4 {
+                0 => json!(["en", "es"]),
+                1 => json!(["es-MX"]),
+                _ => json!(["en"]),
+            };
+            let industries = [json!(["retail"]), json!(["restaurants"]), json!(["beauty", "retail"])][i % 3].clone();
+            let profile = json!({
+                "display_name": format!("Bench Expert {i}"), "bio": "Helps small shops with their pages and ads.",
+                "topics": [TOPICS[i % 9], TOPICS[(4 * i + 1) % 9]], "languages": languages, "industries": industries,
+                "states": ["TX"], "online": false
+            });
+            let (status, p) = ctx.admin_put(&format!("/api/v1/admin/experts/{id}"), &profile).await?;
+            expect(status, 201, "create expert profile", &p)?;
+            experts.lock().unwrap()[i] = id;
+            Ok((201, Value::Null))
+        }
+    })
+    .await?;
+    let experts = experts.lock().unwrap().clone();
+
+    // slots[stop][expert] = that window's slot ids, in time order.
+    let per_window = (hours * 60 / minutes) as usize;
+    let slots = Arc::new(std::sync::Mutex::new(vec![vec![Vec::<String>::new(); n_experts]; n_stops]));
+    let (c, sl, stops2, experts2) = (ctx.clone(), slots.clone(), Arc::new(stops.clone()), Arc::new(experts));
+    setup_all("windows", n_stops * n_experts, move |n| {
+        let (ctx, slots, stops, experts) = (c.clone(), sl.clone(), stops2.clone(), experts2.clone());
+        async move {
+            let (k, e) = (n / experts.len(), n % experts.len());
+            let s = start_of(k);
+            let body = json!({
+                "event_id": stops[k], "starts_at": s.to_rfc3339(),
+                "ends_at": (s + chrono::Duration::hours(hours)).to_rfc3339(),
+                "slot_minutes": minutes, "buffer_minutes": 0
+            });
+            let (status, w) = ctx.admin_post(&format!("/api/v1/admin/experts/{}/windows", experts[e]), &body).await?;
+            expect(status, 201, "create window", &w)?;
+            let ids: Vec<String> = w["slots"]
+                .as_array()
+                .ok_or("window without slots")?
+                .iter()
+                .filter_map(|s| s["id"].as_str().map(str::to_string))
+                .collect();
+            if ids.len() != per_window {
+                return Err(format!("a window of {hours} h has {} slots of {minutes} min", ids.len()));
+            }
+            slots.lock().unwrap()[k][e] = ids;
+            Ok((201, Value::Null))
+        }
+    })
+    .await?;
+    let slots = slots.lock().unwrap().clone();
+    // By start time, then expert: every window has the same grid.
+    let by_time = |k: usize| -> Vec<String> {
+        (0..per_window).flat_map(|j| slots[k].iter().map(move |w| w[j].clone())).collect()
+    };
+    // The measured stop is the last in time: what lies between now and it is the other stops.
+    let last = n_stops - 1;
+    Ok(ExpertSetup {
+        stop: stops[last].clone(),
+        stop_slots: by_time(last),
+        other_slots: (0..last).map(by_time).collect(),
+    })
+}
+
+/// Every item of a paged public list (following `next_cursor`), at most 100 pages.
+async fn page_all(ctx: &Ctx, path: &str) -> Result<Vec<Value>, String> {
+    let mut items = Vec::new();
+    let mut cursor: Option<String> = None;
+    for _ in 0..100 {
+        let sep = if path.contains('?') { '&' } else { '?' };
+        let url = match &cursor {
+            Some(c) => format!("{path}{sep}cursor={c}"),
+            None => path.to_string(),
+        };
+        let (status, page) = ctx.get(&url).await?;
+        expect(status, 200, "slot list", &page)?;
+        items.extend(page["items"].as_array().cloned().unwrap_or_default());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return Ok(items),
+        }
+    }
+    Err(format!("{path}: more than 100 pages"))
+}
+
+fn race_note(i: usize, status: u16, body: &Value) -> Option<Value> {
+    match status {
+        201 => Some(json!({"i": i, "id": body["id"], "slot": body["slot_id"]})),
+        409 => Some(json!({"i": i, "conflict": body["detail"]})),
+        _ => None,
+    }
+}
+
+/// The `experts` workload: seeding (with its booking rate), the stop's slot lists, the race.
+async fn experts_workload(
+    ctx: &Arc<Ctx>,
+    args: &Args,
+    tag: &str,
+    sample: &dyn Fn() -> Option<CpuSample>,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    let t0 = Instant::now();
+    let setup = Arc::new(seed_experts(ctx, args, tag).await?);
+    let stop = setup.stop.clone();
+    let n_slots = setup.stop_slots.len();
+    let others = setup.other_slots.len();
+    let capacity: usize = setup.other_slots.iter().map(Vec::len).sum();
+    println!(
+        "experts setup: {} experts, {} stops of {} slots each, in {:.1}s",
+        args.experts,
+        others + 1,
+        n_slots,
+        t0.elapsed().as_secs_f64()
+    );
+    let limit = Duration::from_secs(args.max_seconds);
+
+    // The bookings elsewhere: stop i % others, that stop's slots in time order.
+    let seed = args.expert_seed_bookings;
+    if seed > capacity {
+        return Err(format!("{seed} seed bookings do not fit in the other stops' {capacity} slots"));
+    }
+    let (c, s, tg) = (ctx.clone(), setup.clone(), format!("e{tag}"));
+    let before = sample();
+    let (mut st, el) = drive(
+        "expert_seed",
+        args.clients,
+        seed,
+        limit,
+        move |i| {
+            let (c, s, tg) = (c.clone(), s.clone(), tg.clone());
+            async move {
+                let slots = &s.other_slots[i % s.other_slots.len()];
+                c.book_slot(&slots[i / s.other_slots.len()], &tg, i).await
+            }
+        },
+        |_, _, _| None,
+    )
+    .await;
+    report("expert_seed", "bookings", &mut st, el, before.zip(sample()));
+    let created = st.statuses.get(&201).copied().unwrap_or(0);
+    if created != seed {
+        problems.push(format!("expert_seed: {created} of {seed} bookings answered 201"));
+    }
+    if let Some(url) = &args.database_url {
+        analyze(url)?;
+    }
+
+    // What the lists hold before the measurements: every slot of the stop, once; ranked by fit.
+    let plain_path = format!("/api/v1/events/{stop}/expert-slots?limit=200");
+    let matched_path = format!("{plain_path}&{MATCHED_QUERY}");
+    let all = page_all(ctx, &plain_path).await?;
+    let distinct: std::collections::HashSet<&str> = all.iter().filter_map(|s| s["id"].as_str()).collect();
+    if all.len() != n_slots || distinct.len() != n_slots {
+        problems.push(format!("slot list: {} items ({} distinct) for {n_slots} slots", all.len(), distinct.len()));
+    }
+    let ranked = page_all(ctx, &matched_path).await?;
+    let fits: Vec<i64> = ranked.iter().map(|s| s["fit"].as_i64().unwrap_or(-1)).collect();
+    if ranked.len() != n_slots || fits.windows(2).any(|w| w[0] < w[1]) || fits.iter().any(|f| *f < 0) {
+        problems.push(format!("matched slot list: {} items, fits not descending or missing", ranked.len()));
+    }
+    let (_, plain_len) = ctx.get_unparsed(&plain_path).await?;
+    let (_, matched_len) = ctx.get_unparsed(&matched_path).await?;
+    println!(
+        "experts lists: {} slots by time; ranked: first page fits {:?}…, best fit {}, {} slots of best fit; \
+         a page of 200 is {} bytes by time, {} matched",
+        all.len(),
+        &fits[..fits.len().min(5)],
+        fits.first().copied().unwrap_or(-1),
+        fits.iter().filter(|f| Some(**f) == fits.first().copied()).count(),
+        plain_len,
+        matched_len
+    );
+
+    for (name, path) in [("expert_slots", plain_path.clone()), ("expert_slots_matched", matched_path.clone())] {
+        let c = ctx.clone();
+        let path = Arc::new(path);
+        let secs = args.reads_seconds.min(args.max_seconds);
+        let before = sample();
+        let (mut st, el) = drive(
+            name,
+            args.clients,
+            usize::MAX,
+            Duration::from_secs(secs),
+            move |_| {
+                let (c, path) = (c.clone(), path.clone());
+                async move { c.get_unparsed(&path).await }
+            },
+            |_, _, _| None,
+        )
+        .await;
+        report(name, "req", &mut st, el, before.zip(sample()));
+        if st.statuses.keys().any(|s| *s != 200) || st.failures > 0 {
+            problems.push(format!("{name}: statuses {:?}, {} transport failures", st.statuses, st.failures));
+        }
+    }
+
+    // The race: requests i, i + 1, … for one slot go out back to back, to different clients.
+    let per_slot = args.expert_requests_per_slot.max(1);
+    let total = n_slots * per_slot;
+    let (c, s, tg) = (ctx.clone(), setup.clone(), format!("r{tag}"));
+    let before = sample();
+    let (mut st, el) = drive(
+        "expert_race",
+        args.clients,
+        total,
+        limit,
+        move |i| {
+            let (c, s, tg) = (c.clone(), s.clone(), tg.clone());
+            async move { c.book_slot(&s.stop_slots[i / per_slot], &tg, i).await }
+        },
+        race_note,
+    )
+    .await;
+    report("expert_race", "req", &mut st, el, before.zip(sample()));
+    let sent = st.latencies_us.len();
+    let booked: Vec<&Value> = st.notes.iter().filter(|n| n["id"].is_string()).collect();
+    let taken =
+        st.notes.iter().filter(|n| n["conflict"].as_str().is_some_and(|d| d.contains("just been booked"))).count();
+    let last = booked.iter().filter_map(|n| n["end_us"].as_u64()).max().unwrap_or(0) as f64 / 1e6;
+    println!(
+        "    expert_race: {} booked, {taken} refused as taken (409), {} other answers, of {sent} sent for {n_slots} slots",
+        booked.len(),
+        sent - booked.len() - taken
+    );
+    if !booked.is_empty() && last > 0.0 {
+        println!(
+            "    expert_race: the {} slots went in {last:.2}s = {:.0} bookings/s",
+            booked.len(),
+            booked.len() as f64 / last
+        );
+        println!(
+            "RESULT workload=expert_race_slots requests={} seconds={last:.3} rate={:.1}",
+            booked.len(),
+            booked.len() as f64 / last
+        );
+    }
+    let mut answered = std::collections::HashSet::new();
+    for n in &booked {
+        let (i, slot) = (n["i"].as_u64().unwrap_or(u64::MAX) as usize, n["slot"].as_str().unwrap_or_default());
+        if setup.stop_slots.get(i / per_slot).map(String::as_str) != Some(slot) {
+            problems.push(format!("expert_race: request {i} was answered with slot {slot}"));
+        }
+        answered.insert((n["id"].as_str().unwrap_or_default().to_string(), slot.to_string()));
+    }
+    let booked_slots: std::collections::HashSet<&str> = booked.iter().filter_map(|n| n["slot"].as_str()).collect();
+    if sent == total && (booked.len() != n_slots || booked_slots.len() != n_slots || taken != total - n_slots) {
+        problems.push(format!(
+            "expert_race: {} bookings on {} slots and {taken} slot-taken 409s for {total} requests on {n_slots} slots",
+            booked.len(),
+            booked_slots.len()
+        ));
+    }
+    if st.failures > 0 || st.statuses.keys().any(|s| *s != 201 && *s != 409) {
+        problems.push(format!("expert_race: statuses {:?}, {} transport failures", st.statuses, st.failures));
+    }
+    let (status, left) = ctx.get(&plain_path).await?;
+    expect(status, 200, "slot list after the race", &left)?;
+    let open_left = left["items"].as_array().map_or(0, Vec::len);
+    if sent == total && open_left != 0 {
+        problems.push(format!("expert_race: {open_left} slots still listed open after every slot was booked"));
+    }
+    if let Some(url) = &args.database_url {
+        check_experts_database(url, &stop, &answered, seed, problems)?;
+    }
+    Ok(())
+}
+
+#[derive(diesel::QueryableByName)]
+struct BookingRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    slot_id: String,
+}
+
+/// The booking invariants in the database (every booking), and the stop's bookings against the
+/// 201 answers of the race.
+fn check_experts_database(
+    url: &str,
+    stop: &str,
+    answered: &std::collections::HashSet<(String, String)>,
+    seed: usize,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    use diesel::RunQueryDsl;
+    if !stop.bytes().all(|b| b.is_ascii_hexdigit() || b == b'-') {
+        return Err(format!("stop id {stop:?} is not a UUID"));
+    }
+    let db = roadshow::db::Db::connect(url, 1)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    // Where the booking id sits in the dedupe keys of its two emails (see src/experts/mail.rs).
+    let (business_key, expert_key) = ("booking_confirmed:", "expert_booking_confirmed:");
+    let emails = format!(
+        "SELECT count(*) AS n FROM expert_bookings b \
+         LEFT JOIN (SELECT substr(dedupe_key, {}, 36) AS id, count(*) AS c FROM outbox \
+           WHERE template = 'booking_confirmed' AND dedupe_key LIKE '{business_key}%' GROUP BY 1) m ON m.id = b.id \
+         LEFT JOIN (SELECT substr(dedupe_key, {}, 36) AS id, count(*) AS c FROM outbox \
+           WHERE template = 'expert_booking' AND dedupe_key LIKE '{expert_key}%' GROUP BY 1) x ON x.id = b.id \
+         WHERE coalesce(m.c, 0) <> 1 OR coalesce(x.c, 0) <> 1",
+        business_key.len() + 1,
+        expert_key.len() + 1
+    );
+    let elsewhere =
+        format!("SELECT count(*) AS n FROM expert_bookings WHERE status = 'booked' AND event_id <> '{stop}'");
+    let checks: [(&str, String); 6] = [
+        (
+            "slots with more than one active booking",
+            "SELECT count(*) AS n FROM (SELECT slot_id FROM expert_bookings \
+             WHERE status IN ('booked', 'attended', 'no_show') GROUP BY slot_id HAVING count(*) > 1) d"
+                .into(),
+        ),
+        (
+            "slots held by a booking that is not an active booking of that slot",
+            "SELECT count(*) AS n FROM expert_slots s LEFT JOIN expert_bookings b ON b.id = s.booking_id \
+             WHERE s.booking_id IS NOT NULL AND (b.id IS NULL OR b.slot_id <> s.id \
+             OR b.status NOT IN ('booked', 'attended', 'no_show'))"
+                .into(),
+        ),
+        (
+            "active bookings whose slot does not name them",
+            "SELECT count(*) AS n FROM expert_bookings b JOIN expert_slots s ON s.id = b.slot_id \
+             WHERE b.status = 'booked' AND (s.booking_id IS NULL OR s.booking_id <> b.id)"
+                .into(),
+        ),
+        (
+            "businesses holding more than one session at a stop (the default limit)",
+            "SELECT count(*) AS n FROM (SELECT business_id, event_id FROM expert_bookings \
+             WHERE status = 'booked' AND event_id IS NOT NULL GROUP BY 1, 2 HAVING count(*) > 1) d"
+                .into(),
+        ),
+        (
+            "pairs of overlapping sessions of one attendee",
+            "SELECT count(*) AS n FROM expert_bookings a JOIN expert_bookings b \
+             ON b.attendee_email = a.attendee_email AND a.id < b.id AND a.starts_at < b.ends_at AND b.starts_at < a.ends_at \
+             WHERE a.status = 'booked' AND b.status = 'booked'"
+                .into(),
+        ),
+        ("bookings without exactly one confirmation and one expert notice in the outbox", emails),
+    ];
+    for (what, sql) in &checks {
+        let rows: Vec<Count> = diesel::sql_query(sql).load(&mut *conn).map_err(|e| format!("{what}: {e}"))?;
+        let n = rows.first().map(|r| r.n).unwrap_or(-1);
+        if n != 0 {
+            problems.push(format!("database: {n} {what}"));
+        }
+    }
+    let rows: Vec<Count> = diesel::sql_query(&elsewhere).load(&mut *conn).map_err(|e| e.to_string())?;
+    let n_elsewhere = rows.first().map(|r| r.n).unwrap_or(-1);
+    if n_elsewhere != seed as i64 {
+        problems.push(format!("database: {n_elsewhere} bookings at the other stops for {seed} seeded"));
+    }
+    // The stop: its bookings are exactly the race's 201 answers (no booking behind a 409 or an
+    // error, none lost after a 201), and all of them active.
+    let at_stop: Vec<BookingRow> =
+        diesel::sql_query(format!("SELECT id, slot_id FROM expert_bookings WHERE event_id = '{stop}'"))
+            .load(&mut *conn)
+            .map_err(|e| e.to_string())?;
+    let active: Vec<Count> = diesel::sql_query(format!(
+        "SELECT count(*) AS n FROM expert_bookings WHERE event_id = '{stop}' AND status = 'booked'"
+    ))
+    .load(&mut *conn)
+    .map_err(|e| e.to_string())?;
+    let in_db: std::collections::HashSet<(String, String)> = at_stop.into_iter().map(|r| (r.id, r.slot_id)).collect();
+    if &in_db != answered || active.first().map(|r| r.n) != Some(answered.len() as i64) {
+        problems.push(format!(
+            "database: the stop holds {} bookings ({} active), the race answered 201 for {}; {} of those are missing",
+            in_db.len(),
+            active.first().map(|r| r.n).unwrap_or(-1),
+            answered.len(),
+            answered.difference(&in_db).count()
+        ));
+    }
+    println!("expert database checks done: {n_elsewhere} bookings elsewhere, {} at the stop", in_db.len());
+    Ok(())
+}
+
 fn local_only(url: &str) -> Result<String, String> {
     let u = url.trim_end_matches('/');
     let rest = u.strip_prefix("http://").ok_or("--base-url must be http://127.0.0.1:PORT")?;
@@ -488,7 +1052,10 @@ async fn run(args: Args) -> Result<(), String> {
         analyze(url)?;
     }
 
-    let sample = || args.server_pid.and_then(CpuSample::take);
+    // The server's database (the path of --database-url): other databases' backends are apart.
+    let database =
+        args.database_url.as_deref().and_then(|u| u.split('?').next()?.rsplit('/').next().map(str::to_string));
+    let sample = || args.server_pid.and_then(|pid| CpuSample::take(pid, database.as_deref()));
     let span = |a: Option<CpuSample>, b: Option<CpuSample>| a.zip(b);
 
     if wants("spread") {
@@ -603,6 +1170,10 @@ async fn run(args: Args) -> Result<(), String> {
         if st.statuses.keys().any(|s| *s != 200) || st.failures > 0 {
             problems.push(format!("reads: statuses {:?}, {} transport failures", st.statuses, st.failures));
         }
+    }
+
+    if wants("experts") {
+        experts_workload(&ctx, &args, &tag, &sample, &mut problems).await?;
     }
 
     if let Some(url) = &args.database_url {
