@@ -213,7 +213,8 @@ pub(crate) async fn get_expert(
 /// Create or replace an expert's profile.
 ///
 /// The user must have role `expert`. An expert writes its own (`me`); admins any; organizers
-/// those of their organization or with a window at their events. 201 when new, else 200.
+/// those of their organization (an expert who only offers time at their stops is seen, not
+/// rewritten: its meeting link reaches every business it meets). 201 when new, else 200.
 #[utoipa::path(
     put,
     path = "/api/v1/admin/experts/{id}",
