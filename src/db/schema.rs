@@ -347,6 +347,7 @@ diesel::table! {
         updated_at -> Timestamp,
         cancelled_at -> Nullable<Timestamp>,
         marked_at -> Nullable<Timestamp>,
+        reminded_for -> Nullable<Timestamp>,
     }
 }
 

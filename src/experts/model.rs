@@ -104,6 +104,8 @@ pub struct Booking {
     pub updated_at: NaiveDateTime,
     pub cancelled_at: Option<NaiveDateTime>,
     pub marked_at: Option<NaiveDateTime>,
+    /// The start the reminder was settled for (see [`super::queries::remind_due`]).
+    pub reminded_for: Option<NaiveDateTime>,
 }
 
 /// `["a", "b"]` → `|a|b|` (empty list: empty text), the form `LIKE '%|a|%'` matches.

@@ -1284,6 +1284,7 @@ pub fn book(
         updated_at: ts,
         cancelled_at: None,
         marked_at: None,
+        reminded_for: None,
     };
     diesel::insert_into(expert_bookings::table).values(&row).execute(conn).map_err(|e| match &e {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
@@ -1731,33 +1732,35 @@ pub fn load_by_expert(
 // Reminders
 
 /// Writes the reminder of every booked session starting in more than 1 and at most 24 hours from
-/// `at` and booked before the 24-hour mark, to its business and its expert (once per booking and
-/// time: the dedupe key holds both). Returns how many sessions were reminded.
+/// `at` and booked before the 24-hour mark, to its business and its expert, and records the start
+/// it was settled for (`reminded_for`), so each pass looks only at sessions not yet settled and a
+/// moved session is reminded again. Two processes at once send nothing twice (the outbox's dedupe
+/// keys). Returns how many sessions were reminded.
 pub fn remind_due(conn: &mut DbConnection, ctx: &MailContext, at: NaiveDateTime) -> Result<usize, AppError> {
     let due: Vec<(String, NaiveDateTime, NaiveDateTime)> = expert_bookings::table
         .filter(expert_bookings::status.eq(BookingStatus::Booked))
         .filter(expert_bookings::starts_at.gt(at + Duration::hours(1)))
         .filter(expert_bookings::starts_at.le(at + Duration::hours(24)))
+        .filter(
+            expert_bookings::reminded_for
+                .is_null()
+                .or(expert_bookings::reminded_for.ne(expert_bookings::starts_at.nullable()))
+                .assume_not_null(),
+        )
         .select((expert_bookings::id, expert_bookings::starts_at, expert_bookings::created_at))
         .order(expert_bookings::starts_at)
         .limit(5_000)
         .load(conn)?;
     let mut n = 0;
     for (id, starts, created) in due {
-        if created >= starts - Duration::hours(24) {
-            continue;
-        }
-        let key = format!("booking_reminder:{id}:");
-        let sent: bool = diesel::select(diesel::dsl::exists(
-            crate::db::schema::outbox::table
-                .filter(crate::db::schema::outbox::dedupe_key.like(format!("{key}%")))
-                .filter(crate::db::schema::outbox::dedupe_key.like(format!("%:{}", starts.format("%Y%m%dT%H%M%S")))),
-        ))
-        .get_result(conn)?;
-        if !sent {
+        // Booked within the last day: the confirmation was the reminder.
+        if created < starts - Duration::hours(24) {
             mail::notify(conn, ctx, &id, BookingNotice::Reminder, None, true)?;
             n += 1;
         }
+        diesel::update(expert_bookings::table.find(&id).filter(expert_bookings::starts_at.eq(starts)))
+            .set(expert_bookings::reminded_for.eq(Some(starts)))
+            .execute(conn)?;
     }
     Ok(n)
 }
@@ -1926,6 +1929,7 @@ pub fn demo_bookings(conn: &mut DbConnection, n: usize) -> Result<usize, AppErro
                 updated_at: ts,
                 cancelled_at: None,
                 marked_at: None,
+                reminded_for: None,
             })
             .execute(conn)?;
         made += 1;

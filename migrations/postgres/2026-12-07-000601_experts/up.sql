@@ -84,7 +84,10 @@ CREATE TABLE expert_bookings (
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     cancelled_at TIMESTAMP,
-    marked_at TIMESTAMP
+    marked_at TIMESTAMP,
+    -- The start time the reminder was settled for (sent, or not due because booked within the
+    -- last day): a moved session is reminded again, a settled one is never looked at again.
+    reminded_for TIMESTAMP
 );
 -- One active booking per slot, whatever the application does.
 CREATE UNIQUE INDEX expert_bookings_one_per_slot ON expert_bookings (slot_id) WHERE status = 'booked';
