@@ -86,45 +86,71 @@ pub fn facts(conn: &mut DbConnection, booking_id: &str) -> Result<Option<Facts>,
     else {
         return Ok(None);
     };
-    let zone: String = expert_slots::table
+    Ok(facts_of(conn, vec![booking])?.pop())
+}
+
+/// The facts of many bookings in four queries whatever their number (an agenda page, a calendar
+/// feed), in the order given.
+pub fn facts_of(conn: &mut DbConnection, bookings: Vec<Booking>) -> Result<Vec<Facts>, AppError> {
+    use std::collections::HashMap;
+    let slot_ids: Vec<&str> = bookings.iter().map(|b| b.slot_id.as_str()).collect();
+    let zones: HashMap<String, String> = expert_slots::table
         .inner_join(expert_windows::table)
-        .filter(expert_slots::id.eq(&booking.slot_id))
-        .select(expert_windows::time_zone)
-        .first(conn)?;
-    let (expert_name, expert_email, meeting_url): (String, String, Option<String>) = expert_profiles::table
+        .filter(expert_slots::id.eq_any(&slot_ids))
+        .select((expert_slots::id, expert_windows::time_zone))
+        .load::<(String, String)>(conn)?
+        .into_iter()
+        .collect();
+    let expert_ids: Vec<&str> = bookings.iter().map(|b| b.expert_id.as_str()).collect();
+    let experts: HashMap<String, (String, String, Option<String>)> = expert_profiles::table
         .inner_join(staff_users::table)
-        .filter(expert_profiles::user_id.eq(&booking.expert_id))
-        .select((expert_profiles::display_name, staff_users::email, expert_profiles::meeting_url))
-        .first(conn)?;
-    let (event_title, venue) = match &booking.event_id {
-        Some(event_id) => {
-            let (title, venue_id): (String, Option<String>) =
-                events::table.find(event_id).select((events::title, events::venue_id)).first(conn)?;
-            let venue = match venue_id {
-                Some(v) => venues::table
-                    .find(v)
-                    .select((venues::name, venues::address, venues::city, venues::state_code))
-                    .first::<(String, String, String, String)>(conn)
-                    .optional()?
-                    .map(|(n, a, c, s)| format!("{n}, {a}, {c}, {s}")),
-                None => None,
-            };
-            (Some(title), venue)
-        }
-        None => (None, None),
-    };
-    // What the booker typed; the stored business record is not shown (see the migration).
-    let business_name = booking.business_name_given.clone().unwrap_or_else(|| "(removed)".into());
-    Ok(Some(Facts {
-        zone: zone.parse().unwrap_or(chrono_tz::UTC),
-        booking,
-        expert_name,
-        expert_email,
-        meeting_url,
-        event_title,
-        venue,
-        business_name,
-    }))
+        .filter(expert_profiles::user_id.eq_any(&expert_ids))
+        .select((
+            expert_profiles::user_id,
+            expert_profiles::display_name,
+            staff_users::email,
+            expert_profiles::meeting_url,
+        ))
+        .load::<(String, String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, name, email, url)| (id, (name, email, url)))
+        .collect();
+    let event_ids: Vec<&str> = bookings.iter().filter_map(|b| b.event_id.as_deref()).collect();
+    let events: HashMap<String, (String, Option<String>)> = events::table
+        .filter(events::id.eq_any(&event_ids))
+        .select((events::id, events::title, events::venue_id))
+        .load::<(String, String, Option<String>)>(conn)?
+        .into_iter()
+        .map(|(id, title, venue)| (id, (title, venue)))
+        .collect();
+    let venue_ids: Vec<&str> = events.values().filter_map(|(_, v)| v.as_deref()).collect();
+    let venues: HashMap<String, String> = venues::table
+        .filter(venues::id.eq_any(&venue_ids))
+        .select((venues::id, venues::name, venues::address, venues::city, venues::state_code))
+        .load::<(String, String, String, String, String)>(conn)?
+        .into_iter()
+        .map(|(id, n, a, c, s)| (id, format!("{n}, {a}, {c}, {s}")))
+        .collect();
+    bookings
+        .into_iter()
+        .map(|booking| {
+            let (expert_name, expert_email, meeting_url) =
+                experts.get(&booking.expert_id).cloned().ok_or_else(|| AppError::internal("booking without expert"))?;
+            let event = booking.event_id.as_ref().and_then(|e| events.get(e));
+            let zone = zones.get(&booking.slot_id).and_then(|z| z.parse().ok()).unwrap_or(chrono_tz::UTC);
+            Ok(Facts {
+                zone,
+                expert_name,
+                expert_email,
+                meeting_url,
+                event_title: event.map(|(title, _)| title.clone()),
+                venue: event.and_then(|(_, v)| v.as_ref()).and_then(|v| venues.get(v)).cloned(),
+                // What the booker typed; the stored business record is not shown (see the migration).
+                business_name: booking.business_name_given.clone().unwrap_or_else(|| "(removed)".into()),
+                booking,
+            })
+        })
+        .collect()
 }
 
 /// The calendar entry of a booking as it stands (`cancelled` forces a cancellation). `for_expert`

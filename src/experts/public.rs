@@ -387,12 +387,9 @@ pub(crate) async fn calendar_feed(
         .read(move |c| {
             let p = queries::expert_for_calendar_token(c, &id, &token)?
                 .ok_or_else(|| AppError::not_found("no such calendar feed"))?;
-            let mut entries = Vec::new();
-            for b in queries::feed_bookings(c, &id)? {
-                if let Some(f) = super::mail::facts(c, &b)? {
-                    entries.push(super::mail::calendar_entry(&ctx, &f, false, true));
-                }
-            }
+            let bookings = queries::feed_bookings(c, &id)?;
+            let facts = super::mail::facts_of(c, bookings)?;
+            let entries: Vec<_> = facts.iter().map(|f| super::mail::calendar_entry(&ctx, f, false, true)).collect();
             Ok(crate::mail::ics::render_feed(&format!("Roadshow sessions: {}", p.display_name), &entries))
         })
         .await?;

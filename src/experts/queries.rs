@@ -1617,14 +1617,14 @@ pub fn agenda(
 }
 
 /// An expert's bookings that stand or were held, for the calendar feed: from 30 days back.
-pub fn feed_bookings(conn: &mut DbConnection, expert_id: &str) -> Result<Vec<String>, AppError> {
+pub fn feed_bookings(conn: &mut DbConnection, expert_id: &str) -> Result<Vec<Booking>, AppError> {
     Ok(expert_bookings::table
         .filter(expert_bookings::expert_id.eq(expert_id))
         .filter(expert_bookings::status.ne(BookingStatus::Cancelled))
         .filter(expert_bookings::ends_at.gt(now() - Duration::days(30)))
         .order(expert_bookings::starts_at)
         .limit(1000)
-        .select(expert_bookings::id)
+        .select(Booking::as_select())
         .load(conn)?)
 }
 

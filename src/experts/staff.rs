@@ -437,8 +437,14 @@ pub(crate) async fn delete_window(
 
 /// A booking as staff see it.
 fn agenda_item(conn: &mut DbConnection, b: &Booking) -> Result<AgendaItemOut, AppError> {
-    let f = super::mail::facts(conn, &b.id)?.ok_or_else(|| AppError::internal("booking vanished"))?;
-    Ok(AgendaItemOut {
+    let f =
+        super::mail::facts_of(conn, vec![b.clone()])?.pop().ok_or_else(|| AppError::internal("booking vanished"))?;
+    Ok(agenda_out(&f))
+}
+
+fn agenda_out(f: &super::mail::Facts) -> AgendaItemOut {
+    let b = &f.booking;
+    AgendaItemOut {
         id: b.id.clone(),
         status: b.status,
         expert_id: b.expert_id.clone(),
@@ -452,7 +458,7 @@ fn agenda_item(conn: &mut DbConnection, b: &Booking) -> Result<AgendaItemOut, Ap
         attendee_email: b.attendee_email.clone(),
         question: b.question.clone(),
         topic: b.topic.clone(),
-    })
+    }
 }
 
 async fn agenda_page(
@@ -488,7 +494,7 @@ async fn agenda_page(
         }
         let mut rows = queries::agenda(c, &actor, &filter, after, limit)?;
         let next_cursor = next_page(&mut rows, limit, |b| (b.starts_at, b.id.clone()));
-        let items = rows.iter().map(|b| agenda_item(c, b)).collect::<Result<Vec<_>, _>>()?;
+        let items = super::mail::facts_of(c, rows)?.iter().map(agenda_out).collect();
         Ok(Page { items, next_cursor })
     })
     .await
