@@ -10,7 +10,7 @@ use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
 use super::model::{employee_band, RegistrationRequest};
-use super::queries::{self, Idempotency, Outcome};
+use super::queries::{self, Idempotency, Outcome, Seating};
 use super::wire::{RecoverIn, RegistrationCreatedOut, RegistrationIn, RegistrationLinksOut};
 use crate::config::Config;
 use crate::db::Db;
@@ -144,7 +144,15 @@ pub(crate) async fn create_registration(
     let idem = idempotency(&req, &parsed, config.idempotency_ttl_hours)?;
     let ctx = MailContext::from_config(&config);
     let (links_ctx, email) = (ctx.clone(), parsed.attendee_email.clone());
-    let outcome = db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref())).await;
+    let (parsed, idem) = (std::sync::Arc::new(parsed), std::sync::Arc::new(idem));
+    let attempt = |seating| {
+        let (ctx, event_id, parsed, idem) = (ctx.clone(), event_id.clone(), parsed.clone(), idem.clone());
+        db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref().as_ref(), seating))
+    };
+    let outcome = match attempt(Seating::SeatFirst).await {
+        Err(e) if queries::is_seat_first_full(&e) => attempt(Seating::EventLockFirst).await,
+        other => other,
+    };
     let outcome = match outcome {
         Err(AppError::Conflict { existing_id: None, detail }) if detail == queries::ALREADY_REGISTERED => {
             // The unique index refused the insert (everything before it was rolled back). Name

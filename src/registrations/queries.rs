@@ -55,14 +55,45 @@ pub enum Outcome {
     Replayed(Created),
 }
 
+/// The order in which [`register`] takes its locks on PostgreSQL.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Seating {
+    /// A seat first, without the event row and without waiting ([`seats::try_take_seat`]):
+    /// registrations for one event do not wait for each other. When no shard with room is free
+    /// the attempt ends with [`is_seat_first_full`] (everything rolled back) and the caller runs
+    /// it again [`Seating::EventLockFirst`].
+    SeatFirst,
+    /// The event row first (the waitlist ticket), then a seat if one is free, else the waitlist.
+    EventLockFirst,
+}
+
+/// Ends a [`Seating::SeatFirst`] attempt that found no free seat (a 503 if it ever reached a
+/// client, which it does not: see `registrations::public`).
+const SEAT_FIRST_FULL: &str = "no seat was free at once; the registration goes on under the event lock";
+
+/// Whether `err` asks for the registration to be run again [`Seating::EventLockFirst`].
+pub fn is_seat_first_full(err: &AppError) -> bool {
+    matches!(err, AppError::Unavailable(m) if m == SEAT_FIRST_FULL)
+}
+
 /// Registers an attendee: upserts the business, takes a seat or a waitlist ticket, inserts the
 /// registration and its confirmation email. See `seats` for the concurrency rules.
+///
+/// Why two attempts on PostgreSQL: trying for a seat can leave this transaction holding row locks
+/// on shards it found full (a locking read that met a row updated since its snapshot locks it,
+/// then sees it taken, and keeps the lock), and whoever holds the event row (a cancellation
+/// freeing a seat, a waitlist entry looking once more for room) may be waiting for exactly those
+/// rows. Waiting for the event row while holding them would be a deadlock (seen in CI under load);
+/// so a seat-first attempt that finds no free seat rolls back, which lets go of every shard, and
+/// the registration runs again with the event row first. SQLite serializes writers, so one
+/// attempt does.
 pub fn register(
     conn: &mut DbConnection,
     ctx: &MailContext,
     event_id: &str,
     req: &RegistrationRequest,
     idem: Option<&Idempotency>,
+    seating: Seating,
 ) -> Result<Outcome, AppError> {
     if let Some(idem) = idem {
         if let Some(replay) = claim_idempotency_key(conn, event_id, idem)? {
@@ -100,7 +131,14 @@ pub fn register(
         return Err(AppError::field("business.state", format!("{} is not a US state code", req.business_state)));
     };
 
-    let (status, shard, ticket) = match seats::take_seat(conn, event_id)? {
+    let seat = match seating {
+        Seating::SeatFirst => seats::try_take_seat(conn, event_id)?,
+        Seating::EventLockFirst => None,
+    };
+    if seat.is_none() && seating == Seating::SeatFirst && conn.is_postgres() {
+        return Err(AppError::Unavailable(SEAT_FIRST_FULL.into()));
+    }
+    let (status, shard, ticket) = match seat {
         Some(shard) => (RegistrationStatus::Confirmed, Some(shard), None),
         None => {
             // Full: take a waitlist ticket under the event row lock, then look once more, since a

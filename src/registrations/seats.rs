@@ -8,6 +8,9 @@
 //!   `FOR UPDATE SKIP LOCKED`, so concurrent registrations spread over the shards instead of waiting.
 //! - Joining the waitlist and freeing a seat both lock the event row first, so a freed seat always
 //!   goes to the head of the waitlist and nobody joins the waitlist while a seat is free.
+//! - Lock order on PostgreSQL: the event row, then shards. Only a holder of the event row waits for
+//!   a shard ([`take_seat`]); without it a transaction only tries ([`try_take_seat`]), and one that
+//!   found no seat rolls back before it asks for the event row (it may hold shards it found full).
 //! - SQLite serializes writers (`BEGIN IMMEDIATE`), which gives the same guarantees trivially.
 
 use std::collections::HashMap;
@@ -47,24 +50,45 @@ struct ShardRow {
     shard: i32,
 }
 
-/// Takes one seat; returns the shard holding it, or `None` when the event is full.
-pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>, AppError> {
+/// Tries for one seat without waiting for anyone: returns the shard holding it, or `None` when no
+/// shard with room is free right now (the event is full, or every shard with room is being
+/// updated). Needs no event lock; see [`take_seat`] for the waiting kind.
+///
+/// On PostgreSQL the shard is picked with `FOR UPDATE SKIP LOCKED`, so concurrent registrations
+/// spread over the shards instead of queueing. Even so the statement may be left holding a lock on
+/// a shard it found full (a row updated since the statement's snapshot is locked, then re-checked),
+/// so a caller that found no seat must not go on to wait for the event row: see
+/// `registrations::queries::Seating`.
+pub fn try_take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>, AppError> {
     match conn {
         DbConnection::Postgres(_) => {
-            // Fast path: any shard with room that nobody else is updating right now.
             let fast = "UPDATE event_seat_shards SET taken = taken + 1 \
                  WHERE event_id = $1 AND taken < capacity AND shard = ( \
                    SELECT shard FROM event_seat_shards WHERE event_id = $1 AND taken < capacity \
                    ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  RETURNING shard";
             let rows: Vec<ShardRow> = cached(diesel::sql_query(fast).bind::<Text, _>(event_id)).load(conn)?;
-            if let Some(r) = rows.first() {
-                return Ok(Some(r.shard));
+            Ok(rows.first().map(|r| r.shard))
+        }
+        DbConnection::Sqlite(_) => take_seat(conn, event_id),
+    }
+}
+
+/// Takes one seat, waiting for shards being updated by others; returns the shard holding it, or
+/// `None` when the event is full. On PostgreSQL the caller must hold the event row
+/// ([`lock_event`] or the waitlist ticket's update): every transaction that holds a shard and does
+/// not hold the event row finishes without waiting for another shard or for the event row, so
+/// waiting for shards here cannot close a cycle.
+pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>, AppError> {
+    match conn {
+        DbConnection::Postgres(_) => {
+            if let Some(shard) = try_take_seat(conn, event_id)? {
+                return Ok(Some(shard));
             }
             // Every shard with room is busy, or there is no room. A full event (the usual case
-            // here: this is how a registration learns it goes to the waitlist) is answered by one
-            // read. Otherwise wait for the locks and re-check: a locked row that turns out full
-            // after the wait drops out of a LIMIT 1 subquery, and the next read sees it full.
+            // here) is answered by one read. Otherwise wait for the locks and re-check: a locked
+            // row that turns out full after the wait drops out of a LIMIT 1 subquery, and the next
+            // read sees it full.
             let slow = "UPDATE event_seat_shards SET taken = taken + 1 \
                  WHERE event_id = $1 AND taken < capacity AND shard = ( \
                    SELECT shard FROM event_seat_shards WHERE event_id = $1 AND taken < capacity \

@@ -285,7 +285,7 @@ both_backends!(
 async fn hand_written_statements_stay_prepared() {
     use diesel::prelude::*;
     use roadshow::registrations::model::RegistrationRequest;
-    use roadshow::registrations::queries::register;
+    use roadshow::registrations::queries::{register, Seating};
 
     let app = crate::helpers::TestApp::spawn(crate::helpers::Backend::Postgres, |_| {}).await;
     let event = app.published_webinar(10).await;
@@ -305,7 +305,7 @@ async fn hand_written_statements_stay_prepared() {
                 attendee_email: roadshow::domain::EmailAddress::parse(&format!("attendee{n}@shop.example")).unwrap(),
                 marketing_consent: None,
             };
-            roadshow::db::write_tx(&mut conn, |c| register(c, &ctx, &event, &req, None)).unwrap();
+            roadshow::db::write_tx(&mut conn, |c| register(c, &ctx, &event, &req, None, Seating::SeatFirst)).unwrap();
         }
         diesel::sql_query("SELECT statement FROM pg_prepared_statements")
             .load::<Statement>(&mut *conn)

@@ -136,7 +136,64 @@ async fn capacity_raised_and_lowered_while_registrations_race_stays_within_capac
     app.assert_no_retries();
 }
 
+/// The full-event boundary under fire: seats freed by cancellations while newcomers race for them
+/// and for the waitlist, over four shards and (on PostgreSQL) two server processes. A seat attempt
+/// that finds the event full holds locks on shards it looked at; if it then waited for the event
+/// row (held by a cancellation waiting for one of those shards) the two would deadlock.
+async fn cancellations_and_newcomers_racing_at_the_full_mark_never_deadlock(app: TestApp) {
+    let event = app.published_webinar(128).await;
+    assert_eq!(shards(&app, &event).len(), 4);
+    let sibling = if app.backend == Backend::Postgres { Some(app.spawn_sibling_with_db().await) } else { None };
+    let first: Vec<Value> = futures_util::future::join_all((0..128).map(|n| register(&app, &event, n))).await;
+    assert!(first.iter().all(|r| r["status"] == "confirmed"));
+    let mut held: Vec<Value> = first;
+    let mut next = 128;
+    for round in 0..3 {
+        // Every third holder cancels while 60 newcomers arrive, alternating between the servers.
+        let cancelling: Vec<Value> = held.iter().skip(round).step_by(3).take(40).cloned().collect();
+        let cancels = cancelling.iter().map(|r| {
+            let (id, token) = (r["id"].as_str().unwrap().to_string(), r["manage_token"].as_str().unwrap().to_string());
+            let app = &app;
+            async move {
+                let r = app
+                    .request(reqwest::Method::DELETE, &format!("/api/v1/registrations/{id}"), Some(&token), None)
+                    .await;
+                expect_status(r, 200).await;
+            }
+        });
+        let newcomers = (next..next + 60).map(|n| {
+            let base = match &sibling {
+                Some((address, _)) if n % 2 == 1 => address.clone(),
+                _ => app.address.clone(),
+            };
+            let url = format!("{base}/api/v1/events/{event}/registrations");
+            let app = &app;
+            async move { expect_status(app.client.post(url).json(&registration(n)).send().await.unwrap(), 201).await }
+        });
+        let (_, arrived) =
+            tokio::join!(futures_util::future::join_all(cancels), futures_util::future::join_all(newcomers));
+        next += 60;
+        let gone: HashSet<&str> = cancelling.iter().map(|r| r["id"].as_str().unwrap()).collect();
+        held.retain(|r| !gone.contains(r["id"].as_str().unwrap()));
+        held.extend(arrived);
+        assert_invariants(&app, &event);
+        assert_promoted_in_order(&app, &event);
+        for (capacity, taken) in shards(&app, &event) {
+            assert_eq!(taken, capacity, "round {round}: a seat is free while people wait: {:?}", shards(&app, &event));
+        }
+    }
+    let rows = statuses(&app, &event);
+    assert_eq!(rows.iter().filter(|r| r.0 == "confirmed").count(), 128);
+    assert_eq!(rows.iter().filter(|r| r.0 == "cancelled").count(), 120);
+    assert_eq!(rows.iter().filter(|r| r.0 == "waitlisted").count(), 128 + 180 - 120 - 128);
+    app.assert_no_retries();
+    if let Some((_, db)) = &sibling {
+        assert_no_retries(db);
+    }
+}
+
 both_backends!(
     two_hundred_racing_requests_fill_150_seats_over_four_shards,
+    cancellations_and_newcomers_racing_at_the_full_mark_never_deadlock,
     capacity_raised_and_lowered_while_registrations_race_stays_within_capacity
 );
