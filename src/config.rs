@@ -75,6 +75,10 @@ pub struct Config {
     /// `ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS`: active expert bookings one business may hold per
     /// roadshow stop (online sessions: per day), so one business cannot take a whole afternoon.
     pub expert_bookings_per_business: u32,
+    /// `ROADSHOW_WEBINAR_ATTENDANCE_MINUTES`: minutes of a webinar an attendee must have watched
+    /// (the platform's attendance export) to count as having attended and earn the ad credit
+    /// (default 30).
+    pub webinar_attendance_minutes: u32,
     /// Test-only: makes background workers panic on purpose. Never set from the environment.
     #[doc(hidden)]
     pub fault_injection: crate::jobs::supervisor::FaultInjection,
@@ -117,6 +121,7 @@ impl Config {
             links_email_minutes: 15,
             idempotency_ttl_hours: 24,
             expert_bookings_per_business: 1,
+            webinar_attendance_minutes: 30,
             fault_injection: Default::default(),
         }
     }
@@ -231,6 +236,9 @@ impl Config {
         }
         if let Some(v) = get("ROADSHOW_IDEMPOTENCY_TTL_HOURS") {
             c.idempotency_ttl_hours = parse_num("ROADSHOW_IDEMPOTENCY_TTL_HOURS", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_WEBINAR_ATTENDANCE_MINUTES") {
+            c.webinar_attendance_minutes = parse_num("ROADSHOW_WEBINAR_ATTENDANCE_MINUTES", &v)?;
         }
         if let Some(v) = get("ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS") {
             c.expert_bookings_per_business = parse_num("ROADSHOW_EXPERT_BOOKINGS_PER_BUSINESS", &v)?;

@@ -377,7 +377,22 @@ text_enum! {
         UpdateBusiness = "update_business",
         Marketing = "marketing",
         Links = "links",
+        Voucher = "voucher",
     }
+}
+
+text_enum! {
+    /// An ad-credit grant's state: `active` (the business holds it), `revoked` by an admin (with a
+    /// reason) or `declined` by the business. The amount of a revoked or declined grant is back
+    /// in its reserve.
+    pub enum GrantStatus { Active = "active", Revoked = "revoked", Declined = "declined" }
+}
+
+text_enum! {
+    /// How a business took part, which earned its grant: checked in at a stop, an expert session
+    /// marked attended, a webinar attended (the platform's attendance upload), or an admin's
+    /// explicit re-grant.
+    pub enum GrantSource { CheckIn = "check_in", ExpertSession = "expert_session", Webinar = "webinar", Admin = "admin" }
 }
 
 text_enum! {

@@ -54,6 +54,105 @@ impl<T: DeserializeOwned + 'static> FromRequest for MaybeJson<T> {
     }
 }
 
+/// A `text/csv` request body (UTF-8, at most [`CSV_BODY_LIMIT`] bytes): uploads from other
+/// systems (webinar attendance, small-business counts). Anything else is a 415; a body that is not
+/// UTF-8 a 400 naming `body`.
+pub struct CsvBody(pub String);
+
+/// The largest CSV upload: 4 MiB (about 100,000 attendance rows).
+pub const CSV_BODY_LIMIT: usize = 4 << 20;
+
+impl CsvBody {
+    /// Reads the body inside a handler, after its role and scope checks (an extractor would run
+    /// first, and answer a 415 to a caller who may not use the endpoint at all).
+    pub async fn read(req: &HttpRequest, payload: actix_web::web::Payload) -> Result<CsvBody, AppError> {
+        let mut payload = payload.into_inner();
+        <CsvBody as FromRequest>::from_request(req, &mut payload).await
+    }
+}
+
+impl FromRequest for CsvBody {
+    type Error = AppError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AppError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let mime = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase();
+        let declared: Option<usize> =
+            req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse().ok());
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if mime != "text/csv" {
+                return Err(AppError::UnsupportedMediaType("send the file with `Content-Type: text/csv`".into()));
+            }
+            let limit = CSV_BODY_LIMIT;
+            if declared.is_some_and(|n| n > limit) {
+                return Err(AppError::PayloadTooLarge { limit });
+            }
+            let mut body = BytesMut::new();
+            while let Some(chunk) = payload.next().await {
+                let chunk = chunk.map_err(|e| AppError::bad_field("body", format!("could not be read: {e}")))?;
+                if body.len() + chunk.len() > limit {
+                    return Err(AppError::PayloadTooLarge { limit });
+                }
+                body.extend_from_slice(&chunk);
+            }
+            let text =
+                String::from_utf8(body.to_vec()).map_err(|_| AppError::bad_field("body", "is not UTF-8 text"))?;
+            Ok(CsvBody(text.trim_start_matches('\u{feff}').to_string()))
+        })
+    }
+}
+
+/// Splits one CSV line into fields (RFC 4180 quoting: `"a,b"`, `"say ""hi"""`). `None` when a
+/// quote is left open. Lines are split by the caller (no newlines inside fields here).
+pub fn csv_fields(line: &str) -> Option<Vec<String>> {
+    let mut out = Vec::new();
+    let mut field = String::new();
+    let mut chars = line.chars().peekable();
+    let mut quoted = false;
+    let mut at_start = true;
+    while let Some(c) = chars.next() {
+        match (quoted, c) {
+            (false, '"') if at_start => {
+                quoted = true;
+                at_start = false;
+            }
+            (true, '"') => {
+                if chars.peek() == Some(&'"') {
+                    chars.next();
+                    field.push('"');
+                } else {
+                    quoted = false;
+                }
+            }
+            (false, ',') => {
+                out.push(std::mem::take(&mut field).trim().to_string());
+                at_start = true;
+            }
+            (_, c) => {
+                if !(at_start && c == ' ') {
+                    at_start = false;
+                }
+                field.push(c);
+            }
+        }
+    }
+    if quoted {
+        return None;
+    }
+    out.push(field.trim().to_string());
+    Some(out)
+}
+
 fn read_json<T: DeserializeOwned + 'static>(
     req: &HttpRequest,
     payload: &mut Payload,

@@ -190,6 +190,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
         crate::privacy::routes::public(&mut r);
         crate::mail::routes::public(&mut r);
         crate::experts::routes::public(&mut r);
+        crate::credits::routes::public(&mut r);
     }
 
     // An expert booking through its manage token.
@@ -240,6 +241,8 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
                 crate::partners::routes::staff(&mut r);
                 crate::events::routes::staff(&mut r);
                 crate::registrations::routes::staff(&mut r);
+                // Before privacy's `/businesses/{id}`: `/businesses/duplicates` is a path of its own.
+                crate::credits::routes::staff(&mut r);
                 crate::privacy::routes::staff(&mut r);
                 crate::mail::routes::staff(&mut r);
                 crate::audit::routes::staff(&mut r);

@@ -131,6 +131,10 @@ diesel::table! {
         created_at -> Timestamp,
         updated_at -> Timestamp,
         deleted_at -> Nullable<Timestamp>,
+        ein -> Nullable<Text>,
+        name_key -> Nullable<Text>,
+        site_key -> Nullable<Text>,
+        merged_into -> Nullable<Text>,
     }
 }
 
@@ -370,6 +374,73 @@ diesel::joinable!(event_hosts -> organizations (organization_id));
 diesel::joinable!(event_topics -> events (event_id));
 diesel::joinable!(event_seat_shards -> events (event_id));
 diesel::joinable!(registrations -> events (event_id));
+diesel::table! {
+    credit_pool (id) {
+        id -> Integer,
+        currency -> Text,
+        total_cents -> BigInt,
+        grant_cents -> BigInt,
+        max_grants -> Integer,
+        starts_at -> Nullable<Timestamp>,
+        ends_at -> Nullable<Timestamp>,
+        granted_cents -> BigInt,
+        grant_count -> Integer,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credit_reserves (reserve) {
+        reserve -> Text,
+        share_cents -> BigInt,
+        granted_cents -> BigInt,
+        grant_count -> Integer,
+        released_at -> Nullable<Timestamp>,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    credit_grants (id) {
+        id -> Text,
+        business_id -> Text,
+        status -> Text,
+        amount_cents -> BigInt,
+        reserve -> Text,
+        source -> Text,
+        registration_id -> Nullable<Text>,
+        booking_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        state_code -> Nullable<Text>,
+        voucher_hash -> Text,
+        voucher_prefix -> Text,
+        granted_at -> Timestamp,
+        granted_by -> Nullable<Text>,
+        ended_at -> Nullable<Timestamp>,
+        end_reason -> Nullable<Text>,
+        ended_by -> Nullable<Text>,
+        redeemed_at -> Nullable<Timestamp>,
+        redeemed_by -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    credit_ledger (seq) {
+        seq -> BigInt,
+        at -> Timestamp,
+        kind -> Text,
+        reserve -> Nullable<Text>,
+        grant_id -> Nullable<Text>,
+        business_id -> Nullable<Text>,
+        granted_delta_cents -> BigInt,
+        count_delta -> Integer,
+        share_delta_cents -> BigInt,
+        total_delta_cents -> BigInt,
+        actor_id -> Nullable<Text>,
+        note -> Nullable<Text>,
+    }
+}
+
 diesel::joinable!(registrations -> businesses (business_id));
 diesel::joinable!(registration_tokens -> registrations (registration_id));
 diesel::joinable!(unsubscribe_tokens -> businesses (business_id));
@@ -379,6 +450,8 @@ diesel::joinable!(expert_slots -> expert_windows (window_id));
 diesel::joinable!(expert_bookings -> expert_slots (slot_id));
 diesel::joinable!(expert_bookings -> businesses (business_id));
 diesel::joinable!(expert_booking_tokens -> expert_bookings (booking_id));
+diesel::joinable!(credit_grants -> businesses (business_id));
+diesel::joinable!(credit_grants -> credit_reserves (reserve));
 
 diesel::allow_tables_to_appear_in_same_query!(
     states,
@@ -408,4 +481,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     expert_slots,
     expert_bookings,
     expert_booking_tokens,
+    credit_pool,
+    credit_reserves,
+    credit_grants,
+    credit_ledger,
 );

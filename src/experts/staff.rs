@@ -458,6 +458,7 @@ fn agenda_out(f: &super::mail::Facts) -> AgendaItemOut {
         attendee_email: b.attendee_email.clone(),
         question: b.question.clone(),
         topic: b.topic.clone(),
+        credit: None,
     }
 }
 
@@ -546,8 +547,9 @@ pub(crate) async fn event_bookings(
 
 /// Mark a booking `attended` or `no_show` once the session has started.
 ///
-/// Attended counts as taking part in the program. An expert marks its own sessions; organizers
-/// those at their events; admins any.
+/// Attended counts as taking part in the program: it grants the business its ad credit in the same
+/// transaction (when it never had one and the pool has room; `credit` says what happened). An
+/// expert marks its own sessions; organizers those at their events; admins any.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/expert-bookings/{id}/attendance",
@@ -560,6 +562,7 @@ pub(crate) async fn event_bookings(
 pub(crate) async fn mark_attendance(
     actor: Actor,
     db: web::Data<Db>,
+    config: web::Data<Config>,
     path: web::Path<String>,
     JsonBody(input): JsonBody<AttendanceIn>,
 ) -> Result<HttpResponse, AppError> {
@@ -568,10 +571,25 @@ pub(crate) async fn mark_attendance(
         Ok(s @ (BookingStatus::Attended | BookingStatus::NoShow)) => s,
         _ => return Err(AppError::field("status", "must be \"attended\" or \"no_show\"")),
     };
+    let ctx = MailContext::from_config(&config);
     let out = db
         .write(move |c| {
             let b = queries::mark_attendance(c, &actor, &id, status)?;
-            agenda_item(c, &b)
+            let credit = if b.status == BookingStatus::Attended {
+                let p = crate::credits::queries::Participation {
+                    business_id: b.business_id.clone(),
+                    source: crate::domain::GrantSource::ExpertSession,
+                    registration_id: None,
+                    booking_id: Some(b.id.clone()),
+                    event_id: b.event_id.clone(),
+                };
+                Some(crate::credits::queries::grant_for_taking_part(c, &ctx, &p)?)
+            } else {
+                None
+            };
+            let mut item = agenda_item(c, &b)?;
+            item.credit = credit.as_ref().map(crate::credits::wire::CreditOutcomeOut::from);
+            Ok(item)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))

@@ -451,6 +451,9 @@ pub struct AgendaItemOut {
     pub attendee_email: Option<String>,
     pub question: Option<String>,
     pub topic: Option<String>,
+    /// Marking a session attended only: what it did about the business's ad credit.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub credit: Option<crate::credits::wire::CreditOutcomeOut>,
 }
 
 /// Paging of bookings (by start time).

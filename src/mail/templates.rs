@@ -56,6 +56,8 @@ const TEMPLATES: &[(&str, &str)] = embedded!(
     "booking_reminder.txt",
     "expert_booking.html",
     "expert_booking.txt",
+    "credit_granted.html",
+    "credit_granted.txt",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -118,6 +120,20 @@ pub struct EmailView {
     pub expires_minutes: Option<i64>,
     /// Expert bookings ([`crate::experts::mail`]).
     pub booking: Option<BookingView>,
+    /// An ad-credit grant ([`crate::credits::mail`]).
+    pub credit: Option<CreditView>,
+}
+
+/// An ad-credit voucher, as its email shows it.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct CreditView {
+    /// `$50.00`.
+    pub amount: String,
+    /// `7KQ2MZ-XH4PBD-9RT3WA`: in this email only (stored as a hash).
+    pub code: String,
+    pub business_name: String,
+    /// Where a business declines it (`POST` with the code).
+    pub decline_url: String,
 }
 
 /// An expert booking, as its emails show it. The business's emails leave out `business_name` and
@@ -213,6 +229,12 @@ mod tests {
                 attendee_email: Some("rosa@tacogarage.example".into()),
                 headline: "A business booked a session with you.".into(),
                 reason: None,
+            }),
+            credit: Some(CreditView {
+                amount: "$50.00".into(),
+                code: "7KQ2MZ-XH4PBD-9RT3WA".into(),
+                business_name: "Taco <Garage>".into(),
+                decline_url: "http://127.0.0.1:8080/api/v1/credits/decline".into(),
             }),
         }
     }

@@ -156,5 +156,17 @@ pub(crate) async fn confirm_form(
         Outcome::Marketing { marketing_consent: false } => {
             done("Preferences saved", "Saved", "You will no longer receive news about the Roadshow.")
         }
+        Outcome::Voucher { voucher: Some((grant, voucher)) } => done(
+            "Your voucher code",
+            "Your new voucher code",
+            &format!(
+                "{} — worth {}. Keep it: it is shown only here. Your old code no longer works.",
+                voucher.code,
+                crate::credits::mail::money(grant.amount_cents, "USD")
+            ),
+        ),
+        Outcome::Voucher { voucher: None } => {
+            done("No voucher", "No voucher to show", "The business holds no ad credit that has not been used.")
+        }
     }
 }

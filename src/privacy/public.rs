@@ -39,7 +39,7 @@ fn parse_request(input: &PrivacyRequestIn) -> Result<(crate::domain::EmailAddres
             None => errs.push("marketing_consent", "is required for marketing (true or false)"),
             Some(c) => payload.marketing_consent = Some(c),
         },
-        PrivacyRequestKind::Export | PrivacyRequestKind::Erase => {
+        PrivacyRequestKind::Export | PrivacyRequestKind::Erase | PrivacyRequestKind::Voucher => {
             if input.business.is_some() {
                 errs.push("business", "is only for update_business");
             }
@@ -74,8 +74,18 @@ pub(super) fn parse_business_changes(b: &BusinessPatch, prefix: &str, errs: &mut
     if let Some(w) = &b.website {
         changes.website = errs.take(validate::url(&field("website"), w.trim()));
     }
-    let any =
-        b.name.is_some() || b.state.is_some() || b.industry.is_some() || b.employees.is_some() || b.website.is_some();
+    if let Some(e) = &b.ein {
+        match crate::domain::Ein::parse(e) {
+            Ok(ein) => changes.ein = Some(ein.to_string()),
+            Err(rule) => errs.push(field("ein"), rule),
+        }
+    }
+    let any = b.name.is_some()
+        || b.state.is_some()
+        || b.industry.is_some()
+        || b.employees.is_some()
+        || b.website.is_some()
+        || b.ein.is_some();
     if !any {
         errs.push(if prefix.is_empty() { "body" } else { prefix }, "must name at least one detail to change");
     }

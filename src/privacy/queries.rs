@@ -34,6 +34,10 @@ struct BusinessRow {
     created_at: NaiveDateTime,
     updated_at: NaiveDateTime,
     _deleted_at: Option<NaiveDateTime>,
+    ein: Option<String>,
+    _name_key: Option<String>,
+    _site_key: Option<String>,
+    _merged_into: Option<String>,
 }
 
 fn ts(t: NaiveDateTime) -> String {
@@ -163,6 +167,35 @@ fn load_emails(
         .collect())
 }
 
+/// The business's ad-credit grants (the voucher only by its prefix: the code is not kept).
+fn credit_grants(
+    conn: &mut DbConnection,
+    business_id: &str,
+) -> Result<Vec<super::wire::CreditGrantRecordOut>, AppError> {
+    use crate::credits::queries::Grant;
+    use crate::db::schema::credit_grants;
+    let rows: Vec<Grant> = credit_grants::table
+        .filter(credit_grants::business_id.eq(business_id))
+        .order(credit_grants::granted_at)
+        .select(Grant::as_select())
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .map(|g| super::wire::CreditGrantRecordOut {
+            id: g.id,
+            status: g.status,
+            amount_cents: g.amount_cents,
+            source: g.source,
+            event_id: g.event_id,
+            voucher_prefix: g.voucher_prefix,
+            granted_at: ts(g.granted_at),
+            ended_at: g.ended_at.map(ts),
+            end_reason: g.end_reason,
+            redeemed_at: g.redeemed_at.map(ts),
+        })
+        .collect())
+}
+
 /// The business's data, or `None` when it is unknown or already erased.
 pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<BusinessDataOut>, AppError> {
     let row: Option<BusinessRow> =
@@ -182,11 +215,13 @@ pub fn export(conn: &mut DbConnection, business_id: &str) -> Result<Option<Busin
             industry: b.industry,
             employees: b.employees,
             website: b.website,
+            ein: b.ein,
             created_at: ts(b.created_at),
             updated_at: ts(b.updated_at),
         },
         registrations,
         expert_bookings,
+        credit_grants: credit_grants(conn, business_id)?,
         emails,
     }))
 }

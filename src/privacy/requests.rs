@@ -38,6 +38,9 @@ pub fn action(kind: PrivacyKind) -> &'static str {
         PrivacyKind::UpdateBusiness => "change the details of the business it is the contact of",
         PrivacyKind::Marketing => "change whether it receives news about the Roadshow",
         PrivacyKind::Links => "send the links to its registrations",
+        PrivacyKind::Voucher => {
+            "show a new code for the ad-credit voucher of the business it is the contact of (the old code stops working)"
+        }
     }
 }
 
@@ -54,6 +57,8 @@ pub struct BusinessChanges {
     pub employees: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub website: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ein: Option<String>,
 }
 
 /// What a request carries besides its kind.
@@ -169,7 +174,7 @@ fn address_known(conn: &mut DbConnection, email: &str, kind: PrivacyKind) -> Res
     use diesel::dsl::exists;
     let contact =
         exists(businesses::table.filter(businesses::email.eq(email)).filter(businesses::deleted_at.is_null()));
-    if kind == PrivacyKind::UpdateBusiness {
+    if kind == PrivacyKind::UpdateBusiness || kind == PrivacyKind::Voucher {
         return Ok(diesel::select(contact).get_result(conn)?);
     }
     let attendee = exists(registrations::table.filter(registrations::attendee_email.eq(email)));
@@ -203,6 +208,7 @@ pub enum Outcome {
     Erase { summary: ErasureSummary },
     UpdateBusiness { business: BusinessOut },
     Marketing { marketing_consent: bool },
+    Voucher { voucher: Option<(crate::credits::queries::Grant, crate::credits::voucher::Voucher)> },
 }
 
 /// The answer for a link that is not (or no longer) valid: the same whatever the reason.
@@ -242,6 +248,20 @@ pub fn confirm(conn: &mut DbConnection, ctx: &MailContext, token: &str) -> Resul
             outbox::set_marketing_consent(conn, &email, consent, at)?;
             audit::record_system(conn, "update", "email_consent", &id, Changes::fields(&["marketing_consent"]))?;
             Ok(Outcome::Marketing { marketing_consent: consent })
+        }
+        PrivacyKind::Voucher => {
+            let business: Option<String> = businesses::table
+                .filter(businesses::email.eq(&email))
+                .filter(businesses::deleted_at.is_null())
+                .select(businesses::id)
+                .first(conn)
+                .optional()?;
+            let voucher = match business {
+                Some(b) => crate::credits::queries::reissue_voucher(conn, &b)?,
+                None => None,
+            };
+            audit::record_system(conn, "reissue_voucher", "business", &id, Changes::fields(&["voucher"]))?;
+            Ok(Outcome::Voucher { voucher })
         }
         PrivacyKind::Links => Err(invalid_link()),
     }
@@ -298,6 +318,13 @@ pub fn apply_business_changes(
     if let Some(v) = &changes.website {
         diesel::update(businesses::table.find(id)).set(businesses::website.eq(Some(v))).execute(conn)?;
         fields.push("website");
+    }
+    if let Some(ein) = &changes.ein {
+        crate::credits::identity::set_ein(conn, id, Some(ein), actor.is_some())?;
+        fields.push("ein");
+    }
+    if changes.name.is_some() || changes.state.is_some() || changes.website.is_some() {
+        crate::credits::identity::refresh_keys(conn, id)?;
     }
     diesel::update(businesses::table.find(id)).set(businesses::updated_at.eq(at)).execute(conn)?;
     let names: Vec<String> = fields.iter().map(|f| format!("business.{f}")).collect();

@@ -24,6 +24,9 @@ pub enum PrivacyRequestKind {
     UpdateBusiness,
     /// Giving or withdrawing the address's marketing consent (`marketing_consent`).
     Marketing,
+    /// A new code for the ad-credit voucher of the business the address is the contact of (the
+    /// old code stops working; codes are stored only as hashes, so this is how one is seen again).
+    Voucher,
 }
 
 impl From<PrivacyRequestKind> for PrivacyKind {
@@ -33,6 +36,7 @@ impl From<PrivacyRequestKind> for PrivacyKind {
             PrivacyRequestKind::Erase => PrivacyKind::Erase,
             PrivacyRequestKind::UpdateBusiness => PrivacyKind::UpdateBusiness,
             PrivacyRequestKind::Marketing => PrivacyKind::Marketing,
+            PrivacyRequestKind::Voucher => PrivacyKind::Voucher,
         }
     }
 }
@@ -68,6 +72,10 @@ pub struct BusinessPatch {
     pub employees: Option<String>,
     /// An `http` or `https` URL.
     pub website: Option<String>,
+    /// The business's US Employer Identification Number, `12-3456789` (the dash optional). One
+    /// business record per EIN: one held by another record is a 409.
+    #[schema(example = "12-3456789")]
+    pub ein: Option<String>,
 }
 
 /// `POST /api/v1/privacy/confirm`: the token of the emailed link.
@@ -109,6 +117,9 @@ pub struct BusinessOut {
     pub industry: Option<String>,
     pub employees: Option<String>,
     pub website: Option<String>,
+    /// `12-3456789`, when the business gave it.
+    #[serde(default)]
+    pub ein: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -122,7 +133,26 @@ pub struct BusinessDataOut {
     pub registrations: Vec<RegistrationRecordOut>,
     /// One-to-one sessions with experts booked for the business.
     pub expert_bookings: Vec<crate::experts::wire::BookingRecordOut>,
+    /// Its ad-credit grants (the voucher by its first group only: the code is not kept).
+    #[serde(default)]
+    pub credit_grants: Vec<CreditGrantRecordOut>,
     pub emails: Vec<EmailRecordOut>,
+}
+
+/// An ad-credit grant, as a business's data export shows it.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct CreditGrantRecordOut {
+    pub id: String,
+    pub status: crate::domain::GrantStatus,
+    pub amount_cents: i64,
+    pub source: crate::domain::GrantSource,
+    pub event_id: Option<String>,
+    pub voucher_prefix: String,
+    #[schema(format = DateTime)]
+    pub granted_at: String,
+    pub ended_at: Option<String>,
+    pub end_reason: Option<String>,
+    pub redeemed_at: Option<String>,
 }
 
 /// The event a registration is for.
@@ -254,6 +284,18 @@ pub enum ConfirmOut {
     UpdateBusiness { business: BusinessOut },
     /// The consent as it is now.
     Marketing { marketing_consent: bool },
+    /// The new voucher code, shown this once (`null`: the business holds no active, unredeemed
+    /// grant).
+    Voucher { voucher: Option<VoucherCodeOut> },
+}
+
+/// A voucher code issued anew through a verified link.
+#[derive(Debug, Serialize, Deserialize, ToSchema)]
+pub struct VoucherCodeOut {
+    pub grant_id: String,
+    pub amount_cents: i64,
+    #[schema(example = "7KQ2MZ-XH4PBD-9RT3WA")]
+    pub code: String,
 }
 
 impl From<Outcome> for ConfirmOut {
@@ -263,6 +305,13 @@ impl From<Outcome> for ConfirmOut {
             Outcome::Erase { summary } => ConfirmOut::Erase { summary: ErasureOut::from(&summary) },
             Outcome::UpdateBusiness { business } => ConfirmOut::UpdateBusiness { business },
             Outcome::Marketing { marketing_consent } => ConfirmOut::Marketing { marketing_consent },
+            Outcome::Voucher { voucher } => ConfirmOut::Voucher {
+                voucher: voucher.map(|(g, v)| VoucherCodeOut {
+                    grant_id: g.id,
+                    amount_cents: g.amount_cents,
+                    code: v.code,
+                }),
+            },
         }
     }
 }

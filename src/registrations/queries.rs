@@ -431,11 +431,11 @@ pub(crate) fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest
         "WITH l AS (SELECT pg_advisory_xact_lock_shared($8)) \
          INSERT INTO businesses (id, email, name, state_code, industry, employees, website, created_at, updated_at) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $9, $9 FROM states, l WHERE code = $4 \
-         ON CONFLICT (email) DO UPDATE SET email = businesses.email RETURNING id"
+         ON CONFLICT (email) DO UPDATE SET email = businesses.email RETURNING COALESCE(merged_into, id) AS id"
     } else {
         "INSERT INTO businesses (id, email, name, state_code, industry, employees, website, created_at, updated_at) \
          SELECT $1, $2, $3, $4, $5, $6, $7, $8, $8 FROM states WHERE code = $4 \
-         ON CONFLICT (email) DO UPDATE SET email = businesses.email RETURNING id"
+         ON CONFLICT (email) DO UPDATE SET email = businesses.email RETURNING COALESCE(merged_into, id) AS id"
     })
     .bind::<Text, _>(new_id())
     .bind::<Text, _>(&req.business_email)
@@ -646,11 +646,29 @@ pub fn promote_waitlist(
     Ok(promoted)
 }
 
-/// Marks a confirmed registration attended. Scoped: the actor must be able to manage its event.
-pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Registration, AppError> {
+/// Marks a confirmed registration attended and grants the business its ad credit in the same
+/// transaction ([`crate::credits::queries::grant_for_taking_part`]: when it never had one and the
+/// pool has room). Scoped: the actor must be able to manage its event. Checking in an attended
+/// registration again changes nothing and answers `already_granted` or what granting does now.
+pub fn check_in(
+    conn: &mut DbConnection,
+    ctx: &MailContext,
+    actor: &Actor,
+    id: &str,
+) -> Result<(Registration, crate::credits::queries::GrantOutcome), AppError> {
     let reg = find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such registration"))?;
+    let participation = crate::credits::queries::Participation {
+        business_id: reg.business_id.clone(),
+        source: crate::domain::GrantSource::CheckIn,
+        registration_id: Some(reg.id.clone()),
+        booking_id: None,
+        event_id: Some(reg.event_id.clone()),
+    };
     match reg.status {
-        RegistrationStatus::Attended => return Ok(reg),
+        RegistrationStatus::Attended => {
+            let outcome = crate::credits::queries::grant_for_taking_part(conn, ctx, &participation)?;
+            return Ok((reg, outcome));
+        }
         RegistrationStatus::Confirmed => {}
         other => return Err(AppError::conflict(format!("a {other} registration cannot be checked in"))),
     }
@@ -679,7 +697,8 @@ pub fn check_in(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<Regi
         id,
         crate::audit::Changes::fields(&["status", "checked_in_at"]),
     )?;
-    Ok(registrations::table.find(id).first(conn)?)
+    let outcome = crate::credits::queries::grant_for_taking_part(conn, ctx, &participation)?;
+    Ok((registrations::table.find(id).first(conn)?, outcome))
 }
 
 /// A registration whose event the actor may manage.

@@ -116,7 +116,7 @@ fn csv_answer(event_title: &str, rows: impl Iterator<Item = RegistrantOut>) -> H
 ///   the piece after the separator would start with a formula character.
 ///
 /// Stored text holds no control characters (`validate`), so tabs and CRs come only from older data.
-fn csv_field(value: &str) -> String {
+pub(crate) fn csv_field(value: &str) -> String {
     const FORMULA: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
     let risky = value.starts_with(FORMULA)
         || value.contains(['\t', '\r'])
@@ -129,10 +129,14 @@ fn csv_field(value: &str) -> String {
     }
 }
 
-/// Check a registrant in at the door (confirmed → attended; audited).
+/// Check a registrant in at the door (confirmed → attended; audited), and grant the business its
+/// ad credit.
 ///
-/// Checking in an attended registration changes nothing; a cancelled or waitlisted one, or one of
-/// a cancelled event, is a 409.
+/// Taking part earns the business its one $50 grant, in the same transaction, when it never had
+/// one and the pool (and the reserve it draws on) has room; the voucher is emailed to the
+/// business's contact address, and `credit` says what happened. Checking in an attended
+/// registration changes nothing; a cancelled or waitlisted one, or one of a cancelled event, is a
+/// 409.
 #[utoipa::path(
     post,
     path = "/api/v1/admin/registrations/{id}/check-in",
@@ -144,14 +148,17 @@ fn csv_field(value: &str) -> String {
 pub(crate) async fn check_in(
     actor: Actor,
     db: web::Data<Db>,
+    config: web::Data<crate::config::Config>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
-    let reg = db.write(move |c| queries::check_in(c, &actor, &id)).await?;
+    let ctx = crate::mail::MailContext::from_config(&config);
+    let (reg, outcome) = db.write(move |c| queries::check_in(c, &ctx, &actor, &id)).await?;
     Ok(HttpResponse::Ok().json(&CheckInOut {
         id: reg.id,
         status: reg.status,
         checked_in_at: reg.checked_in_at.map(|t| utc_string(from_db_time(t))),
+        credit: crate::credits::wire::CreditOutcomeOut::from(&outcome),
     }))
 }
 

@@ -303,4 +303,7 @@ pub struct CheckInOut {
     pub status: RegistrationStatus,
     #[schema(format = DateTime)]
     pub checked_in_at: Option<String>,
+    /// What checking in did about the business's ad credit (granted in the same transaction when
+    /// the business never had one and the pool has room).
+    pub credit: crate::credits::wire::CreditOutcomeOut,
 }

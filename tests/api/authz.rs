@@ -41,6 +41,8 @@ struct World {
     /// Events of A, one per caller, so each caller cancels its own.
     cancel_a: Vec<String>,
     registration_a: String,
+    /// The ad-credit grant A's registrant's business earned by checking in.
+    grant_a: String,
     /// The business of A's registrant (business records are national: admins only).
     business_a: String,
     attendee_a: String,
@@ -65,7 +67,15 @@ impl World {
     }
 
     fn ids_of_a(&self) -> Vec<&str> {
-        vec![&self.org_a, &self.user_a, &self.venue_a, &self.event_a, &self.registration_a, &self.attendee_a]
+        vec![
+            &self.org_a,
+            &self.user_a,
+            &self.venue_a,
+            &self.event_a,
+            &self.registration_a,
+            &self.attendee_a,
+            &self.grant_a,
+        ]
     }
 
     fn ids_of_b(&self) -> Vec<&str> {
@@ -317,6 +327,66 @@ fn cases() -> Vec<Case> {
         case(M::GET, |_, _| "/api/v1/admin/audit".into(), no_body, [200, 403, 403, 403, 401]),
         case(M::GET, |_, _| "/api/v1/admin/reports/states".into(), no_body, [200, 200, 200, 403, 401]),
         case(M::GET, |_, _| "/api/v1/admin/reports/organizations".into(), no_body, [200, 200, 200, 403, 401]),
+        // The ad-credit pool: national settings are the admins'; grants are scoped like registrants.
+        case(M::GET, |_, _| "/api/v1/admin/reports/credits".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/credits/pool".into(), no_body, [200, 200, 200, 403, 401]),
+        case(
+            M::PATCH,
+            |_, _| "/api/v1/admin/credits/pool".into(),
+            |_, _| Some(json!({"currency": "USD"})),
+            [200, 403, 403, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/credits/reserves".into(), no_body, [200, 200, 200, 403, 401]),
+        case(
+            M::PUT,
+            |_, _| "/api/v1/admin/credits/reserves".into(),
+            |_, _| Some(json!({"states": []})),
+            [200, 403, 403, 403, 401],
+        ),
+        // A JSON body where CSV is expected: the role is checked before the body is read.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/credits/reserves/allocate".into(),
+            |_, _| Some(json!({})),
+            [415, 403, 403, 403, 401],
+        ),
+        case(M::POST, |_, _| "/api/v1/admin/credits/reserves/TX/release".into(), no_body, [404, 403, 403, 403, 401]),
+        case(M::GET, |_, _| "/api/v1/admin/credits/grants".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/credits/grants/{}", w.grant_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/credits/grants/{}/revoke", w.grant_a),
+            |_, _| Some(json!({"reason": "matrix"})),
+            [200, 403, 403, 403, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/businesses/{}/credit-grant", w.business_a),
+            |_, _| Some(json!({"reason": "matrix"})),
+            [201, 403, 403, 403, 401],
+        ),
+        // A well-formed code nobody was given.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/credits/vouchers/redeem".into(),
+            |_, _| Some(json!({"code": roadshow::credits::voucher::Voucher::generate().code})),
+            [404, 404, 404, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/credits/reconcile".into(), no_body, [200, 403, 403, 403, 401]),
+        // A's webinar has not started: in scope, the rule refuses (409); out of scope, 404.
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/events/{}/webinar-attendance", w.event_a),
+            no_body,
+            [409, 409, 404, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/businesses/duplicates".into(), no_body, [200, 403, 403, 403, 401]),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/businesses/{}/merge", w.business_a),
+            |_, _| Some(json!({"from": "6a1f7c1e-0000-4000-8000-000000000000"})),
+            [404, 403, 403, 403, 401],
+        ),
     ]
 }
 
@@ -347,11 +417,12 @@ fn stop_start() -> chrono::DateTime<chrono::Utc> {
     chrono::DateTime::from_naive_utc_and_offset(d, chrono::Utc)
 }
 
-/// A path as a route: ids and `{placeholders}` become `{}`, the query string goes.
+/// A path as a route: ids, state codes and `{placeholders}` become `{}`, the query string goes.
 fn route_of(path: &str) -> String {
     let path = path.split('?').next().unwrap_or_default();
+    let state = |seg: &str| seg.len() == 2 && seg.chars().all(|c| c.is_ascii_uppercase());
     path.split('/')
-        .map(|seg| if seg.starts_with('{') || uuid::Uuid::parse_str(seg).is_ok() { "{}" } else { seg })
+        .map(|seg| if seg.starts_with('{') || uuid::Uuid::parse_str(seg).is_ok() || state(seg) { "{}" } else { seg })
         .collect::<Vec<_>>()
         .join("/")
 }
@@ -400,6 +471,8 @@ async fn world(app: &TestApp) -> World {
         let mut conn = app.db.get().unwrap();
         registrations::table.find(&registration_a).select(registrations::business_id).first(&mut conn).unwrap()
     };
+    let r = app.admin_post(&format!("/api/v1/admin/registrations/{registration_a}/check-in"), &json!({})).await;
+    let grant_a = crate::helpers::expect_status(r, 200).await["credit"]["grant_id"].as_str().unwrap().to_string();
     let dead_email = fixtures::queued_email(app, &registration_a, &attendee_a, "Hello");
     fixtures::make_dead(app, &dead_email);
     // A's stop, the expert's profile and windows there, and a booking.
@@ -468,6 +541,7 @@ async fn world(app: &TestApp) -> World {
         event_b,
         cancel_a,
         registration_a,
+        grant_a,
         business_a,
         attendee_a,
         dead_email,

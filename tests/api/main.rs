@@ -5,6 +5,7 @@ pub mod helpers;
 
 mod abuse;
 mod authz;
+mod credits;
 mod events;
 mod experts;
 mod faults;
