@@ -294,7 +294,42 @@ fn move_reserve(
     Ok(n == 1)
 }
 
-/// Appends one ledger entry (a grant's or an ending's counters).
+/// One ledger entry: what moved (deltas of the counters it touches) and why.
+#[derive(Debug, Default)]
+struct Entry<'a> {
+    kind: &'a str,
+    reserve: Option<&'a str>,
+    grant_id: Option<&'a str>,
+    business_id: Option<&'a str>,
+    granted_delta: i64,
+    count_delta: i32,
+    share_delta: i64,
+    total_delta: i64,
+    actor: Option<&'a Actor>,
+    note: Option<&'a str>,
+}
+
+/// Appends an entry to the ledger (which refuses every other change).
+fn append(conn: &mut DbConnection, e: Entry) -> Result<(), AppError> {
+    diesel::insert_into(credit_ledger::table)
+        .values((
+            credit_ledger::at.eq(now()),
+            credit_ledger::kind.eq(e.kind),
+            credit_ledger::reserve.eq(e.reserve),
+            credit_ledger::grant_id.eq(e.grant_id),
+            credit_ledger::business_id.eq(e.business_id),
+            credit_ledger::granted_delta_cents.eq(e.granted_delta),
+            credit_ledger::count_delta.eq(e.count_delta),
+            credit_ledger::share_delta_cents.eq(e.share_delta),
+            credit_ledger::total_delta_cents.eq(e.total_delta),
+            credit_ledger::actor_id.eq(e.actor.map(|a| a.user_id.as_str())),
+            credit_ledger::note.eq(e.note),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A grant's or an ending's entry.
 #[allow(clippy::too_many_arguments)]
 fn ledger(
     conn: &mut DbConnection,
@@ -307,23 +342,13 @@ fn ledger(
     actor: Option<&Actor>,
     note: Option<&str>,
 ) -> Result<(), AppError> {
-    diesel::insert_into(credit_ledger::table)
-        .values((
-            credit_ledger::at.eq(now()),
-            credit_ledger::kind.eq(kind),
-            credit_ledger::reserve.eq(reserve),
-            credit_ledger::grant_id.eq(grant_id),
-            credit_ledger::business_id.eq(business_id),
-            credit_ledger::granted_delta_cents.eq(granted_delta),
-            credit_ledger::count_delta.eq(count_delta),
-            credit_ledger::actor_id.eq(actor.map(|a| a.user_id.as_str())),
-            credit_ledger::note.eq(note),
-        ))
-        .execute(conn)?;
-    Ok(())
+    append(
+        conn,
+        Entry { kind, reserve, grant_id, business_id, granted_delta, count_delta, actor, note, ..Entry::default() },
+    )
 }
 
-/// Appends a ledger entry that changes the pool's total or a reserve's share.
+/// An entry that changes the pool's total or a reserve's share.
 fn ledger_share(
     conn: &mut DbConnection,
     kind: &str,
@@ -333,18 +358,10 @@ fn ledger_share(
     actor: &Actor,
     note: &str,
 ) -> Result<(), AppError> {
-    diesel::insert_into(credit_ledger::table)
-        .values((
-            credit_ledger::at.eq(now()),
-            credit_ledger::kind.eq(kind),
-            credit_ledger::reserve.eq(reserve),
-            credit_ledger::share_delta_cents.eq(share_delta),
-            credit_ledger::total_delta_cents.eq(total_delta),
-            credit_ledger::actor_id.eq(Some(actor.user_id.as_str())),
-            credit_ledger::note.eq(Some(note)),
-        ))
-        .execute(conn)?;
-    Ok(())
+    append(
+        conn,
+        Entry { kind, reserve, share_delta, total_delta, actor: Some(actor), note: Some(note), ..Entry::default() },
+    )
 }
 
 #[derive(QueryableByName)]

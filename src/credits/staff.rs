@@ -66,17 +66,21 @@ pub(crate) async fn patch_pool(
     Ok(HttpResponse::Ok().json(PoolOut::from(p)))
 }
 
+/// The largest amount any pool figure may be: $1 trillion in cents. Sums of such amounts stay
+/// far inside 64-bit integers on both engines.
+pub const MAX_CENTS: i64 = 100_000_000_000_000;
+
 fn parse_pool_patch(input: PoolPatch) -> Result<PoolChange, AppError> {
     let mut errors = Vec::new();
-    let positive = |field: &str, v: Option<i64>, errors: &mut Vec<FieldError>| {
-        if v.is_some_and(|v| v <= 0) {
-            errors.push(FieldError::new(field, "must be a positive number of cents"));
+    let cents = |field: &str, v: Option<i64>, errors: &mut Vec<FieldError>| {
+        if v.is_some_and(|v| v <= 0 || v > MAX_CENTS) {
+            errors.push(FieldError::new(field, format!("must be a positive number of cents, at most {MAX_CENTS}")));
         }
     };
-    positive("total_cents", input.total_cents, &mut errors);
-    positive("grant_cents", input.grant_cents, &mut errors);
-    if input.max_grants.is_some_and(|m| m <= 0) {
-        errors.push(FieldError::new("max_grants", "must be positive"));
+    cents("total_cents", input.total_cents, &mut errors);
+    cents("grant_cents", input.grant_cents, &mut errors);
+    if input.max_grants.is_some_and(|m| !(1..=100_000_000).contains(&m)) {
+        errors.push(FieldError::new("max_grants", "must be between 1 and 100000000"));
     }
     if let Some(c) = &input.currency {
         if c.len() != 3 || !c.chars().all(|c| c.is_ascii_uppercase()) {
@@ -165,8 +169,11 @@ pub(crate) async fn put_reserves(
                 if !seen.insert(code.to_string()) {
                     errors.push(FieldError::new(format!("states[{i}].state"), "is listed twice"));
                 }
-                if s.share_cents < 0 {
-                    errors.push(FieldError::new(format!("states[{i}].share_cents"), "must not be negative"));
+                if !(0..=MAX_CENTS).contains(&s.share_cents) {
+                    errors.push(FieldError::new(
+                        format!("states[{i}].share_cents"),
+                        format!("must be between 0 and {MAX_CENTS} cents"),
+                    ));
                 }
                 shares.push((code.to_string(), s.share_cents));
             }

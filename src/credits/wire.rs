@@ -61,10 +61,13 @@ impl From<Pool> for PoolOut {
 #[serde(deny_unknown_fields)]
 pub struct PoolPatch {
     /// Not below what is granted; the national reserve's share moves by the difference.
+    #[schema(minimum = 1, maximum = 100_000_000_000_000i64)]
     pub total_cents: Option<i64>,
     /// Applies to grants made from now on.
+    #[schema(minimum = 1, maximum = 100_000_000_000_000i64)]
     pub grant_cents: Option<i64>,
     /// Not below the grants made.
+    #[schema(minimum = 1, maximum = 100_000_000)]
     pub max_grants: Option<i32>,
     /// Three capital letters (ISO 4217).
     pub currency: Option<String>,
@@ -123,8 +126,8 @@ pub struct ReservesIn {
 pub struct StateShareIn {
     #[schema(example = "TX")]
     pub state: String,
-    /// A whole number of grants' worth is usual; any non-negative amount is accepted.
-    #[schema(example = 80_000_000)]
+    /// A whole number of grants' worth is usual; any amount from 0 is accepted.
+    #[schema(example = 80_000_000, minimum = 0, maximum = 100_000_000_000_000i64)]
     pub share_cents: i64,
 }
 

@@ -60,6 +60,18 @@ async fn texas_stop(app: &TestApp, capacity: i64) -> String {
     id
 }
 
+/// POSTs `body` as `text/csv` with the admin's token.
+async fn post_csv(app: &TestApp, path: &str, body: &str) -> reqwest::Response {
+    app.client
+        .post(app.url(path))
+        .bearer_auth(&app.admin_token)
+        .header("content-type", "text/csv")
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap()
+}
+
 fn business_of(app: &TestApp, registration: &str) -> String {
     use roadshow::db::schema::registrations;
     let mut conn = app.db.get().unwrap();
@@ -244,16 +256,7 @@ async fn a_state_reserve_holds_under_concurrency_and_release_sends_the_state_to_
 async fn reserves_are_allocated_from_a_csv_of_small_business_counts(app: TestApp) {
     let post = |body: &'static str, query: &'static str| {
         let app = &app;
-        async move {
-            app.client
-                .post(app.url(&format!("/api/v1/admin/credits/reserves/allocate{query}")))
-                .bearer_auth(&app.admin_token)
-                .header("content-type", "text/csv")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { post_csv(app, &format!("/api/v1/admin/credits/reserves/allocate{query}"), body).await }
     };
     let r = post("state,small_businesses\nTX,3000000\nCA,4000000\nVT,70000\n", "?national_percent=20").await;
     let out = expect_status(r, 200).await;
@@ -406,16 +409,7 @@ async fn webinar_attendance_uploads_mark_and_grant_with_a_result_per_row(app: Te
     let upload = |body: String| {
         let app = &app;
         let event = event.clone();
-        async move {
-            app.client
-                .post(app.url(&format!("/api/v1/admin/events/{event}/webinar-attendance")))
-                .bearer_auth(&app.admin_token)
-                .header("content-type", "text/csv")
-                .body(body)
-                .send()
-                .await
-                .unwrap()
-        }
+        async move { post_csv(app, &format!("/api/v1/admin/events/{event}/webinar-attendance"), &body).await }
     };
     let csv = "Name,Email,Attended Minutes\n\
                A,attendee10@shop10.example,45\n\
@@ -452,15 +446,7 @@ async fn webinar_attendance_uploads_mark_and_grant_with_a_result_per_row(app: Te
     assert_eq!(pool(&app).await["grant_count"], 2);
     // A stop takes no upload; a JSON body is a 415.
     let stop = texas_stop(&app, 5).await;
-    let r = app
-        .client
-        .post(app.url(&format!("/api/v1/admin/events/{stop}/webinar-attendance")))
-        .bearer_auth(&app.admin_token)
-        .header("content-type", "text/csv")
-        .body("a@b.example,40\n")
-        .send()
-        .await
-        .unwrap();
+    let r = post_csv(&app, &format!("/api/v1/admin/events/{stop}/webinar-attendance"), "a@b.example,40\n").await;
     expect_problem(r, 409, None).await;
     let r = app.admin_post(&format!("/api/v1/admin/events/{event}/webinar-attendance"), &json!({})).await;
     expect_problem(r, 415, None).await;
