@@ -49,7 +49,7 @@ pub struct OutboxOut {
     pub category: MailCategory,
     pub recipient: String,
     pub subject: String,
-    /// `<id@roadshow>`, the same on every attempt.
+    /// `<id@domain of ROADSHOW_MAIL_FROM>`, the same on every attempt.
     pub message_id: String,
     pub attempts: i32,
     #[schema(format = DateTime)]
@@ -74,17 +74,18 @@ pub struct OutboxOut {
     pub sent_at: Option<String>,
 }
 
-impl From<OutboxRow> for OutboxOut {
-    fn from(r: OutboxRow) -> Self {
+impl OutboxOut {
+    /// The row as admins see it, with the Message-ID it is sent with from `domain`.
+    fn new(r: OutboxRow, domain: &str) -> Self {
         let t = |v: chrono::NaiveDateTime| utc_string(from_db_time(v));
         OutboxOut {
+            message_id: outbox::message_id_at(&r.id, domain),
             id: r.id,
             status: r.status,
             template: r.template,
             category: r.category,
             recipient: r.recipient,
             subject: r.subject,
-            message_id: r.message_id,
             attempts: r.attempts,
             next_attempt_at: t(r.next_attempt_at),
             last_error: r.last_error,
@@ -142,6 +143,7 @@ impl From<outbox::OutboxStats> for OutboxStatsOut {
 pub(crate) async fn list_outbox(
     actor: Actor,
     db: web::Data<Db>,
+    config: web::Data<crate::config::Config>,
     QueryParams(q): QueryParams<OutboxQuery>,
 ) -> Result<web::Json<Page<OutboxOut>>, AppError> {
     actor.require_admin()?;
@@ -150,7 +152,8 @@ pub(crate) async fn list_outbox(
     let status = q.status;
     let mut rows = db.read(move |c| outbox::list(c, status, after, limit + 1)).await?;
     let next_cursor = next_page(&mut rows, limit, |r| (r.created_at, r.id.clone()));
-    Ok(web::Json(Page { items: rows.into_iter().map(OutboxOut::from).collect(), next_cursor }))
+    let domain = outbox::sender_domain(&config.mail_from);
+    Ok(web::Json(Page { items: rows.into_iter().map(|r| OutboxOut::new(r, &domain)).collect(), next_cursor }))
 }
 
 /// Outbox counts per status (national admins).
@@ -182,6 +185,7 @@ pub(crate) async fn outbox_stats(actor: Actor, db: web::Data<Db>) -> Result<web:
 pub(crate) async fn retry_outbox_email(
     actor: Actor,
     db: web::Data<Db>,
+    config: web::Data<crate::config::Config>,
     path: web::Path<String>,
 ) -> Result<web::Json<OutboxOut>, AppError> {
     actor.require_admin()?;
@@ -202,7 +206,7 @@ pub(crate) async fn retry_outbox_email(
         })
         .await?;
     tracing::info!(outbox.id = %row.id, user.id = %actor.user_id, "dead email queued again");
-    Ok(web::Json(row.into()))
+    Ok(web::Json(OutboxOut::new(row, &outbox::sender_domain(&config.mail_from))))
 }
 
 /// What a mail client posts for a one-click unsubscription (RFC 8058); the page's button posts

@@ -71,9 +71,36 @@ pub struct OutboxRow {
     pub sent_at: Option<NaiveDateTime>,
 }
 
-/// The Message-ID of the outbox row `id`: one per row, so a re-send is recognisably the same message.
+/// What the `message_id` column holds for the outbox row `id` (kept for rows written before the
+/// header took the sender's domain); the header itself is [`message_id_at`].
 pub fn message_id(id: &str) -> String {
     format!("<{id}@roadshow>")
+}
+
+/// The Message-ID header of the outbox row `id` sent from an address at `domain` (the domain of
+/// `ROADSHOW_MAIL_FROM`, which relays and spam filters expect): one per row, so a re-send is
+/// recognisably the same message.
+pub fn message_id_at(id: &str, domain: &str) -> String {
+    format!("<{id}@{domain}>")
+}
+
+#[cfg(test)]
+#[test]
+fn message_ids_take_the_senders_domain() {
+    assert_eq!(sender_domain("Roadshow <no-reply@Roadshow.Example>"), "roadshow.example");
+    assert_eq!(sender_domain("news@chamber.example.org"), "chamber.example.org");
+    assert_eq!(sender_domain("not an address"), "localhost");
+    assert_eq!(message_id_at("abc", "roadshow.example"), "<abc@roadshow.example>");
+}
+
+/// The domain of a sender like `Roadshow <no-reply@roadshow.example>` (`localhost` when it has
+/// none).
+pub fn sender_domain(mail_from: &str) -> String {
+    let email = super::parse_organizer(mail_from).email;
+    match email.rsplit_once('@') {
+        Some((_, d)) if !d.trim().is_empty() => d.trim().trim_end_matches('>').to_ascii_lowercase(),
+        _ => "localhost".into(),
+    }
 }
 
 /// Binds an email's own columns, in this order: `id, dedupe_key, recipient, template, category,

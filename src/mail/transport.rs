@@ -90,7 +90,7 @@ pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendErr
         .from(from.clone())
         .to(to)
         .subject(row.subject.clone())
-        .message_id(Some(row.message_id.clone()))
+        .message_id(Some(super::outbox::message_id_at(&row.id, from.email.domain())))
         .raw_header(HeaderValue::new(HeaderName::new_from_ascii_str("Auto-Submitted"), "auto-generated".into()));
     let extra: serde_json::Map<String, serde_json::Value> = serde_json::from_str(&row.headers).unwrap_or_default();
     for (name, value) in extra {
