@@ -79,6 +79,8 @@ pub struct Config {
     /// (the platform's attendance export) to count as having attended and earn the ad credit
     /// (default 30).
     pub webinar_attendance_minutes: u32,
+    /// `ROADSHOW_METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization: Bearer <it>`.
+    pub metrics_token: Option<String>,
     /// Test-only: makes background workers panic on purpose. Never set from the environment.
     #[doc(hidden)]
     pub fault_injection: crate::jobs::supervisor::FaultInjection,
@@ -122,6 +124,7 @@ impl Config {
             idempotency_ttl_hours: 24,
             expert_bookings_per_business: 1,
             webinar_attendance_minutes: 30,
+            metrics_token: None,
             fault_injection: Default::default(),
         }
     }
@@ -236,6 +239,15 @@ impl Config {
         }
         if let Some(v) = get("ROADSHOW_IDEMPOTENCY_TTL_HOURS") {
             c.idempotency_ttl_hours = parse_num("ROADSHOW_IDEMPOTENCY_TTL_HOURS", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_METRICS_TOKEN") {
+            if v.trim().len() < 16 {
+                return Err(ConfigError {
+                    var: "ROADSHOW_METRICS_TOKEN",
+                    message: "must be at least 16 characters".into(),
+                });
+            }
+            c.metrics_token = Some(v.trim().to_string());
         }
         if let Some(v) = get("ROADSHOW_WEBINAR_ATTENDANCE_MINUTES") {
             c.webinar_attendance_minutes = parse_num("ROADSHOW_WEBINAR_ATTENDANCE_MINUTES", &v)?;

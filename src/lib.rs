@@ -19,6 +19,7 @@ pub mod experts;
 pub mod http;
 pub mod jobs;
 pub mod mail;
+pub mod metrics;
 pub mod openapi;
 pub mod ops;
 pub mod pages;

@@ -30,11 +30,11 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
                        the bad field. Public writes are rate limited per client (429 with `Retry-After`).",
         license(name = "Apache-2.0", identifier = "Apache-2.0"),
     ),
-    paths(crate::ops::healthz, crate::ops::readyz, crate::ops::openapi_json),
+    paths(crate::ops::healthz, crate::ops::readyz, crate::ops::openapi_json, crate::metrics::scrape),
     components(schemas(Problem, FieldError)),
     modifiers(&SecuritySchemes),
     tags(
-        (name = "operations", description = "Liveness, readiness and this document."),
+        (name = "operations", description = "Liveness, readiness, metrics and this document."),
         (name = "events", description = "Published events, and their scheduling by partner staff."),
         (name = "registrations", description = "Registering a business, and managing a registration with its token."),
         (name = "privacy", description = "A business's own data: export, erasure, corrections, consent."),

@@ -21,7 +21,10 @@ use crate::jobs::supervisor::{WorkerStatus, Workers};
 use crate::routes::{get, Router};
 
 pub fn routes(r: &mut Router) {
-    r.at("/healthz", [get(healthz)]).at("/readyz", [get(readyz)]).at("/api/openapi.json", [get(openapi_json)]);
+    r.at("/healthz", [get(healthz)])
+        .at("/readyz", [get(readyz)])
+        .at("/api/openapi.json", [get(openapi_json)])
+        .at("/metrics", [get(crate::metrics::scrape)]);
 }
 
 /// Swagger UI at `/docs/` (and `/docs`, redirected). Not API operations, so not in the spec.

@@ -42,7 +42,9 @@ pub async fn request_span(
         Ok(mut res) => {
             let route = res.request().match_pattern().unwrap_or_else(|| "(unmatched)".into());
             let status = res.status().as_u16();
-            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            let elapsed = started.elapsed();
+            crate::metrics::record_request(&route, res.request().method(), status, elapsed);
+            let ms = elapsed.as_secs_f64() * 1000.0;
             if status >= 500 {
                 tracing::warn!(http.route = %route, http.status = status, latency_ms = ms, "request failed");
             } else {

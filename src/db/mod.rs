@@ -321,7 +321,10 @@ impl Db {
     }
 
     fn checkout(&self) -> Result<PooledConn, AppError> {
-        self.pool.get().map_err(|e| AppError::Unavailable(e.to_string()))
+        let started = std::time::Instant::now();
+        let conn = self.pool.get().map_err(|e| AppError::Unavailable(e.to_string()));
+        crate::metrics::record_pool_wait(started.elapsed());
+        conn
     }
 
     /// A connection that has just answered `SELECT 1`. Dead ones met on the way are dropped (the

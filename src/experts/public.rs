@@ -337,7 +337,9 @@ pub(crate) async fn book_slot(
     let idem = crate::registrations::public::idempotency(&req, &fingerprint, config.idempotency_ttl_hours)?;
     let ctx = MailContext::from_config(&config);
     let limit = config.expert_bookings_per_business;
-    let booked = db.write_retrying(move |c| queries::book(c, &ctx, limit, &slot_id, &parsed, idem.as_ref())).await?;
+    let booked = db.write_retrying(move |c| queries::book(c, &ctx, limit, &slot_id, &parsed, idem.as_ref())).await;
+    crate::metrics::booking(if booked.is_ok() { "booked" } else { "refused" });
+    let booked = booked?;
     let links = booked.manage_token.as_deref().map(|t| BookingLinksOut::new(&config, &booked.id, t));
     let out = BookingCreatedOut {
         id: booked.id.clone(),

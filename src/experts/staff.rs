@@ -592,6 +592,14 @@ pub(crate) async fn mark_attendance(
             Ok(item)
         })
         .await?;
+    if let Some(c) = &out.credit {
+        crate::metrics::grant(match c.outcome.as_str() {
+            "granted" => "granted",
+            "already_granted" => "already_granted",
+            "pool_empty" => "pool_empty",
+            _ => "not_open",
+        });
+    }
     Ok(HttpResponse::Ok().json(out))
 }
 

@@ -254,7 +254,9 @@ pub fn spawn(
 ) -> std::io::Result<()> {
     supervisor::supervise("scheduler", heartbeat, move || {
         FaultInjection::maybe_panic(&faults.scheduler_panics, "scheduler");
-        if let Err(e) = run_once_blocking(&db, &ctx, Utc::now()) {
+        let result = run_once_blocking(&db, &ctx, Utc::now());
+        crate::metrics::scheduler_run(result.is_ok());
+        if let Err(e) = result {
             tracing::error!(error = %e, "scheduler pass failed");
         }
         interval

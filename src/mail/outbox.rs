@@ -436,6 +436,15 @@ pub fn stats(conn: &mut DbConnection, at: NaiveDateTime) -> Result<OutboxStats, 
     Ok(OutboxStats { per_status: per_status.into_iter().collect(), due, oldest_pending })
 }
 
+/// When the longest-waiting due email became due (`None`: nothing pending is due at `at`).
+pub fn oldest_due(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, AppError> {
+    Ok(outbox::table
+        .filter(outbox::status.eq(OutboxStatus::Pending))
+        .filter(outbox::next_attempt_at.le(at))
+        .select(diesel::dsl::min(outbox::next_attempt_at))
+        .first(conn)?)
+}
+
 /// Puts a dead row back in the queue, due now, with a fresh attempt budget. 404 when unknown, 409
 /// when the row is not dead.
 pub fn retry_dead(conn: &mut DbConnection, id: &str, at: NaiveDateTime) -> Result<OutboxRow, AppError> {

@@ -141,6 +141,7 @@ pub fn deliver_due_blocking(db: &Db, mailer: &Mailer, now: DateTime<Utc>) -> Res
             break;
         }
     }
+    crate::metrics::emails(stats.sent, stats.retried, stats.dead);
     if stats.claimed > 0 {
         tracing::info!(
             worker = %mailer.worker_id,

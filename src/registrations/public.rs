@@ -154,6 +154,20 @@ pub(crate) async fn create_registration(
         other => other,
     };
     let outcome = match outcome {
+        Ok(o) => {
+            crate::metrics::registration(match &o {
+                Outcome::Replayed(_) => "replayed",
+                Outcome::Created(c) if c.status == crate::domain::RegistrationStatus::Waitlisted => "waitlisted",
+                Outcome::Created(_) => "confirmed",
+            });
+            Ok(o)
+        }
+        Err(e) => {
+            crate::metrics::registration("refused");
+            Err(e)
+        }
+    };
+    let outcome = match outcome {
         Err(AppError::Conflict { existing_id: None, detail }) if detail == queries::ALREADY_REGISTERED => {
             // The unique index refused the insert (everything before it was rolled back). Name
             // nothing: the attendee is emailed their links instead (at most one such email per

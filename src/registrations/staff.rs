@@ -154,6 +154,7 @@ pub(crate) async fn check_in(
     let id = parse_id("id", &path)?;
     let ctx = crate::mail::MailContext::from_config(&config);
     let (reg, outcome) = db.write(move |c| queries::check_in(c, &ctx, &actor, &id)).await?;
+    crate::metrics::grant(outcome.as_str());
     Ok(HttpResponse::Ok().json(&CheckInOut {
         id: reg.id,
         status: reg.status,

@@ -42,3 +42,58 @@ async fn a_line_logged_by_database_work_carries_the_request_id(app: TestApp) {
 }
 
 both_backends!(a_line_logged_by_database_work_carries_the_request_id);
+
+/// `GET /metrics`: the text format, route patterns not paths, nothing personal; counts move.
+async fn metrics_count_requests_by_route_pattern_and_outcomes_without_personal_data(app: TestApp) {
+    let event = app.published_webinar(1).await;
+    let scrape = || async {
+        let r = app.get("/metrics").await;
+        assert_eq!(r.status(), 200);
+        assert!(r.headers()["content-type"].to_str().unwrap().starts_with("application/openmetrics-text"));
+        r.text().await.unwrap()
+    };
+    let value = |text: &str, prefix: &str| -> f64 {
+        text.lines().find(|l| l.starts_with(prefix)).and_then(|l| l.rsplit(' ').next()?.parse().ok()).unwrap_or(0.0)
+    };
+    let before = scrape().await;
+    let first = crate::registrations::registration(901);
+    let second = crate::registrations::registration(902);
+    for body in [&first, &second] {
+        let r = app.post_json(&format!("/api/v1/events/{event}/registrations"), body).await;
+        assert_eq!(r.status(), 201);
+    }
+    let r = app.get(&format!("/api/v1/events/{event}?utm=secret-campaign")).await;
+    assert_eq!(r.status(), 200);
+    let after = scrape().await;
+    for outcome in ["confirmed", "waitlisted"] {
+        let line = format!("roadshow_registrations_total{{outcome=\"{outcome}\"}}");
+        // The registry is the process's: tests running beside this one count too.
+        assert!(value(&after, &line) - value(&before, &line) >= 1.0, "{outcome}:\n{after}");
+    }
+    let route =
+        "roadshow_http_requests_total{route=\"/api/v1/events/{id}/registrations\",method=\"POST\",status=\"201\"}";
+    assert!(value(&after, route) - value(&before, route) >= 2.0, "{after}");
+    assert!(after.contains("roadshow_http_request_duration_seconds_bucket{"), "latency histograms");
+    assert!(after.contains("roadshow_outbox_emails{status=\"pending\"}"), "outbox depth by status");
+    assert!(after.contains("roadshow_outbox_oldest_due_seconds "), "{after}");
+    assert!(after.contains("roadshow_db_pool_max "), "{after}");
+    assert!(after.contains("roadshow_db_pool_wait_seconds_bucket"), "{after}");
+    // Labels carry patterns and fixed words: no id, address, name or query string.
+    for secret in [event.as_str(), "owner901@shop901.example", "Attendee 901", "secret-campaign"] {
+        assert!(!after.contains(secret), "{secret} leaked into the metrics");
+    }
+}
+
+async fn metrics_need_the_token_when_one_is_set(app: TestApp) {
+    let r = app.get("/metrics").await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(r.headers()["content-type"], "application/problem+json");
+    let r = app.request(reqwest::Method::GET, "/metrics", Some("wrong-token-wrong-token"), None).await;
+    assert_eq!(r.status(), 401);
+    let r = app.request(reqwest::Method::GET, "/metrics", Some("scrape-token-0123456789"), None).await;
+    assert_eq!(r.status(), 200);
+    assert!(r.text().await.unwrap().ends_with("# EOF\n"));
+}
+
+both_backends!(metrics_count_requests_by_route_pattern_and_outcomes_without_personal_data);
+both_backends!(with |c| c.metrics_token = Some("scrape-token-0123456789".into()); metrics_need_the_token_when_one_is_set);
