@@ -17,6 +17,8 @@ pub struct Application {
     port: u16,
     db: Db,
     server: Server,
+    workers: Workers,
+    shutdown_bound: std::time::Duration,
 }
 
 impl Application {
@@ -28,8 +30,9 @@ impl Application {
             .map_err(|e| format!("ROADSHOW_BIND: cannot listen on {}: {e}", config.bind))?;
         let port = listener.local_addr().map_err(|e| e.to_string())?.port();
         let workers = if config.background { crate::jobs::start_background(&db, &config)? } else { Workers::default() };
-        let server = build_server(listener, db.clone(), workers, config)?;
-        Ok(Application { port, db, server })
+        let shutdown_bound = std::time::Duration::from_secs(config.shutdown_seconds);
+        let server = build_server(listener, db.clone(), workers.clone(), config)?;
+        Ok(Application { port, db, server, workers, shutdown_bound })
     }
 
     pub fn port(&self) -> u16 {
@@ -45,8 +48,23 @@ impl Application {
         self.server.handle()
     }
 
+    /// Serves until the server is stopped (SIGTERM, Ctrl-C or a [`Application::handle`]), then
+    /// stops the background workers. On a signal the server stops accepting connections at once
+    /// and gives the requests in flight up to `ROADSHOW_SHUTDOWN_SECONDS` to finish; the workers
+    /// then finish their step in progress (the outbox worker sends nothing new and releases what it
+    /// claimed but did not send) within the same bound again.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        tracing::info!("HTTP server stopped; stopping background workers");
+        let workers = self.workers.clone();
+        let bound = self.shutdown_bound;
+        let late = actix_web::rt::task::spawn_blocking(move || workers.stop(bound)).await.unwrap_or_default();
+        if late.is_empty() {
+            tracing::info!("background workers stopped");
+        } else {
+            tracing::warn!(workers = ?late, "background workers still busy at the end of the shutdown bound");
+        }
+        served
     }
 }
 
@@ -64,6 +82,7 @@ pub fn connect_and_migrate(config: &Config) -> Result<Db, String> {
 
 fn build_server(listener: TcpListener, db: Db, background: Workers, config: Config) -> Result<Server, String> {
     let workers = config.http_workers;
+    let shutdown_seconds = config.shutdown_seconds;
     let cors_origins = config.cors_origins.clone();
     let db_data = web::Data::new(db);
     let config_data = web::Data::new(config);
@@ -89,6 +108,7 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
             .default_service(web::to(crate::routes::unrouted))
     })
     .workers(workers)
+    .shutdown_timeout(shutdown_seconds)
     .listen(listener)
     .map_err(|e| format!("cannot start the HTTP server: {e}"))?
     .run();

@@ -79,6 +79,9 @@ pub struct Config {
     /// (the platform's attendance export) to count as having attended and earn the ad credit
     /// (default 30).
     pub webinar_attendance_minutes: u32,
+    /// `ROADSHOW_SHUTDOWN_SECONDS`: on SIGTERM or Ctrl-C, how long requests in flight may take to
+    /// finish, and then how long background workers may take to finish their step (default 20).
+    pub shutdown_seconds: u64,
     /// `ROADSHOW_METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization: Bearer <it>`.
     pub metrics_token: Option<String>,
     /// Test-only: makes background workers panic on purpose. Never set from the environment.
@@ -125,6 +128,7 @@ impl Config {
             expert_bookings_per_business: 1,
             webinar_attendance_minutes: 30,
             metrics_token: None,
+            shutdown_seconds: 20,
             fault_injection: Default::default(),
         }
     }
@@ -239,6 +243,12 @@ impl Config {
         }
         if let Some(v) = get("ROADSHOW_IDEMPOTENCY_TTL_HOURS") {
             c.idempotency_ttl_hours = parse_num("ROADSHOW_IDEMPOTENCY_TTL_HOURS", &v)?;
+        }
+        if let Some(v) = get("ROADSHOW_SHUTDOWN_SECONDS") {
+            c.shutdown_seconds = parse_num("ROADSHOW_SHUTDOWN_SECONDS", &v)?;
+            if c.shutdown_seconds > 600 {
+                return Err(ConfigError { var: "ROADSHOW_SHUTDOWN_SECONDS", message: "must be at most 600".into() });
+            }
         }
         if let Some(v) = get("ROADSHOW_METRICS_TOKEN") {
             if v.trim().len() < 16 {

@@ -250,9 +250,10 @@ pub fn spawn(
     ctx: MailContext,
     interval: Duration,
     heartbeat: Arc<Heartbeat>,
+    shutdown: supervisor::Shutdown,
     faults: FaultInjection,
-) -> std::io::Result<()> {
-    supervisor::supervise("scheduler", heartbeat, move || {
+) -> std::io::Result<std::thread::JoinHandle<()>> {
+    supervisor::supervise("scheduler", heartbeat, shutdown, move || {
         FaultInjection::maybe_panic(&faults.scheduler_panics, "scheduler");
         let result = run_once_blocking(&db, &ctx, Utc::now());
         crate::metrics::scheduler_run(result.is_ok());
@@ -268,30 +269,41 @@ pub fn spawn(
 /// settings, naming the variable.
 pub fn start_background(db: &Db, config: &Config) -> Result<Workers, String> {
     let floor = Duration::from_secs(config.worker_stall_secs);
+    let shutdown = supervisor::Shutdown::default();
+    let mut threads = Vec::new();
     let mut mailer = crate::mail::worker::Mailer::from_config(config)?;
     let poll = Duration::from_millis(config.mail_poll_ms);
     let outbox_beat = Heartbeat::new("outbox_worker", poll, floor);
     mailer.heartbeat = Some(outbox_beat.clone());
-    crate::mail::worker::spawn(db.clone(), mailer, poll, config.fault_injection.clone())
-        .map_err(|e| format!("cannot start the outbox worker: {e}"))?;
+    mailer.shutdown = Some(shutdown.clone());
+    threads.push(
+        crate::mail::worker::spawn(db.clone(), mailer, poll, shutdown.clone(), config.fault_injection.clone())
+            .map_err(|e| format!("cannot start the outbox worker: {e}"))?,
+    );
     let interval = Duration::from_secs(config.scheduler_interval_secs);
     let scheduler_beat = Heartbeat::new("scheduler", interval, floor);
-    spawn(
-        db.clone(),
-        MailContext::from_config(config),
-        interval,
-        scheduler_beat.clone(),
-        config.fault_injection.clone(),
-    )
-    .map_err(|e| format!("cannot start the scheduler: {e}"))?;
+    threads.push(
+        spawn(
+            db.clone(),
+            MailContext::from_config(config),
+            interval,
+            scheduler_beat.clone(),
+            shutdown.clone(),
+            config.fault_injection.clone(),
+        )
+        .map_err(|e| format!("cannot start the scheduler: {e}"))?,
+    );
     let privacy_beat = Heartbeat::new("privacy_requests", poll, floor);
-    crate::privacy::requests::spawn(
-        db.clone(),
-        MailContext::from_config(config),
-        poll,
-        chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
-        privacy_beat.clone(),
-    )
-    .map_err(|e| format!("cannot start the privacy request worker: {e}"))?;
-    Ok(Workers::new(vec![outbox_beat, scheduler_beat, privacy_beat]))
+    threads.push(
+        crate::privacy::requests::spawn(
+            db.clone(),
+            MailContext::from_config(config),
+            poll,
+            chrono::Duration::hours(i64::from(config.idempotency_ttl_hours)),
+            privacy_beat.clone(),
+            shutdown.clone(),
+        )
+        .map_err(|e| format!("cannot start the privacy request worker: {e}"))?,
+    );
+    Ok(Workers::new(vec![outbox_beat, scheduler_beat, privacy_beat], shutdown, threads))
 }

@@ -23,6 +23,36 @@ use std::time::Duration;
 use serde::Serialize;
 
 /// The pause after a first panic; it doubles with each further panic in a row.
+/// Asks the background workers of a process to stop, and wakes them from their pauses: each stops
+/// between steps (a step in progress finishes; the outbox worker sends nothing more and releases
+/// what it claimed but did not send, see `mail::worker`).
+#[derive(Debug, Clone, Default)]
+pub struct Shutdown(Arc<(std::sync::Mutex<bool>, std::sync::Condvar)>);
+
+impl Shutdown {
+    /// Asks every worker holding this token to stop.
+    pub fn stop(&self) {
+        let (flag, wake) = &*self.0;
+        *flag.lock().unwrap_or_else(|p| p.into_inner()) = true;
+        wake.notify_all();
+    }
+
+    pub fn is_stopping(&self) -> bool {
+        *self.0 .0.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Sleeps `d`, or less when asked to stop meanwhile; returns whether to stop.
+    pub fn pause(&self, d: Duration) -> bool {
+        let (flag, wake) = &*self.0;
+        let guard = flag.lock().unwrap_or_else(|p| p.into_inner());
+        if d.is_zero() {
+            return *guard;
+        }
+        let (guard, _) = wake.wait_timeout_while(guard, d, |stopping| !*stopping).unwrap_or_else(|p| p.into_inner());
+        *guard
+    }
+}
+
 const FIRST_RESTART_DELAY: Duration = Duration::from_secs(1);
 /// The longest pause between restarts.
 const MAX_RESTART_DELAY: Duration = Duration::from_secs(60);
@@ -74,9 +104,17 @@ fn now_ms() -> i64 {
     chrono::Utc::now().timestamp_millis()
 }
 
-/// The heartbeats of this process's background workers (none when `ROADSHOW_BACKGROUND=false`).
+/// This process's background workers (none when `ROADSHOW_BACKGROUND=false`): their heartbeats
+/// for `/readyz`, and their threads, which [`Workers::stop`] asks to stop and joins.
 #[derive(Debug, Clone, Default)]
-pub struct Workers(Arc<Vec<Arc<Heartbeat>>>);
+pub struct Workers(Arc<WorkersInner>);
+
+#[derive(Debug, Default)]
+struct WorkersInner {
+    heartbeats: Vec<Arc<Heartbeat>>,
+    shutdown: Shutdown,
+    threads: std::sync::Mutex<Vec<std::thread::JoinHandle<()>>>,
+}
 
 /// One worker as `/readyz` shows it.
 #[derive(Debug, Clone, Serialize, serde::Deserialize, utoipa::ToSchema)]
@@ -88,13 +126,40 @@ pub struct WorkerStatus {
 }
 
 impl Workers {
-    pub fn new(heartbeats: Vec<Arc<Heartbeat>>) -> Workers {
-        Workers(Arc::new(heartbeats))
+    /// Workers whose threads are `threads`, all holding `shutdown`.
+    pub fn new(
+        heartbeats: Vec<Arc<Heartbeat>>,
+        shutdown: Shutdown,
+        threads: Vec<std::thread::JoinHandle<()>>,
+    ) -> Workers {
+        Workers(Arc::new(WorkersInner { heartbeats, shutdown, threads: std::sync::Mutex::new(threads) }))
+    }
+
+    /// Asks every worker to stop and waits up to `within` for their threads to end (a step in
+    /// progress finishes first). Returns the names of threads still running after that.
+    pub fn stop(&self, within: Duration) -> Vec<String> {
+        self.0.shutdown.stop();
+        let deadline = std::time::Instant::now() + within;
+        let threads: Vec<std::thread::JoinHandle<()>> =
+            std::mem::take(&mut *self.0.threads.lock().unwrap_or_else(|p| p.into_inner()));
+        let mut late = Vec::new();
+        for t in threads {
+            while !t.is_finished() && std::time::Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            if t.is_finished() {
+                let _ = t.join();
+            } else {
+                late.push(t.thread().name().unwrap_or("worker").to_string());
+            }
+        }
+        late
     }
 
     /// Each worker by name.
     pub fn report(&self) -> std::collections::BTreeMap<&'static str, WorkerStatus> {
         self.0
+            .heartbeats
             .iter()
             .map(|h| {
                 let status = WorkerStatus {
@@ -109,28 +174,32 @@ impl Workers {
 
     /// The names of the stalled workers.
     pub fn stalled(&self) -> Vec<&'static str> {
-        self.0.iter().filter(|h| h.is_stalled()).map(|h| h.name()).collect()
+        self.0.heartbeats.iter().filter(|h| h.is_stalled()).map(|h| h.name()).collect()
     }
 }
 
 /// Runs `step` over and over in a thread named `name`, sleeping for the pause each step returns,
 /// restarting it with backoff when it panics (see the module docs), and beating `heartbeat` after
-/// each completed step.
-pub fn supervise<F>(name: &'static str, heartbeat: Arc<Heartbeat>, mut step: F) -> std::io::Result<()>
+/// each completed step, until `shutdown` asks it to stop (checked between steps, and waking it from
+/// a pause). Returns the thread, for [`Workers`] to join.
+pub fn supervise<F>(
+    name: &'static str,
+    heartbeat: Arc<Heartbeat>,
+    shutdown: Shutdown,
+    mut step: F,
+) -> std::io::Result<std::thread::JoinHandle<()>>
 where
     F: FnMut() -> Duration + Send + 'static,
 {
     std::thread::Builder::new().name(name.into()).spawn(move || {
         let mut restart_delay = FIRST_RESTART_DELAY;
-        loop {
-            // AssertUnwindSafe: what a step shares across steps (the mailer's SMTP pool, the database
-            // pool) stays consistent when a step unwinds; their locks tolerate poisoning.
+        while !shutdown.is_stopping() {
             match catch_unwind(AssertUnwindSafe(&mut step)) {
                 Ok(pause) => {
                     heartbeat.beat();
                     restart_delay = FIRST_RESTART_DELAY;
-                    if !pause.is_zero() {
-                        std::thread::sleep(pause);
+                    if shutdown.pause(pause) {
+                        break;
                     }
                 }
                 Err(panic) => {
@@ -140,13 +209,15 @@ where
                         restart_in_ms = restart_delay.as_millis() as u64,
                         "background worker panicked; restarting it"
                     );
-                    std::thread::sleep(restart_delay);
+                    if shutdown.pause(restart_delay) {
+                        break;
+                    }
                     restart_delay = (restart_delay * 2).min(MAX_RESTART_DELAY);
                 }
             }
         }
-    })?;
-    Ok(())
+        tracing::info!(worker = name, "background worker stopped");
+    })
 }
 
 fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
@@ -192,7 +263,7 @@ mod tests {
         assert!(!h.is_stalled());
         h.last_ms.store(now_ms() - 31_000, Ordering::Relaxed);
         assert!(h.is_stalled());
-        let workers = Workers::new(vec![h.clone()]);
+        let workers = Workers::new(vec![h.clone()], Shutdown::default(), Vec::new());
         assert_eq!(workers.stalled(), vec!["w"]);
         assert_eq!(workers.report()["w"].status, "stalled");
         h.beat();
@@ -207,7 +278,8 @@ mod tests {
         let faults = FaultInjection::default();
         faults.outbox_worker_panics.store(1, Ordering::SeqCst);
         let panics = faults.outbox_worker_panics.clone();
-        supervise("test-worker", h.clone(), move || {
+        let shutdown = Shutdown::default();
+        let thread = supervise("test-worker", h.clone(), shutdown.clone(), move || {
             FaultInjection::maybe_panic(&panics, "test worker");
             counted.fetch_add(1, Ordering::SeqCst);
             Duration::from_millis(10)
@@ -219,5 +291,19 @@ mod tests {
             std::thread::sleep(Duration::from_millis(20));
         }
         assert_eq!(faults.outbox_worker_panics.load(Ordering::SeqCst), 0, "the fault was injected");
+        let workers = Workers::new(vec![h], shutdown, vec![thread]);
+        assert!(workers.stop(Duration::from_secs(5)).is_empty(), "the worker stops when asked");
+    }
+
+    #[test]
+    fn stopping_wakes_a_worker_from_a_long_pause() {
+        let h = Heartbeat::new("sleeper", Duration::from_secs(3600), Duration::from_secs(3600));
+        let shutdown = Shutdown::default();
+        let thread = supervise("sleeper", h.clone(), shutdown.clone(), || Duration::from_secs(3600)).unwrap();
+        std::thread::sleep(Duration::from_millis(50));
+        let started = std::time::Instant::now();
+        let workers = Workers::new(vec![h], shutdown, vec![thread]);
+        assert!(workers.stop(Duration::from_secs(5)).is_empty());
+        assert!(started.elapsed() < Duration::from_secs(2), "not after its hour-long pause");
     }
 }

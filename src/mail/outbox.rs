@@ -297,6 +297,26 @@ pub fn renew_leases(
     .execute(conn)?)
 }
 
+/// Gives back rows `worker` claimed and did not try (it is shutting down): no longer leased, due
+/// as they were, with the attempt the claim counted taken back. Returns how many.
+pub fn release(conn: &mut DbConnection, worker: &str, ids: &[&str]) -> Result<usize, AppError> {
+    if ids.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::status.eq(OutboxStatus::Pending))
+            .filter(outbox::locked_by.eq(worker)),
+    )
+    .set((
+        outbox::locked_by.eq(None::<String>),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::attempts.eq(outbox::attempts - 1),
+    ))
+    .execute(conn)?)
+}
+
 /// Drops due rows that must no longer go out: marketing mail to a business that no longer wants it,
 /// and reminders or follow-ups of a registration or event cancelled after they were queued.
 /// Returns how many.

@@ -30,7 +30,7 @@ use super::transport::{build_message, SendError, Transport};
 use crate::config::Config;
 use crate::db::{to_db_time, write_tx, Db};
 use crate::error::AppError;
-use crate::jobs::supervisor::{supervise, FaultInjection, Heartbeat};
+use crate::jobs::supervisor::{supervise, FaultInjection, Heartbeat, Shutdown};
 
 /// How a worker delivers: where to, from whom, and its retry policy.
 #[derive(Clone)]
@@ -53,11 +53,21 @@ pub struct Mailer {
     /// Beaten each time outcomes are recorded, so a long batch to a slow relay counts as progress
     /// (`/readyz`, see [`crate::jobs::supervisor`]).
     pub heartbeat: Option<Arc<Heartbeat>>,
+    /// The process's stop token: once it is stopping, the worker sends nothing more and releases
+    /// the rows it claimed but did not send (see [`deliver_batch`]).
+    pub shutdown: Option<Shutdown>,
 }
 
 impl Mailer {
-    /// A mailer with default policy around `transport`: 100 rows a batch, 16 at once, a 10-minute
-    /// lease, backoff from 1 minute doubling up to 1 hour, 12 attempts.
+    /// A mailer with default policy around `transport`: 100 rows a batch, 16 at once, a 60-second
+    /// lease (renewed every 20 seconds while a batch is in flight, so a process that crashed leaves
+    /// its claims to the others within a minute), backoff from 1 minute doubling up to 1 hour, 12
+    /// attempts.
+    /// Whether the process is shutting down.
+    pub fn stopping(&self) -> bool {
+        self.shutdown.as_ref().is_some_and(Shutdown::is_stopping)
+    }
+
     pub fn new(transport: Transport, from: Mailbox) -> Mailer {
         Mailer {
             transport,
@@ -66,10 +76,11 @@ impl Mailer {
             max_attempts: 12,
             batch_size: 100,
             concurrency: 16,
-            lease: chrono::Duration::minutes(10),
+            lease: chrono::Duration::seconds(60),
             base_backoff: chrono::Duration::minutes(1),
             max_backoff: chrono::Duration::hours(1),
             heartbeat: None,
+            shutdown: None,
         }
     }
 
@@ -130,6 +141,9 @@ pub fn deliver_due_blocking(db: &Db, mailer: &Mailer, now: DateTime<Utc>) -> Res
         stats.dropped = write_tx(&mut conn, |c| outbox::drop_unwanted(c, to_db_time(clock.now())))?;
     }
     loop {
+        if mailer.stopping() {
+            break;
+        }
         let rows = claim(db, mailer, clock.now())?;
         if rows.is_empty() {
             break;
@@ -299,7 +313,8 @@ fn deliver_batch(
             let tx = tx.clone();
             let (next, stop, gate) = (&next, &stop, &gate);
             s.spawn(move || loop {
-                if stop.load(Ordering::Relaxed) {
+                // Shutting down: sends in progress finish, nothing new starts.
+                if stop.load(Ordering::Relaxed) || mailer.stopping() {
                     break;
                 }
                 let i = next.fetch_add(1, Ordering::Relaxed);
@@ -371,6 +386,17 @@ fn deliver_batch(
             None => Ok(()),
         }
     })?;
+    let untried_ids: Vec<&str> = rows.iter().zip(&done).filter(|(_, d)| !**d).map(|(r, _)| r.id.as_str()).collect();
+    if unreachable_error.is_none() && mailer.stopping() {
+        // Shutting down: what was claimed and not tried is released, due at once for the next
+        // process, with its attempt given back.
+        let mut conn = db.get()?;
+        let released = write_tx(&mut conn, |c| outbox::release(c, &mailer.worker_id, &untried_ids))?;
+        if released > 0 {
+            tracing::info!(worker = %mailer.worker_id, released, "shutting down: released claimed emails not sent");
+        }
+        return Ok(true);
+    }
     // Rows never tried (the server was unreachable) go back for a later attempt.
     let untried: Vec<(usize, Outcome)> =
         done.iter().enumerate().filter(|(_, d)| !**d).map(|(i, _)| (i, Outcome::NotTried)).collect();
@@ -451,9 +477,15 @@ pub fn record(
 
 /// Runs delivery steps in a supervised background thread every `poll` (at once again while there
 /// is a backlog). `faults` is for tests only (see [`FaultInjection`]).
-pub fn spawn(db: Db, mailer: Mailer, poll: Duration, faults: FaultInjection) -> std::io::Result<()> {
+pub fn spawn(
+    db: Db,
+    mailer: Mailer,
+    poll: Duration,
+    shutdown: Shutdown,
+    faults: FaultInjection,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     let heartbeat = mailer.heartbeat.clone().unwrap_or_else(|| Heartbeat::new("outbox_worker", poll, poll));
-    supervise("outbox_worker", heartbeat, move || {
+    supervise("outbox_worker", heartbeat, shutdown, move || {
         FaultInjection::maybe_panic(&faults.outbox_worker_panics, "outbox worker");
         match deliver_due_blocking(&db, &mailer, Utc::now()) {
             Ok(s) if s.sent > 0 && s.retried == 0 => return Duration::ZERO,

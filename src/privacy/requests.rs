@@ -360,9 +360,10 @@ pub fn spawn(
     poll: std::time::Duration,
     idempotency_ttl: chrono::Duration,
     heartbeat: std::sync::Arc<crate::jobs::supervisor::Heartbeat>,
-) -> std::io::Result<()> {
+    shutdown: crate::jobs::supervisor::Shutdown,
+) -> std::io::Result<std::thread::JoinHandle<()>> {
     let mut last_prune = std::time::Instant::now();
-    crate::jobs::supervisor::supervise("privacy_requests", heartbeat, move || {
+    crate::jobs::supervisor::supervise("privacy_requests", heartbeat, shutdown, move || {
         if let Err(e) = process_all(&db, &ctx) {
             tracing::error!(error = %e, "privacy request step failed");
         }

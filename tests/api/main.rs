@@ -19,6 +19,7 @@ mod races;
 mod registrations;
 mod rules;
 mod schema;
+mod shutdown;
 mod smtp_client;
 mod smtp_sink;
 mod telemetry;
