@@ -82,6 +82,10 @@ pub struct Config {
     /// `ROADSHOW_SHUTDOWN_SECONDS`: on SIGTERM or Ctrl-C, how long requests in flight may take to
     /// finish, and then how long background workers may take to finish their step (default 20).
     pub shutdown_seconds: u64,
+    /// `ROADSHOW_WEBHOOK_ALLOW_PRIVATE`: lets webhook endpoints point into private and loopback
+    /// networks (default false: only public addresses, so the service cannot be aimed at its own
+    /// network).
+    pub webhook_allow_private: bool,
     /// `ROADSHOW_METRICS_TOKEN`: when set, `GET /metrics` needs `Authorization: Bearer <it>`.
     pub metrics_token: Option<String>,
     /// Test-only: makes background workers panic on purpose. Never set from the environment.
@@ -128,6 +132,7 @@ impl Config {
             expert_bookings_per_business: 1,
             webinar_attendance_minutes: 30,
             metrics_token: None,
+            webhook_allow_private: false,
             shutdown_seconds: 20,
             fault_injection: Default::default(),
         }
@@ -249,6 +254,18 @@ impl Config {
             if c.shutdown_seconds > 600 {
                 return Err(ConfigError { var: "ROADSHOW_SHUTDOWN_SECONDS", message: "must be at most 600".into() });
             }
+        }
+        if let Some(v) = get("ROADSHOW_WEBHOOK_ALLOW_PRIVATE") {
+            c.webhook_allow_private = match v.trim() {
+                "true" | "1" => true,
+                "false" | "0" => false,
+                _ => {
+                    return Err(ConfigError {
+                        var: "ROADSHOW_WEBHOOK_ALLOW_PRIVATE",
+                        message: format!("{v:?} is not true or false"),
+                    })
+                }
+            };
         }
         if let Some(v) = get("ROADSHOW_METRICS_TOKEN") {
             if v.trim().len() < 16 {

@@ -33,4 +33,5 @@ pub mod states;
 pub mod telemetry;
 pub mod time;
 pub mod validate;
+pub mod webhooks;
 pub mod wire;

@@ -42,6 +42,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "mail", description = "The email outbox and unsubscribe links."),
         (name = "reports", description = "Audit trail and partner reports."),
         (name = "experts", description = "One-to-one expert sessions: profiles, availability, open slots, bookings."),
+        (name = "webhooks", description = "Signed notifications to partners' endpoints (Standard Webhooks)."),
         (name = "credits", description = "The $10M ad-credit pool: reserves, grants, vouchers, one business across emails."),
         (name = "reference", description = "Reference data (states)."),
     )
@@ -84,6 +85,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         crate::reports::routes::Api::openapi(),
         crate::experts::routes::Api::openapi(),
         crate::credits::routes::Api::openapi(),
+        crate::webhooks::routes::Api::openapi(),
     ] {
         doc.merge(part);
     }

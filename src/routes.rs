@@ -248,6 +248,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
                 crate::audit::routes::staff(&mut r);
                 crate::reports::routes::staff(&mut r);
                 crate::experts::routes::staff(&mut r);
+                crate::webhooks::routes::staff(&mut r);
             }),
     );
 }

@@ -257,6 +257,14 @@ fn grant(
     if let Some(m) = mail {
         crate::mail::outbox::enqueue(conn, &m.into_email(&id, &business_id, p.event_id.as_deref()))?;
     }
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::CreditGranted,
+        p.event_id.as_deref(),
+        &id,
+        serde_json::json!({"grant_id": id, "event_id": p.event_id, "registration_id": p.registration_id,
+                           "booking_id": p.booking_id, "amount_cents": amount, "source": p.source}),
+    )?;
     Ok(GrantOutcome::Granted { grant_id: id, amount_cents: amount, reserve: reserve.to_string() })
 }
 

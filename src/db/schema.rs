@@ -441,6 +441,41 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    webhook_endpoints (id) {
+        id -> Text,
+        organization_id -> Text,
+        url -> Text,
+        event_types -> Text,
+        active -> Bool,
+        secret -> Text,
+        previous_secret -> Nullable<Text>,
+        previous_until -> Nullable<Timestamp>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (seq) {
+        seq -> BigInt,
+        id -> Text,
+        endpoint_id -> Text,
+        event_type -> Text,
+        object_id -> Text,
+        payload -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_status_code -> Nullable<Integer>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(registrations -> businesses (business_id));
 diesel::joinable!(registration_tokens -> registrations (registration_id));
 diesel::joinable!(unsubscribe_tokens -> businesses (business_id));
@@ -451,6 +486,8 @@ diesel::joinable!(expert_bookings -> expert_slots (slot_id));
 diesel::joinable!(expert_bookings -> businesses (business_id));
 diesel::joinable!(expert_booking_tokens -> expert_bookings (booking_id));
 diesel::joinable!(credit_grants -> businesses (business_id));
+diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
+diesel::joinable!(webhook_endpoints -> organizations (organization_id));
 diesel::joinable!(credit_grants -> credit_reserves (reserve));
 
 diesel::allow_tables_to_appear_in_same_query!(
@@ -485,4 +522,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     credit_reserves,
     credit_grants,
     credit_ledger,
+    webhook_endpoints,
+    webhook_deliveries,
 );

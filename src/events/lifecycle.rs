@@ -96,6 +96,13 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, actor: &Actor, id: &st
         notify_registration(conn, ctx, &reg, Notice::EventCancelled, None)?;
     }
     crate::experts::queries::event_cancelled(conn, ctx, id)?;
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::EventCancelled,
+        Some(id),
+        id,
+        serde_json::json!({"event_id": id, "status": EventStatus::Cancelled}),
+    )?;
     reread(conn, id)
 }
 

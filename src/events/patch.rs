@@ -83,6 +83,32 @@ pub fn apply(
         let place: Vec<String> = notices.iter().filter(|n| n.starts_with("Where:")).cloned().collect();
         crate::experts::queries::event_changed(conn, ctx, &now_event, e.starts_at, &place)?;
     }
+    let changed: Vec<&str> = [
+        ("title", changes.title.is_some()),
+        ("description", changes.description.is_some()),
+        ("starts_at", changes.starts_at.is_some()),
+        ("ends_at", changes.ends_at.is_some()),
+        ("time_zone", changes.time_zone.is_some()),
+        ("venue_id", changes.venue_id.is_some()),
+        ("join_url", changes.join_url.is_some()),
+        ("capacity", capacity.is_some()),
+        ("topics", edit.topics.is_some()),
+    ]
+    .iter()
+    .filter(|(_, set)| *set)
+    .map(|(name, _)| *name)
+    .collect();
+    if !changed.is_empty() && e.status == EventStatus::Published {
+        crate::webhooks::emit(
+            conn,
+            crate::webhooks::EventType::EventChanged,
+            Some(id),
+            id,
+            serde_json::json!({"event_id": id, "changed": changed,
+                               "starts_at": crate::time::utc_string(crate::db::from_db_time(now_event.starts_at)),
+                               "ends_at": crate::time::utc_string(crate::db::from_db_time(now_event.ends_at))}),
+        )?;
+    }
     Ok(now_event)
 }
 

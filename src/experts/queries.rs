@@ -1294,6 +1294,15 @@ pub fn book(
     })?;
     mail::notify(conn, ctx, &id, BookingNotice::Confirmed, Some(&token), true)?;
     crate::events::queries::public_data_changed();
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::BookingCreated,
+        window.event_id.as_deref(),
+        &id,
+        serde_json::json!({"booking_id": id, "event_id": window.event_id, "expert_id": window.expert_id,
+                           "starts_at": crate::time::utc_string(crate::db::from_db_time(slot.starts_at)),
+                           "ends_at": crate::time::utc_string(crate::db::from_db_time(slot.ends_at))}),
+    )?;
     let booked = Booked {
         id: id.clone(),
         slot_id: slot_id.to_string(),
@@ -1416,6 +1425,13 @@ pub fn cancel_booking(
     release_slot(conn, &b.slot_id, id)?;
     mail::notify(conn, ctx, id, BookingNotice::Cancelled { reason }, None, true)?;
     crate::events::queries::public_data_changed();
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::BookingCancelled,
+        b.event_id.as_deref(),
+        id,
+        serde_json::json!({"booking_id": id, "event_id": b.event_id, "expert_id": b.expert_id}),
+    )?;
     find_booking(conn, id)?.ok_or_else(|| AppError::internal("booking vanished"))
 }
 

@@ -305,5 +305,16 @@ pub fn start_background(db: &Db, config: &Config) -> Result<Workers, String> {
         )
         .map_err(|e| format!("cannot start the privacy request worker: {e}"))?,
     );
-    Ok(Workers::new(vec![outbox_beat, scheduler_beat, privacy_beat], shutdown, threads))
+    let webhooks_beat = Heartbeat::new("webhooks", poll, floor);
+    threads.push(
+        crate::webhooks::worker::spawn(
+            db.clone(),
+            config.webhook_allow_private,
+            poll,
+            webhooks_beat.clone(),
+            shutdown.clone(),
+        )
+        .map_err(|e| format!("cannot start the webhook worker: {e}"))?,
+    );
+    Ok(Workers::new(vec![outbox_beat, scheduler_beat, privacy_beat, webhooks_beat], shutdown, threads))
 }

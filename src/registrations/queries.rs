@@ -199,6 +199,14 @@ pub fn register(
     if let Some(e) = &email {
         e.after_insert(conn, inserted)?;
     }
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::RegistrationCreated,
+        Some(event_id),
+        &row.id,
+        serde_json::json!({"registration_id": row.id, "event_id": event_id, "status": row.status,
+                           "waitlist_position": position}),
+    )?;
     if let Some(consent) = req.marketing_consent {
         // Consent is the attendee's, for their own address only.
         outbox::set_marketing_consent(conn, &req.attendee_email, consent, at)?;
@@ -581,6 +589,13 @@ pub fn cancel(conn: &mut DbConnection, ctx: &MailContext, id: &str, notify: bool
     if notify {
         notify_registration(conn, ctx, id, Notice::Cancelled, None)?;
     }
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::RegistrationCancelled,
+        Some(&reg.event_id),
+        id,
+        serde_json::json!({"registration_id": id, "event_id": reg.event_id, "previous_status": reg.status}),
+    )?;
     if let (Some(shard), RegistrationStatus::Confirmed) = (reg.seat_shard, reg.status) {
         // A seat of a cancelled event goes to nobody: promoting would email "a seat opened up"
         // for an event that will not happen.
@@ -615,6 +630,13 @@ fn promote_into(conn: &mut DbConnection, ctx: &MailContext, event_id: &str, shar
         ))
         .execute(conn)?;
     notify_registration(conn, ctx, &head, Notice::Promoted, None)?;
+    crate::webhooks::emit(
+        conn,
+        crate::webhooks::EventType::RegistrationPromoted,
+        Some(event_id),
+        &head,
+        serde_json::json!({"registration_id": head, "event_id": event_id, "status": RegistrationStatus::Confirmed}),
+    )?;
     Ok(true)
 }
 

@@ -43,6 +43,11 @@ struct World {
     registration_a: String,
     /// The ad-credit grant A's registrant's business earned by checking in.
     grant_a: String,
+    /// A webhook endpoint of A, and a delivery to it.
+    webhook_a: String,
+    delivery_a: String,
+    /// Endpoints of A, one per caller, so each caller removes its own.
+    webhooks_del: Vec<String>,
     /// The business of A's registrant (business records are national: admins only).
     business_a: String,
     attendee_a: String,
@@ -75,6 +80,8 @@ impl World {
             &self.registration_a,
             &self.attendee_a,
             &self.grant_a,
+            &self.webhook_a,
+            &self.delivery_a,
         ]
     }
 
@@ -381,6 +388,45 @@ fn cases() -> Vec<Case> {
             [409, 409, 404, 403, 401],
         ),
         case(M::GET, |_, _| "/api/v1/admin/businesses/duplicates".into(), no_body, [200, 403, 403, 403, 401]),
+        // Webhooks: an organization's own; admins any (and must name the organization).
+        case(M::GET, |_, _| "/api/v1/admin/webhooks".into(), no_body, [200, 200, 200, 403, 401]),
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/webhooks".into(),
+            |_, _| Some(json!({"url": "https://93.184.216.34/other", "event_types": ["event.changed"]})),
+            [422, 201, 201, 403, 401],
+        ),
+        case(M::GET, |w, _| format!("/api/v1/admin/webhooks/{}", w.webhook_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/webhooks/{}", w.webhook_a),
+            |_, _| Some(json!({"active": true})),
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/webhooks/{}/rotate-secret", w.webhook_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/webhooks/{}/deliveries", w.webhook_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::POST,
+            |w, _| format!("/api/v1/admin/webhook-deliveries/{}/redeliver", w.delivery_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::DELETE,
+            |w, c| format!("/api/v1/admin/webhooks/{}", w.webhooks_del[CALLERS.iter().position(|x| *x == c).unwrap()]),
+            no_body,
+            [204, 204, 404, 403, 401],
+        ),
         case(
             M::POST,
             |w, _| format!("/api/v1/admin/businesses/{}/merge", w.business_a),
@@ -527,6 +573,28 @@ async fn world(app: &TestApp) -> World {
         let r = app.post_json(&format!("/api/v1/expert-slots/{slot}/booking"), &body).await;
         bookings_del.push(crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string());
     }
+    // A's webhook endpoints (a public address: nothing is sent in this test), and a delivery.
+    let mut hooks = Vec::new();
+    for _ in 0..=CALLERS.len() {
+        let body =
+            json!({"url": "https://93.184.216.34/hook", "event_types": ["event.changed"], "organization_id": org_a});
+        let r = app.admin_post("/api/v1/admin/webhooks", &body).await;
+        hooks.push(crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string());
+    }
+    let webhook_a = hooks.remove(0);
+    let webhooks_del = hooks;
+    let r = app.admin_patch(&format!("/api/v1/admin/events/{event_a}"), &json!({"title": "Grow online, again"})).await;
+    crate::helpers::expect_status(r, 200).await;
+    let delivery_a: String = {
+        use diesel::prelude::*;
+        use roadshow::db::schema::webhook_deliveries;
+        let mut conn = app.db.get().unwrap();
+        webhook_deliveries::table
+            .filter(webhook_deliveries::endpoint_id.eq(&webhook_a))
+            .select(webhook_deliveries::id)
+            .first(&mut conn)
+            .unwrap()
+    };
     World {
         tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
         org_a,
@@ -542,6 +610,9 @@ async fn world(app: &TestApp) -> World {
         cancel_a,
         registration_a,
         grant_a,
+        webhook_a,
+        delivery_a,
+        webhooks_del,
         business_a,
         attendee_a,
         dead_email,

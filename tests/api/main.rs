@@ -24,3 +24,4 @@ mod smtp_client;
 mod smtp_sink;
 mod telemetry;
 mod trust;
+mod webhooks;
