@@ -15,7 +15,7 @@ use super::queries::{self, GrantFilter, PoolChange};
 use super::voucher::Voucher;
 use super::wire::{
     AllocateQuery, CodeIn, CreditOutcomeOut, DifferenceOut, GrantListQuery, GrantOut, PoolOut, PoolPatch, ReasonIn,
-    ReconcileOut, ReserveOut, ReservesIn, ReservesOut,
+    ReconcileOut, RedeemedOut, ReserveOut, ReservesIn, ReservesOut,
 };
 use crate::auth::Actor;
 use crate::config::Config;
@@ -454,6 +454,9 @@ pub(crate) async fn regrant(
 
 /// Mark a voucher redeemed (admins and organizers: the partners a business brings its code to).
 ///
+/// The answer names the credit, not the business (the code may come from a business outside the
+/// caller's events).
+///
 /// The code is read in any case, with or without dashes; one with a typo is a 422 saying so. An
 /// unknown code is a 404; a revoked, declined or already redeemed one a 409.
 #[utoipa::path(
@@ -462,7 +465,7 @@ pub(crate) async fn regrant(
     tag = "credits",
     request_body(content = CodeIn),
     security(("staff_token" = [])),
-    responses((status = 200, description = "Redeemed", body = GrantOut), Staff)
+    responses((status = 200, description = "Redeemed", body = RedeemedOut), Staff)
 )]
 pub(crate) async fn redeem(
     actor: Actor,
@@ -472,7 +475,7 @@ pub(crate) async fn redeem(
     actor.require_staff_manager()?;
     let voucher = parse_code(&input.code)?;
     let g = db.write(move |c| queries::redeem(c, &actor, &voucher)).await?;
-    Ok(HttpResponse::Ok().json(GrantOut::from(g)))
+    Ok(HttpResponse::Ok().json(RedeemedOut::from(g)))
 }
 
 /// A typed voucher code, or a 422 naming `code`.

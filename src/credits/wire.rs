@@ -221,6 +221,31 @@ pub struct CodeIn {
     pub code: String,
 }
 
+/// A redeemed voucher, as the partner who redeemed it sees it: the credit, not the business (a
+/// partner may redeem a code from a business outside its own events).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RedeemedOut {
+    #[schema(value_type = uuid::Uuid)]
+    pub grant_id: String,
+    pub status: GrantStatus,
+    pub amount_cents: i64,
+    #[schema(example = "7KQ2MZ")]
+    pub voucher_prefix: String,
+    pub redeemed_at: Option<String>,
+}
+
+impl From<Grant> for RedeemedOut {
+    fn from(g: Grant) -> Self {
+        RedeemedOut {
+            grant_id: g.id,
+            status: g.status,
+            amount_cents: g.amount_cents,
+            voucher_prefix: g.voucher_prefix,
+            redeemed_at: g.redeemed_at.map(utc),
+        }
+    }
+}
+
 /// What taking part did about the ad credit.
 #[derive(Debug, Clone, Serialize, Deserialize, ToSchema)]
 pub struct CreditOutcomeOut {

@@ -341,6 +341,7 @@ async fn revocation_regrant_decline_and_redeem_move_the_money_back_and_forth(app
     let redeemed = expect_status(r, 200).await;
     assert!(redeemed["redeemed_at"].is_string());
     assert_eq!(redeemed["voucher_prefix"], &code3[..6]);
+    assert!(redeemed.get("business_id").is_none() && redeemed.get("registration_id").is_none(), "{redeemed}");
     let r = app.admin_post("/api/v1/admin/credits/vouchers/redeem", &json!({"code": code3})).await;
     expect_problem(r, 409, None).await;
     let r = app.admin_post(&format!("/api/v1/admin/credits/grants/{g3}/revoke"), &json!({"reason": "x"})).await;
