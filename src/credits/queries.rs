@@ -4,7 +4,10 @@
 //! Lock order on PostgreSQL (every path takes what it needs in this order, so none waits in a
 //! cycle): a grant row (its insert, or `FOR UPDATE` on it) → the pool row → reserve rows (by
 //! name). Granting takes the pool row last but one, and holds it only for the few statements
-//! before commit: the email is rendered before.
+//! before commit: the email is rendered before. A grant's insert also takes `KEY SHARE` on its
+//! reserve row (the foreign key) *before* it waits for the pool row, so whoever holds the pool row
+//! locks reserves `FOR NO KEY UPDATE` (what an update of their counters takes anyway), which
+//! `KEY SHARE` does not block: `FOR UPDATE` there deadlocked admins against check-ins.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
@@ -635,7 +638,7 @@ pub fn change_pool(conn: &mut DbConnection, actor: &Actor, change: &PoolChange) 
 fn lock_reserve(conn: &mut DbConnection, name: &str) -> Result<Reserve, AppError> {
     Ok(match conn {
         DbConnection::Postgres(pg) => {
-            credit_reserves::table.find(name).select(Reserve::as_select()).for_update().first(pg)?
+            credit_reserves::table.find(name).select(Reserve::as_select()).for_no_key_update().first(pg)?
         }
         DbConnection::Sqlite(_) => credit_reserves::table.find(name).select(Reserve::as_select()).first(conn)?,
     })
@@ -655,9 +658,11 @@ pub fn set_reserves(
     let at = now();
     // Locked in name order, as everywhere.
     let mut current: Vec<Reserve> = match conn {
-        DbConnection::Postgres(pg) => {
-            credit_reserves::table.order(credit_reserves::reserve).select(Reserve::as_select()).for_update().load(pg)?
-        }
+        DbConnection::Postgres(pg) => credit_reserves::table
+            .order(credit_reserves::reserve)
+            .select(Reserve::as_select())
+            .for_no_key_update()
+            .load(pg)?,
         DbConnection::Sqlite(_) => reserves(conn)?,
     };
     let mut wanted: std::collections::BTreeMap<String, i64> = std::collections::BTreeMap::new();
@@ -755,7 +760,7 @@ pub fn release_reserve(conn: &mut DbConnection, actor: &Actor, state: &str) -> R
     lock_pool(conn)?;
     let r = match conn {
         DbConnection::Postgres(pg) => {
-            credit_reserves::table.find(state).select(Reserve::as_select()).for_update().first(pg).optional()?
+            credit_reserves::table.find(state).select(Reserve::as_select()).for_no_key_update().first(pg).optional()?
         }
         DbConnection::Sqlite(_) => {
             credit_reserves::table.find(state).select(Reserve::as_select()).first(conn).optional()?
