@@ -10,8 +10,9 @@
 #    our 16 seat shards;
 # 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads, then
 #    experts: 10,000 bookings at 10 stops, the slot list of a stop with 40 experts x 30 slots by
-#    time and matched, 64 clients racing for its 1,200 slots), which also checks the invariants
-#    afterwards;
+#    time and matched, 64 clients racing for its 1,200 slots; then credits: the 10,000 oldest
+#    confirmed registrations, spread ones, checked in by 64 clients, each granting its business
+#    $50 from the ad-credit pool), which also checks the invariants afterwards;
 # 5. prints a summary with the ratios, stops the server and drops both databases.
 # Every step is bounded in time; a full run takes about 5 minutes after the build.
 set -euo pipefail
@@ -182,6 +183,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", 
 HTTP_SPREAD=$(field spread rate); HTTP_HOT=$(field hot rate); HTTP_SEATS=$(field hot_seats rate); READS=$(field reads rate)
 X_SEED=$(field expert_seed rate); X_LIST=$(field expert_slots rate); X_MATCHED=$(field expert_slots_matched rate)
 X_RACE=$(field expert_race rate); X_RACE_SLOTS=$(field expert_race_slots rate)
+C_CHECKIN=$(field credits rate); C_GRANTS=$(field credit_grants rate)
 
 echo
 echo "== summary ($(nproc) cores; server, PostgreSQL, pgbench and loadgen share them)"
@@ -201,6 +203,10 @@ if [ -n "$X_SEED" ]; then
   printf '%-44s %10.0f %9s %9s\n' "HTTP race for 1,200 slots, 3 per slot (all)" "${X_RACE:-0}" "$(field expert_race p50_ms)" "$(field expert_race p99_ms)"
   printf '%-44s %10.0f %9s %9s\n' "HTTP race: bookings until the slots were gone" "${X_RACE_SLOTS:-0}" - -
 fi
+if [ -n "$C_CHECKIN" ]; then
+  printf '%-44s %10.0f %9s %9s\n' "HTTP check-ins granting $50 each, 64 clients" "$C_CHECKIN" "$(field credits p50_ms)" "$(field credits p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP credit grants (until the last grant)" "${C_GRANTS:-0}" - -
+fi
 echo
 echo "HTTP spread / pgbench spread ceiling: $(ratio "$HTTP_SPREAD" "$PGB_SPREAD")   (target >= 0.90)"
 echo "HTTP hot seats / pgbench naive row:   $(ratio "$HTTP_SEATS" "$PGB_NAIVE")   (target >= 5; whole burst with waitlist: $(ratio "$HTTP_HOT" "$PGB_NAIVE"))"
@@ -212,11 +218,15 @@ if [ -n "$X_SEED" ]; then
   echo "race bookings / hot event seats:        $(ratio "$X_RACE_SLOTS" "$HTTP_SEATS")   (64 clients on one stop / one event)"
   echo "slot list by time / public reads:       $(ratio "$X_LIST" "$READS")   (matched / by time: $(ratio "$X_MATCHED" "$X_LIST"))"
 fi
+if [ -n "$C_CHECKIN" ]; then
+  echo "check-ins granting / spread registrations: $(ratio "$C_CHECKIN" "$HTTP_SPREAD")   (every grant updates the one pool row)"
+  echo "check-ins granting / pgbench naive row:    $(ratio "$C_CHECKIN" "$PGB_NAIVE")   (both queue on a single row)"
+fi
 echo
 echo "CPU per request (us) and how busy the machine was (% of all cores; other programs and"
 echo "other databases' PostgreSQL backends make a phase slower, not its figures wrong):"
 printf '  %-22s %8s %8s %8s %8s %8s %6s\n' workload PostgreSQL server loadgen other pg-other busy%
-for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race; do
+for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race credits; do
   [ -n "$(field "$w" cpu_pg_us)" ] || continue
   printf '  %-22s %8s %8s %8s %8s %8s %6s\n' "$w" "$(field "$w" cpu_pg_us)" "$(field "$w" cpu_server_us)" \
     "$(field "$w" cpu_loadgen_us)" "$(field "$w" cpu_other_us)" "$(field "$w" cpu_pg_elsewhere_us)" "$(field "$w" busy_pct)"
