@@ -1254,8 +1254,31 @@ fn sample_waits(
                ELSE coalesce(state, '?') END AS what, count(*) AS n \
              FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
                AND backend_type = 'client backend' GROUP BY 1";
+        // Every 10 s, a progress line: grants so far, their rate since the last line, and the size
+        // of the one-row pool table (its dead row versions, until a VACUUM or a prune removes them).
+        let progress = "SELECT grant_count::bigint AS n, pg_relation_size('credit_pool') / 8192 AS pages, \
+            pg_indexes_size('credit_pool') / 8192 AS index_pages FROM credit_pool";
+        let started = Instant::now();
+        let mut last = (started, -1i64);
         let (mut samples, mut sums) = (0usize, std::collections::BTreeMap::<String, i64>::new());
         while !stop.load(Ordering::Relaxed) {
+            if last.0.elapsed() >= Duration::from_secs(10) || last.1 < 0 {
+                let rows: Vec<PoolSize> = diesel::sql_query(progress).load(&mut *conn).map_err(|e| e.to_string())?;
+                if let Some(r) = rows.first() {
+                    if last.1 >= 0 {
+                        println!(
+                            "    credits: {:5.0}s {:7} grants ({:4.0}/s over the last {:.0}s); credit_pool: {} pages, index {} pages",
+                            started.elapsed().as_secs_f64(),
+                            r.n,
+                            (r.n - last.1) as f64 / last.0.elapsed().as_secs_f64(),
+                            last.0.elapsed().as_secs_f64(),
+                            r.pages,
+                            r.index_pages
+                        );
+                    }
+                    last = (Instant::now(), r.n);
+                }
+            }
             let rows: Vec<WaitRow> = diesel::sql_query(sql).load(&mut *conn).map_err(|e| e.to_string())?;
             samples += 1;
             for r in rows {
@@ -1265,6 +1288,16 @@ fn sample_waits(
         }
         Ok((samples, sums))
     })
+}
+
+#[derive(diesel::QueryableByName)]
+struct PoolSize {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pages: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    index_pages: i64,
 }
 
 fn credit_note(_: usize, status: u16, body: &Value) -> Option<Value> {
