@@ -1233,6 +1233,9 @@ struct WaitRow {
     n: i64,
 }
 
+/// Samples taken, and per state the backends summed over them.
+type WaitSums = (usize, std::collections::BTreeMap<String, i64>);
+
 /// Samples, every 100 ms until `stop`, what the client backends of the database at `url` are doing
 /// (`pg_stat_activity`): idle, idle in a transaction (the server has the turn), running, or
 /// waiting (for a lock: with the statement that waits). Returns samples taken and, per state, the
@@ -1240,7 +1243,7 @@ struct WaitRow {
 fn sample_waits(
     url: String,
     stop: Arc<std::sync::atomic::AtomicBool>,
-) -> std::thread::JoinHandle<Result<(usize, std::collections::BTreeMap<String, i64>), String>> {
+) -> std::thread::JoinHandle<Result<WaitSums, String>> {
     std::thread::spawn(move || {
         use diesel::RunQueryDsl;
         let db = roadshow::db::Db::connect(&url, 1)?;
@@ -1422,7 +1425,7 @@ async fn credits_workload(
         Ok(Ok((samples, sums))) if samples > 0 => {
             println!("    credits: the database's connections over {samples} samples (average backends):");
             let mut rows: Vec<(String, i64)> = sums.into_iter().collect();
-            rows.sort_by(|a, b| b.1.cmp(&a.1));
+            rows.sort_by_key(|r| std::cmp::Reverse(r.1));
             for (what, n) in rows {
                 println!("      {:6.2}  {what}", n as f64 / samples as f64);
             }
