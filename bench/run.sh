@@ -10,8 +10,9 @@
 #    our 16 seat shards;
 # 4. starts the release server on 127.0.0.1 and runs examples/loadgen (spread, hot, reads, then
 #    experts: 10,000 bookings at 10 stops, the slot list of a stop with 40 experts x 30 slots by
-#    time and matched, 64 clients racing for its 1,200 slots), which also checks the invariants
-#    afterwards;
+#    time and matched, 64 clients racing for its 1,200 slots; then credits: the 10,000 oldest
+#    confirmed registrations, spread ones, checked in by 64 clients, each granting its business
+#    $50 from the ad-credit pool), which also checks the invariants afterwards;
 # 5. prints a summary with the ratios, stops the server and drops both databases.
 # Every step is bounded in time; a full run takes about 5 minutes after the build.
 set -euo pipefail
@@ -63,9 +64,14 @@ ANALYZE_PID=""
 # table that autovacuum would (default thresholds: 50 rows + 10% changed since the last ANALYZE),
 # as it keeps a production database's statistics current. The cost shows in PostgreSQL's CPU per
 # request of the write phases (the read phases change nothing, so nothing is analyzed then).
+# Likewise it vacuums each table autovacuum would (50 rows + 20% dead): the credits phase updates
+# one pool row per grant, and without VACUUM that one-row table grew to 58 pages within 10,000
+# grants here, and grants/s fell from 380 to 229 within the phase (bench/credits.sh, the same).
 AUTOVACUUM=$(psql -tA "$PG/postgres" -c "SHOW autovacuum" 2>/dev/null || echo unknown)
 ANALYZE_DUE="SELECT format('ANALYZE %I', s.relname) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
-  WHERE s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0) \\gexec"
+  WHERE s.n_mod_since_analyze > 50 + 0.1 * greatest(c.reltuples, 0) \\gexec
+SELECT format('VACUUM %I', s.relname) FROM pg_stat_user_tables s JOIN pg_class c ON c.oid = s.relid
+  WHERE s.n_dead_tup > 50 + 0.2 * greatest(c.reltuples, 0) \\gexec"
 start_analyze() { # url
   [ "$AUTOVACUUM" = "off" ] || return 0
   ( while sleep "$ANALYZE_SECONDS"; do echo "$ANALYZE_DUE" | psql -q "$1" >/dev/null 2>&1 || true; done ) &
@@ -132,7 +138,7 @@ echo "== pgbench ceilings (${PGBENCH_SECONDS}s each; spread with and without ema
 # With and without the email statement alternate, a third of the time each, and each figure is the
 # median of its three: the tables grow during the runs, which would otherwise favour whichever
 # runs first.
-[ "$AUTOVACUUM" = "off" ] && echo "   (autovacuum is off on this server: ANALYZE every ${ANALYZE_SECONDS}s instead)"
+[ "$AUTOVACUUM" = "off" ] && echo "   (autovacuum is off on this server: ANALYZE and VACUUM as it would, every ${ANALYZE_SECONDS}s, instead)"
 start_analyze "$PGB_URL"
 PAIR_SECONDS=$(( (PGBENCH_SECONDS + 2) / 3 ))
 : > "$WORK/with"; : > "$WORK/without"
@@ -182,6 +188,7 @@ ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0 && a != "") printf "%.2f", 
 HTTP_SPREAD=$(field spread rate); HTTP_HOT=$(field hot rate); HTTP_SEATS=$(field hot_seats rate); READS=$(field reads rate)
 X_SEED=$(field expert_seed rate); X_LIST=$(field expert_slots rate); X_MATCHED=$(field expert_slots_matched rate)
 X_RACE=$(field expert_race rate); X_RACE_SLOTS=$(field expert_race_slots rate)
+C_CHECKIN=$(field credits rate); C_GRANTS=$(field credit_grants rate)
 
 echo
 echo "== summary ($(nproc) cores; server, PostgreSQL, pgbench and loadgen share them)"
@@ -201,6 +208,10 @@ if [ -n "$X_SEED" ]; then
   printf '%-44s %10.0f %9s %9s\n' "HTTP race for 1,200 slots, 3 per slot (all)" "${X_RACE:-0}" "$(field expert_race p50_ms)" "$(field expert_race p99_ms)"
   printf '%-44s %10.0f %9s %9s\n' "HTTP race: bookings until the slots were gone" "${X_RACE_SLOTS:-0}" - -
 fi
+if [ -n "$C_CHECKIN" ]; then
+  printf '%-44s %10.0f %9s %9s\n' 'HTTP check-ins granting $50 each, 64 clients' "$C_CHECKIN" "$(field credits p50_ms)" "$(field credits p99_ms)"
+  printf '%-44s %10.0f %9s %9s\n' "HTTP credit grants (until the last grant)" "${C_GRANTS:-0}" - -
+fi
 echo
 echo "HTTP spread / pgbench spread ceiling: $(ratio "$HTTP_SPREAD" "$PGB_SPREAD")   (target >= 0.90)"
 echo "HTTP hot seats / pgbench naive row:   $(ratio "$HTTP_SEATS" "$PGB_NAIVE")   (target >= 5; whole burst with waitlist: $(ratio "$HTTP_HOT" "$PGB_NAIVE"))"
@@ -212,11 +223,15 @@ if [ -n "$X_SEED" ]; then
   echo "race bookings / hot event seats:        $(ratio "$X_RACE_SLOTS" "$HTTP_SEATS")   (64 clients on one stop / one event)"
   echo "slot list by time / public reads:       $(ratio "$X_LIST" "$READS")   (matched / by time: $(ratio "$X_MATCHED" "$X_LIST"))"
 fi
+if [ -n "$C_CHECKIN" ]; then
+  echo "check-ins granting / spread registrations: $(ratio "$C_CHECKIN" "$HTTP_SPREAD")   (every grant updates the one pool row)"
+  echo "check-ins granting / pgbench naive row:    $(ratio "$C_CHECKIN" "$PGB_NAIVE")   (both queue on a single row)"
+fi
 echo
 echo "CPU per request (us) and how busy the machine was (% of all cores; other programs and"
 echo "other databases' PostgreSQL backends make a phase slower, not its figures wrong):"
 printf '  %-22s %8s %8s %8s %8s %8s %6s\n' workload PostgreSQL server loadgen other pg-other busy%
-for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race; do
+for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race credits; do
   [ -n "$(field "$w" cpu_pg_us)" ] || continue
   printf '  %-22s %8s %8s %8s %8s %8s %6s\n' "$w" "$(field "$w" cpu_pg_us)" "$(field "$w" cpu_server_us)" \
     "$(field "$w" cpu_loadgen_us)" "$(field "$w" cpu_other_us)" "$(field "$w" cpu_pg_elsewhere_us)" "$(field "$w" busy_pct)"

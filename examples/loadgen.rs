@@ -20,6 +20,19 @@
 //!   `for_topic` and `for_language`), and finally lets 64 clients race for the stop's 1,200 slots
 //!   with three requests per slot sent back to back, so two of three lose with a 409
 //!   (`expert_race`: every answer; `expert_race_slots`: bookings/s until the last slot went).
+//! - `credits`: the ad-credit pool. Checks in the oldest confirmed registrations of the database
+//!   (`--credit-checkins`, 10,000; after `spread`, its registrations: each its own business), 64 clients at
+//!   once, through `POST /api/v1/admin/registrations/{id}/check-in`, each of which grants its
+//!   business $50 from the pool in the same transaction while the pool has room (`credits`: every
+//!   check-in; `credit_grants`: grants/s until the last grant). Meanwhile it samples what the
+//!   database's connections wait on (`pg_stat_activity`: the pool row's lock, commits, the server).
+//!   With `--credit-pool-grants` it first sets the pool to that many grants; bench/credits.sh
+//!   drains the whole pool of a seeded database this way. Checked: the answers (granted until the
+//!   pool is full, `pool_empty` after, never a grant answered to a check-in sent after a
+//!   `pool_empty` came back), the pool's counters against them, a second check-in answering
+//!   `already_granted`, `GET /api/v1/admin/credits/reconcile` balanced, and in the database one
+//!   active grant per business, each with its attended registration, its ledger entry and its
+//!   voucher email.
 //!
 //! Each prints throughput and p50/p99 latency, and one machine-readable `RESULT` line. Afterwards it
 //! checks the invariants, through the API (statuses and waitlist positions handed out, the admin
@@ -52,8 +65,8 @@ struct Args {
     /// The server's PostgreSQL database: used to create an admin and to check invariants in SQL.
     #[arg(long)]
     database_url: Option<String>,
-    /// Comma-separated: spread, hot, reads, experts.
-    #[arg(long, default_value = "spread,hot,reads,experts")]
+    /// Comma-separated: spread, hot, reads, experts, credits.
+    #[arg(long, default_value = "spread,hot,reads,experts,credits")]
     workloads: String,
     /// Concurrent clients for every workload.
     #[arg(long, default_value_t = 64)]
@@ -94,6 +107,14 @@ struct Args {
     /// (all but the first of each slot get a 409).
     #[arg(long, default_value_t = 3)]
     expert_requests_per_slot: usize,
+    /// Check-ins of the credits workload: the oldest confirmed registrations in the database, each
+    /// checked in once (0: every confirmed registration, as bench/credits.sh does).
+    #[arg(long, default_value_t = 10_000)]
+    credit_checkins: usize,
+    /// Sets the pool to this many grants first (`max_grants`, and `total_cents` = that many times
+    /// `grant_cents`), for a drain smaller than the 200,000 grants of the default pool.
+    #[arg(long)]
+    credit_pool_grants: Option<i32>,
     /// Hard time bound of each workload.
     #[arg(long, default_value_t = 60)]
     max_seconds: u64,
@@ -264,6 +285,7 @@ where
                         }
                         if let Some(mut n) = keep(i, status, &body) {
                             if let Some(o) = n.as_object_mut() {
+                                o.insert("start_us".into(), json!(t0.duration_since(started).as_micros() as u64));
                                 o.insert("end_us".into(), json!(started.elapsed().as_micros() as u64));
                             }
                             st.notes.push(n);
@@ -1176,6 +1198,10 @@ async fn run(args: Args) -> Result<(), String> {
         experts_workload(&ctx, &args, &tag, &sample, &mut problems).await?;
     }
 
+    if wants("credits") {
+        credits_workload(&ctx, &args, &sample, &mut problems).await?;
+    }
+
     if let Some(url) = &args.database_url {
         check_database(url, &mut problems)?;
     }
@@ -1188,4 +1214,317 @@ async fn run(args: Args) -> Result<(), String> {
         }
         Err(format!("{} invariant violations", problems.len()))
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Credits: check-ins that grant the business its $50 from the one pool
+
+#[derive(diesel::QueryableByName)]
+struct IdOnly {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    id: String,
+}
+
+#[derive(diesel::QueryableByName)]
+struct WaitRow {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    what: String,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+}
+
+/// Samples taken, and per state the backends summed over them.
+type WaitSums = (usize, std::collections::BTreeMap<String, i64>);
+
+/// Samples, every 100 ms until `stop`, what the client backends of the database at `url` are doing
+/// (`pg_stat_activity`): idle, idle in a transaction (the server has the turn), running, or
+/// waiting (for a lock: with the statement that waits). Returns samples taken and, per state, the
+/// backends summed over the samples.
+fn sample_waits(
+    url: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+) -> std::thread::JoinHandle<Result<WaitSums, String>> {
+    std::thread::spawn(move || {
+        use diesel::RunQueryDsl;
+        let db = roadshow::db::Db::connect(&url, 1)?;
+        let mut conn = db.get().map_err(|e| e.to_string())?;
+        let sql = "SELECT CASE \
+               WHEN state = 'active' AND wait_event_type = 'Lock' \
+                 THEN 'waiting for a lock (' || wait_event || ') in: ' || left(regexp_replace(query, '\\s+', ' ', 'g'), 48) \
+               WHEN state = 'active' AND wait_event_type IS NOT NULL \
+                 THEN 'active, waiting on ' || wait_event_type || ':' || wait_event \
+               WHEN state = 'active' THEN 'active, on CPU or runnable' \
+               ELSE coalesce(state, '?') END AS what, count(*) AS n \
+             FROM pg_stat_activity WHERE datname = current_database() AND pid <> pg_backend_pid() \
+               AND backend_type = 'client backend' GROUP BY 1";
+        // Every 10 s, a progress line: grants so far, their rate since the last line, and the size
+        // of the one-row pool table (its dead row versions, until a VACUUM or a prune removes them).
+        let progress = "SELECT grant_count::bigint AS n, pg_relation_size('credit_pool') / 8192 AS pages, \
+            pg_indexes_size('credit_pool') / 8192 AS index_pages FROM credit_pool";
+        let started = Instant::now();
+        let mut last = (started, -1i64);
+        let (mut samples, mut sums) = (0usize, std::collections::BTreeMap::<String, i64>::new());
+        while !stop.load(Ordering::Relaxed) {
+            if last.0.elapsed() >= Duration::from_secs(10) || last.1 < 0 {
+                let rows: Vec<PoolSize> = diesel::sql_query(progress).load(&mut *conn).map_err(|e| e.to_string())?;
+                if let Some(r) = rows.first() {
+                    if last.1 >= 0 {
+                        println!(
+                            "    credits: {:5.0}s {:7} grants ({:4.0}/s over the last {:.0}s); credit_pool: {} pages, index {} pages",
+                            started.elapsed().as_secs_f64(),
+                            r.n,
+                            (r.n - last.1) as f64 / last.0.elapsed().as_secs_f64(),
+                            last.0.elapsed().as_secs_f64(),
+                            r.pages,
+                            r.index_pages
+                        );
+                    }
+                    last = (Instant::now(), r.n);
+                }
+            }
+            let rows: Vec<WaitRow> = diesel::sql_query(sql).load(&mut *conn).map_err(|e| e.to_string())?;
+            samples += 1;
+            for r in rows {
+                *sums.entry(r.what).or_default() += r.n;
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        Ok((samples, sums))
+    })
+}
+
+#[derive(diesel::QueryableByName)]
+struct PoolSize {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    n: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pages: i64,
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    index_pages: i64,
+}
+
+fn credit_note(_: usize, status: u16, body: &Value) -> Option<Value> {
+    (status == 200).then(|| json!({"outcome": body["credit"]["outcome"], "status": body["status"]}))
+}
+
+/// The `credits` workload: check-ins that grant, the pool's counters, reconcile, the database.
+async fn credits_workload(
+    ctx: &Arc<Ctx>,
+    args: &Args,
+    sample: &dyn Fn() -> Option<CpuSample>,
+    problems: &mut Vec<String>,
+) -> Result<(), String> {
+    use diesel::RunQueryDsl;
+    let url = args.database_url.clone().ok_or("credits: needs --database-url (the registrations to check in)")?;
+    let (status, mut pool0) = ctx.admin_get("/api/v1/admin/credits/pool").await?;
+    expect(status, 200, "credit pool", &pool0)?;
+    let grant_cents = pool0["grant_cents"].as_i64().ok_or("pool without grant_cents")?;
+    if let Some(g) = args.credit_pool_grants {
+        if pool0["max_grants"].as_i64() != Some(i64::from(g)) {
+            let change = json!({"max_grants": g, "total_cents": i64::from(g) * grant_cents});
+            let (status, p) = ctx
+                .send(
+                    ctx.http
+                        .patch(format!("{}/api/v1/admin/credits/pool", ctx.base))
+                        .bearer_auth(&ctx.token)
+                        .json(&change),
+                )
+                .await?;
+            expect(status, 200, "set the pool's size", &p)?;
+            pool0 = p;
+        }
+    }
+    let num = |v: &Value, k: &str| v[k].as_i64().unwrap_or(-1);
+    let (count0, cents0, room0) =
+        (num(&pool0, "grant_count"), num(&pool0, "granted_cents"), num(&pool0, "remaining_grants"));
+    println!(
+        "credits: pool of {} grants of {grant_cents} cents ({} cents), {count0} granted, room for {room0}",
+        num(&pool0, "max_grants"),
+        num(&pool0, "total_cents")
+    );
+
+    let t0 = Instant::now();
+    let limit_sql = if args.credit_checkins == 0 { String::new() } else { format!(" LIMIT {}", args.credit_checkins) };
+    let ids: Vec<String> = {
+        let db = roadshow::db::Db::connect(&url, 1)?;
+        let mut conn = db.get().map_err(|e| e.to_string())?;
+        let rows: Vec<IdOnly> = diesel::sql_query(format!(
+            "SELECT id FROM registrations WHERE status = 'confirmed' ORDER BY created_at, id{limit_sql}"
+        ))
+        .load(&mut *conn)
+        .map_err(|e| e.to_string())?;
+        rows.into_iter().map(|r| r.id).collect()
+    };
+    if ids.is_empty() {
+        return Err(
+            "credits: no confirmed registration to check in (run spread first, or seed: bench/credits.sh)".into()
+        );
+    }
+    println!("credits: {} confirmed registrations to check in, read in {:.1}s", ids.len(), t0.elapsed().as_secs_f64());
+    let ids = Arc::new(ids);
+
+    let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sampler = sample_waits(url.clone(), stop.clone());
+    let c = ctx.clone();
+    let ids2 = ids.clone();
+    let before = sample();
+    let (mut st, el) = drive(
+        "credits",
+        args.clients,
+        ids.len(),
+        Duration::from_secs(args.max_seconds),
+        move |i| {
+            let (c, ids) = (c.clone(), ids2.clone());
+            async move { c.admin_post(&format!("/api/v1/admin/registrations/{}/check-in", ids[i]), &json!({})).await }
+        },
+        credit_note,
+    )
+    .await;
+    let after = sample();
+    stop.store(true, Ordering::Relaxed);
+    report("credits", "check-ins", &mut st, el, before.zip(after));
+    let sent = st.latencies_us.len();
+
+    let outcome = |o: &str| st.notes.iter().filter(|n| n["outcome"] == o).count();
+    let (granted, empty, already) = (outcome("granted"), outcome("pool_empty"), outcome("already_granted"));
+    let others = sent - granted - empty - already;
+    println!(
+        "    credits: {sent} check-ins: {granted} granted, {empty} pool_empty, {already} already_granted, {others} other answers"
+    );
+    let last_grant = st.notes.iter().filter(|n| n["outcome"] == "granted").filter_map(|n| n["end_us"].as_u64()).max();
+    if let Some(last) = last_grant.filter(|l| *l > 0) {
+        let secs = last as f64 / 1e6;
+        println!(
+            "    credits: the {granted} grants went in {secs:.2}s = {:.0} grants/s{}",
+            granted as f64 / secs,
+            if empty > 0 {
+                format!("; then {empty} check-ins found the pool empty in {:.2}s", el.as_secs_f64() - secs)
+            } else {
+                String::new()
+            }
+        );
+        println!(
+            "RESULT workload=credit_grants requests={granted} seconds={secs:.3} rate={:.1}",
+            granted as f64 / secs
+        );
+    }
+    // Once a pool_empty answer came back the pool was full: no check-in sent after it may grant.
+    let first_empty =
+        st.notes.iter().filter(|n| n["outcome"] == "pool_empty").filter_map(|n| n["end_us"].as_u64()).min();
+    if let Some(fe) = first_empty {
+        let late = st
+            .notes
+            .iter()
+            .filter(|n| n["outcome"] == "granted" && n["start_us"].as_u64().is_some_and(|s| s > fe))
+            .count();
+        if late > 0 {
+            problems.push(format!("credits: {late} grants answered to check-ins sent after a pool_empty came back"));
+        }
+    }
+    match sampler.join() {
+        Ok(Ok((samples, sums))) if samples > 0 => {
+            println!("    credits: the database's connections over {samples} samples (average backends):");
+            let mut rows: Vec<(String, i64)> = sums.into_iter().collect();
+            rows.sort_by_key(|r| std::cmp::Reverse(r.1));
+            for (what, n) in rows {
+                println!("      {:6.2}  {what}", n as f64 / samples as f64);
+            }
+        }
+        Ok(Ok(_)) => {}
+        Ok(Err(e)) => println!("    credits: sampling pg_stat_activity failed: {e}"),
+        Err(_) => println!("    credits: the pg_stat_activity sampler panicked"),
+    }
+
+    let room = usize::try_from(room0).unwrap_or(0);
+    if st.failures > 0 || st.statuses.keys().any(|s| *s != 200) {
+        problems.push(format!("credits: statuses {:?}, {} transport failures", st.statuses, st.failures));
+    }
+    if granted != sent.min(room) || empty != sent - sent.min(room) || already + others > 0 {
+        problems.push(format!(
+            "credits: {granted} granted, {empty} pool_empty, {already} already_granted, {others} other of {sent} \
+             check-ins with room for {room}"
+        ));
+    }
+    let (status, pool1) = ctx.admin_get("/api/v1/admin/credits/pool").await?;
+    expect(status, 200, "credit pool", &pool1)?;
+    let (count1, cents1) = (num(&pool1, "grant_count"), num(&pool1, "granted_cents"));
+    println!(
+        "    credits: pool after: grant_count {count1} of {}, granted_cents {cents1} of {}, remaining {} grants",
+        num(&pool1, "max_grants"),
+        num(&pool1, "total_cents"),
+        num(&pool1, "remaining_grants")
+    );
+    if count1 != count0 + granted as i64 || cents1 != cents0 + granted as i64 * grant_cents {
+        problems.push(format!(
+            "credits: the pool went from {count0} grants / {cents0} cents to {count1} / {cents1} for {granted} granted"
+        ));
+    }
+    if sent > room && (count1 != num(&pool1, "max_grants") || num(&pool1, "remaining_grants") != 0) {
+        problems.push(format!("credits: {sent} check-ins for room {room}, yet the pool is not full: {pool1}"));
+    }
+    // Checking a granted registration in again grants nothing.
+    let (status, again) =
+        ctx.admin_post(&format!("/api/v1/admin/registrations/{}/check-in", ids[0]), &json!({})).await?;
+    expect(status, 200, "second check-in", &again)?;
+    let want = if room > 0 { "already_granted" } else { "pool_empty" };
+    if again["credit"]["outcome"] != want {
+        problems.push(format!("credits: a second check-in answered {}, not {want}", again["credit"]));
+    }
+    let (status, rec) = ctx.admin_get("/api/v1/admin/credits/reconcile").await?;
+    expect(status, 200, "reconcile", &rec)?;
+    println!(
+        "    credits: reconcile: balanced {}, {} ledger entries, differences {}",
+        rec["balanced"], rec["ledger_entries"], rec["differences"]
+    );
+    if rec["balanced"] != true {
+        problems.push(format!("credits: reconcile is not balanced: {}", rec["differences"]));
+    }
+    println!(
+        "RESULT workload=credit_pool checkins={sent} granted={granted} pool_empty={empty} grant_count={count1} \
+         granted_cents={cents1} max_grants={} balanced={}",
+        num(&pool1, "max_grants"),
+        rec["balanced"]
+    );
+
+    let db = roadshow::db::Db::connect(&url, 1)?;
+    let mut conn = db.get().map_err(|e| e.to_string())?;
+    let checks: [(&str, String); 5] = [
+        (
+            "active grants other than the pool's grant_count",
+            format!("SELECT abs(count(*) - {count1}) AS n FROM credit_grants WHERE status = 'active'"),
+        ),
+        (
+            "businesses with more than one active grant",
+            "SELECT count(*) AS n FROM (SELECT business_id FROM credit_grants WHERE status = 'active' \
+             GROUP BY 1 HAVING count(*) > 1) d"
+                .into(),
+        ),
+        (
+            "check-in grants whose registration is not attended, or of another business",
+            "SELECT count(*) AS n FROM credit_grants g LEFT JOIN registrations r ON r.id = g.registration_id \
+             WHERE g.source = 'check_in' AND (r.id IS NULL OR r.status <> 'attended' OR r.business_id <> g.business_id)"
+                .into(),
+        ),
+        (
+            "grants without exactly one ledger entry",
+            "SELECT count(*) AS n FROM credit_grants g LEFT JOIN (SELECT grant_id, count(*) AS c FROM credit_ledger \
+             WHERE kind IN ('grant', 'regrant') GROUP BY 1) l ON l.grant_id = g.id WHERE coalesce(l.c, 0) <> 1"
+                .into(),
+        ),
+        (
+            "grants without their voucher email in the outbox",
+            "SELECT count(*) AS n FROM credit_grants g LEFT JOIN outbox o ON o.dedupe_key = 'credit:' || g.id \
+             WHERE o.id IS NULL"
+                .into(),
+        ),
+    ];
+    for (what, sql) in &checks {
+        let rows: Vec<Count> = diesel::sql_query(sql).load(&mut *conn).map_err(|e| format!("{what}: {e}"))?;
+        let n = rows.first().map(|r| r.n).unwrap_or(-1);
+        if n != 0 {
+            problems.push(format!("database: {n} {what}"));
+        }
+    }
+    println!("credits database checks done over {count1} active grants");
+    Ok(())
 }
