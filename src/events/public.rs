@@ -40,20 +40,29 @@ pub(crate) async fn list_events(
     QueryParams(q): QueryParams<EventListQuery>,
 ) -> Result<HttpResponse, AppError> {
     let key = public_cache::key(&config, "/api/v1/events", req.query_string());
-    let generation = db.public_generation();
-    if let Some(body) = cache.get(&key, generation) {
+    if let Some(body) = cache.get(&key, db.public_generation()) {
         return Ok(json_bytes(body));
     }
     let limit = page_limit(q.limit)?;
     let filter = parse::public_filter(&q)?;
     let after: Option<Cursor> = q.cursor.as_deref().map(decode_cursor).transpose()?;
-    let page: Page<EventOut> = db
-        .run(move |c| {
-            let rows = queries::list_public(c, &filter, after, limit + 1)?;
-            render::public_page(c, rows, limit)
-        })
+    let reader = db.clone();
+    let body = cache
+        .get_or_load(
+            key,
+            || db.public_generation(),
+            Limits::of(&config),
+            || async move {
+                reader
+                    .run(move |c| {
+                        let rows = queries::list_public(c, &filter, after, limit + 1)?;
+                        render::public_page(c, rows, limit)
+                    })
+                    .await
+            },
+        )
         .await?;
-    Ok(json_bytes(cache.put(key, generation, db.public_generation(), &page, Limits::of(&config))?))
+    Ok(json_bytes(body))
 }
 
 /// One event, unless it is a draft.
@@ -78,17 +87,23 @@ pub(crate) async fn get_event(
     let id = parse_id("id", &path)?;
     // The page takes no parameters: any query string would only make more entries of one answer.
     let key = public_cache::key(&config, &format!("/api/v1/events/{id}"), "");
-    let generation = db.public_generation();
-    if let Some(body) = cache.get(&key, generation) {
-        return Ok(json_bytes(body));
-    }
-    let out: EventOut = db
-        .run(move |c| {
-            let e = queries::find_public(c, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
-            render::public_one(c, e)
-        })
+    let reader = db.clone();
+    let body = cache
+        .get_or_load(
+            key,
+            || db.public_generation(),
+            Limits::of(&config),
+            || async move {
+                reader
+                    .run(move |c| {
+                        let e = queries::find_public(c, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
+                        render::public_one(c, e)
+                    })
+                    .await
+            },
+        )
         .await?;
-    Ok(json_bytes(cache.put(key, generation, db.public_generation(), &out, Limits::of(&config))?))
+    Ok(json_bytes(body))
 }
 
 /// A serialized answer (fresh or from the cache).

@@ -14,6 +14,10 @@
 //! `ROADSHOW_PUBLIC_CACHE_BYTES` bytes; when full, the oldest entries go first. Expired entries
 //! and entries made stale by a change are dropped on the next lookup of any key, not only
 //! replaced when their own key is asked for again, so memory holds only live answers.
+//!
+//! One refresh serves everyone ([`PublicCache::get_or_load`]): when an entry is missing or has
+//! expired, the first reader of that key reads the database and the others wait for its answer,
+//! instead of all going to the database at once.
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
@@ -131,9 +135,9 @@ impl Cache {
     }
 }
 
-/// One app's cache (see the module docs).
+/// One app's cache (see the module docs), and the per-key gates of the reads in flight.
 #[derive(Default)]
-pub struct PublicCache(Mutex<Cache>);
+pub struct PublicCache(Mutex<Cache>, Mutex<HashMap<String, std::sync::Arc<futures_util::lock::Mutex<()>>>>);
 
 /// The cache key of a public read: the database, the path, and the query parameters decoded
 /// (`%54` is `T`, `+` is a space) and sorted.
@@ -146,6 +150,48 @@ pub fn key(config: &Config, path: &str, query: &str) -> String {
 }
 
 impl PublicCache {
+    /// The answer for `key`: the kept one, or the one `load` reads (and this keeps). Concurrent
+    /// misses of one key wait for the first one's read instead of each reading: one read per key
+    /// per refresh. `generation` gives the app's current public generation.
+    pub async fn get_or_load<T, F, Fut>(
+        &self,
+        key: String,
+        generation: impl Fn() -> u64,
+        limits: Limits,
+        load: F,
+    ) -> Result<Bytes, AppError>
+    where
+        T: serde::Serialize,
+        F: FnOnce() -> Fut,
+        Fut: std::future::Future<Output = Result<T, AppError>>,
+    {
+        let read_generation = generation();
+        if let Some(body) = self.get(&key, read_generation) {
+            return Ok(body);
+        }
+        let gate = {
+            let mut gates = self.1.lock().unwrap_or_else(|e| e.into_inner());
+            gates.entry(key.clone()).or_default().clone()
+        };
+        let held = gate.lock().await;
+        // Whoever held the gate before may have read it meanwhile.
+        let read_generation = generation();
+        let result = match self.get(&key, read_generation) {
+            Some(body) => Ok(body),
+            None => match load().await {
+                Ok(value) => self.put(key.clone(), read_generation, generation(), &value, limits),
+                Err(e) => Err(e),
+            },
+        };
+        drop(held);
+        let mut gates = self.1.lock().unwrap_or_else(|e| e.into_inner());
+        // The last one through removes the gate (the map holds one reference, this task another).
+        if gates.get(&key).is_some_and(|g| std::sync::Arc::strong_count(g) <= 2) {
+            gates.remove(&key);
+        }
+        result
+    }
+
     /// The answer kept for `key`, if any, given the app's current public `generation`.
     pub fn get(&self, key: &str, generation: u64) -> Option<Bytes> {
         let mut cache = self.0.lock().unwrap_or_else(|e| e.into_inner());
@@ -182,6 +228,37 @@ mod tests {
     }
 
     const ROOMY: Limits = Limits { entries: 100, bytes: 1 << 20 };
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn concurrent_misses_of_one_key_read_the_database_once() {
+        let cache = std::sync::Arc::new(PublicCache::default());
+        let loads = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..20)
+            .map(|_| {
+                let (cache, loads) = (cache.clone(), loads.clone());
+                tokio::spawn(async move {
+                    cache
+                        .get_or_load(
+                            "k".into(),
+                            || 7,
+                            ROOMY,
+                            || async {
+                                loads.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                Ok::<_, AppError>(vec![1, 2, 3])
+                            },
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            assert_eq!(&t.await.unwrap()[..], b"[1,2,3]");
+        }
+        assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1, "one read served all twenty");
+        assert!(cache.1.lock().unwrap().is_empty(), "no gate is left behind");
+    }
 
     #[test]
     fn keys_ignore_parameter_order_and_percent_encoding() {
