@@ -109,6 +109,9 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
     })
     .workers(workers)
     .shutdown_timeout(shutdown_seconds)
+    // actix stops gracefully on SIGTERM but drops requests in flight on SIGINT (Ctrl-C); `main`
+    // handles both the same way instead (see `wait_for_signal`).
+    .disable_signals()
     .listen(listener)
     .map_err(|e| format!("cannot start the HTTP server: {e}"))?
     .run();

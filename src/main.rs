@@ -59,12 +59,41 @@ fn main() -> ExitCode {
     }
 }
 
+/// Waits for SIGTERM or Ctrl-C (SIGINT): both stop the server gracefully. Returns which came.
+async fn wait_for_signal() -> &'static str {
+    use actix_web::rt::signal;
+    #[cfg(unix)]
+    {
+        let Ok(mut term) = signal::unix::signal(signal::unix::SignalKind::terminate()) else {
+            let _ = signal::ctrl_c().await;
+            return "SIGINT";
+        };
+        let ctrl_c = std::pin::pin!(signal::ctrl_c());
+        let term = std::pin::pin!(term.recv());
+        match futures_util::future::select(ctrl_c, term).await {
+            futures_util::future::Either::Left(_) => "SIGINT",
+            futures_util::future::Either::Right(_) => "SIGTERM",
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = signal::ctrl_c().await;
+        "Ctrl-C"
+    }
+}
+
 fn serve(config: Config) -> Result<(), String> {
     let system = actix_web::rt::System::new();
     system.block_on(async move {
         let bind = config.bind;
         let app = Application::build(config).await?;
         tracing::info!(address = %bind, port = app.port(), "roadshow is listening");
+        let handle = app.handle();
+        actix_web::rt::spawn(async move {
+            let signal = wait_for_signal().await;
+            tracing::info!(signal, "shutting down: no new connections, finishing requests in flight");
+            handle.stop(true).await;
+        });
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })
 }

@@ -129,16 +129,35 @@ pub fn reserves(conn: &mut DbConnection) -> Result<Vec<Reserve>, AppError> {
 type BusinessFacts = (String, Option<String>, String, Option<String>);
 
 /// The survivor of a business (a merged one points at it), and its contact, name and state.
+///
+/// On PostgreSQL both rows are read `FOR SHARE`: a merge (which locks both businesses `FOR UPDATE`)
+/// either commits first, and then `merged_into` names the survivor, or waits for this grant and
+/// then sees it (and keeps one active grant). Reading without the lock let a grant land on a
+/// record being merged into a business that already held one.
 fn business_facts(conn: &mut DbConnection, id: &str) -> Result<Option<BusinessFacts>, AppError> {
-    let row: Option<(String, Option<String>)> =
-        businesses::table.find(id).select((businesses::id, businesses::merged_into)).first(conn).optional()?;
+    let row: Option<(String, Option<String>)> = match conn {
+        DbConnection::Postgres(pg) => businesses::table
+            .find(id)
+            .select((businesses::id, businesses::merged_into))
+            .for_share()
+            .first(pg)
+            .optional()?,
+        DbConnection::Sqlite(_) => {
+            businesses::table.find(id).select((businesses::id, businesses::merged_into)).first(conn).optional()?
+        }
+    };
     let Some((id, merged)) = row else { return Ok(None) };
     let survivor = merged.unwrap_or(id);
-    Ok(businesses::table
-        .find(&survivor)
-        .select((businesses::id, businesses::email, businesses::name, businesses::state_code))
-        .first(conn)
-        .optional()?)
+    let q = businesses::table.find(survivor).select((
+        businesses::id,
+        businesses::email,
+        businesses::name,
+        businesses::state_code,
+    ));
+    Ok(match conn {
+        DbConnection::Postgres(pg) => q.for_share().first(pg).optional()?,
+        DbConnection::Sqlite(_) => q.first(conn).optional()?,
+    })
 }
 
 /// The reserve a grant for taking part at `event_id` draws on (the documented rule): an in-person

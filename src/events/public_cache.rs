@@ -135,9 +135,32 @@ impl Cache {
     }
 }
 
+/// The gate of one key's reads in flight, holding the first read's answer and the generation it
+/// was read at.
+type Gate = std::sync::Arc<futures_util::lock::Mutex<Option<(u64, Bytes)>>>;
+
 /// One app's cache (see the module docs), and the per-key gates of the reads in flight.
 #[derive(Default)]
-pub struct PublicCache(Mutex<Cache>, Mutex<HashMap<String, std::sync::Arc<futures_util::lock::Mutex<()>>>>);
+pub struct PublicCache(Mutex<Cache>, Mutex<HashMap<String, Gate>>);
+
+/// Drops a key's gate once nobody else holds it (the map holds one reference, the last user
+/// another).
+struct GateCleanup<'a> {
+    gates: &'a Mutex<HashMap<String, Gate>>,
+    key: &'a str,
+    gate: &'a Gate,
+}
+
+impl Drop for GateCleanup<'_> {
+    fn drop(&mut self) {
+        let mut gates = self.gates.lock().unwrap_or_else(|e| e.into_inner());
+        if std::sync::Arc::strong_count(self.gate) <= 2
+            && gates.get(self.key).is_some_and(|g| std::sync::Arc::ptr_eq(g, self.gate))
+        {
+            gates.remove(self.key);
+        }
+    }
+}
 
 /// The cache key of a public read: the database, the path, and the query parameters decoded
 /// (`%54` is `T`, `+` is a space) and sorted.
@@ -151,8 +174,10 @@ pub fn key(config: &Config, path: &str, query: &str) -> String {
 
 impl PublicCache {
     /// The answer for `key`: the kept one, or the one `load` reads (and this keeps). Concurrent
-    /// misses of one key wait for the first one's read instead of each reading: one read per key
-    /// per refresh. `generation` gives the app's current public generation.
+    /// misses of one key wait for the first one's read and take its answer, as long as public
+    /// data has not changed since that read began: one read per key and refresh. Once it has
+    /// changed, waiters read for themselves, side by side (never one behind another).
+    /// `generation` gives the app's current public generation.
     pub async fn get_or_load<T, F, Fut>(
         &self,
         key: String,
@@ -165,31 +190,36 @@ impl PublicCache {
         F: FnOnce() -> Fut,
         Fut: std::future::Future<Output = Result<T, AppError>>,
     {
-        let read_generation = generation();
-        if let Some(body) = self.get(&key, read_generation) {
+        if let Some(body) = self.get(&key, generation()) {
             return Ok(body);
         }
         let gate = {
             let mut gates = self.1.lock().unwrap_or_else(|e| e.into_inner());
             gates.entry(key.clone()).or_default().clone()
         };
-        let held = gate.lock().await;
-        // Whoever held the gate before may have read it meanwhile.
-        let read_generation = generation();
-        let result = match self.get(&key, read_generation) {
-            Some(body) => Ok(body),
-            None => match load().await {
-                Ok(value) => self.put(key.clone(), read_generation, generation(), &value, limits),
-                Err(e) => Err(e),
-            },
-        };
-        drop(held);
-        let mut gates = self.1.lock().unwrap_or_else(|e| e.into_inner());
-        // The last one through removes the gate (the map holds one reference, this task another).
-        if gates.get(&key).is_some_and(|g| std::sync::Arc::strong_count(g) <= 2) {
-            gates.remove(&key);
+        // Removes the gate when the last user of it is done, even when this request is dropped
+        // while it waits or reads.
+        let _cleanup = GateCleanup { gates: &self.1, key: &key, gate: &gate };
+        let mut slot = gate.lock().await;
+        let current = generation();
+        if let Some((read_at, body)) = slot.as_ref() {
+            if *read_at == current {
+                return Ok(body.clone());
+            }
         }
-        result
+        if let Some(body) = self.get(&key, current) {
+            return Ok(body);
+        }
+        if slot.is_some() {
+            // A read finished at an older generation: read on our own, without the gate.
+            drop(slot);
+            let value = load().await?;
+            return self.put(key.clone(), current, generation(), &value, limits);
+        }
+        let value = load().await?;
+        let body = self.put(key.clone(), current, generation(), &value, limits)?;
+        *slot = Some((current, body.clone()));
+        Ok(body)
     }
 
     /// The answer kept for `key`, if any, given the app's current public `generation`.
@@ -258,6 +288,60 @@ mod tests {
         }
         assert_eq!(loads.load(std::sync::atomic::Ordering::SeqCst), 1, "one read served all twenty");
         assert!(cache.1.lock().unwrap().is_empty(), "no gate is left behind");
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn while_data_changes_waiters_read_side_by_side_and_a_dropped_reader_leaves_no_gate() {
+        let cache = std::sync::Arc::new(PublicCache::default());
+        let generation = std::sync::Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let running = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let most = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let tasks: Vec<_> = (0..8)
+            .map(|_| {
+                let (cache, generation, running, most) =
+                    (cache.clone(), generation.clone(), running.clone(), most.clone());
+                tokio::spawn(async move {
+                    let g = generation.clone();
+                    cache
+                        .get_or_load(
+                            "k".into(),
+                            move || g.load(std::sync::atomic::Ordering::SeqCst),
+                            ROOMY,
+                            || async move {
+                                // Every read sees data change under it (a registration per read).
+                                generation.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                                let now = running.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1;
+                                most.fetch_max(now, std::sync::atomic::Ordering::SeqCst);
+                                tokio::time::sleep(Duration::from_millis(50)).await;
+                                running.fetch_sub(1, std::sync::atomic::Ordering::SeqCst);
+                                Ok::<_, AppError>(1)
+                            },
+                        )
+                        .await
+                        .unwrap()
+                })
+            })
+            .collect();
+        for t in tasks {
+            t.await.unwrap();
+        }
+        assert!(most.load(std::sync::atomic::Ordering::SeqCst) > 1, "the waiters did not queue one behind another");
+        // A reader dropped while it reads leaves nothing behind.
+        let slow = cache.get_or_load(
+            "gone".into(),
+            || 0,
+            ROOMY,
+            || async {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                Ok::<_, AppError>(1)
+            },
+        );
+        let _ = tokio::time::timeout(Duration::from_millis(20), slow).await;
+        assert!(
+            cache.1.lock().unwrap().is_empty(),
+            "gates left: {:?}",
+            cache.1.lock().unwrap().keys().collect::<Vec<_>>()
+        );
     }
 
     #[test]

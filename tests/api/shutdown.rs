@@ -71,6 +71,15 @@ fn still_leased(app: &TestApp) -> i64 {
 }
 
 async fn sigterm_during_a_burst_and_a_mail_batch_loses_nothing(app: TestApp) {
+    burst_then_signal(app, "TERM").await;
+}
+
+/// Ctrl-C is as graceful as SIGTERM (actix alone would drop requests in flight on SIGINT).
+async fn ctrl_c_during_a_burst_and_a_mail_batch_loses_nothing(app: TestApp) {
+    burst_then_signal(app, "INT").await;
+}
+
+async fn burst_then_signal(app: TestApp, sig: &str) {
     let sink = SmtpSink::start().await;
     // A slow relay: each message takes 300 ms, two at a time, so a batch is in flight for seconds.
     sink.set_delay(Duration::from_millis(300));
@@ -108,12 +117,12 @@ async fn sigterm_during_a_burst_and_a_mail_batch_loses_nothing(app: TestApp) {
     let burst = tokio::spawn(futures_util::future::join_all(burst));
     tokio::time::sleep(Duration::from_millis(30)).await;
     let signalled = Instant::now();
-    signal(&child, "TERM");
+    signal(&child, sig);
     let answers = burst.await.unwrap();
     let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
     let took = signalled.elapsed();
     let log = log.join().unwrap();
-    assert!(status.success(), "exit 0 after SIGTERM, got {status:?}:\n{log}");
+    assert!(status.success(), "exit 0 after SIG{sig}, got {status:?}:\n{log}");
     assert!(took < Duration::from_secs(25), "exits within twice ROADSHOW_SHUTDOWN_SECONDS: {took:?}");
     assert!(log.contains("background workers stopped"), "{log}");
     // Every 201 is in the database; every answer that came back is whole.
@@ -186,5 +195,6 @@ async fn a_killed_process_leaves_its_claims_to_the_others_within_the_lease(app: 
 
 both_backends!(
     sigterm_during_a_burst_and_a_mail_batch_loses_nothing,
+    ctrl_c_during_a_burst_and_a_mail_batch_loses_nothing,
     a_killed_process_leaves_its_claims_to_the_others_within_the_lease
 );
