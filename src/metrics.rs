@@ -21,8 +21,8 @@
 //! The registry is one per process: counters count everything this process did.
 //!
 //! Access: with `ROADSHOW_METRICS_TOKEN` set, a scrape must send `Authorization: Bearer <token>`
-//! (401 otherwise); unset, `/metrics` answers anyone who can reach the service (put it behind the
-//! token, or keep the port private, in production).
+//! (401 otherwise); unset, only a client on the same machine (a loopback peer) gets an answer, so
+//! a stranger cannot make the service run the outbox's aggregates at will.
 
 use std::sync::OnceLock;
 use std::time::Duration;
@@ -202,9 +202,12 @@ pub fn scheduler_run(ok: bool) {
     metrics().scheduler.get_or_create(&ResultLabels { result: if ok { "ok" } else { "failed" } }).inc();
 }
 
-/// Whether the request may read the metrics: no token configured, or the right bearer token.
+/// Whether the request may read the metrics: with a token configured, the right bearer token;
+/// without one, only a client on this machine (the socket's peer is a loopback address).
 fn allowed(req: &HttpRequest, config: &Config) -> bool {
-    let Some(expected) = config.metrics_token.as_deref() else { return true };
+    let Some(expected) = config.metrics_token.as_deref() else {
+        return req.peer_addr().is_some_and(|a| a.ip().is_loopback());
+    };
     let given = req
         .headers()
         .get(header::AUTHORIZATION)
@@ -218,7 +221,8 @@ fn allowed(req: &HttpRequest, config: &Config) -> bool {
 /// The process's metrics, in the Prometheus text exposition format (OpenMetrics).
 ///
 /// With `ROADSHOW_METRICS_TOKEN` set, only a request with `Authorization: Bearer <that token>` gets
-/// them (401 otherwise). Labels carry route patterns, methods, statuses and fixed words only.
+/// them; unset, only a client on the same machine (401 otherwise). Labels carry route patterns,
+/// methods, statuses and fixed words only.
 #[utoipa::path(
     get,
     path = "/metrics",
@@ -226,7 +230,7 @@ fn allowed(req: &HttpRequest, config: &Config) -> bool {
     responses(
         (status = 200, description = "the metrics", body = String,
          content_type = "application/openmetrics-text; version=1.0.0; charset=utf-8"),
-        (status = 401, description = "ROADSHOW_METRICS_TOKEN is set and the request does not carry it",
+        (status = 401, description = "the request lacks ROADSHOW_METRICS_TOKEN (or, with none set, does not come from this machine)",
          body = crate::error::Problem, content_type = "application/problem+json"),
     )
 )]

@@ -122,7 +122,16 @@ pub(crate) async fn upload(
                     Row::Ok { email, minutes } if minutes < f64::from(threshold) => {
                         result(line, email, "below_threshold", None)
                     }
-                    Row::Ok { email, .. } => write_tx(conn, |c| attend(c, &ctx, &actor, &event_id, line, &email))?,
+                    // A row that fails (a lock conflict, say) is reported and the upload goes on;
+                    // uploading the file again settles it.
+                    Row::Ok { email, .. } => match write_tx(conn, |c| attend(c, &ctx, &actor, &event_id, line, &email))
+                    {
+                        Ok(r) => r,
+                        Err(AppError::Unavailable(_)) => {
+                            result(line, email, "retry", Some("the database was busy; upload the file again".into()))
+                        }
+                        Err(e) => return Err(e),
+                    },
                 };
                 results.push(result);
             }

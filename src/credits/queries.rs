@@ -446,6 +446,31 @@ pub fn end_grant(
     }
     let kind = if status == GrantStatus::Declined { "decline" } else { "revoke" };
     ledger(conn, kind, Some(&g.reserve), Some(id), Some(&g.business_id), -g.amount_cents, -1, by, Some(reason))?;
+    // A released reserve grants nothing more: what comes back to it goes on to national, or it
+    // would sit where no grant can reach it.
+    let released = g.reserve != NATIONAL && lock_reserve(conn, &g.reserve)?.released_at.is_some();
+    if released {
+        for (reserve, delta) in [(g.reserve.as_str(), -g.amount_cents), (NATIONAL, g.amount_cents)] {
+            diesel::update(credit_reserves::table.find(reserve))
+                .set((
+                    credit_reserves::share_cents.eq(credit_reserves::share_cents + delta),
+                    credit_reserves::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            append(
+                conn,
+                Entry {
+                    kind: "release",
+                    reserve: Some(reserve),
+                    grant_id: Some(id),
+                    share_delta: delta,
+                    actor: by,
+                    note: Some("returned to a released reserve"),
+                    ..Entry::default()
+                },
+            )?;
+        }
+    }
     if let Some(actor) = by {
         crate::audit::record(conn, actor, kind, "credit_grant", id, crate::audit::Changes::fields(&["status"]))?;
     } else {

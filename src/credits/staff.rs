@@ -367,10 +367,12 @@ pub(crate) async fn list_grants(
         })
         .transpose()?;
     let filter = GrantFilter { status, state, event_id, business_id };
+    let viewer = actor.clone();
     let mut rows = db.read(move |c| queries::list_grants(c, &actor, &filter, after, limit + 1)).await?;
     let next = next_page(&mut rows, limit, |g| (g.granted_at.format("%Y-%m-%dT%H:%M:%S%.f").to_string(), g.id.clone()));
     let _ = encode_cursor::<i32>;
-    Ok(HttpResponse::Ok().json(Page { items: rows.into_iter().map(GrantOut::from).collect(), next_cursor: next }))
+    Ok(HttpResponse::Ok()
+        .json(Page { items: rows.into_iter().map(|g| GrantOut::seen_by(g, &viewer)).collect(), next_cursor: next }))
 }
 
 /// One grant (scoped as the list).
@@ -389,11 +391,12 @@ pub(crate) async fn get_grant(
 ) -> Result<HttpResponse, AppError> {
     actor.require_staff_manager()?;
     let id = parse_id("id", &path)?;
+    let viewer = actor.clone();
     let g = db
         .read(move |c| queries::grant_for_actor(c, &actor, &id))
         .await?
         .ok_or_else(|| AppError::not_found("no such grant"))?;
-    Ok(HttpResponse::Ok().json(GrantOut::from(g)))
+    Ok(HttpResponse::Ok().json(GrantOut::seen_by(g, &viewer)))
 }
 
 fn reason(input: &ReasonIn) -> Result<String, AppError> {
@@ -505,6 +508,11 @@ pub(crate) async fn reconcile(actor: Actor, db: web::Data<Db>) -> Result<HttpRes
 pub fn reconcile_now(c: &mut crate::db::DbConnection) -> Result<ReconcileOut, AppError> {
     use crate::db::schema::credit_ledger;
     use diesel::prelude::*;
+    // One snapshot for every figure (PostgreSQL's default would give each statement its own, and
+    // a grant committing in between would look like a difference). SQLite reads one anyway.
+    if c.is_postgres() {
+        diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY").execute(c)?;
+    }
     let pool = queries::pool(c)?;
     let reserves = queries::reserves(c)?;
     let sums = queries::ledger_sums(c)?;

@@ -159,13 +159,26 @@ pub struct GrantOut {
     pub event_id: Option<String>,
     /// The business's state when granted.
     pub state: Option<String>,
+    /// The code's first group, for support: national admins only (`null` for organizers: with it,
+    /// fewer than 80 unknown bits would be left of a code).
     #[schema(example = "7KQ2MZ")]
-    pub voucher_prefix: String,
+    pub voucher_prefix: Option<String>,
     pub granted_at: String,
     pub ended_at: Option<String>,
     /// Why it was revoked or declined.
     pub end_reason: Option<String>,
     pub redeemed_at: Option<String>,
+}
+
+impl GrantOut {
+    /// The grant as `actor` may see it (see [`GrantOut::voucher_prefix`]).
+    pub fn seen_by(g: Grant, actor: &crate::auth::Actor) -> GrantOut {
+        let mut out = GrantOut::from(g);
+        if !actor.is_admin() {
+            out.voucher_prefix = None;
+        }
+        out
+    }
 }
 
 impl From<Grant> for GrantOut {
@@ -181,7 +194,7 @@ impl From<Grant> for GrantOut {
             booking_id: g.booking_id,
             event_id: g.event_id,
             state: g.state_code,
-            voucher_prefix: g.voucher_prefix,
+            voucher_prefix: Some(g.voucher_prefix),
             granted_at: utc(g.granted_at),
             ended_at: g.ended_at.map(utc),
             end_reason: g.end_reason,
@@ -308,7 +321,8 @@ pub struct AttendanceRowOut {
     /// The address as given (empty for a row that could not be read).
     pub email: String,
     /// `granted`, `already_granted`, `pool_empty`, `not_open`, `not_registered`,
-    /// `below_threshold`, `duplicate` (the address was on an earlier row) or `bad_row`.
+    /// `below_threshold`, `duplicate` (the address was on an earlier row), `bad_row`, or `retry`
+    /// (the database was busy for that row: upload the file again).
     #[schema(example = "granted")]
     pub result: String,
     /// What was wrong with a `bad_row`, or the reserve of `pool_empty`.

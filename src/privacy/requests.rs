@@ -250,14 +250,15 @@ pub fn confirm(conn: &mut DbConnection, ctx: &MailContext, token: &str) -> Resul
             Ok(Outcome::Marketing { marketing_consent: consent })
         }
         PrivacyKind::Voucher => {
-            let business: Option<String> = businesses::table
+            // A merged record's contact is the contact of the business it joined.
+            let business: Option<(String, Option<String>)> = businesses::table
                 .filter(businesses::email.eq(&email))
                 .filter(businesses::deleted_at.is_null())
-                .select(businesses::id)
+                .select((businesses::id, businesses::merged_into))
                 .first(conn)
                 .optional()?;
             let voucher = match business {
-                Some(b) => crate::credits::queries::reissue_voucher(conn, &b)?,
+                Some((b, merged)) => crate::credits::queries::reissue_voucher(conn, &merged.unwrap_or(b))?,
                 None => None,
             };
             audit::record_system(conn, "reissue_voucher", "business", &id, Changes::fields(&["voucher"]))?;

@@ -342,6 +342,23 @@ pub fn claim(
     Ok(claimed)
 }
 
+/// Gives back claimed deliveries not tried (the process is stopping), with their attempt.
+pub fn release(conn: &mut DbConnection, seqs: &[i64]) -> Result<usize, AppError> {
+    if seqs.is_empty() {
+        return Ok(0);
+    }
+    Ok(diesel::update(
+        webhook_deliveries::table
+            .filter(webhook_deliveries::seq.eq_any(seqs))
+            .filter(webhook_deliveries::status.eq("pending")),
+    )
+    .set((
+        webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+        webhook_deliveries::attempts.eq(webhook_deliveries::attempts - 1),
+    ))
+    .execute(conn)?)
+}
+
 /// Records a delivery's outcome: `delivered`, or another try at `retry_at` (`None`: give up,
 /// `failed`).
 pub fn record(

@@ -132,10 +132,19 @@ fn organizers_only(actor: &Actor) -> Result<(), AppError> {
     }
 }
 
-fn check_url(config: &Config, field: &str, url: &str) -> Result<String, FieldError> {
-    let target = super::parse_target(url).map_err(|m| FieldError::new(field, m))?;
-    super::resolve_allowed(&target, config.webhook_allow_private).map_err(|m| FieldError::new(field, m))?;
-    Ok(target.url.to_string())
+/// Checks a URL's form and, on a blocking thread (a name lookup may be slow), its addresses.
+async fn check_url(config: &Config, field: &'static str, url: &str) -> Result<Result<String, FieldError>, AppError> {
+    let target = match super::parse_target(url) {
+        Ok(t) => t,
+        Err(m) => return Ok(Err(FieldError::new(field, m))),
+    };
+    let allow_private = config.webhook_allow_private;
+    crate::db::block_in_span(move || {
+        Ok(super::resolve_allowed(&target, allow_private)
+            .map(|_| target.url.to_string())
+            .map_err(|m| FieldError::new(field, m)))
+    })
+    .await
 }
 
 fn check_types(types: &[EventType]) -> Result<(), FieldError> {
@@ -185,7 +194,7 @@ pub(crate) async fn create(
             None
         }
     };
-    let url = check_url(&config, "url", &input.url).map_err(|e| errors.push(e)).ok();
+    let url = check_url(&config, "url", &input.url).await?.map_err(|e| errors.push(e)).ok();
     if let Err(e) = check_types(&input.event_types) {
         errors.push(e);
     }
@@ -273,14 +282,10 @@ pub(crate) async fn patch(
     organizers_only(&actor)?;
     let id = parse_id("id", &path)?;
     let mut errors = Vec::new();
-    let url = input
-        .url
-        .as_deref()
-        .map(|u| check_url(&config, "url", u))
-        .transpose()
-        .map_err(|e| errors.push(e))
-        .ok()
-        .flatten();
+    let url = match input.url.as_deref() {
+        Some(u) => check_url(&config, "url", u).await?.map_err(|e| errors.push(e)).ok(),
+        None => None,
+    };
     if let Some(t) = &input.event_types {
         if let Err(e) = check_types(t) {
             errors.push(e);

@@ -250,6 +250,17 @@ async fn a_state_reserve_holds_under_concurrency_and_release_sends_the_state_to_
     let more = registered(&app, &stop, registration(200)).await;
     let a = check_in(&app, &more).await;
     assert_eq!((a["credit"]["outcome"].as_str(), a["credit"]["reserve"].as_str()), (Some("granted"), Some("national")));
+    // A grant of the released reserve revoked: its amount goes on to national, where it can be granted.
+    let tx_grant = granted[0]["credit"]["grant_id"].as_str().unwrap().to_string();
+    let reserves = || async { expect_status(app.admin_get("/api/v1/admin/credits/reserves").await, 200).await };
+    let national_before = reserves().await["items"][0]["share_cents"].as_i64().unwrap();
+    let r =
+        app.admin_post(&format!("/api/v1/admin/credits/grants/{tx_grant}/revoke"), &json!({"reason": "test"})).await;
+    expect_status(r, 200).await;
+    let after = reserves().await;
+    assert_eq!(after["items"][0]["share_cents"].as_i64().unwrap(), national_before + 5000);
+    let tx = after["items"].as_array().unwrap().iter().find(|r| r["reserve"] == "TX").unwrap().clone();
+    assert_eq!((tx["share_cents"].as_i64(), tx["granted_cents"].as_i64()), (Some(45_000), Some(45_000)));
     assert_balanced(&app).await;
 }
 
@@ -493,6 +504,10 @@ async fn the_funders_report_adds_up_and_organizers_see_their_own_grants(app: Tes
         expect_status(app.request(Method::GET, "/api/v1/admin/credits/grants", Some(&token_b), None).await, 200).await;
     assert_eq!(list["items"].as_array().unwrap().len(), 2);
     assert!(list["items"].as_array().unwrap().iter().all(|g| g["event_id"] == events[1].as_str()));
+    assert!(
+        list["items"].as_array().unwrap().iter().all(|g| g["voucher_prefix"].is_null()),
+        "organizers see no part of a code"
+    );
     let r = app.request(Method::GET, "/api/v1/admin/reports/credits", Some(&expert), None).await;
     expect_problem(r, 403, None).await;
     let csv = app.admin_get("/api/v1/admin/reports/credits?format=csv").await;
