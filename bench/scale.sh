@@ -29,10 +29,14 @@ case "$PG" in
   *) echo "BENCH_PG must point at 127.0.0.1 (got $PG)" >&2; exit 2 ;;
 esac
 
-echo "== build (release, once)"
-timeout 1800 cargo build --release --bin roadshow
-TARGET=${CARGO_TARGET_DIR:-target}
-BIN=${BENCH_SERVER_BIN:-$TARGET/release/roadshow}
+TARGET=${CARGO_TARGET_DIR:-target}   # where cargo puts the build
+if [ -n "${BENCH_SERVER_BIN:-}" ]; then
+  BIN=$BENCH_SERVER_BIN   # another build to measure (no build here)
+else
+  echo "== build (release, once)"
+  timeout 1800 cargo build --release --bin roadshow
+  BIN=$TARGET/release/roadshow
+fi
 
 SUFFIX="$(date +%s)_$$"
 EMPTY_DB="roadshow_scale_empty_$SUFFIX"
@@ -97,7 +101,7 @@ start_server empty "$EMPTY_DB" "$PORT"
 start_server seeded "$SEEDED_DB" "$((PORT + 1))"
 
 echo "== measuring ($REPS repetitions per call, the two servers interleaved)"
-timeout 1200 python3 bench/scale_measure.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
+timeout 1200 python3 -B bench/scale_measure.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
 python3 - "$WORK/result.json" <<'EOF'
 import json, sys
 r = json.load(open(sys.argv[1]))

@@ -8,9 +8,11 @@ webinar), then times every call REPS times, interleaving the servers call by cal
 machine weighs on both alike), and prints one JSON object: per label and call, the median and p90
 in milliseconds, response bytes, plus the servers' RSS (now and peak, from /proc).
 
-On the seeded database, "webinar" calls use the seeded 20,000-registrant national webinar (seed id
-of event 1); on the empty one, the fixture's 60-registrant webinar. The `small_*` calls use the
-fixture webinar on both, for the same answer size.
+The fixture has 60 published roadshow stops in TX with "Financing" in their titles (so the public
+list, its state filter and the search answer a full page on both databases). On the seeded
+database, "registrants" calls use the seeded 20,000-registrant national webinar (seed id of event
+1, deep page: after the 15,000th); on the empty one, the fixture's 120-registrant webinar (deep
+page: after the 50th). The `small_*` calls use the fixture webinar on both, for the same answer.
 """
 import base64
 import http.client
@@ -109,8 +111,20 @@ class Fixture:
     def __init__(self, s, run):
         self.s, self.run = s, run
         self.probe = self.event(f"Scale probe {run}", 1_000_000)
-        self.small = self.event(f"Scale small webinar {run}", 1000)
+        # A full page (50) of public events in TX whose title has "financing", on both databases,
+        # so the public list, the state filter and the search answer a full page everywhere.
+        venue = s.ok("POST", "/api/v1/admin/venues",
+                     {"name": f"Scale Hall {run}", "address": "1 Main St", "city": "Austin", "state": "TX",
+                      "time_zone": "America/Chicago"}, admin=True)["id"]
         for i in range(60):
+            body = webinar_body(f"Financing stop {run} {i}", 200, 2 + i)
+            body.update({"kind": "roadshow_stop", "venue_id": venue})
+            del body["join_url"]
+            e = s.ok("POST", "/api/v1/admin/events", body, admin=True)
+            s.ok("POST", f"/api/v1/admin/events/{e['id']}/publish", {}, admin=True)
+        # 120 registrants: a first page and a full second page.
+        self.small = self.event(f"Scale small webinar {run}", 1000)
+        for i in range(120):
             s.ok("POST", f"/api/v1/events/{self.small}/registrations",
                  reg_body(f"small-{run}-{i}@probe.example", f"small-att-{run}-{i}@probe.example", i))
         self.export_email = f"export-{run}@probe.example"
