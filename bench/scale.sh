@@ -67,7 +67,8 @@ if [ -z "${SCALE_SEEDED_DB:-}" ]; then
   DATABASE_URL=$(url "$SEEDED_DB") timeout 120 "$BIN" migrate
   echo "== seeding $SEEDED_DB (bench/seed_scale.sql)"
   start=$(date +%s)
-  timeout 1800 psql -q -v ON_ERROR_STOP=1 -f bench/seed_scale.sql "$(url "$SEEDED_DB")" | grep -v '^Time:' || true
+  timeout 1800 psql -q -v ON_ERROR_STOP=1 -f bench/seed_scale.sql "$(url "$SEEDED_DB")" >"$WORK/seed.log"
+  grep -v '^Time:' "$WORK/seed.log" | tail -n 12
   echo "seeded in $(( $(date +%s) - start )) s"
 else
   DATABASE_URL=$(url "$SEEDED_DB") timeout 120 "$BIN" migrate   # new migrations of this build
