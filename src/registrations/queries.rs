@@ -763,7 +763,9 @@ pub fn registrants(
         q = q.filter(registrations::status.eq(s));
     }
     if let Some((at, id)) = after {
-        q = q.filter(
+        // The redundant `created_at >= at` is the bound the database seeks to in
+        // `registrations_event_created_idx`; the `OR` alone would be a filter over every earlier row.
+        q = q.filter(registrations::created_at.ge(at)).filter(
             registrations::created_at.gt(at).or(registrations::created_at.eq(at).and(registrations::id.gt(id))),
         );
     }

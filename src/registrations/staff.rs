@@ -43,26 +43,24 @@ pub(crate) async fn list_registrants(
 ) -> Result<HttpResponse, AppError> {
     let event_id = parse_id("id", &path)?;
     let csv = q.format.unwrap_or_default() == RegistrantsFormat::Csv;
-    let limit = if csv { i64::MAX / 2 } else { page_limit(q.limit)? };
+    let limit = if csv { CSV_CHUNK } else { page_limit(q.limit)? };
     let after: Option<(chrono::NaiveDateTime, String)> =
         if csv { None } else { q.cursor.as_deref().map(decode_cursor).transpose()? };
     let status = q.status;
+    let id = event_id.clone();
     let (event_title, mut rows, tickets) = db
         .read(move |c| {
-            let e = crate::events::queries::find_for_actor(c, &actor, &event_id)?
+            let e = crate::events::queries::find_for_actor(c, &actor, &id)?
                 .ok_or_else(|| AppError::not_found("no such event"))?;
-            let rows = queries::registrants(c, &event_id, status, after, limit.saturating_add(1))?;
-            Ok((e.title, rows, queries::waitlist_tickets(c, &event_id)?))
+            let rows = queries::registrants(c, &id, status, after, limit.saturating_add(1))?;
+            Ok((e.title, rows, queries::waitlist_tickets(c, &id)?))
         })
         .await?;
-    // A waitlisted registrant's place is the rank of its ticket.
-    let position = |r: &Registrant| match (r.status, r.waitlist_ticket) {
-        (RegistrationStatus::Waitlisted, Some(t)) => tickets.binary_search(&t).ok().map(|i| i as i64 + 1),
-        _ => None,
-    };
     if csv {
-        return Ok(csv_answer(&event_title, rows.iter().map(|r| RegistrantOut::new(r.clone(), position(r)))));
+        return Ok(csv_answer(db, event_id, status, &event_title, rows, tickets));
     }
+    // A waitlisted registrant's place is the rank of its ticket.
+    let position = |r: &Registrant| waitlist_position(&tickets, r);
     let next_cursor = next_page(&mut rows, limit, |r| (r.created_at, r.id.clone()));
     let items: Vec<RegistrantOut> = rows
         .into_iter()
@@ -74,36 +72,104 @@ pub(crate) async fn list_registrants(
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(&Page { items, next_cursor }))
 }
 
-/// The CSV export: one line per registrant, named after the event.
-fn csv_answer(event_title: &str, rows: impl Iterator<Item = RegistrantOut>) -> HttpResponse {
-    let mut out = String::from(
-        "registration_id,status,waitlist_position,attendee_name,attendee_email,business_name,business_state,industry,employees,registered_at,checked_in_at\r\n",
-    );
-    for r in rows {
-        let fields = [
-            r.id,
-            r.status.to_string(),
-            r.waitlist_position.map(|p| p.to_string()).unwrap_or_default(),
-            r.attendee_name.unwrap_or_default(),
-            r.attendee_email.unwrap_or_default(),
-            r.business_name,
-            r.business_state.unwrap_or_default(),
-            r.industry.unwrap_or_default(),
-            r.employees.unwrap_or_default(),
-            r.registered_at,
-            r.checked_in_at.unwrap_or_default(),
-        ];
-        let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
-        out.push_str(&line.join(","));
-        out.push_str("\r\n");
+/// Rows of the CSV export read at a time.
+const CSV_CHUNK: i64 = 1000;
+
+/// A waitlisted registrant's place: the rank of its ticket among the event's waitlist tickets.
+fn waitlist_position(tickets: &[i64], r: &Registrant) -> Option<i64> {
+    match (r.status, r.waitlist_ticket) {
+        (RegistrationStatus::Waitlisted, Some(t)) => tickets.binary_search(&t).ok().map(|i| i as i64 + 1),
+        _ => None,
     }
+}
+
+/// The CSV export: one line per registrant, named after the event, streamed: read and sent
+/// `CSV_CHUNK` rows at a time (each chunk a read of its own, in list order from where the last one
+/// ended, by `registrations_event_created_idx`), so the server's memory stays flat whatever the
+/// number of registrants. `first` is the first chunk (up to `CSV_CHUNK + 1` rows, read with the
+/// scope check); the rest is read while it is sent. A registrant whose status changes while the
+/// export runs shows the status of when its chunk was read.
+fn csv_answer(
+    db: web::Data<Db>,
+    event_id: String,
+    status: Option<RegistrationStatus>,
+    event_title: &str,
+    first: Vec<Registrant>,
+    tickets: Vec<i64>,
+) -> HttpResponse {
+    const HEADER: &str = "registration_id,status,waitlist_position,attendee_name,attendee_email,business_name,business_state,industry,employees,registered_at,checked_in_at\r\n";
+    struct State {
+        db: web::Data<Db>,
+        event_id: String,
+        status: Option<RegistrationStatus>,
+        tickets: Vec<i64>,
+        /// Rows read but not sent yet; `more`: whether rows may follow them.
+        rows: Vec<Registrant>,
+        more: bool,
+        /// Where the rows sent so far end (the keyset of the next read).
+        last_key: Option<(chrono::NaiveDateTime, String)>,
+        header: bool,
+    }
+    let mut rows = first;
+    let more = rows.len() as i64 > CSV_CHUNK;
+    rows.truncate(CSV_CHUNK as usize);
+    let state = State { db, event_id, status, tickets, rows, more, last_key: None, header: true };
+    let body = futures_util::stream::unfold(Some(state), |state| async move {
+        let mut st = state?;
+        if st.rows.is_empty() && st.more {
+            let last = st.last_key.clone();
+            let (event_id, status) = (st.event_id.clone(), st.status);
+            match st.db.read(move |c| queries::registrants(c, &event_id, status, last, CSV_CHUNK + 1)).await {
+                Ok(mut rows) => {
+                    st.more = rows.len() as i64 > CSV_CHUNK;
+                    rows.truncate(CSV_CHUNK as usize);
+                    st.rows = rows;
+                }
+                // The status line is gone: cut the answer short rather than end it as if complete.
+                Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
+            }
+        }
+        if st.rows.is_empty() && !st.header {
+            return None;
+        }
+        let mut out = String::with_capacity(st.rows.len() * 160 + HEADER.len());
+        if std::mem::take(&mut st.header) {
+            out.push_str(HEADER);
+        }
+        for r in std::mem::take(&mut st.rows) {
+            st.last_key = Some((r.created_at, r.id.clone()));
+            let position = waitlist_position(&st.tickets, &r);
+            csv_line(&mut out, RegistrantOut::new(r, position));
+        }
+        Some((Ok::<_, std::io::Error>(web::Bytes::from(out)), Some(st)))
+    });
     let filename: String =
         event_title.chars().map(|c| if c.is_ascii_alphanumeric() { c.to_ascii_lowercase() } else { '-' }).collect();
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((header::CONTENT_DISPOSITION, format!("attachment; filename=\"registrants-{filename}.csv\"")))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(out)
+        .streaming(body)
+}
+
+/// One registrant's CSV line.
+fn csv_line(out: &mut String, r: RegistrantOut) {
+    let fields = [
+        r.id,
+        r.status.to_string(),
+        r.waitlist_position.map(|p| p.to_string()).unwrap_or_default(),
+        r.attendee_name.unwrap_or_default(),
+        r.attendee_email.unwrap_or_default(),
+        r.business_name,
+        r.business_state.unwrap_or_default(),
+        r.industry.unwrap_or_default(),
+        r.employees.unwrap_or_default(),
+        r.registered_at,
+        r.checked_in_at.unwrap_or_default(),
+    ];
+    let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
+    out.push_str(&line.join(","));
+    out.push_str("\r\n");
 }
 
 /// One CSV field (RFC 4180 quoting), defused against formula injection.
