@@ -84,13 +84,14 @@ async fn burst_then_signal(app: TestApp, sig: &str) {
     // A slow relay: each message takes 300 ms, two at a time, so a batch is in flight for seconds.
     sink.set_delay(Duration::from_millis(300));
     let event = app.published_webinar(500).await;
+    // A first wave, through the test's own server (no worker), whose 20 confirmations wait: the
+    // binary's worker claims them in one batch.
+    for n in 0..20 {
+        let r = app.post_json(&format!("/api/v1/events/{event}/registrations"), &registration(n)).await;
+        assert_eq!(r.status(), 201);
+    }
     let (mut child, base, log) = start_binary(&app, &sink.url());
     let client = reqwest::Client::new();
-    // A first wave, answered, whose confirmations make the mail batch.
-    for n in 0..20 {
-        let r = client.post(format!("{base}/api/v1/events/{event}/registrations")).json(&registration(n)).send().await;
-        assert_eq!(r.unwrap().status(), 201);
-    }
     // Wait until the worker is sending (the sink has a first message), then a burst, and SIGTERM
     // while it is in flight.
     let deadline = Instant::now() + Duration::from_secs(20);
