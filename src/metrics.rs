@@ -182,8 +182,16 @@ pub fn booking(outcome: &'static str) {
     metrics().bookings.get_or_create(&OutcomeLabels { outcome }).inc();
 }
 
-/// A grant attempt's outcome (see [`crate::credits::queries::GrantOutcome::as_str`]).
-pub fn grant(outcome: &'static str) {
+/// A grant attempt's outcome (see [`crate::credits::queries::GrantOutcome::as_str`]); any other
+/// word (a webinar upload row that granted nothing, say) is not a grant attempt and is not counted.
+pub fn grant(outcome: &str) {
+    let outcome = match outcome {
+        "granted" => "granted",
+        "already_granted" => "already_granted",
+        "pool_empty" => "pool_empty",
+        "not_open" => "not_open",
+        _ => return,
+    };
     metrics().grants.get_or_create(&OutcomeLabels { outcome }).inc();
 }
 

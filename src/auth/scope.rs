@@ -59,14 +59,16 @@ impl Actor {
     }
 }
 
-fn always<T>() -> Filter<T>
+/// A condition every row meets (an admin's scope).
+pub(crate) fn always<T>() -> Filter<T>
 where
     diesel::expression::SqlLiteral<Bool>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
 {
     Box::new(sql::<Bool>("1 = 1"))
 }
 
-fn never<T>() -> Filter<T>
+/// A condition no row meets (a role that sees none).
+pub(crate) fn never<T>() -> Filter<T>
 where
     diesel::expression::SqlLiteral<Bool>: BoxableExpression<T, MultiBackend, SqlType = Bool>,
 {

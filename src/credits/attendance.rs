@@ -141,11 +141,7 @@ pub(crate) async fn upload(
     let mut totals = std::collections::BTreeMap::new();
     for r in &out {
         *totals.entry(r.result.clone()).or_insert(0) += 1;
-        for outcome in ["granted", "already_granted", "pool_empty", "not_open"] {
-            if r.result == outcome {
-                crate::metrics::grant(outcome);
-            }
-        }
+        crate::metrics::grant(&r.result);
     }
     Ok(HttpResponse::Ok().json(AttendanceOut { threshold_minutes: threshold, rows: out, totals }))
 }

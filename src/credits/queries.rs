@@ -893,13 +893,13 @@ pub fn grants_filter(actor: &Actor) -> crate::auth::scope::Filter<credit_grants:
     use crate::auth::scope::EventScope;
     use crate::db::schema::event_hosts;
     match actor.event_scope() {
-        EventScope::All => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 1")),
+        EventScope::All => crate::auth::scope::always(),
         EventScope::HostedBy(org) => Box::new(
             credit_grants::event_id
                 .assume_not_null()
                 .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
         ),
-        EventScope::Nothing => Box::new(diesel::dsl::sql::<diesel::sql_types::Bool>("1 = 0")),
+        EventScope::Nothing => crate::auth::scope::never(),
     }
 }
 

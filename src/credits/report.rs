@@ -196,9 +196,8 @@ pub fn to_csv(r: &CreditReportOut) -> String {
     ));
     for v in &r.reserves {
         out.push_str(&format!(
-            "reserve,{},,{},{},,,{},{}\r\n",
+            "reserve,{},,,{},,,{},{}\r\n",
             csv_field(&v.reserve),
-            "",
             v.granted_cents,
             v.remaining_cents,
             burn_cols(&v.burn)

@@ -593,12 +593,7 @@ pub(crate) async fn mark_attendance(
         })
         .await?;
     if let Some(c) = &out.credit {
-        crate::metrics::grant(match c.outcome.as_str() {
-            "granted" => "granted",
-            "already_granted" => "already_granted",
-            "pool_empty" => "pool_empty",
-            _ => "not_open",
-        });
+        crate::metrics::grant(&c.outcome);
     }
     Ok(HttpResponse::Ok().json(out))
 }
