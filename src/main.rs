@@ -59,38 +59,59 @@ fn main() -> ExitCode {
     }
 }
 
-/// Waits for SIGTERM or Ctrl-C (SIGINT): both stop the server gracefully. Returns which came.
-async fn wait_for_signal() -> &'static str {
-    use actix_web::rt::signal;
+/// SIGTERM and Ctrl-C (SIGINT), registered at once: a signal that comes between this call and
+/// the first poll of [`Signals::wait`] is kept, not left to the default action (which would kill
+/// the process with requests in flight).
+struct Signals {
     #[cfg(unix)]
-    {
-        let Ok(mut term) = signal::unix::signal(signal::unix::SignalKind::terminate()) else {
-            let _ = signal::ctrl_c().await;
-            return "SIGINT";
-        };
-        let ctrl_c = std::pin::pin!(signal::ctrl_c());
-        let term = std::pin::pin!(term.recv());
-        match futures_util::future::select(ctrl_c, term).await {
-            futures_util::future::Either::Left(_) => "SIGINT",
-            futures_util::future::Either::Right(_) => "SIGTERM",
+    term: actix_web::rt::signal::unix::Signal,
+    #[cfg(unix)]
+    int: actix_web::rt::signal::unix::Signal,
+}
+
+impl Signals {
+    fn register() -> Result<Self, String> {
+        #[cfg(unix)]
+        {
+            use actix_web::rt::signal::unix::{signal, SignalKind};
+            let term = signal(SignalKind::terminate()).map_err(|e| format!("cannot handle SIGTERM: {e}"))?;
+            let int = signal(SignalKind::interrupt()).map_err(|e| format!("cannot handle SIGINT: {e}"))?;
+            Ok(Signals { term, int })
         }
+        #[cfg(not(unix))]
+        Ok(Signals {})
     }
-    #[cfg(not(unix))]
-    {
-        let _ = signal::ctrl_c().await;
-        "Ctrl-C"
+
+    /// Waits for either: both stop the server gracefully. Returns which came.
+    async fn wait(mut self) -> &'static str {
+        #[cfg(unix)]
+        {
+            let int = std::pin::pin!(self.int.recv());
+            let term = std::pin::pin!(self.term.recv());
+            match futures_util::future::select(int, term).await {
+                futures_util::future::Either::Left(_) => "SIGINT",
+                futures_util::future::Either::Right(_) => "SIGTERM",
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = actix_web::rt::signal::ctrl_c().await;
+            "Ctrl-C"
+        }
     }
 }
 
 fn serve(config: Config) -> Result<(), String> {
     let system = actix_web::rt::System::new();
     system.block_on(async move {
+        // Before anything starts: from here on a signal is a graceful stop, never a kill.
+        let signals = Signals::register()?;
         let bind = config.bind;
         let app = Application::build(config).await?;
         tracing::info!(address = %bind, port = app.port(), "roadshow is listening");
         let handle = app.handle();
         actix_web::rt::spawn(async move {
-            let signal = wait_for_signal().await;
+            let signal = signals.wait().await;
             tracing::info!(signal, "shutting down: no new connections, finishing requests in flight");
             handle.stop(true).await;
         });

@@ -99,12 +99,17 @@ async fn burst_then_signal(app: TestApp, sig: &str) {
         assert!(Instant::now() < deadline, "the worker never started sending");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    // The signal comes once the first answer of the burst is back, so the server has begun on it
+    // (a fixed pause raced the connections on a busy machine), with the rest still in flight.
+    let answered = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let burst = (20..80).map(|n| {
         let client = client.clone();
+        let answered = answered.clone();
         let url = format!("{base}/api/v1/events/{event}/registrations");
         async move {
             match client.post(url).json(&registration(n)).send().await {
                 Ok(r) => {
+                    answered.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
                     let status = r.status().as_u16();
                     // A whole answer: the body reads to its end and parses.
                     let body: Result<Value, _> = r.json().await;
@@ -116,7 +121,11 @@ async fn burst_then_signal(app: TestApp, sig: &str) {
         }
     });
     let burst = tokio::spawn(futures_util::future::join_all(burst));
-    tokio::time::sleep(Duration::from_millis(30)).await;
+    let deadline = Instant::now() + Duration::from_secs(20);
+    while answered.load(std::sync::atomic::Ordering::SeqCst) == 0 {
+        assert!(Instant::now() < deadline, "no answer to the burst");
+        tokio::time::sleep(Duration::from_millis(2)).await;
+    }
     let signalled = Instant::now();
     signal(&child, sig);
     let answers = burst.await.unwrap();
@@ -194,7 +203,22 @@ async fn a_killed_process_leaves_its_claims_to_the_others_within_the_lease(app: 
     assert!(*latest <= roadshow::db::now() + chrono::Duration::seconds(61), "a lease longer than a minute: {latest}");
 }
 
+/// The handlers are in place before the server says where it listens: a signal at that moment is
+/// a graceful stop, not the default action that kills the process.
+async fn a_signal_the_moment_the_server_listens_is_a_graceful_stop(app: TestApp) {
+    let sink = SmtpSink::start().await;
+    for sig in ["INT", "TERM"] {
+        let (mut child, _base, log) = start_binary(&app, &sink.url());
+        signal(&child, sig);
+        let status = tokio::task::spawn_blocking(move || child.wait().unwrap()).await.unwrap();
+        let log = log.join().unwrap();
+        assert!(status.success(), "exit 0 after SIG{sig}, got {status:?}:\n{log}");
+        assert!(log.contains("background workers stopped"), "{log}");
+    }
+}
+
 both_backends!(
+    a_signal_the_moment_the_server_listens_is_a_graceful_stop,
     sigterm_during_a_burst_and_a_mail_batch_loses_nothing,
     ctrl_c_during_a_burst_and_a_mail_batch_loses_nothing,
     a_killed_process_leaves_its_claims_to_the_others_within_the_lease
