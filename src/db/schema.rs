@@ -476,6 +476,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    registration_counts (event_id, status) {
+        event_id -> Text,
+        status -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    registration_count_deltas (id) {
+        id -> BigInt,
+        event_id -> Text,
+        status -> Text,
+        delta -> Integer,
+    }
+}
+
+diesel::table! {
+    outbox_counts (status) {
+        status -> Text,
+        n -> BigInt,
+    }
+}
+
+diesel::table! {
+    outbox_count_deltas (id) {
+        id -> BigInt,
+        status -> Text,
+        delta -> Integer,
+    }
+}
+
 diesel::joinable!(registrations -> businesses (business_id));
 diesel::joinable!(registration_tokens -> registrations (registration_id));
 diesel::joinable!(unsubscribe_tokens -> businesses (business_id));
@@ -524,4 +556,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     credit_ledger,
     webhook_endpoints,
     webhook_deliveries,
+    registration_counts,
+    registration_count_deltas,
+    outbox_counts,
+    outbox_count_deltas,
 );

@@ -12,7 +12,7 @@ use diesel::prelude::*;
 
 use super::model::{Event, EventChanges, NewEvent};
 use crate::auth::{Actor, Role};
-use crate::db::schema::{event_hosts, event_topics, events, organizations, registrations, venues};
+use crate::db::schema::{event_hosts, event_topics, events, organizations, venues};
 use crate::db::{now, DbConnection};
 use crate::domain::{EventKind, EventStatus, OrganizationKind, RegistrationStatus};
 use crate::error::AppError;
@@ -323,12 +323,8 @@ pub fn status_counts(
     conn: &mut DbConnection,
     ids: &[String],
 ) -> Result<HashMap<(String, RegistrationStatus), i64>, AppError> {
-    let rows: Vec<(String, RegistrationStatus, i64)> = registrations::table
-        .filter(registrations::event_id.eq_any(ids))
-        .group_by((registrations::event_id, registrations::status))
-        .select((registrations::event_id, registrations::status, diesel::dsl::count_star()))
-        .load(conn)?;
-    Ok(rows.into_iter().map(|(e, s, n)| ((e, s), n)).collect())
+    // From the counters (`crate::rollups`): a 20,000-registrant webinar is not counted row by row.
+    crate::rollups::registration_counts_of(conn, ids)
 }
 
 /// Marks published events that have ended as `completed`; returns how many.

@@ -94,6 +94,8 @@ pub fn run_once_blocking(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Resu
             write_tx(&mut conn, |c| crate::experts::queries::remind_due(c, ctx, crate::db::to_db_time(now)))?
         },
     };
+    // The report and outbox counters: fold what the triggers appended since the last pass.
+    crate::rollups::fold(db)?;
     if stats != JobStats::default() {
         tracing::info!(
             reminders_24h = stats.reminders_24h,

@@ -442,8 +442,8 @@ impl OutboxStats {
 }
 
 pub fn stats(conn: &mut DbConnection, at: NaiveDateTime) -> Result<OutboxStats, AppError> {
-    let per_status: Vec<(OutboxStatus, i64)> =
-        outbox::table.group_by(outbox::status).select((outbox::status, diesel::dsl::count_star())).load(conn)?;
+    // From the counters (`crate::rollups`), not by counting every email.
+    let per_status = crate::rollups::outbox_counts(conn)?;
     let due = outbox::table
         .filter(outbox::status.eq(OutboxStatus::Pending))
         .filter(outbox::next_attempt_at.le(at))

@@ -8,7 +8,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::auth::{scope, Actor};
-use crate::db::schema::{event_hosts, events, organizations, registrations, venues};
+use crate::db::schema::{event_hosts, events, organizations, venues};
 use crate::db::DbConnection;
 use crate::domain::{EventStatus, RegistrationStatus};
 use crate::error::AppError;
@@ -73,12 +73,8 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
             (id, facts)
         })
         .collect();
-    let counts: Vec<(String, RegistrationStatus, i64)> = registrations::table
-        .filter(scope::registrations_filter(actor))
-        .group_by((registrations::event_id, registrations::status))
-        .select((registrations::event_id, registrations::status, count_star()))
-        .load(conn)?;
-    for (event_id, status, n) in counts {
+    // From the counters (`crate::rollups`), not by counting every registration.
+    for ((event_id, status), n) in crate::rollups::registration_counts(conn, actor)? {
         if let Some(e) = out.get_mut(&event_id) {
             e.regs.insert(status, n);
         }

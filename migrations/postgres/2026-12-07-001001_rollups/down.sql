@@ -1,0 +1,10 @@
+DROP TRIGGER outbox_count_update ON outbox;
+DROP TRIGGER outbox_count_insert_delete ON outbox;
+DROP FUNCTION outbox_count();
+DROP TABLE outbox_count_deltas;
+DROP TABLE outbox_counts;
+DROP TRIGGER registrations_count_update ON registrations;
+DROP TRIGGER registrations_count_insert_delete ON registrations;
+DROP FUNCTION registrations_count();
+DROP TABLE registration_count_deltas;
+DROP TABLE registration_counts;

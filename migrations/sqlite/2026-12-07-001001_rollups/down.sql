@@ -1,0 +1,10 @@
+DROP TRIGGER outbox_count_update;
+DROP TRIGGER outbox_count_delete;
+DROP TRIGGER outbox_count_insert;
+DROP TABLE outbox_count_deltas;
+DROP TABLE outbox_counts;
+DROP TRIGGER registrations_count_update;
+DROP TRIGGER registrations_count_delete;
+DROP TRIGGER registrations_count_insert;
+DROP TABLE registration_count_deltas;
+DROP TABLE registration_counts;

@@ -1,0 +1,207 @@
+//! Counters that the reports and the outbox stats read instead of counting every registration and
+//! every email (issue 13: on a million registrations a report counted them all, 200 ms).
+//!
+//! Triggers on `registrations` and `outbox` (migration `2026-12-07-001001_rollups`) append a
+//! signed change to a delta table in the transaction that inserts, deletes or changes the status
+//! of a row. Appending never waits for a lock that another registration holds, so the counters
+//! cost the seat shards nothing, and no code path can forget them. [`fold`] (run by the
+//! scheduler) moves the deltas into one row per (event, status) and per outbox status; readers add
+//! the folded rows and the deltas not folded yet, so every figure is exact whenever it is read.
+//!
+//! Folding is safe beside writers and beside other processes folding: on PostgreSQL the deltas
+//! are taken with `FOR UPDATE SKIP LOCKED` and deleted in the statement that adds them up (a delta
+//! committed meanwhile is not taken, so it is not lost), and the counter rows are updated in key
+//! order (two folds cannot deadlock). On SQLite a write transaction holds the only write lock.
+
+use std::collections::HashMap;
+
+use diesel::dsl::sum;
+use diesel::prelude::*;
+use diesel::sql_types::BigInt;
+
+use crate::auth::scope::{always, never, EventScope, Filter};
+use crate::auth::Actor;
+use crate::db::schema::{
+    event_hosts, outbox_count_deltas, outbox_counts, registration_count_deltas, registration_counts,
+};
+use crate::db::{write_tx, Db, DbConnection};
+use crate::domain::{OutboxStatus, RegistrationStatus};
+use crate::error::AppError;
+
+/// Deltas folded per transaction: a fold holds its locks briefly even after a bulk load.
+pub const FOLD_BATCH: i64 = 10_000;
+
+/// Folds every delta there is, a batch per transaction; returns how many batches did something.
+/// Stops after 1,000 batches (ten million deltas) so a pass always ends; the next pass goes on.
+pub fn fold(db: &Db) -> Result<usize, AppError> {
+    let mut conn = db.get()?;
+    let mut batches = 0;
+    for _ in 0..1_000 {
+        let groups = write_tx(&mut conn, |c| Ok(fold_registrations(c)? + fold_outbox(c)?))?;
+        if groups == 0 {
+            break;
+        }
+        batches += 1;
+    }
+    Ok(batches)
+}
+
+/// One batch of registration deltas into `registration_counts`; returns the counter rows changed
+/// (0: there was nothing to fold).
+fn fold_registrations(conn: &mut DbConnection) -> Result<usize, AppError> {
+    if conn.is_postgres() {
+        Ok(diesel::sql_query(
+            "WITH taken AS (
+                 DELETE FROM registration_count_deltas WHERE id IN (
+                     SELECT id FROM registration_count_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                 RETURNING event_id, status, delta)
+             INSERT INTO registration_counts (event_id, status, n)
+             SELECT event_id, status, SUM(delta) FROM taken GROUP BY event_id, status ORDER BY event_id, status
+             ON CONFLICT (event_id, status) DO UPDATE SET n = registration_counts.n + excluded.n",
+        )
+        .bind::<BigInt, _>(FOLD_BATCH)
+        .execute(conn)?)
+    } else {
+        let Some(last) = last_of_batch(conn, "registration_count_deltas")? else { return Ok(0) };
+        let n = diesel::sql_query(
+            "INSERT INTO registration_counts (event_id, status, n)
+             SELECT event_id, status, SUM(delta) FROM registration_count_deltas WHERE id <= $1
+             GROUP BY event_id, status
+             ON CONFLICT (event_id, status) DO UPDATE SET n = n + excluded.n",
+        )
+        .bind::<BigInt, _>(last)
+        .execute(conn)?;
+        diesel::delete(registration_count_deltas::table.filter(registration_count_deltas::id.le(last)))
+            .execute(conn)?;
+        Ok(n.max(1))
+    }
+}
+
+/// One batch of outbox deltas into `outbox_counts`, as [`fold_registrations`].
+fn fold_outbox(conn: &mut DbConnection) -> Result<usize, AppError> {
+    if conn.is_postgres() {
+        Ok(diesel::sql_query(
+            "WITH taken AS (
+                 DELETE FROM outbox_count_deltas WHERE id IN (
+                     SELECT id FROM outbox_count_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
+                 RETURNING status, delta)
+             INSERT INTO outbox_counts (status, n)
+             SELECT status, SUM(delta) FROM taken GROUP BY status ORDER BY status
+             ON CONFLICT (status) DO UPDATE SET n = outbox_counts.n + excluded.n",
+        )
+        .bind::<BigInt, _>(FOLD_BATCH)
+        .execute(conn)?)
+    } else {
+        let Some(last) = last_of_batch(conn, "outbox_count_deltas")? else { return Ok(0) };
+        let n = diesel::sql_query(
+            "INSERT INTO outbox_counts (status, n)
+             SELECT status, SUM(delta) FROM outbox_count_deltas WHERE id <= $1 GROUP BY status
+             ON CONFLICT (status) DO UPDATE SET n = n + excluded.n",
+        )
+        .bind::<BigInt, _>(last)
+        .execute(conn)?;
+        diesel::delete(outbox_count_deltas::table.filter(outbox_count_deltas::id.le(last))).execute(conn)?;
+        Ok(n.max(1))
+    }
+}
+
+/// SQLite: the id of the last delta of the next batch (`None`: no deltas).
+fn last_of_batch(conn: &mut DbConnection, table: &'static str) -> Result<Option<i64>, AppError> {
+    #[derive(QueryableByName)]
+    struct Last {
+        #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
+        last: Option<i64>,
+    }
+    let row: Last = diesel::sql_query(format!(
+        "SELECT MAX(id) AS last FROM (SELECT id FROM {table} ORDER BY id LIMIT $1) AS batch"
+    ))
+    .bind::<BigInt, _>(FOLD_BATCH)
+    .get_result(conn)?;
+    Ok(row.last)
+}
+
+/// Registrations per (event, status) of the events the actor may see, exact at this moment.
+/// Pairs whose count is zero are absent.
+pub fn registration_counts(conn: &mut DbConnection, actor: &Actor) -> Result<RegistrationCounts, AppError> {
+    registration_counts_where(conn, counts_scope(actor), deltas_scope(actor))
+}
+
+/// Registrations per (event, status) of these events, as [`registration_counts`]. The caller has
+/// scoped the events.
+pub fn registration_counts_of(conn: &mut DbConnection, event_ids: &[String]) -> Result<RegistrationCounts, AppError> {
+    registration_counts_where(
+        conn,
+        Box::new(registration_counts::event_id.eq_any(event_ids.to_vec())),
+        Box::new(registration_count_deltas::event_id.eq_any(event_ids.to_vec())),
+    )
+}
+
+/// Registrations per (event id, status).
+pub type RegistrationCounts = HashMap<(String, RegistrationStatus), i64>;
+
+fn registration_counts_where(
+    conn: &mut DbConnection,
+    folded: Filter<registration_counts::table>,
+    pending: Filter<registration_count_deltas::table>,
+) -> Result<RegistrationCounts, AppError> {
+    let folded: Vec<(String, RegistrationStatus, i64)> = registration_counts::table
+        .filter(folded)
+        .select((registration_counts::event_id, registration_counts::status, registration_counts::n))
+        .load(conn)?;
+    let pending: Vec<(String, RegistrationStatus, Option<i64>)> = registration_count_deltas::table
+        .filter(pending)
+        .group_by((registration_count_deltas::event_id, registration_count_deltas::status))
+        .select((
+            registration_count_deltas::event_id,
+            registration_count_deltas::status,
+            sum(registration_count_deltas::delta),
+        ))
+        .load(conn)?;
+    let pending = pending.into_iter().map(|(e, s, n)| ((e, s), n.unwrap_or(0)));
+    Ok(add_up(folded.into_iter().map(|(e, s, n)| ((e, s), n)).chain(pending)))
+}
+
+/// Outbox rows per status, exact at this moment; statuses with no row are absent.
+pub fn outbox_counts(conn: &mut DbConnection) -> Result<HashMap<OutboxStatus, i64>, AppError> {
+    let folded: Vec<(OutboxStatus, i64)> =
+        outbox_counts::table.select((outbox_counts::status, outbox_counts::n)).load(conn)?;
+    let pending: Vec<(OutboxStatus, Option<i64>)> = outbox_count_deltas::table
+        .group_by(outbox_count_deltas::status)
+        .select((outbox_count_deltas::status, sum(outbox_count_deltas::delta)))
+        .load(conn)?;
+    Ok(add_up(folded.into_iter().chain(pending.into_iter().map(|(s, n)| (s, n.unwrap_or(0))))))
+}
+
+/// Folded counts plus pending deltas, without the keys that come to zero.
+fn add_up<K: std::hash::Hash + Eq>(parts: impl Iterator<Item = (K, i64)>) -> HashMap<K, i64> {
+    let mut out: HashMap<K, i64> = HashMap::new();
+    for (key, n) in parts {
+        *out.entry(key).or_default() += n;
+    }
+    out.retain(|_, n| *n != 0);
+    out
+}
+
+/// The registrations scope ([`crate::auth::scope::registrations_filter`]) on the folded counters.
+fn counts_scope(actor: &Actor) -> Filter<registration_counts::table> {
+    match actor.event_scope() {
+        EventScope::All => always(),
+        EventScope::HostedBy(org) => Box::new(
+            registration_counts::event_id
+                .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
+        ),
+        EventScope::Nothing => never(),
+    }
+}
+
+/// The same scope on the deltas not folded yet.
+fn deltas_scope(actor: &Actor) -> Filter<registration_count_deltas::table> {
+    match actor.event_scope() {
+        EventScope::All => always(),
+        EventScope::HostedBy(org) => Box::new(
+            registration_count_deltas::event_id
+                .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
+        ),
+        EventScope::Nothing => never(),
+    }
+}
