@@ -11,7 +11,10 @@
 # 3. starts a release server on each (public cache off, so every public read reaches the
 #    database; rate limits and background work off) and runs bench/scale_measure.py, which builds
 #    the same small fixture on both through the API and times every call on both, interleaved;
-# 4. prints a table (median ms empty, seeded, ratio) and the servers' RSS, stops the servers and
+# 4. prints a table (median ms empty, seeded, ratio) and the servers' RSS;
+# 5. starts a third server on the seeded database with the public cache on and sends it
+#    SCALE_CACHE_REQUESTS (20,000) anonymous reads with varied query strings
+#    (bench/scale_cache.py), printing its RSS before, at the peak and after; stops the servers and
 #    drops the databases (SCALE_KEEP=1 keeps them; SCALE_SEEDED_DB=name reuses a seeded database
 #    made by an earlier run with SCALE_KEEP=1 and skips the seeding).
 # Every step is bounded in time.
@@ -24,6 +27,7 @@ PORT=${BENCH_PORT:-18180}
 POOL=${BENCH_DB_POOL_SIZE:-16}
 WORKERS=${BENCH_HTTP_WORKERS:-2}
 REPS=${SCALE_REPS:-15}
+SCALE_CACHE_REQUESTS=${SCALE_CACHE_REQUESTS:-20000}
 case "$PG" in
   postgres://*@127.0.0.1:*|postgresql://*@127.0.0.1:*|postgres://*@localhost:*) ;;
   *) echo "BENCH_PG must point at 127.0.0.1 (got $PG)" >&2; exit 2 ;;
@@ -77,12 +81,12 @@ fi
 psql -q "$(url "$EMPTY_DB")" -c ANALYZE
 psql -q "$(url "$SEEDED_DB")" -c ANALYZE
 
-start_server() { # label db port
+start_server() { # label db port [public cache entries]
   local token
   token=$(DATABASE_URL=$(url "$2") timeout 60 "$BIN" create-admin --email "scale-$1-$SUFFIX@bench.example" --name "Scale $1")
   DATABASE_URL=$(url "$2") ROADSHOW_BIND="127.0.0.1:$3" ROADSHOW_PUBLIC_URL="http://127.0.0.1:$3" \
     ROADSHOW_RATE_LIMIT_PER_MINUTE=0 ROADSHOW_DB_POOL_SIZE="$POOL" ROADSHOW_HTTP_WORKERS="$WORKERS" \
-    ROADSHOW_BACKGROUND=false ROADSHOW_PUBLIC_CACHE_ENTRIES=0 ROADSHOW_MAIL_DIR="$WORK/mail-$1" RUST_LOG=warn \
+    ROADSHOW_BACKGROUND=false ROADSHOW_PUBLIC_CACHE_ENTRIES="${4:-0}" ROADSHOW_MAIL_DIR="$WORK/mail-$1" RUST_LOG=warn \
     timeout 1800 "$BIN" serve >"$WORK/server-$1.log" 2>&1 &
   local pid=$!
   PIDS+=("$pid")
@@ -116,3 +120,12 @@ for c in r["calls"]:
 print(f"RSS MB now / peak: empty {e['rss_mb']} / {e['rss_peak_mb']}, seeded {s['rss_mb']} / {s['rss_peak_mb']}")
 EOF
 cp "$WORK/result.json" "${SCALE_RESULT:-/tmp/scale_result.json}"
+
+# 5. Memory under anonymous reads that the cache cannot share: a third server on the seeded
+#    database with the public cache on (the default limits), varied query strings.
+echo "== varied anonymous reads, public cache on ($SCALE_CACHE_REQUESTS requests at most)"
+SPEC=()
+start_server cached "$SEEDED_DB" "$((PORT + 2))" 10000
+cached_pid=${SPEC[0]##*,}
+timeout 600 python3 -B bench/scale_cache.py "http://127.0.0.1:$((PORT + 2))" "$cached_pid" \
+  --requests="$SCALE_CACHE_REQUESTS" --clients=8 --seconds=180 | tee "${SCALE_CACHE_RESULT:-/tmp/scale_cache.json}"
