@@ -14,7 +14,10 @@
 -- an id is the kind and the number in UUID form, seed_id('event', 7) =
 -- 5eed0004-0000-4000-8000-000000000007 (kinds: org 1, staff 2, venue 3, event 4, business 5,
 -- registration 6, outbox 7, audit 8). The webinar is 5eed0004-0000-4000-8000-000000000001. Times
--- are whole seconds, written as the server writes them (`YYYY-MM-DD HH:MM:SS`, UTC).
+-- are whole seconds, written as the server writes them (`YYYY-MM-DD HH:MM:SS`, UTC). Also
+-- different: manage_token_hash is the SHA3 of `seed-manage-k` (the shell has no SHA-256), so where
+-- `seed-manage-k` is registration k's manage token on PostgreSQL, no seeded registration has a
+-- usable one here; and outbox.message_id ends `@roadshow>`, as the server writes it.
 --
 -- Everything derived is kept consistent: seat shards (event_seat_shards.taken = confirmed +
 -- attended registrations of that event and shard, shard capacities as `seats::create_shards`
@@ -23,8 +26,8 @@
 -- and the report and outbox counters (registration_counts, outbox_counts) rebuilt from the rows
 -- with the delta tables empty. A second run on the same database fails on the primary keys and
 -- changes nothing. Needs a migrated file that no server has open, and sqlite3 3.39 or newer.
--- Takes about a minute on a 2-core machine at the default size (56 s, 1.5 GB of memory at the
--- peak); the file is then about 1.0 GB.
+-- Takes under a minute on a 2-core machine at the default size (44-56 s, 1.5 GB of memory at the
+-- peak); the file is then 1,009 MB.
 
 .bail on
 .headers on
@@ -257,8 +260,8 @@ FROM (
     JOIN seed_events e ON e.n = g.event_n
 ) r;
 
--- Not a hash of any token: the hex of SHA3-256 (the shell's sha3(); SQLite has no SHA-256) of
--- 'seed-manage-k', the shape of a stored manage_token_hash (64 hex digits).
+-- The shape of a stored manage_token_hash (64 hex digits) but SHA3-256 (the shell's sha3(); there
+-- is no SHA-256) of 'seed-manage-k': not the hash of any token the server would take.
 INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, waitlist_ticket,
                            seat_shard, manage_token_hash, calendar_sequence, created_at, updated_at, confirmed_at,
                            cancelled_at, checked_in_at, business_name_given, business_state_given, industry_given,
