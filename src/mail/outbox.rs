@@ -327,7 +327,7 @@ pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
         .select(registrations::id.nullable());
     let stale = diesel::update(
         outbox::table
-            .filter(outbox::status.eq(OutboxStatus::Pending))
+            .filter(pending())
             .filter(outbox::template.eq_any(["reminder_24h", "reminder_1h", "follow_up"]))
             .filter(outbox::next_attempt_at.le(now))
             .filter(outbox::registration_id.eq_any(cancelled)),
@@ -346,7 +346,7 @@ pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
         .select(email_consents::email);
     let unwanted_marketing = diesel::update(
         outbox::table
-            .filter(outbox::status.eq(OutboxStatus::Pending))
+            .filter(pending())
             .filter(outbox::category.eq(MailCategory::Marketing))
             .filter(outbox::next_attempt_at.le(now))
             .filter(diesel::dsl::not(outbox::recipient.eq_any(wanted))),
@@ -424,6 +424,14 @@ pub fn list(
     Ok(q.order((outbox::created_at.desc(), outbox::id.desc())).limit(limit).load(conn)?)
 }
 
+/// `status = 'pending'` written out, not bound: PostgreSQL's generic plan of a prepared statement
+/// (used from its sixth run) can only use the partial index `outbox_due_idx` (`WHERE status =
+/// 'pending'`) when the query says the same literally. With a bound status, the outbox stats and
+/// the worker's sweeps read all 100,000 sent rows of a national-scale outbox from then on.
+fn pending() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql("outbox.status = 'pending'")
+}
+
 /// Rows per status, plus how many are due now and when the oldest pending one was queued.
 #[derive(Debug, Clone, Default)]
 pub struct OutboxStats {
@@ -444,22 +452,15 @@ impl OutboxStats {
 pub fn stats(conn: &mut DbConnection, at: NaiveDateTime) -> Result<OutboxStats, AppError> {
     // From the counters (`crate::rollups`), not by counting every email.
     let per_status = crate::rollups::outbox_counts(conn)?;
-    let due = outbox::table
-        .filter(outbox::status.eq(OutboxStatus::Pending))
-        .filter(outbox::next_attempt_at.le(at))
-        .count()
-        .get_result(conn)?;
-    let oldest_pending = outbox::table
-        .filter(outbox::status.eq(OutboxStatus::Pending))
-        .select(diesel::dsl::min(outbox::created_at))
-        .first(conn)?;
+    let due = outbox::table.filter(pending()).filter(outbox::next_attempt_at.le(at)).count().get_result(conn)?;
+    let oldest_pending = outbox::table.filter(pending()).select(diesel::dsl::min(outbox::created_at)).first(conn)?;
     Ok(OutboxStats { per_status: per_status.into_iter().collect(), due, oldest_pending })
 }
 
 /// When the longest-waiting due email became due (`None`: nothing pending is due at `at`).
 pub fn oldest_due(conn: &mut DbConnection, at: NaiveDateTime) -> Result<Option<NaiveDateTime>, AppError> {
     Ok(outbox::table
-        .filter(outbox::status.eq(OutboxStatus::Pending))
+        .filter(pending())
         .filter(outbox::next_attempt_at.le(at))
         .select(diesel::dsl::min(outbox::next_attempt_at))
         .first(conn)?)

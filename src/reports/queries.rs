@@ -50,7 +50,9 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
             events::venue_id,
         ))
         .load(conn)?;
-    let venue_ids: Vec<String> = rows.iter().filter_map(|r| r.6.clone()).collect();
+    // Each venue once: 5,000 stops are held at a few hundred venues.
+    let venue_ids: Vec<String> =
+        rows.iter().filter_map(|r| r.6.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
     let venue_states: HashMap<String, String> = venues::table
         .filter(venues::id.eq_any(&venue_ids))
         .select((venues::id, venues::state_code))
