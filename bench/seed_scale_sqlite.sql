@@ -45,31 +45,23 @@ BEGIN IMMEDIATE;
 
 -- The counter triggers (`crate::rollups`) would append a delta for each of the million rows, and
 -- SQLite cannot disable a trigger: they are dropped here and created again below, after the
--- load, with the counters rebuilt from the rows. So that the schema ends byte for byte as the
--- migration made it (objects in the same order: `.schema` lists them in creation order), the
--- outbox counter tables created between the triggers are dropped and created again too (what
--- they held is derived: the counters are rebuilt from the rows below). The text below is
--- migration 2026-12-07-001001_rollups; `seed_saved_schema` keeps what the database had, and the
--- load fails if the two differ (a later migration changed them: update this script). A failed
--- check stops the load at its line ("CHECK constraint failed: seed_check"), nothing written.
+-- load, with the counters rebuilt from the rows (a trigger's place in the schema changes
+-- nothing). The text below is migration 2026-12-07-001001_rollups; `seed_saved_schema` keeps
+-- what the database had, and the load fails if the two differ (a later migration changed them:
+-- update this script). A failed check stops the load at its line ("CHECK constraint failed:
+-- seed_check"), nothing written.
 CREATE TEMP TABLE seed_saved_schema AS
 SELECT type, name, tbl_name, sql FROM sqlite_schema
 WHERE name IN ('registrations_count_insert', 'registrations_count_delete', 'registrations_count_update',
-               'outbox_counts', 'outbox_count_deltas',
                'outbox_count_insert', 'outbox_count_delete', 'outbox_count_update');
 CREATE TEMP TABLE seed_check (what TEXT NOT NULL, ok INTEGER NOT NULL CONSTRAINT seed_check CHECK (ok = 1));
-INSERT INTO seed_check SELECT 'the counter triggers and tables are there', count(*) = 8 FROM seed_saved_schema;
-INSERT INTO seed_check SELECT 'nothing follows them in the schema (it would move behind them)', count(*) = 0
-FROM sqlite_schema
-WHERE rowid > (SELECT max(rowid) FROM sqlite_schema WHERE name = 'outbox_count_update') AND name NOT LIKE 'sqlite\_%' ESCAPE '\';
+INSERT INTO seed_check SELECT 'the counter triggers are there', count(*) = 6 FROM seed_saved_schema;
 DROP TRIGGER registrations_count_insert;
 DROP TRIGGER registrations_count_delete;
 DROP TRIGGER registrations_count_update;
 DROP TRIGGER outbox_count_insert;
 DROP TRIGGER outbox_count_delete;
 DROP TRIGGER outbox_count_update;
-DROP TABLE outbox_count_deltas;
-DROP TABLE outbox_counts;
 
 -- The sizes; t0 (now, whole seconds) as Unix seconds. Every time below is Unix seconds until it
 -- is written with datetime(…, 'unixepoch'), the server's format.
@@ -313,8 +305,8 @@ SELECT printf('5eed%04x-0000-4000-8000-%012x', 8, a.n), printf('5eed%04x-0000-40
 FROM seed_params p JOIN seed_numbers a ON a.n <= p.audit
 ORDER BY a.n;
 
--- The counter triggers and tables again, as migration 2026-12-07-001001_rollups creates them
--- (same text, same order), then the counters from the rows, the delta tables empty.
+-- The counter triggers again, as migration 2026-12-07-001001_rollups creates them (same text),
+-- then the counters from the rows, the delta tables empty.
 CREATE TRIGGER registrations_count_insert AFTER INSERT ON registrations
 BEGIN
     INSERT INTO registration_count_deltas (event_id, status, delta) VALUES (NEW.event_id, NEW.status, 1);
@@ -329,15 +321,6 @@ BEGIN
     INSERT INTO registration_count_deltas (event_id, status, delta) VALUES (OLD.event_id, OLD.status, -1);
     INSERT INTO registration_count_deltas (event_id, status, delta) VALUES (NEW.event_id, NEW.status, 1);
 END;
-CREATE TABLE outbox_counts (
-    status TEXT PRIMARY KEY NOT NULL,
-    n BIGINT NOT NULL
-);
-CREATE TABLE outbox_count_deltas (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    status TEXT NOT NULL,
-    delta INTEGER NOT NULL
-);
 CREATE TRIGGER outbox_count_insert AFTER INSERT ON outbox
 BEGIN
     INSERT INTO outbox_count_deltas (status, delta) VALUES (NEW.status, 1);
@@ -353,13 +336,15 @@ BEGIN
     INSERT INTO outbox_count_deltas (status, delta) VALUES (NEW.status, 1);
 END;
 INSERT INTO seed_check
-SELECT 'the counter objects are created again as the migration made them',
-       (SELECT count(*) FROM seed_saved_schema o JOIN sqlite_schema n USING (type, name, tbl_name, sql)) = 8;
+SELECT 'the counter triggers are created again as the migration made them',
+       (SELECT count(*) FROM seed_saved_schema o JOIN sqlite_schema n USING (type, name, tbl_name, sql)) = 6;
 
 DELETE FROM registration_counts;
 DELETE FROM registration_count_deltas;
 INSERT INTO registration_counts (event_id, status, n)
 SELECT event_id, status, count(*) FROM registrations GROUP BY event_id, status;
+DELETE FROM outbox_counts;
+DELETE FROM outbox_count_deltas;
 INSERT INTO outbox_counts (status, n) SELECT status, count(*) FROM outbox GROUP BY status;
 
 COMMIT;

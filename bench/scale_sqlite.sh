@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# National scale on SQLite (issue 13): the calls that read many rows, on an empty and a seeded
+# SQLite file side by side, in one run.
+#
+#   bench/scale_sqlite.sh      (needs sqlite3 3.39 or newer, python3)
+#
+# Builds the release server once (or measures BENCH_SERVER_BIN), migrates an empty file and a
+# second one that bench/seed_scale_sqlite.sql fills (1,000,000 registrations; about a minute;
+# SCALE_SQLITE_SEEDED=/abs/file.db reuses a seeded file and only migrates it), starts a release
+# server on each (public cache, rate limits and background work off) and runs
+# bench/scale_sqlite.py, which builds the same fixture on both and times each call on both,
+# interleaved. Prints a table (median ms empty, seeded, ratio) and the servers' RSS. Files are
+# made in a scratch directory and removed at the end. Every step is bounded in time.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+PORT=${BENCH_PORT:-18280}
+WORKERS=${BENCH_HTTP_WORKERS:-2}
+REPS=${SCALE_REPS:-15}
+if [ -n "${BENCH_SERVER_BIN:-}" ]; then
+  BIN=$BENCH_SERVER_BIN
+else
+  echo "== build (release, once)"
+  timeout 1800 cargo build --release --bin roadshow
+  BIN=${CARGO_TARGET_DIR:-target}/release/roadshow
+fi
+
+WORK=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+EMPTY=$WORK/empty.db
+SEEDED=${SCALE_SQLITE_SEEDED:-$WORK/seeded.db}
+echo "== databases"
+DATABASE_URL="sqlite://$EMPTY" timeout 120 "$BIN" migrate
+DATABASE_URL="sqlite://$SEEDED" timeout 120 "$BIN" migrate
+if [ -z "${SCALE_SQLITE_SEEDED:-}" ]; then
+  echo "== seeding (bench/seed_scale_sqlite.sql)"
+  start=$(date +%s)
+  timeout 1800 sqlite3 "$SEEDED" < bench/seed_scale_sqlite.sql | tail -n 4
+  echo "seeded in $(( $(date +%s) - start )) s, $(( $(stat -c %s "$SEEDED") / 1048576 )) MB"
+fi
+
+SPEC=()
+start_server() { # label file port
+  local token
+  token=$(DATABASE_URL="sqlite://$2" timeout 60 "$BIN" create-admin --email "scale-$1-$$@bench.example" --name "Scale $1")
+  DATABASE_URL="sqlite://$2" ROADSHOW_BIND="127.0.0.1:$3" ROADSHOW_PUBLIC_URL="http://127.0.0.1:$3" \
+    ROADSHOW_RATE_LIMIT_PER_MINUTE=0 ROADSHOW_HTTP_WORKERS="$WORKERS" ROADSHOW_BACKGROUND=false \
+    ROADSHOW_PUBLIC_CACHE_ENTRIES=0 ROADSHOW_MAIL_DIR="$WORK/mail-$1" RUST_LOG=warn \
+    timeout 1800 "$BIN" serve >"$WORK/server-$1.log" 2>&1 &
+  local pid=$!
+  PIDS+=("$pid")
+  for _ in $(seq 1 100); do
+    curl -fsS "http://127.0.0.1:$3/healthz" >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  local child
+  child=$(pgrep -P "$pid" | head -n 1)
+  SPEC+=("$1=http://127.0.0.1:$3,$token,${child:-$pid}")
+}
+echo "== servers"
+start_server empty "$EMPTY" "$PORT"
+start_server seeded "$SEEDED" "$((PORT + 1))"
+
+echo "== measuring ($REPS repetitions per call, the two servers interleaved)"
+timeout 1200 python3 -B bench/scale_sqlite.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
+python3 - "$WORK/result.json" <<'PY'
+import json, sys
+r = json.load(open(sys.argv[1]))
+e, s = r["servers"]["empty"], r["servers"]["seeded"]
+print(f"{'call':22} {'empty ms':>9} {'seeded ms':>10} {'ratio':>7} {'seeded p90':>11} {'bytes e/s':>16}")
+for c in r["calls"]:
+    a, b = e["calls"][c], s["calls"][c]
+    ratio = b["median_ms"] / a["median_ms"] if a["median_ms"] else float("nan")
+    flag = "  <-- over 2x" if ratio > 2 else ""
+    print(f"{c:22} {a['median_ms']:9.2f} {b['median_ms']:10.2f} {ratio:6.2f}x {b['p90_ms']:11.2f} {str(a['bytes']) + '/' + str(b['bytes']):>16}{flag}")
+print(f"RSS MB now / peak: empty {e['rss_mb']} / {e['rss_peak_mb']}, seeded {s['rss_mb']} / {s['rss_peak_mb']}")
+PY
+cp "$WORK/result.json" "${SCALE_RESULT:-/tmp/scale_sqlite_result.json}"
