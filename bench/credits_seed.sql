@@ -3,7 +3,8 @@
 -- a scratch database that `roadshow migrate` has just created (the service's own tables, indexes
 -- and constraints), with `psql -v n=200050`.
 --
--- - one venue (Austin, TX) and ceil(n / 1000) published stops 30 days ahead, 1,600 seats each
+-- - one venue (Austin, TX) and ceil(n / 1000) published stops under way (started an hour ago,
+--   so their doors are open for check-in), 1,600 seats each
 --   (16 seat shards of 100, as seats::shard_count and create_shards give that capacity);
 -- - n businesses (distinct contact emails, names, duplicate keys; states spread over 50 codes),
 --   so every check-in may grant;
@@ -24,8 +25,8 @@ FROM seed_at;
 INSERT INTO events (id, kind, title, description, starts_at, ends_at, time_zone, capacity, status, venue_id,
                     state_code, created_at, updated_at, published_at)
 SELECT md5('credits-stop-' || e)::uuid::text, 'roadshow_stop', 'Credits bench stop ' || e,
-       'Seeded by bench/credits_seed.sql', at + interval '30 days' + e * interval '1 hour',
-       at + interval '30 days' + e * interval '1 hour' + interval '8 hours', 'America/Chicago', 1600, 'published',
+       'Seeded by bench/credits_seed.sql', at + interval '23 hours',
+       at + interval '35 hours', 'America/Chicago', 1600, 'published',
        md5('credits-venue')::uuid::text, 'TX', at, at, at
 FROM seed_at, generate_series(1, (:n + 999) / 1000) e;
 

@@ -679,6 +679,9 @@ pub fn check_in(
     id: &str,
 ) -> Result<(Registration, crate::credits::queries::GrantOutcome), AppError> {
     let reg = find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such registration"))?;
+    let (event_status, starts_at, ends_at): (EventStatus, chrono::NaiveDateTime, chrono::NaiveDateTime) =
+        events::table.find(&reg.event_id).select((events::status, events::starts_at, events::ends_at)).first(conn)?;
+    check_in_window(now(), starts_at, ends_at)?;
     let participation = crate::credits::queries::Participation {
         business_id: reg.business_id.clone(),
         source: crate::domain::GrantSource::CheckIn,
@@ -694,7 +697,6 @@ pub fn check_in(
         RegistrationStatus::Confirmed => {}
         other => return Err(AppError::conflict(format!("a {other} registration cannot be checked in"))),
     }
-    let event_status: EventStatus = events::table.find(&reg.event_id).select(events::status).first(conn)?;
     if event_status == EventStatus::Cancelled {
         return Err(AppError::conflict("the event was cancelled"));
     }
@@ -721,6 +723,34 @@ pub fn check_in(
     )?;
     let outcome = crate::credits::queries::grant_for_taking_part(conn, ctx, &participation)?;
     Ok((registrations::table.find(id).first(conn)?, outcome))
+}
+
+/// How long before an event's start its door opens for check-in.
+pub const CHECK_IN_OPENS_BEFORE_START: chrono::Duration = chrono::Duration::hours(2);
+/// How long after an event's end a check-in may still be recorded (a door list typed in later).
+pub const CHECK_IN_CLOSES_AFTER_END: chrono::Duration = chrono::Duration::days(7);
+
+/// Check-in (which grants a business its ad credit) is for the door: from two hours before the
+/// start to seven days after the end. Without it, staff could check registrants in days ahead
+/// and spend the pool on businesses that never came. A 409 that says when the window is.
+fn check_in_window(
+    at: chrono::NaiveDateTime,
+    starts_at: chrono::NaiveDateTime,
+    ends_at: chrono::NaiveDateTime,
+) -> Result<(), AppError> {
+    let opens = starts_at - CHECK_IN_OPENS_BEFORE_START;
+    let closes = ends_at + CHECK_IN_CLOSES_AFTER_END;
+    let utc = |t: chrono::NaiveDateTime| t.and_utc().format("%Y-%m-%dT%H:%M:%SZ");
+    if at < opens {
+        return Err(AppError::conflict(format!("check-in opens two hours before the event starts, at {}", utc(opens))));
+    }
+    if at > closes {
+        return Err(AppError::conflict(format!(
+            "check-in closed seven days after the event ended, at {}",
+            utc(closes)
+        )));
+    }
+    Ok(())
 }
 
 /// A registration whose event the actor may manage.

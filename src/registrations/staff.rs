@@ -202,7 +202,8 @@ pub(crate) fn csv_field(value: &str) -> String {
 /// one and the pool (and the reserve it draws on) has room; the voucher is emailed to the
 /// business's contact address, and `credit` says what happened. Checking in an attended
 /// registration changes nothing; a cancelled or waitlisted one, or one of a cancelled event, is a
-/// 409.
+/// 409. So is a check-in outside the door hours: from two hours before the event starts to seven
+/// days after it ends (a check-in grants money; staff cannot spend the pool ahead of the event).
 #[utoipa::path(
     post,
     path = "/api/v1/admin/registrations/{id}/check-in",

@@ -517,6 +517,7 @@ async fn world(app: &TestApp) -> World {
         let mut conn = app.db.get().unwrap();
         registrations::table.find(&registration_a).select(registrations::business_id).first(&mut conn).unwrap()
     };
+    fixtures::doors_open(app, &registration_a);
     let r = app.admin_post(&format!("/api/v1/admin/registrations/{registration_a}/check-in"), &json!({})).await;
     let grant_a = crate::helpers::expect_status(r, 200).await["credit"]["grant_id"].as_str().unwrap().to_string();
     let dead_email = fixtures::queued_email(app, &registration_a, &attendee_a, "Hello");

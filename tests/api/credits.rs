@@ -16,6 +16,7 @@ async fn registered(app: &TestApp, event: &str, body: impl std::borrow::Borrow<V
 }
 
 async fn check_in(app: &TestApp, registration: &str) -> Value {
+    crate::fixtures::doors_open(app, registration);
     let r = app.admin_post(&format!("/api/v1/admin/registrations/{registration}/check-in"), &json!({})).await;
     expect_status(r, 200).await
 }
@@ -554,7 +555,48 @@ async fn pool_settings_are_validated_and_never_go_below_what_is_granted(app: Tes
     assert_balanced(&app).await;
 }
 
+/// Check-in grants money, so it is for the door: a registrant checked in days before the event,
+/// or long after it, is refused and the pool keeps its money.
+async fn check_in_outside_the_door_hours_is_refused_and_grants_nothing(app: TestApp) {
+    let event = app.published_webinar(10).await;
+    let early = registered(&app, &event, registration(1)).await;
+    let late = registered(&app, &event, registration(2)).await;
+    let path = |r: &str| format!("/api/v1/admin/registrations/{r}/check-in");
+    // The webinar starts in 30 days.
+    let p = expect_problem(app.admin_post(&path(&early), &json!({})).await, 409, None).await;
+    assert!(p["detail"].as_str().unwrap().contains("check-in opens two hours before the event starts"), "{p}");
+    assert_eq!(pool(&app).await["grant_count"], 0);
+    let status = |r: &str| {
+        use roadshow::db::schema::registrations;
+        let mut conn = app.db.get().unwrap();
+        registrations::table.find(r).select(registrations::status).first::<String>(&mut *conn).unwrap()
+    };
+    assert_eq!(status(&early), "confirmed", "nothing written");
+    // Two hours before the start the door opens.
+    crate::fixtures::doors_open(&app, &early);
+    assert_eq!(
+        expect_status(app.admin_post(&path(&early), &json!({})).await, 200).await["credit"]["outcome"],
+        "granted"
+    );
+    // Ended eight days ago: closed.
+    {
+        use roadshow::db::schema::events;
+        let mut conn = app.db.get().unwrap();
+        let ended = roadshow::db::now() - chrono::Duration::days(8);
+        diesel::update(events::table.find(&event))
+            .set((events::starts_at.eq(ended - chrono::Duration::hours(1)), events::ends_at.eq(ended)))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let p = expect_problem(app.admin_post(&path(&late), &json!({})).await, 409, None).await;
+    assert!(p["detail"].as_str().unwrap().contains("check-in closed seven days after the event ended"), "{p}");
+    assert_eq!(status(&late), "confirmed");
+    assert_eq!(pool(&app).await["grant_count"], 1);
+    assert_balanced(&app).await;
+}
+
 both_backends!(
+    check_in_outside_the_door_hours_is_refused_and_grants_nothing,
     five_hundred_check_ins_race_for_a_pool_of_a_hundred_grants,
     one_business_at_three_events_and_under_two_emails_gets_one_grant,
     merging_two_granted_businesses_keeps_one_grant_and_returns_the_other,

@@ -184,3 +184,18 @@ pub fn make_dead(app: &TestApp, id: &str) {
         .execute(&mut conn)
         .unwrap();
 }
+
+/// Moves the event of `registration` to start within the hour (keeping its length), so its door
+/// is open for check-in (from two hours before the start).
+pub fn doors_open(app: &TestApp, registration: &str) {
+    let mut conn = app.db.get().unwrap();
+    let event: String =
+        registrations::table.find(registration).select(registrations::event_id).first(&mut *conn).unwrap();
+    let (starts, ends): (chrono::NaiveDateTime, chrono::NaiveDateTime) =
+        events::table.find(&event).select((events::starts_at, events::ends_at)).first(&mut *conn).unwrap();
+    let new_start = now() + Duration::minutes(30);
+    diesel::update(events::table.find(&event))
+        .set((events::starts_at.eq(new_start), events::ends_at.eq(new_start + (ends - starts))))
+        .execute(&mut *conn)
+        .unwrap();
+}

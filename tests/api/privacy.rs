@@ -528,6 +528,7 @@ async fn event_writes_and_check_in_are_audited(app: TestApp) {
     expect_status(r, 200).await;
     let reg = register(&app, &event, "owner@tacogarage.test", "rosa@tacogarage.test").await;
     let reg_id = reg["id"].as_str().unwrap();
+    crate::fixtures::doors_open(&app, reg_id);
     let r =
         app.request(Method::POST, &format!("/api/v1/admin/registrations/{reg_id}/check-in"), Some(&token), None).await;
     expect_status(r, 200).await;

@@ -446,6 +446,7 @@ async fn staff_export_registrants_and_check_in(app: TestApp) {
     assert!(lines[0].starts_with("registration_id,status,"));
     assert!(lines[1].contains("\"'=cmd, \"\"Quoted\"\" & Co\""), "{}", lines[1]);
     let id = reg["id"].as_str().unwrap();
+    crate::fixtures::doors_open(&app, id);
     let r = expect_status(app.admin_post(&format!("/api/v1/admin/registrations/{id}/check-in"), &json!({})).await, 200)
         .await;
     assert_eq!(r["status"], "attended");
@@ -506,6 +507,7 @@ async fn answers_are_the_documented_wire_types(app: TestApp) {
     let r = app.admin_get(&format!("/api/v1/admin/events/{event}/registrations?status=gone")).await;
     expect_problem(r, 400, Some("status")).await;
 
+    crate::fixtures::doors_open(&app, &first.id.to_string());
     let check_in = format!("/api/v1/admin/registrations/{}/check-in", first.id);
     let r = app.request(Method::POST, &check_in, Some(&app.admin_token), None).await;
     let checked: CheckInOut = serde_json::from_value(expect_status(r, 200).await).unwrap();
