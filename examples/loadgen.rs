@@ -1307,8 +1307,9 @@ fn credit_note(_: usize, status: u16, body: &Value) -> Option<Value> {
     (status == 200).then(|| json!({"outcome": body["credit"]["outcome"], "status": body["status"]}))
 }
 
-/// Check-in is open from two hours before an event's start: moves the events of `ids` that are
-/// further ahead to start in half an hour (keeping their length), as on the day of the event.
+/// Check-in is open from two hours before an event's start to seven days after its end: moves the
+/// events of `ids` to have started an hour ago (keeping their length), as on the day of the event
+/// (past the reminder windows, so a server with its scheduler on queues no reminders for them).
 fn open_doors(conn: &mut roadshow::db::DbConnection, ids: &[String]) -> Result<(), String> {
     use diesel::prelude::*;
     use roadshow::db::schema::{events, registrations};
@@ -1325,19 +1326,17 @@ fn open_doors(conn: &mut roadshow::db::DbConnection, ids: &[String]) -> Result<(
     }
     events_of.sort();
     events_of.dedup();
-    let start = roadshow::db::now() + chrono::Duration::minutes(30);
+    let start = roadshow::db::now() - chrono::Duration::hours(1);
     for id in events_of {
         let (starts, ends): (chrono::NaiveDateTime, chrono::NaiveDateTime) = events::table
             .find(&id)
             .select((events::starts_at, events::ends_at))
             .first(conn)
             .map_err(|e| e.to_string())?;
-        if starts > start {
-            diesel::update(events::table.find(&id))
-                .set((events::starts_at.eq(start), events::ends_at.eq(start + (ends - starts))))
-                .execute(conn)
-                .map_err(|e| e.to_string())?;
-        }
+        diesel::update(events::table.find(&id))
+            .set((events::starts_at.eq(start), events::ends_at.eq(start + (ends - starts))))
+            .execute(conn)
+            .map_err(|e| e.to_string())?;
     }
     Ok(())
 }

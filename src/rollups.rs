@@ -15,15 +15,12 @@
 
 use std::collections::HashMap;
 
-use diesel::dsl::sum;
 use diesel::prelude::*;
-use diesel::sql_types::BigInt;
+use diesel::sql_types::{BigInt, Text};
 
-use crate::auth::scope::{always, never, EventScope, Filter};
+use crate::auth::scope::EventScope;
 use crate::auth::Actor;
-use crate::db::schema::{
-    event_hosts, outbox_count_deltas, outbox_counts, registration_count_deltas, registration_counts,
-};
+use crate::db::schema::{outbox_count_deltas, registration_count_deltas};
 use crate::db::{write_tx, Db, DbConnection};
 use crate::domain::{OutboxStatus, RegistrationStatus};
 use crate::error::AppError;
@@ -121,55 +118,84 @@ fn last_of_batch(conn: &mut DbConnection, table: &'static str) -> Result<Option<
 }
 
 /// Registrations per (event, status) of the events the actor may see, exact at this moment.
-/// Pairs whose count is zero are absent.
+/// Pairs whose count is zero are absent. The scope is [`crate::auth::scope::registrations_filter`]'s,
+/// written in SQL here (see [`registration_counts_where`] for why one statement).
 pub fn registration_counts(conn: &mut DbConnection, actor: &Actor) -> Result<RegistrationCounts, AppError> {
-    registration_counts_where(conn, counts_scope(actor), deltas_scope(actor))
+    match actor.event_scope() {
+        EventScope::All => registration_counts_where(conn, |_| "1 = 1".to_string(), &[]),
+        EventScope::HostedBy(org) => registration_counts_where(
+            conn,
+            |n| format!("event_id IN (SELECT event_id FROM event_hosts WHERE organization_id = ${n})"),
+            &[org],
+        ),
+        EventScope::Nothing => Ok(RegistrationCounts::new()),
+    }
 }
 
 /// Registrations per (event, status) of these events, as [`registration_counts`]. The caller has
 /// scoped the events.
 pub fn registration_counts_of(conn: &mut DbConnection, event_ids: &[String]) -> Result<RegistrationCounts, AppError> {
+    if event_ids.is_empty() {
+        return Ok(RegistrationCounts::new());
+    }
+    let k = event_ids.len();
     registration_counts_where(
         conn,
-        Box::new(registration_counts::event_id.eq_any(event_ids.to_vec())),
-        Box::new(registration_count_deltas::event_id.eq_any(event_ids.to_vec())),
+        |first| format!("event_id IN ({})", (first..first + k).map(|n| format!("${n}")).collect::<Vec<_>>().join(", ")),
+        event_ids,
     )
 }
 
 /// Registrations per (event id, status).
 pub type RegistrationCounts = HashMap<(String, RegistrationStatus), i64>;
 
+/// The folded rows and the pending deltas that match `condition` (given the number of its first
+/// bind parameter; it uses as many as `binds` has), in one statement: one snapshot on PostgreSQL,
+/// where a read transaction is `READ COMMITTED` and two statements could straddle a fold and miss
+/// or double its deltas. Deltas come one per row: there are at most a fold interval's worth.
 fn registration_counts_where(
     conn: &mut DbConnection,
-    folded: Filter<registration_counts::table>,
-    pending: Filter<registration_count_deltas::table>,
+    condition: impl Fn(usize) -> String,
+    binds: &[String],
 ) -> Result<RegistrationCounts, AppError> {
-    let folded: Vec<(String, RegistrationStatus, i64)> = registration_counts::table
-        .filter(folded)
-        .select((registration_counts::event_id, registration_counts::status, registration_counts::n))
-        .load(conn)?;
-    let pending: Vec<(String, RegistrationStatus, Option<i64>)> = registration_count_deltas::table
-        .filter(pending)
-        .group_by((registration_count_deltas::event_id, registration_count_deltas::status))
-        .select((
-            registration_count_deltas::event_id,
-            registration_count_deltas::status,
-            sum(registration_count_deltas::delta),
-        ))
-        .load(conn)?;
-    let pending = pending.into_iter().map(|(e, s, n)| ((e, s), n.unwrap_or(0)));
-    Ok(add_up(folded.into_iter().map(|(e, s, n)| ((e, s), n)).chain(pending)))
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        event_id: String,
+        #[diesel(sql_type = Text)]
+        status: RegistrationStatus,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let sql = format!(
+        "SELECT event_id, status, n FROM registration_counts WHERE {} \
+         UNION ALL SELECT event_id, status, CAST(delta AS BIGINT) AS n FROM registration_count_deltas WHERE {}",
+        condition(1),
+        condition(1 + binds.len())
+    );
+    let mut q = diesel::sql_query(sql).into_boxed();
+    for b in binds.iter().chain(binds) {
+        q = q.bind::<Text, _>(b.clone());
+    }
+    let rows: Vec<Row> = q.load(conn)?;
+    Ok(add_up(rows.into_iter().map(|r| ((r.event_id, r.status), r.n))))
 }
 
-/// Outbox rows per status, exact at this moment; statuses with no row are absent.
+/// Outbox rows per status, exact at this moment; statuses with no row are absent. One statement,
+/// as [`registration_counts_where`].
 pub fn outbox_counts(conn: &mut DbConnection) -> Result<HashMap<OutboxStatus, i64>, AppError> {
-    let folded: Vec<(OutboxStatus, i64)> =
-        outbox_counts::table.select((outbox_counts::status, outbox_counts::n)).load(conn)?;
-    let pending: Vec<(OutboxStatus, Option<i64>)> = outbox_count_deltas::table
-        .group_by(outbox_count_deltas::status)
-        .select((outbox_count_deltas::status, sum(outbox_count_deltas::delta)))
-        .load(conn)?;
-    Ok(add_up(folded.into_iter().chain(pending.into_iter().map(|(s, n)| (s, n.unwrap_or(0))))))
+    #[derive(QueryableByName)]
+    struct Row {
+        #[diesel(sql_type = Text)]
+        status: OutboxStatus,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Row> = diesel::sql_query(
+        "SELECT status, n FROM outbox_counts UNION ALL SELECT status, CAST(delta AS BIGINT) AS n FROM outbox_count_deltas",
+    )
+    .load(conn)?;
+    Ok(add_up(rows.into_iter().map(|r| (r.status, r.n))))
 }
 
 /// Folded counts plus pending deltas, without the keys that come to zero.
@@ -180,28 +206,4 @@ fn add_up<K: std::hash::Hash + Eq>(parts: impl Iterator<Item = (K, i64)>) -> Has
     }
     out.retain(|_, n| *n != 0);
     out
-}
-
-/// The registrations scope ([`crate::auth::scope::registrations_filter`]) on the folded counters.
-fn counts_scope(actor: &Actor) -> Filter<registration_counts::table> {
-    match actor.event_scope() {
-        EventScope::All => always(),
-        EventScope::HostedBy(org) => Box::new(
-            registration_counts::event_id
-                .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
-        ),
-        EventScope::Nothing => never(),
-    }
-}
-
-/// The same scope on the deltas not folded yet.
-fn deltas_scope(actor: &Actor) -> Filter<registration_count_deltas::table> {
-    match actor.event_scope() {
-        EventScope::All => always(),
-        EventScope::HostedBy(org) => Box::new(
-            registration_count_deltas::event_id
-                .eq_any(event_hosts::table.filter(event_hosts::organization_id.eq(org)).select(event_hosts::event_id)),
-        ),
-        EventScope::Nothing => never(),
-    }
 }

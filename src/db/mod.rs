@@ -379,7 +379,9 @@ impl Db {
         .await
     }
 
-    /// Runs `f` inside a read transaction (a consistent snapshot on both engines).
+    /// Runs `f` inside a read transaction: one snapshot on SQLite; on PostgreSQL `READ COMMITTED`,
+    /// so each statement sees its own snapshot (what must agree is read in one statement, as
+    /// `crate::rollups` does).
     pub async fn read<T, F>(&self, f: F) -> Result<T, AppError>
     where
         F: FnOnce(&mut DbConnection) -> Result<T, AppError> + Send + 'static,

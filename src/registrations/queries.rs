@@ -681,7 +681,6 @@ pub fn check_in(
     let reg = find_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such registration"))?;
     let (event_status, starts_at, ends_at): (EventStatus, chrono::NaiveDateTime, chrono::NaiveDateTime) =
         events::table.find(&reg.event_id).select((events::status, events::starts_at, events::ends_at)).first(conn)?;
-    check_in_window(now(), starts_at, ends_at)?;
     let participation = crate::credits::queries::Participation {
         business_id: reg.business_id.clone(),
         source: crate::domain::GrantSource::CheckIn,
@@ -694,7 +693,9 @@ pub fn check_in(
             let outcome = crate::credits::queries::grant_for_taking_part(conn, ctx, &participation)?;
             return Ok((reg, outcome));
         }
-        RegistrationStatus::Confirmed => {}
+        // The door hours hold for checking in; an attended registration may still be granted
+        // later (the pool was empty at the door and has been topped up).
+        RegistrationStatus::Confirmed => check_in_window(now(), starts_at, ends_at)?,
         other => return Err(AppError::conflict(format!("a {other} registration cannot be checked in"))),
     }
     if event_status == EventStatus::Cancelled {
