@@ -152,7 +152,7 @@ pub type RegistrationCounts = HashMap<(String, RegistrationStatus), i64>;
 /// The folded rows and the pending deltas that match `condition` (given the number of its first
 /// bind parameter; it uses as many as `binds` has), in one statement: one snapshot on PostgreSQL,
 /// where a read transaction is `READ COMMITTED` and two statements could straddle a fold and miss
-/// or double its deltas. Deltas come one per row: there are at most a fold interval's worth.
+/// or double its deltas. The deltas are added up per key in the statement.
 fn registration_counts_where(
     conn: &mut DbConnection,
     condition: impl Fn(usize) -> String,
@@ -169,7 +169,8 @@ fn registration_counts_where(
     }
     let sql = format!(
         "SELECT event_id, status, n FROM registration_counts WHERE {} \
-         UNION ALL SELECT event_id, status, CAST(delta AS BIGINT) AS n FROM registration_count_deltas WHERE {}",
+         UNION ALL SELECT event_id, status, CAST(SUM(delta) AS BIGINT) AS n FROM registration_count_deltas WHERE {} \
+         GROUP BY event_id, status",
         condition(1),
         condition(1 + binds.len())
     );
@@ -192,7 +193,8 @@ pub fn outbox_counts(conn: &mut DbConnection) -> Result<HashMap<OutboxStatus, i6
         n: i64,
     }
     let rows: Vec<Row> = diesel::sql_query(
-        "SELECT status, n FROM outbox_counts UNION ALL SELECT status, CAST(delta AS BIGINT) AS n FROM outbox_count_deltas",
+        "SELECT status, n FROM outbox_counts \
+         UNION ALL SELECT status, CAST(SUM(delta) AS BIGINT) AS n FROM outbox_count_deltas GROUP BY status",
     )
     .load(conn)?;
     Ok(add_up(rows.into_iter().map(|r| (r.status, r.n))))
