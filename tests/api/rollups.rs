@@ -182,7 +182,7 @@ async fn a_report_read_during_folds_never_misses_or_doubles_a_delta(app: TestApp
         seen
     };
     let ((), (), seen) = tokio::join!(writes, folds, reads);
-    assert!(seen.len() > 10, "the reads ran during the writes: {seen:?}");
+    assert!(seen.len() >= 3, "the reads ran during the writes: {seen:?}");
     assert!(seen.windows(2).all(|w| w[0] <= w[1]), "a report went down while only registrations were added: {seen:?}");
     assert!(seen.iter().all(|n| *n <= 120), "a report counted more than there are: {seen:?}");
     assert_eq!(total().await, 120);
