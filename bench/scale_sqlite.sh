@@ -70,16 +70,5 @@ start_server seeded "$SEEDED" "$((PORT + 1))"
 
 echo "== measuring ($REPS repetitions per call, the two servers interleaved)"
 timeout 1200 python3 -B bench/scale_sqlite.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
-python3 - "$WORK/result.json" <<'PY'
-import json, sys
-r = json.load(open(sys.argv[1]))
-e, s = r["servers"]["empty"], r["servers"]["seeded"]
-print(f"{'call':22} {'empty ms':>9} {'seeded ms':>10} {'ratio':>7} {'seeded p90':>11} {'bytes e/s':>16}")
-for c in r["calls"]:
-    a, b = e["calls"][c], s["calls"][c]
-    ratio = b["median_ms"] / a["median_ms"] if a["median_ms"] else float("nan")
-    flag = "  <-- over 2x" if ratio > 2 else ""
-    print(f"{c:22} {a['median_ms']:9.2f} {b['median_ms']:10.2f} {ratio:6.2f}x {b['p90_ms']:11.2f} {str(a['bytes']) + '/' + str(b['bytes']):>16}{flag}")
-print(f"RSS MB now / peak: empty {e['rss_mb']} / {e['rss_peak_mb']}, seeded {s['rss_mb']} / {s['rss_peak_mb']}")
-PY
+python3 -B bench/scale_table.py "$WORK/result.json"
 cp "$WORK/result.json" "${SCALE_RESULT:-/tmp/scale_sqlite_result.json}"
