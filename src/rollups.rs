@@ -6,7 +6,8 @@
 //! of a row. Appending never waits for a lock that another registration holds, so the counters
 //! cost the seat shards nothing, and no code path can forget them. [`fold`] (run by the
 //! scheduler) moves the deltas into one row per (event, status) and per outbox status; readers add
-//! the folded rows and the deltas not folded yet, so every figure is exact whenever it is read.
+//! the folded rows and the deltas not folded yet, in one statement (one snapshot, even under
+//! `READ COMMITTED`), so every figure is exact whenever it is read.
 //!
 //! Folding is safe beside writers and beside other processes folding: on PostgreSQL the deltas
 //! are taken with `FOR UPDATE SKIP LOCKED` and deleted in the statement that adds them up (a delta

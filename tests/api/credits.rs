@@ -433,15 +433,8 @@ async fn webinar_attendance_uploads_mark_and_grant_with_a_result_per_row(app: Te
                E,not an email,40\n";
     // Before the webinar started: refused.
     expect_problem(upload(csv.into()).await, 409, None).await;
-    {
-        use roadshow::db::schema::events;
-        let mut conn = app.db.get().unwrap();
-        let past = roadshow::db::now() - chrono::Duration::hours(2);
-        diesel::update(events::table.find(&event))
-            .set((events::starts_at.eq(past), events::ends_at.eq(past + chrono::Duration::hours(1))))
-            .execute(&mut *conn)
-            .unwrap();
-    }
+    let past = roadshow::db::now() - chrono::Duration::hours(2);
+    crate::fixtures::move_event(&app, &event, past, past + chrono::Duration::hours(1));
     let out = expect_status(upload(csv.into()).await, 200).await;
     let results: Vec<&str> = out["rows"].as_array().unwrap().iter().map(|r| r["result"].as_str().unwrap()).collect();
     assert_eq!(results, ["granted", "below_threshold", "already_granted", "not_registered", "duplicate", "bad_row"]);
@@ -579,15 +572,8 @@ async fn check_in_outside_the_door_hours_is_refused_and_grants_nothing(app: Test
         "granted"
     );
     // Ended eight days ago: closed.
-    {
-        use roadshow::db::schema::events;
-        let mut conn = app.db.get().unwrap();
-        let ended = roadshow::db::now() - chrono::Duration::days(8);
-        diesel::update(events::table.find(&event))
-            .set((events::starts_at.eq(ended - chrono::Duration::hours(1)), events::ends_at.eq(ended)))
-            .execute(&mut *conn)
-            .unwrap();
-    }
+    let ended = roadshow::db::now() - chrono::Duration::days(8);
+    crate::fixtures::move_event(&app, &event, ended - chrono::Duration::hours(1), ended);
     let p = expect_problem(app.admin_post(&path(&late), &json!({})).await, 409, None).await;
     assert!(p["detail"].as_str().unwrap().contains("check-in closed seven days after the event ended"), "{p}");
     assert_eq!(status(&late), "confirmed");

@@ -188,14 +188,23 @@ pub fn make_dead(app: &TestApp, id: &str) {
 /// Moves the event of `registration` to start within the hour (keeping its length), so its door
 /// is open for check-in (from two hours before the start).
 pub fn doors_open(app: &TestApp, registration: &str) {
-    let mut conn = app.db.get().unwrap();
-    let event: String =
-        registrations::table.find(registration).select(registrations::event_id).first(&mut *conn).unwrap();
-    let (starts, ends): (chrono::NaiveDateTime, chrono::NaiveDateTime) =
-        events::table.find(&event).select((events::starts_at, events::ends_at)).first(&mut *conn).unwrap();
+    let (event, starts, ends): (String, chrono::NaiveDateTime, chrono::NaiveDateTime) = {
+        let mut conn = app.db.get().unwrap();
+        let event: String =
+            registrations::table.find(registration).select(registrations::event_id).first(&mut *conn).unwrap();
+        let (starts, ends) =
+            events::table.find(&event).select((events::starts_at, events::ends_at)).first(&mut *conn).unwrap();
+        (event, starts, ends)
+    };
     let new_start = now() + Duration::minutes(30);
-    diesel::update(events::table.find(&event))
-        .set((events::starts_at.eq(new_start), events::ends_at.eq(new_start + (ends - starts))))
+    move_event(app, &event, new_start, new_start + (ends - starts));
+}
+
+/// Sets an event's times behind the API's back (to put it in the past, or at the door).
+pub fn move_event(app: &TestApp, event: &str, starts_at: chrono::NaiveDateTime, ends_at: chrono::NaiveDateTime) {
+    let mut conn = app.db.get().unwrap();
+    diesel::update(events::table.find(event))
+        .set((events::starts_at.eq(starts_at), events::ends_at.eq(ends_at)))
         .execute(&mut *conn)
         .unwrap();
 }
