@@ -246,7 +246,9 @@ SELECT pg_temp.seed_id('audit', a), pg_temp.seed_id('staff', 0), 'update', 'even
        p.t0 - interval '100 days' + a * interval '10 minutes'
 FROM generate_series(1, :audit) a, seed_params p;
 
--- The report and outbox counters, from the rows.
+-- The report and outbox counters, from the rows. (The per-state and per-organization report
+-- counters are recorded by `roadshow fold-counters`, which bench/scale.sh runs next: the events'
+-- and hosts' own triggers marked every event.)
 DELETE FROM registration_counts;
 DELETE FROM registration_count_deltas;
 INSERT INTO registration_counts (event_id, status, n)

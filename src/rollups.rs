@@ -29,14 +29,21 @@ use crate::error::AppError;
 /// Deltas folded per transaction: a fold holds its locks briefly even after a bulk load.
 pub const FOLD_BATCH: i64 = 10_000;
 
-/// Folds every delta there is, a batch per transaction; returns how many batches did something.
-/// Stops after 1,000 batches (ten million deltas) so a pass always ends; the next pass goes on.
+/// Folds every delta there is, a batch per transaction, and records the reports' counters of the
+/// events that changed ([`crate::reports::rollup::fold`]); returns how many batches did
+/// something. Stops after 1,000 batches (ten million deltas) so a pass always ends; the next pass
+/// goes on.
 pub fn fold(db: &Db) -> Result<usize, AppError> {
     let mut conn = db.get()?;
     let mut batches = 0;
     for _ in 0..1_000 {
-        let groups = write_tx(&mut conn, |c| Ok(fold_registrations(c)? + fold_outbox(c)?))?;
-        if groups == 0 {
+        let worked = write_tx(&mut conn, |c| {
+            let touched = fold_registrations(c)?;
+            let outbox = fold_outbox(c)?;
+            let events = crate::reports::rollup::fold(c, &touched)?;
+            Ok(touched.len() + outbox + events)
+        })?;
+        if worked == 0 {
             break;
         }
         batches += 1;
@@ -44,24 +51,33 @@ pub fn fold(db: &Db) -> Result<usize, AppError> {
     Ok(batches)
 }
 
-/// One batch of registration deltas into `registration_counts`; returns the counter rows changed
-/// (0: there was nothing to fold).
-fn fold_registrations(conn: &mut DbConnection) -> Result<usize, AppError> {
-    if conn.is_postgres() {
-        Ok(diesel::sql_query(
+/// One batch of registration deltas into `registration_counts`; returns the events whose counts
+/// changed (none: there was nothing to fold).
+fn fold_registrations(conn: &mut DbConnection) -> Result<Vec<String>, AppError> {
+    #[derive(QueryableByName)]
+    struct Touched {
+        #[diesel(sql_type = Text)]
+        event_id: String,
+    }
+    let touched: Vec<Touched> = if conn.is_postgres() {
+        diesel::sql_query(
             "WITH taken AS (
                  DELETE FROM registration_count_deltas WHERE id IN (
                      SELECT id FROM registration_count_deltas ORDER BY id LIMIT $1 FOR UPDATE SKIP LOCKED)
                  RETURNING event_id, status, delta)
              INSERT INTO registration_counts (event_id, status, n)
              SELECT event_id, status, SUM(delta) FROM taken GROUP BY event_id, status ORDER BY event_id, status
-             ON CONFLICT (event_id, status) DO UPDATE SET n = registration_counts.n + excluded.n",
+             ON CONFLICT (event_id, status) DO UPDATE SET n = registration_counts.n + excluded.n
+             RETURNING event_id",
         )
         .bind::<BigInt, _>(FOLD_BATCH)
-        .execute(conn)?)
+        .load(conn)?
     } else {
-        let Some(last) = last_of_batch(conn, "registration_count_deltas")? else { return Ok(0) };
-        let n = diesel::sql_query(
+        let Some(last) = last_of_batch(conn, "registration_count_deltas", FOLD_BATCH)? else { return Ok(Vec::new()) };
+        let touched = diesel::sql_query("SELECT DISTINCT event_id FROM registration_count_deltas WHERE id <= $1")
+            .bind::<BigInt, _>(last)
+            .load(conn)?;
+        diesel::sql_query(
             "INSERT INTO registration_counts (event_id, status, n)
              SELECT event_id, status, SUM(delta) FROM registration_count_deltas WHERE id <= $1
              GROUP BY event_id, status
@@ -71,8 +87,10 @@ fn fold_registrations(conn: &mut DbConnection) -> Result<usize, AppError> {
         .execute(conn)?;
         diesel::delete(registration_count_deltas::table.filter(registration_count_deltas::id.le(last)))
             .execute(conn)?;
-        Ok(n.max(1))
-    }
+        touched
+    };
+    let ids: std::collections::BTreeSet<String> = touched.into_iter().map(|t| t.event_id).collect();
+    Ok(ids.into_iter().collect())
 }
 
 /// One batch of outbox deltas into `outbox_counts`, as [`fold_registrations`].
@@ -90,7 +108,7 @@ fn fold_outbox(conn: &mut DbConnection) -> Result<usize, AppError> {
         .bind::<BigInt, _>(FOLD_BATCH)
         .execute(conn)?)
     } else {
-        let Some(last) = last_of_batch(conn, "outbox_count_deltas")? else { return Ok(0) };
+        let Some(last) = last_of_batch(conn, "outbox_count_deltas", FOLD_BATCH)? else { return Ok(0) };
         let n = diesel::sql_query(
             "INSERT INTO outbox_counts (status, n)
              SELECT status, SUM(delta) FROM outbox_count_deltas WHERE id <= $1 GROUP BY status
@@ -103,8 +121,8 @@ fn fold_outbox(conn: &mut DbConnection) -> Result<usize, AppError> {
     }
 }
 
-/// SQLite: the id of the last delta of the next batch (`None`: no deltas).
-fn last_of_batch(conn: &mut DbConnection, table: &'static str) -> Result<Option<i64>, AppError> {
+/// SQLite: the id of the last row of the next batch of `batch` rows of `table` (`None`: empty).
+pub(crate) fn last_of_batch(conn: &mut DbConnection, table: &'static str, batch: i64) -> Result<Option<i64>, AppError> {
     #[derive(QueryableByName)]
     struct Last {
         #[diesel(sql_type = diesel::sql_types::Nullable<BigInt>)]
@@ -113,7 +131,7 @@ fn last_of_batch(conn: &mut DbConnection, table: &'static str) -> Result<Option<
     let row: Last = diesel::sql_query(format!(
         "SELECT MAX(id) AS last FROM (SELECT id FROM {table} ORDER BY id LIMIT $1) AS batch"
     ))
-    .bind::<BigInt, _>(FOLD_BATCH)
+    .bind::<BigInt, _>(batch)
     .get_result(conn)?;
     Ok(row.last)
 }

@@ -508,6 +508,62 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    report_counts (org_id, state) {
+        org_id -> Text,
+        state -> Text,
+        events_draft -> BigInt,
+        events_published -> BigInt,
+        events_cancelled -> BigInt,
+        events_completed -> BigInt,
+        regs_confirmed -> BigInt,
+        regs_waitlisted -> BigInt,
+        regs_cancelled -> BigInt,
+        regs_attended -> BigInt,
+        sessions_booked -> BigInt,
+        sessions_cancelled -> BigInt,
+        sessions_attended -> BigInt,
+        sessions_no_show -> BigInt,
+        ended_attended -> BigInt,
+        ended_no_show -> BigInt,
+        upcoming_events -> BigInt,
+        upcoming_capacity -> BigInt,
+        upcoming_confirmed -> BigInt,
+        upcoming_waitlisted -> BigInt,
+        upcoming_seats_left -> BigInt,
+    }
+}
+
+diesel::table! {
+    report_event_facts (event_id) {
+        event_id -> Text,
+        state -> Text,
+        hosts -> Text,
+        status -> Text,
+        capacity -> BigInt,
+        starts_at -> Timestamp,
+        ends_at -> Timestamp,
+        recorded_at -> Timestamp,
+        valid_from -> Nullable<Timestamp>,
+        valid_until -> Nullable<Timestamp>,
+        regs_confirmed -> BigInt,
+        regs_waitlisted -> BigInt,
+        regs_cancelled -> BigInt,
+        regs_attended -> BigInt,
+        sessions_booked -> BigInt,
+        sessions_cancelled -> BigInt,
+        sessions_attended -> BigInt,
+        sessions_no_show -> BigInt,
+    }
+}
+
+diesel::table! {
+    report_dirty (id) {
+        id -> BigInt,
+        event_id -> Text,
+    }
+}
+
 diesel::joinable!(registrations -> businesses (business_id));
 diesel::joinable!(registration_tokens -> registrations (registration_id));
 diesel::joinable!(unsubscribe_tokens -> businesses (business_id));
@@ -560,4 +616,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     registration_count_deltas,
     outbox_counts,
     outbox_count_deltas,
+    report_counts,
+    report_event_facts,
+    report_dirty,
 );

@@ -2,10 +2,11 @@
 
 use actix_web::web;
 
+use super::rollup::{self, Rows};
 use super::wire::{OrganizationReportOut, ReportOut, StateReportOut};
 use super::{figures, queries};
 use crate::auth::Actor;
-use crate::db::{now, Db};
+use crate::db::Db;
 use crate::error::AppError;
 use crate::openapi::problems::Staff;
 use crate::time::utc_string;
@@ -31,8 +32,8 @@ pub(crate) async fn report_states(
     db: web::Data<Db>,
 ) -> Result<web::Json<ReportOut<StateReportOut>>, AppError> {
     actor.require_staff_manager()?;
-    let events = db.read(move |c| queries::visible_events(c, &actor)).await?;
-    Ok(report(figures::by_state(events.values(), now())))
+    let rows = db.read(move |c| rollup::read(c, &actor, Rows::States)).await?;
+    Ok(report(figures::by_state(rows.into_iter().map(|((_, state), sums)| (state, sums)))))
 }
 
 /// The same figures per host organization.
@@ -54,14 +55,8 @@ pub(crate) async fn report_organizations(
     db: web::Data<Db>,
 ) -> Result<web::Json<ReportOut<OrganizationReportOut>>, AppError> {
     actor.require_staff_manager()?;
-    let (events, hosts, organizations) = db
-        .read(move |c| {
-            Ok((
-                queries::visible_events(c, &actor)?,
-                queries::visible_hosts(c, &actor)?,
-                queries::visible_organizations(c, &actor)?,
-            ))
-        })
+    let (rows, organizations) = db
+        .read(move |c| Ok((rollup::read(c, &actor, Rows::Organizations)?, queries::visible_organizations(c, &actor)?)))
         .await?;
-    Ok(report(figures::by_organization(&events, &hosts, organizations, now())))
+    Ok(report(figures::by_organization(rows.into_iter().map(|((org, _), sums)| (org, sums)), organizations)))
 }

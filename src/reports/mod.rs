@@ -17,5 +17,6 @@
 pub mod figures;
 pub mod handlers;
 pub mod queries;
+pub mod rollup;
 pub mod routes;
 pub mod wire;

@@ -1,19 +1,19 @@
 //! What the reports read, scoped like every admin query: the actor's scope is in each `WHERE`
 //! clause. The figures are added up in [`super::figures`].
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::auth::{scope, Actor};
-use crate::db::schema::{event_hosts, events, organizations, venues};
+use crate::db::schema::{event_hosts, events, expert_bookings, organizations, registration_counts, venues};
 use crate::db::DbConnection;
-use crate::domain::{EventStatus, RegistrationStatus};
+use crate::domain::{BookingStatus, EventStatus, RegistrationStatus};
 use crate::error::AppError;
 
-/// One visible event with what the reports need.
+/// One event with what the reports need.
 #[derive(Debug, Clone)]
 pub struct EventFacts {
     pub status: EventStatus,
@@ -22,24 +22,51 @@ pub struct EventFacts {
     pub ends_at: NaiveDateTime,
     /// The event's own state, or its venue's; `None` for national webinars.
     pub state: Option<String>,
+    /// Its host organizations' ids.
+    pub hosts: Vec<String>,
     /// Registrations by status.
     pub regs: HashMap<RegistrationStatus, i64>,
     /// Expert sessions at the event (a roadshow stop) by status.
-    pub bookings: HashMap<crate::domain::BookingStatus, i64>,
+    pub bookings: HashMap<BookingStatus, i64>,
 }
 
-impl EventFacts {
-    /// Registrations of this status.
-    pub fn count(&self, status: RegistrationStatus) -> i64 {
-        self.regs.get(&status).copied().unwrap_or(0)
+/// Which registration counts [`facts_of`] reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Counts {
+    /// The folded counters only (`registration_counts`): what a fold records.
+    Folded,
+    /// The folded counters and the deltas not folded yet: the count at this moment.
+    Exact,
+}
+
+/// The facts of these events as they are now, by id; ids of events that do not exist (or that
+/// `scope`, when given, does not let the actor see) are absent.
+pub fn facts_of(
+    conn: &mut DbConnection,
+    ids: &[String],
+    counts: Counts,
+    scope: Option<&Actor>,
+) -> Result<HashMap<String, EventFacts>, AppError> {
+    let mut out = HashMap::new();
+    for chunk in ids.chunks(500) {
+        facts_of_chunk(conn, chunk, counts, scope, &mut out)?;
     }
+    Ok(out)
 }
 
-/// The events the actor may see, with their registration counts, by id.
-pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<String, EventFacts>, AppError> {
+fn facts_of_chunk(
+    conn: &mut DbConnection,
+    ids: &[String],
+    counts: Counts,
+    scope: Option<&Actor>,
+    out: &mut HashMap<String, EventFacts>,
+) -> Result<(), AppError> {
     type Row = (String, EventStatus, i32, NaiveDateTime, NaiveDateTime, Option<String>, Option<String>);
-    let rows: Vec<Row> = events::table
-        .filter(scope::events_filter(actor))
+    let mut q = events::table.filter(events::id.eq_any(ids)).into_boxed();
+    if let Some(actor) = scope {
+        q = q.filter(scope::events_filter(actor));
+    }
+    let rows: Vec<Row> = q
         .select((
             events::id,
             events::status,
@@ -50,42 +77,59 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
             events::venue_id,
         ))
         .load(conn)?;
-    // Each venue once: 5,000 stops are held at a few hundred venues.
-    let venue_ids: Vec<String> =
-        rows.iter().filter_map(|r| r.6.clone()).collect::<std::collections::BTreeSet<_>>().into_iter().collect();
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let found: Vec<String> = rows.iter().map(|r| r.0.clone()).collect();
+    // Each venue once: stops are held at a few hundred venues.
+    let venue_ids: Vec<String> = rows.iter().filter_map(|r| r.6.clone()).collect::<BTreeSet<_>>().into_iter().collect();
     let venue_states: HashMap<String, String> = venues::table
         .filter(venues::id.eq_any(&venue_ids))
         .select((venues::id, venues::state_code))
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    let mut out: HashMap<String, EventFacts> = rows
-        .into_iter()
-        .map(|(id, status, capacity, starts_at, ends_at, state, venue)| {
-            let state = state.or_else(|| venue.and_then(|v| venue_states.get(&v).cloned()));
-            let facts = EventFacts {
-                status,
-                capacity: i64::from(capacity),
-                starts_at,
-                ends_at,
-                state,
-                regs: HashMap::new(),
-                bookings: HashMap::new(),
-            };
-            (id, facts)
-        })
-        .collect();
-    // From the counters (`crate::rollups`), not by counting every registration.
-    for ((event_id, status), n) in crate::rollups::registration_counts(conn, actor)? {
+    for (id, status, capacity, starts_at, ends_at, state, venue) in rows {
+        let state = state.or_else(|| venue.and_then(|v| venue_states.get(&v).cloned()));
+        let facts = EventFacts {
+            status,
+            capacity: i64::from(capacity),
+            starts_at,
+            ends_at,
+            state,
+            hosts: Vec::new(),
+            regs: HashMap::new(),
+            bookings: HashMap::new(),
+        };
+        out.insert(id, facts);
+    }
+    let hosts: Vec<(String, String)> = event_hosts::table
+        .filter(event_hosts::event_id.eq_any(&found))
+        .order((event_hosts::event_id, event_hosts::organization_id))
+        .select((event_hosts::event_id, event_hosts::organization_id))
+        .load(conn)?;
+    for (event_id, org) in hosts {
         if let Some(e) = out.get_mut(&event_id) {
+            e.hosts.push(org);
+        }
+    }
+    let regs: Vec<((String, RegistrationStatus), i64)> = match counts {
+        Counts::Exact => crate::rollups::registration_counts_of(conn, &found)?.into_iter().collect(),
+        Counts::Folded => registration_counts::table
+            .filter(registration_counts::event_id.eq_any(&found))
+            .select((registration_counts::event_id, registration_counts::status, registration_counts::n))
+            .load::<(String, RegistrationStatus, i64)>(conn)?
+            .into_iter()
+            .map(|(e, s, n)| ((e, s), n))
+            .collect(),
+    };
+    for ((event_id, status), n) in regs {
+        if let Some(e) = out.get_mut(&event_id).filter(|_| n != 0) {
             e.regs.insert(status, n);
         }
     }
-    // Expert sessions at the visible events (the event scope is the bookings' scope).
-    use crate::db::schema::expert_bookings;
-    let booked: Vec<(Option<String>, crate::domain::BookingStatus, i64)> = expert_bookings::table
-        .filter(expert_bookings::event_id.is_not_null())
-        .filter(crate::experts::queries::bookings_scope(actor))
+    let booked: Vec<(Option<String>, BookingStatus, i64)> = expert_bookings::table
+        .filter(expert_bookings::event_id.eq_any(&found))
         .group_by((expert_bookings::event_id, expert_bookings::status))
         .select((expert_bookings::event_id, expert_bookings::status, count_star()))
         .load(conn)?;
@@ -94,16 +138,7 @@ pub fn visible_events(conn: &mut DbConnection, actor: &Actor) -> Result<HashMap<
             e.bookings.insert(status, n);
         }
     }
-    Ok(out)
-}
-
-/// (organization id, event id) of the hosting the actor may see: an organizer sees its own
-/// organization's hosting only, not the co-hosts'.
-pub fn visible_hosts(conn: &mut DbConnection, actor: &Actor) -> Result<Vec<(String, String)>, AppError> {
-    Ok(event_hosts::table
-        .filter(scope::event_hosts_filter(actor))
-        .select((event_hosts::organization_id, event_hosts::event_id))
-        .load(conn)?)
+    Ok(())
 }
 
 /// (id, name) of the organizations the actor may see, by name.

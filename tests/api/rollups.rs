@@ -6,7 +6,10 @@ use std::collections::BTreeMap;
 
 use diesel::dsl::count_star;
 use diesel::prelude::*;
-use roadshow::db::schema::{outbox, outbox_count_deltas, registration_count_deltas, registrations};
+use roadshow::db::schema::{
+    event_hosts, events, outbox, outbox_count_deltas, registration_count_deltas, registrations, report_counts,
+    report_dirty, report_event_facts, venues,
+};
 use serde_json::Value;
 
 use crate::helpers::{expect_status, TestApp};
@@ -188,7 +191,140 @@ async fn a_report_read_during_folds_never_misses_or_doubles_a_delta(app: TestApp
     assert_eq!(total().await, 120);
 }
 
+/// The four reports a test compares: national per state and per organization, and the same for
+/// an organizer of `org` (its organization's events only). Without `generated_at`.
+async fn all_reports(app: &TestApp, organizer: &str) -> Vec<Value> {
+    let mut out = Vec::new();
+    for path in ["/api/v1/admin/reports/states", "/api/v1/admin/reports/organizations"] {
+        out.push(expect_status(app.admin_get(path).await, 200).await["items"].clone());
+        let r = app.request(reqwest::Method::GET, path, Some(organizer), None).await;
+        out.push(expect_status(r, 200).await["items"].clone());
+    }
+    out
+}
+
+/// Forgets every report counter and recorded contribution, marks every event, and folds: the
+/// reports computed from nothing, to compare the incremental ones with.
+async fn rebuild_report_counters(app: &TestApp) {
+    {
+        let mut conn = app.db.get().unwrap();
+        diesel::delete(report_counts::table).execute(&mut *conn).unwrap();
+        diesel::delete(report_event_facts::table).execute(&mut *conn).unwrap();
+        let ids: Vec<String> = events::table.select(events::id).load(&mut *conn).unwrap();
+        for id in ids {
+            diesel::insert_into(report_dirty::table).values(report_dirty::event_id.eq(id)).execute(&mut *conn).unwrap();
+        }
+    }
+    fold(app).await;
+    let mut conn = app.db.get().unwrap();
+    let dirty: i64 = report_dirty::table.count().get_result(&mut *conn).unwrap();
+    assert_eq!(dirty, 0, "the fold took every mark");
+}
+
+fn row<'a>(items: &'a Value, field: &str, value: &str) -> Option<&'a Value> {
+    items.as_array().unwrap().iter().find(|r| r[field] == value)
+}
+
+/// The per-(organization, state) counters follow every change that moves an event's share, by
+/// whatever code: a venue that moves to another state, a host added or removed, capacity and
+/// status changes, registrations. Before a fold (rows corrected at read), after it, and rebuilt
+/// from nothing, the four reports are the same, for an admin and for an organizer.
+async fn report_rows_follow_every_change_to_an_event_before_and_after_a_fold(app: TestApp) {
+    let a = app.create_org("Texas Chamber", "local_chamber", &["TX"]).await;
+    let b = app.create_org("West Federation", "regional_office", &["CA", "OK"]).await;
+    let (_, organizer_a) = crate::fixtures::staff(&app, "organizer", Some(&a)).await;
+    let venue = app.create_venue("TX").await;
+    let e1 = crate::fixtures::event(&app, "published", 10, 5, Some("TX"), &[&a]);
+    let e2 = crate::fixtures::event(&app, "published", 5, 6, None, &[&a, &b]);
+    let e3 = crate::fixtures::event(&app, "completed", 20, -3, Some("CA"), &[&b]);
+    {
+        let mut conn = app.db.get().unwrap();
+        diesel::update(events::table.find(&e2)).set(events::venue_id.eq(&venue)).execute(&mut *conn).unwrap();
+    }
+    let business = crate::fixtures::business(&app, "Corner Cafe", "owner@cafe.test");
+    let mut regs = Vec::new();
+    for (event, status, n) in
+        [(&e1, "confirmed", 3), (&e1, "waitlisted", 1), (&e2, "confirmed", 5), (&e3, "attended", 4)]
+    {
+        for i in 0..n {
+            let email = format!("p{i}-{status}@cafe.test");
+            regs.push(crate::fixtures::registration(&app, event, &business, status, "Pat", &email).0);
+        }
+    }
+    crate::fixtures::registration(&app, &e3, &business, "confirmed", "Sam", "sam@cafe.test");
+
+    let first = all_reports(&app, &organizer_a).await;
+    let tx = row(&first[0], "state", "TX").expect("a TX row");
+    assert_eq!(tx["events"]["total"], 2, "e1, and e2 by its venue: {tx}");
+    assert_eq!(tx["upcoming"]["seats_left"], 7, "10 - 3 and 5 - 5: {tx}");
+    assert_eq!(row(&first[0], "state", "CA").unwrap()["attendance_rate"], 0.8);
+    assert_eq!(first[1].as_array().unwrap().len(), 1, "the organizer's events are all in TX: {}", first[1]);
+    fold(&app).await;
+    assert_eq!(all_reports(&app, &organizer_a).await, first, "the same after a fold");
+
+    // Changes behind the API's back, so only the triggers can see them.
+    {
+        let mut conn = app.db.get().unwrap();
+        diesel::update(venues::table.find(&venue)).set(venues::state_code.eq("OK")).execute(&mut *conn).unwrap();
+        diesel::update(events::table.find(&e1)).set(events::capacity.eq(30)).execute(&mut *conn).unwrap();
+        diesel::insert_into(event_hosts::table)
+            .values((event_hosts::event_id.eq(&e1), event_hosts::organization_id.eq(&b)))
+            .execute(&mut *conn)
+            .unwrap();
+        diesel::delete(event_hosts::table.find((&e2, &a))).execute(&mut *conn).unwrap();
+        diesel::update(events::table.find(&e3)).set(events::status.eq("cancelled")).execute(&mut *conn).unwrap();
+        diesel::update(registrations::table.find(&regs[0]))
+            .set(registrations::status.eq("cancelled"))
+            .execute(&mut *conn)
+            .unwrap();
+    }
+    let changed = all_reports(&app, &organizer_a).await;
+    assert_ne!(changed, first);
+    let ok = row(&changed[0], "state", "OK").expect("e2 moved with its venue");
+    assert_eq!(ok["events"]["total"], 1);
+    let tx = row(&changed[0], "state", "TX").unwrap();
+    assert_eq!((tx["events"]["total"].as_i64(), tx["upcoming"]["seats_left"].as_i64()), (Some(1), Some(28)));
+    assert_eq!(row(&changed[0], "state", "CA").unwrap()["attendance_rate"], Value::Null, "cancelled");
+    let org_b = row(&changed[2], "organization_id", &b).unwrap();
+    assert_eq!(org_b["events"]["total"], 3, "e1 joined e2 and e3: {org_b}");
+    assert_eq!(changed[3].as_array().unwrap()[0]["events"]["total"], 1, "a no longer hosts e2");
+    fold(&app).await;
+    assert_eq!(all_reports(&app, &organizer_a).await, changed, "the same after a fold");
+    rebuild_report_counters(&app).await;
+    assert_eq!(all_reports(&app, &organizer_a).await, changed, "the same computed from nothing");
+}
+
+/// An event that starts or ends between two folds leaves "upcoming" or joins the attendance rate
+/// the moment it does, with no change to its row and no fold.
+async fn an_event_leaves_upcoming_the_moment_it_starts_without_a_fold(app: TestApp) {
+    let event = crate::fixtures::event(&app, "published", 10, 5, Some("TX"), &[]);
+    let business = crate::fixtures::business(&app, "Corner Cafe", "owner@cafe.test");
+    crate::fixtures::registration(&app, &event, &business, "confirmed", "Pat", "pat@cafe.test");
+    let start = roadshow::db::now() + chrono::Duration::seconds(2);
+    crate::fixtures::move_event(&app, &event, start, start + chrono::Duration::seconds(2));
+    fold(&app).await;
+    let figures = || async {
+        let states = expect_status(app.admin_get("/api/v1/admin/reports/states").await, 200).await;
+        let tx = states["items"][0].clone();
+        (tx["upcoming"]["events"].as_i64().unwrap(), tx["attendance_rate"].clone())
+    };
+    assert_eq!(figures().await, (1, Value::Null));
+    let wait_until = |t: chrono::NaiveDateTime| async move {
+        let left = (t - roadshow::db::now()).to_std().unwrap_or_default();
+        tokio::time::sleep(left + std::time::Duration::from_millis(50)).await;
+    };
+    wait_until(start).await;
+    assert_eq!(figures().await, (0, Value::Null), "started: no longer upcoming, not ended yet");
+    wait_until(start + chrono::Duration::seconds(2)).await;
+    assert_eq!(figures().await, (0, serde_json::json!(0.0)), "ended: its confirmed registration is a no-show");
+    fold(&app).await;
+    assert_eq!(figures().await, (0, serde_json::json!(0.0)));
+    assert_eq!(fold(&app).await, 0, "recorded as ended: nothing more to fold");
+}
+
 both_backends!(
+    report_rows_follow_every_change_to_an_event_before_and_after_a_fold,
+    an_event_leaves_upcoming_the_moment_it_starts_without_a_fold,
     a_report_read_during_folds_never_misses_or_doubles_a_delta,
     counters_equal_a_full_count_while_registrations_cancellations_and_folds_race,
     every_change_is_counted_whatever_code_made_it

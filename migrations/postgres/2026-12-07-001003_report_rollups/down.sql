@@ -1,0 +1,12 @@
+DROP TRIGGER venues_report_update ON venues;
+DROP FUNCTION report_dirty_venue();
+DROP TRIGGER expert_bookings_report_update ON expert_bookings;
+DROP TRIGGER expert_bookings_report_insert_delete ON expert_bookings;
+DROP TRIGGER event_hosts_report ON event_hosts;
+DROP FUNCTION report_dirty_event_of();
+DROP TRIGGER events_report_update ON events;
+DROP TRIGGER events_report_insert_delete ON events;
+DROP FUNCTION report_dirty_event();
+DROP TABLE report_dirty;
+DROP TABLE report_event_facts;
+DROP TABLE report_counts;

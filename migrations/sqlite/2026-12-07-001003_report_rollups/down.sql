@@ -1,0 +1,13 @@
+DROP TRIGGER venues_report_update;
+DROP TRIGGER expert_bookings_report_update;
+DROP TRIGGER expert_bookings_report_delete;
+DROP TRIGGER expert_bookings_report_insert;
+DROP TRIGGER event_hosts_report_update;
+DROP TRIGGER event_hosts_report_delete;
+DROP TRIGGER event_hosts_report_insert;
+DROP TRIGGER events_report_update;
+DROP TRIGGER events_report_delete;
+DROP TRIGGER events_report_insert;
+DROP TABLE report_dirty;
+DROP TABLE report_event_facts;
+DROP TABLE report_counts;
