@@ -1192,3 +1192,53 @@ async fn staff_cancel_a_booking_with_a_reason_and_the_slot_opens(app: TestApp) {
         .await;
     expect_problem(r, 400, Some("reason")).await;
 }
+
+both_backends!(the_meeting_link_reaches_only_the_expert_and_those_who_manage_it);
+
+/// The issue gives the online meeting link to the booked business and the expert. Staff who manage
+/// the profile (admins, the expert's own organization) see it too; an organizer of another
+/// organization that merely hosts a stop where the expert offers time sees the expert, not the link.
+async fn the_meeting_link_reaches_only_the_expert_and_those_who_manage_it(app: TestApp) {
+    let guild = app.create_org("Ads Guild", "regional_office", &["TX"]).await;
+    let host = app.create_org("Austin Chamber", "local_chamber", &["TX"]).await;
+    let (id, token) = fixtures::staff(&app, "expert", Some(&guild)).await;
+    let link = "https://meet.example.org/ana-private-room";
+    let profile = json!({"display_name": "Ana", "topics": ["advertising"], "languages": ["en"], "online": true,
+                         "meeting_url": link});
+    expect_status(app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&token), Some(&profile)).await, 201).await;
+    // The other organization hosts a stop; the expert offers time there.
+    let start = day_start();
+    let venue = app.create_venue("TX").await;
+    let event = app
+        .draft_event(json!({
+            "kind": "roadshow_stop", "venue_id": venue, "join_url": null, "title": "Austin stop",
+            "starts_at": start.to_rfc3339(), "ends_at": (start + Duration::hours(2)).to_rfc3339(),
+            "host_organization_ids": [host],
+        }))
+        .await;
+    expect_status(app.admin_post(&format!("/api/v1/admin/events/{event}/publish"), &json!({})).await, 200).await;
+    stop_window(&app, &token, &event, start, 1, 30).await;
+    let (_, host_organizer) = fixtures::staff(&app, "organizer", Some(&host)).await;
+    let (_, guild_organizer) = fixtures::staff(&app, "organizer", Some(&guild)).await;
+    let one = format!("/api/v1/admin/experts/{id}");
+    let listed = |page: &Value| page["items"].as_array().unwrap().iter().find(|e| e["id"] == id.as_str()).cloned();
+
+    // The attack: the host's organizer reads the expert, one and in the list; no link either way.
+    let seen = expect_status(app.request(Method::GET, &one, Some(&host_organizer), None).await, 200).await;
+    assert_eq!(seen["display_name"], "Ana", "the host still sees who offers time at its stop: {seen}");
+    assert_eq!(seen["meeting_url"], Value::Null, "{seen}");
+    let page =
+        expect_status(app.request(Method::GET, "/api/v1/admin/experts", Some(&host_organizer), None).await, 200).await;
+    let item = listed(&page).unwrap_or_else(|| panic!("the host lists the expert: {page}"));
+    assert_eq!(item["meeting_url"], Value::Null, "{page}");
+    assert!(!page.to_string().contains("ana-private-room") && !seen.to_string().contains("ana-private-room"));
+
+    // The expert, its organization's organizers and admins see it.
+    for (who, tok) in [("expert", &token), ("guild organizer", &guild_organizer), ("admin", &app.admin_token)] {
+        let path = if who == "expert" { "/api/v1/admin/experts/me".to_string() } else { one.clone() };
+        let r = expect_status(app.request(Method::GET, &path, Some(tok), None).await, 200).await;
+        assert_eq!(r["meeting_url"], link, "{who}: {r}");
+        let page = expect_status(app.request(Method::GET, "/api/v1/admin/experts", Some(tok), None).await, 200).await;
+        assert_eq!(listed(&page).unwrap_or_else(|| panic!("{who} lists it: {page}"))["meeting_url"], link, "{who}");
+    }
+}
