@@ -1242,3 +1242,52 @@ async fn the_meeting_link_reaches_only_the_expert_and_those_who_manage_it(app: T
         assert_eq!(listed(&page).unwrap_or_else(|| panic!("{who} lists it: {page}"))["meeting_url"], link, "{who}");
     }
 }
+
+both_backends!(windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there);
+
+/// Overlap is decided on real instants. New York falls back on 2027-11-07: 01:00-02:00 happens
+/// twice (first EDT, 05:00-06:00 UTC; then EST, 06:00-07:00 UTC). A window from 00:00 to the
+/// second 01:00 lasts two hours and holds the first pass only; Phoenix (UTC-7 all year) names those
+/// hours without any change. In spring 2:00-3:00 does not happen: 01:00-04:00 lasts two hours.
+async fn windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there(app: TestApp) {
+    let (_, token) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let online = |zone: &str, from: &str, to: &str| json!({"time_zone": zone, "starts_at": from, "ends_at": to, "slot_minutes": 30});
+    let fall = expect_status(
+        window(&app, &token, online("America/New_York", "2027-11-07T00:00", "2027-11-07T01:00:00-05:00")).await,
+        201,
+    )
+    .await;
+    assert_eq!(fall["starts_at"], "2027-11-07T04:00:00Z", "{fall}");
+    assert_eq!(fall["ends_at"], "2027-11-07T06:00:00Z", "{fall}");
+    assert_eq!(fall["slots"].as_array().unwrap().len(), 4, "two real hours: {fall}");
+    // 22:00-23:00 in Phoenix is 01:00-02:00 EDT, the first pass of the repeated hour: a clash,
+    // though on New York's wall clock the window "ends at 01:00".
+    let first_pass = window(&app, &token, online("America/Phoenix", "2027-11-06T22:00", "2027-11-06T23:00")).await;
+    let p = expect_problem(first_pass, 409, None).await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains(fall["id"].as_str().unwrap()), "names the clash: {p}");
+    assert!(detail.contains("1:00 AM EST"), "and when it ends, in its zone: {p}");
+    // Half of it in the repeated hour is a clash too.
+    let half = window(&app, &token, online("America/Phoenix", "2027-11-06T22:30", "2027-11-06T23:30")).await;
+    expect_problem(half, 409, None).await;
+    // 23:00-00:00 in Phoenix is 01:00-02:00 EST, the second pass: it touches the window and fits.
+    let second_pass = expect_status(
+        window(&app, &token, online("America/Phoenix", "2027-11-06T23:00", "2027-11-07T00:00")).await,
+        201,
+    )
+    .await;
+    assert_eq!(second_pass["starts_at"], "2027-11-07T06:00:00Z", "{second_pass}");
+
+    // Spring forward, 2027-03-14: 01:00 EST to 04:00 EDT is 06:00-08:00 UTC.
+    let spring = expect_status(
+        window(&app, &token, online("America/New_York", "2027-03-14T01:00", "2027-03-14T04:00")).await,
+        201,
+    )
+    .await;
+    assert_eq!(spring["ends_at"], "2027-03-14T08:00:00Z", "{spring}");
+    let clash = window(&app, &token, online("UTC", "2027-03-14T07:30", "2027-03-14T08:30")).await;
+    let p = expect_problem(clash, 409, None).await;
+    assert!(p["detail"].as_str().unwrap().contains(spring["id"].as_str().unwrap()), "{p}");
+    // From 04:00 EDT on (08:00 UTC) the expert is free, though 04:00 is "three hours" after 01:00.
+    expect_status(window(&app, &token, online("UTC", "2027-03-14T08:00", "2027-03-14T09:00")).await, 201).await;
+}
