@@ -1291,3 +1291,64 @@ async fn windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there(
     // From 04:00 EDT on (08:00 UTC) the expert is free, though 04:00 is "three hours" after 01:00.
     expect_status(window(&app, &token, online("UTC", "2027-03-14T08:00", "2027-03-14T09:00")).await, 201).await;
 }
+
+both_backends!(
+    the_slot_list_narrows_by_industry_state_and_time,
+);
+
+/// The ids of a slot list's items.
+fn listed_ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+}
+
+async fn the_slot_list_narrows_by_industry_state_and_time(app: TestApp) {
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    // Ana: restaurants, serves TX; her window is the first hour. Ben: retail, serves TX and NM; the
+    // second hour. Two 30-minute slots each.
+    let (ana, a) = expert(&app, "Ana", &["advertising"], &["en"], &["restaurants"]).await;
+    let (ben, b) = fixtures::staff(&app, "expert", None).await;
+    let profile = json!({"display_name": "Ben", "topics": ["advertising"], "languages": ["en"],
+                         "industries": ["retail"], "states": ["NM", "TX"]});
+    expect_status(app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&b), Some(&profile)).await, 201).await;
+    let ana_slots = slot_ids(&stop_window(&app, &a, &event, start, 1, 30).await);
+    let ben_slots = slot_ids(&stop_window(&app, &b, &event, start + Duration::hours(1), 1, 30).await);
+    let list = |q: String| {
+        let (app, event) = (&app, event.clone());
+        async move {
+            let page = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots?{q}")).await, 200).await;
+            listed_ids(&page)
+        }
+    };
+    let all: Vec<String> = ana_slots.iter().chain(&ben_slots).cloned().collect();
+    assert_eq!(list(String::new()).await, all);
+    let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+
+    // industry: the experts who know it (any case); one nobody knows finds nothing.
+    assert_eq!(list("industry=restaurants".into()).await, ana_slots);
+    assert_eq!(list("industry=Retail".into()).await, ben_slots);
+    assert_eq!(list("industry=bakeries".into()).await, Vec::<String>::new());
+    // state: the experts who serve it.
+    assert_eq!(list("state=NM".into()).await, ben_slots);
+    assert_eq!(list("state=tx".into()).await, all);
+    assert_eq!(list("state=OK".into()).await, Vec::<String>::new());
+    expect_problem(app.get(&format!("/api/v1/events/{event}/expert-slots?state=Texas")).await, 400, Some("state"))
+        .await;
+    // from: slots that start at or after it; to: slots that start before it.
+    assert_eq!(list(format!("from={}", at(start + Duration::hours(1)))).await, ben_slots);
+    assert_eq!(list(format!("to={}", at(start + Duration::hours(1)))).await, ana_slots);
+    let middle = format!("from={}&to={}", at(start + Duration::minutes(30)), at(start + Duration::minutes(90)));
+    assert_eq!(list(middle).await, [ana_slots[1].clone(), ben_slots[0].clone()]);
+    // An offset is read as such: 10:00 at -05:00 is 15:00 UTC, the stop's start.
+    let offset = (start - Duration::hours(5)).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
+    assert_eq!(list(format!("from={}", offset.replace('+', "%2B"))).await, all);
+    assert_eq!(list(format!("to={offset}")).await, Vec::<String>::new());
+    expect_problem(app.get(&format!("/api/v1/events/{event}/expert-slots?from=soon")).await, 400, Some("from")).await;
+    // Filters combine.
+    assert_eq!(list(format!("industry=retail&to={}", at(start + Duration::hours(1)))).await, Vec::<String>::new());
+    assert_eq!(list(format!("state=TX&from={}", at(start + Duration::minutes(30)))).await, all[1..].to_vec());
+    // Each item carries its expert.
+    let page = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots?state=NM")).await, 200).await;
+    assert!(page["items"].as_array().unwrap().iter().all(|s| s["expert"]["id"] == ben.as_str()), "{page}");
+    assert_ne!(ana, ben);
+}
