@@ -1294,11 +1294,32 @@ async fn windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there(
 
 both_backends!(
     the_slot_list_narrows_by_industry_state_and_time,
+    slot_lists_and_the_agenda_page_without_losing_or_repeating,
 );
 
 /// The ids of a slot list's items.
 fn listed_ids(page: &Value) -> Vec<String> {
     page["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Every item of a paginated list, following `next_cursor` with `token` (if any); also the count
+/// of pages. `path` ends with its query (at least `limit`).
+async fn all_pages(app: &TestApp, path: &str, token: Option<&str>) -> (Vec<Value>, usize) {
+    let (mut items, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let p = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_string(),
+        };
+        let page = expect_status(app.request(Method::GET, &p, token, None).await, 200).await;
+        pages += 1;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return (items, pages),
+        }
+        assert!(pages < 20, "the pages never end: {path}");
+    }
 }
 
 async fn the_slot_list_narrows_by_industry_state_and_time(app: TestApp) {
@@ -1351,4 +1372,45 @@ async fn the_slot_list_narrows_by_industry_state_and_time(app: TestApp) {
     let page = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots?state=NM")).await, 200).await;
     assert!(page["items"].as_array().unwrap().iter().all(|s| s["expert"]["id"] == ben.as_str()), "{page}");
     assert_ne!(ana, ben);
+}
+
+async fn slot_lists_and_the_agenda_page_without_losing_or_repeating(app: TestApp) {
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    // Two experts with the same hours: every start time is held by two slots, so a page boundary
+    // falls between slots of one instant (the cursor's tie-break on the id).
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let (_, b) = expert(&app, "Ben", &["advertising"], &["en"], &[]).await;
+    let ana_slots = slot_ids(&stop_window(&app, &a, &event, start, 2, 30).await);
+    let ben_slots = slot_ids(&stop_window(&app, &b, &event, start, 2, 30).await);
+    let mut expected: Vec<String> = ana_slots.iter().chain(&ben_slots).cloned().collect();
+    assert_eq!(expected.len(), 8);
+    let (items, pages) = all_pages(&app, &format!("/api/v1/events/{event}/expert-slots?limit=3"), None).await;
+    assert_eq!(pages, 3);
+    let ids: Vec<String> = items.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no slot twice: {ids:?}");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "none lost");
+    let starts: Vec<&str> = items.iter().map(|s| s["starts_at"].as_str().unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "by start time across pages: {starts:?}");
+    // Two pages exactly: the last page's cursor is null, not a page of nothing.
+    let (_, pages) = all_pages(&app, &format!("/api/v1/events/{event}/expert-slots?limit=4"), None).await;
+    assert_eq!(pages, 2);
+
+    // The expert's agenda: four bookings of Ana (and one of Ben's, not hers), two a page.
+    let mut booked = Vec::new();
+    for (n, slot) in ana_slots.iter().enumerate() {
+        let r = expect_status(book(&app, slot, &booking_body(n)).await, 201).await;
+        booked.push(r["id"].as_str().unwrap().to_string());
+    }
+    expect_status(book(&app, &ben_slots[3], &booking_body(9)).await, 201).await;
+    let (agenda, pages) = all_pages(&app, "/api/v1/admin/experts/me/bookings?limit=2", Some(&a)).await;
+    assert_eq!(pages, 2);
+    let got: Vec<String> = agenda.iter().map(|b| b["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, booked, "each of Ana's bookings once, by start time");
+    let (agenda, pages) = all_pages(&app, "/api/v1/admin/experts/me/bookings?limit=3", Some(&a)).await;
+    assert_eq!((agenda.len(), pages), (4, 2));
 }
