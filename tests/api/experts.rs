@@ -1295,6 +1295,7 @@ async fn windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there(
 both_backends!(
     the_slot_list_narrows_by_industry_state_and_time,
     slot_lists_and_the_agenda_page_without_losing_or_repeating,
+    profile_window_and_feed_writes_are_audited_without_values,
 );
 
 /// The ids of a slot list's items.
@@ -1413,4 +1414,81 @@ async fn slot_lists_and_the_agenda_page_without_losing_or_repeating(app: TestApp
     assert_eq!(got, booked, "each of Ana's bookings once, by start time");
     let (agenda, pages) = all_pages(&app, "/api/v1/admin/experts/me/bookings?limit=3", Some(&a)).await;
     assert_eq!((agenda.len(), pages), (4, 2));
+}
+
+/// The audit entries of one object, newest first: (action, actor, changes).
+async fn audit_of(app: &TestApp, object_type: &str, id: &str) -> Vec<(String, Value, Value)> {
+    let r = app.admin_get(&format!("/api/v1/admin/audit?object_type={object_type}&object_id={id}")).await;
+    let page = expect_status(r, 200).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["actor"].clone(), e["changes"].clone()))
+        .collect()
+}
+
+async fn profile_window_and_feed_writes_are_audited_without_values(app: TestApp) {
+    let (id, token) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let profile = json!({"display_name": "Ana Ruiz", "bio": "Ads for taquerias.", "topics": ["advertising"],
+                         "languages": ["en"], "online": true, "meeting_url": "https://meet.example.org/new-room"});
+    expect_status(app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&token), Some(&profile)).await, 200).await;
+    expect_status(app.request(Method::POST, "/api/v1/admin/experts/me/calendar-feed", Some(&token), None).await, 201)
+        .await;
+    let day = (Utc::now() + Duration::days(20)).date_naive();
+    let w = expect_status(
+        window(
+            &app,
+            &token,
+            json!({"time_zone": "America/Chicago", "starts_at": format!("{day}T10:00"),
+                   "ends_at": format!("{day}T12:00"), "slot_minutes": 30}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let wid = w["id"].as_str().unwrap();
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/admin/expert-windows/{wid}"),
+            Some(&token),
+            Some(&json!({"ends_at": format!("{day}T11:00")})),
+        )
+        .await;
+    expect_status(r, 200).await;
+    let r = app.request(Method::DELETE, &format!("/api/v1/admin/expert-windows/{wid}"), Some(&token), None).await;
+    assert_eq!(r.status().as_u16(), 204, "{:?}", r.text().await);
+    // An admin's window for the expert is the admin's act.
+    let by_admin = expect_status(
+        app.admin_post(
+            &format!("/api/v1/admin/experts/{id}/windows"),
+            &json!({"time_zone": "UTC", "starts_at": format!("{day}T20:00"), "ends_at": format!("{day}T21:00"),
+                    "slot_minutes": 30}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let me = json!(id);
+    let profile = audit_of(&app, "expert_profile", &id).await;
+    let actions: Vec<&str> = profile.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(actions, ["rotate_calendar_feed", "update", "create"], "{profile:?}");
+    assert!(profile.iter().all(|(_, actor, _)| *actor == me), "the expert acted: {profile:?}");
+    let fields = &profile[1].2["fields"];
+    assert!(fields.as_array().unwrap().contains(&json!("meeting_url")), "{fields}");
+    assert_eq!(profile[0].2["fields"], json!(["calendar_token_hash"]));
+    let window_audit = audit_of(&app, "expert_window", wid).await;
+    let actions: Vec<&str> = window_audit.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(actions, ["delete", "update", "create"], "{window_audit:?}");
+    assert!(window_audit.iter().all(|(_, actor, _)| *actor == me), "{window_audit:?}");
+    assert_eq!(window_audit[2].2["refs"]["expert_id"], me, "the window names its expert");
+    assert_eq!(window_audit[1].2["fields"], json!(["starts_at", "ends_at"]));
+    let admin_audit = audit_of(&app, "expert_window", by_admin["id"].as_str().unwrap()).await;
+    assert_eq!(admin_audit.len(), 1);
+    assert!(admin_audit[0].1.is_string() && admin_audit[0].1 != me, "the admin acted: {admin_audit:?}");
+    // Names of fields and ids only: no link, no bio, no feed secret.
+    let text = format!("{profile:?}{window_audit:?}");
+    assert!(!text.contains("meet.example.org") && !text.contains("taquerias"), "{text}");
 }
