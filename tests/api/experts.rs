@@ -1296,6 +1296,7 @@ both_backends!(
     the_slot_list_narrows_by_industry_state_and_time,
     slot_lists_and_the_agenda_page_without_losing_or_repeating,
     profile_window_and_feed_writes_are_audited_without_values,
+    an_attended_session_grants_the_ad_credit_once,
 );
 
 /// The ids of a slot list's items.
@@ -1491,4 +1492,61 @@ async fn profile_window_and_feed_writes_are_audited_without_values(app: TestApp)
     // Names of fields and ids only: no link, no bio, no feed secret.
     let text = format!("{profile:?}{window_audit:?}");
     assert!(!text.contains("meet.example.org") && !text.contains("taquerias"), "{text}");
+}
+
+async fn an_attended_session_grants_the_ad_credit_once(app: TestApp) {
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let first = stop(&app, start, 2).await;
+    let second = stop(&app, start + Duration::days(1), 2).await;
+    let slots = slot_ids(&stop_window(&app, &a, &first, start, 1, 30).await);
+    let later = slot_ids(&stop_window(&app, &a, &second, start + Duration::days(1), 1, 30).await);
+    let b1 = expect_status(book(&app, &slots[0], &booking_body(1)).await, 201).await;
+    let b2 = expect_status(book(&app, &slots[1], &booking_body(2)).await, 201).await;
+    // Business 1 again, at the second stop.
+    let b3 = expect_status(book(&app, &later[0], &booking_body(1)).await, 201).await;
+    // The sessions are over (moved into the past in the database).
+    let mut conn = app.db.get().unwrap();
+    write_tx(&mut conn, |c| {
+        diesel::update(expert_bookings::table)
+            .set((
+                expert_bookings::starts_at.eq(now() - Duration::hours(2)),
+                expert_bookings::ends_at.eq(now() - Duration::hours(1)),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+    drop(conn);
+    let mark = |b: &Value, status: &str| {
+        let (app, path, body) = (
+            &app,
+            format!("/api/v1/admin/expert-bookings/{}/attendance", b["id"].as_str().unwrap()),
+            json!({"status": status}),
+        );
+        let tok = a.clone();
+        async move { expect_status(app.request(Method::POST, &path, Some(&tok), Some(&body)).await, 200).await }
+    };
+    let attended = mark(&b1, "attended").await;
+    assert_eq!(attended["credit"]["outcome"], "granted", "{attended}");
+    assert_eq!(attended["credit"]["amount_cents"], 5000);
+    let grant_id = attended["credit"]["grant_id"].as_str().unwrap().to_string();
+    // A no-show grants nothing.
+    let missed = mark(&b2, "no_show").await;
+    assert!(missed.get("credit").is_none(), "{missed}");
+    // The same business attending again: it already has its credit.
+    let again = mark(&b3, "attended").await;
+    assert_eq!(again["credit"]["outcome"], "already_granted", "{again}");
+
+    let grants = expect_status(app.admin_get("/api/v1/admin/credits/grants").await, 200).await;
+    let items = grants["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one grant, for business 1: {grants}");
+    assert_eq!(items[0]["id"], grant_id.as_str());
+    assert_eq!(items[0]["source"], "expert_session");
+    assert_eq!(items[0]["booking_id"], b1["id"]);
+    assert_eq!(items[0]["event_id"], first.as_str());
+    let vouchers: Vec<String> = mails(&app).into_iter().filter(|m| m.0 == "credit_granted").map(|m| m.1).collect();
+    assert_eq!(vouchers, ["owner1@shop1.example"], "the voucher reaches the business, once");
+    let r = expect_status(app.admin_get("/api/v1/admin/credits/reconcile").await, 200).await;
+    assert_eq!(r["balanced"], true, "{r}");
 }
