@@ -57,17 +57,28 @@ pub struct ProfileSpec {
 /// (An expert who offers time at an organization's stops is seen by that organization's organizers,
 /// [`may_see_expert`], but not rewritten by them: its meeting link goes to every business it meets.)
 pub fn may_manage_expert(conn: &mut DbConnection, actor: &Actor, expert_id: &str) -> Result<bool, AppError> {
+    Ok(!managed_of(conn, actor, &[expert_id.to_string()])?.is_empty())
+}
+
+/// Of `ids`, the experts the actor may manage ([`may_manage_expert`]), in one query. Only they see
+/// an expert's meeting link in staff answers: the issue gives it to the booked business and the
+/// expert, not to every organizer at whose stops the expert offers time.
+pub fn managed_of(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    ids: &[String],
+) -> Result<std::collections::HashSet<String>, AppError> {
     match actor.role {
-        Role::Admin => Ok(true),
-        Role::Expert => Ok(actor.user_id == expert_id),
+        Role::Admin => Ok(ids.iter().cloned().collect()),
+        Role::Expert => Ok(ids.iter().filter(|id| **id == actor.user_id).cloned().collect()),
         Role::Organizer => {
-            let Some(org) = actor.organization_id.clone() else { return Ok(false) };
-            let member: i64 = staff_users::table
-                .filter(staff_users::id.eq(expert_id))
+            let Some(org) = actor.organization_id.clone() else { return Ok(Default::default()) };
+            let members: Vec<String> = staff_users::table
+                .filter(staff_users::id.eq_any(ids))
                 .filter(staff_users::organization_id.eq(&org))
-                .count()
-                .get_result(conn)?;
-            Ok(member > 0)
+                .select(staff_users::id)
+                .load(conn)?;
+            Ok(members.into_iter().collect())
         }
     }
 }

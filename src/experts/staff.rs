@@ -7,6 +7,7 @@
 //! |---|---|---|---|
 //! | profile: read | any expert | experts of its organization, or with a window at its events | its own |
 //! | profile: write | any expert | experts of its organization | its own |
+//! | meeting link (in the profile) | any expert | experts of its organization | its own |
 //! | calendar feed | any expert | — | its own |
 //! | windows | any | at events its organization hosts (for any expert) | its own (at published stops, or online) |
 //! | bookings, attendance | all | at events its organization hosts | its own |
@@ -167,11 +168,20 @@ pub(crate) async fn list_experts(
 ) -> Result<HttpResponse, AppError> {
     let limit = page_limit(q.limit)?;
     let offset: i64 = q.cursor.as_deref().map(decode_cursor).transpose()?.unwrap_or(0).clamp(0, i64::from(u32::MAX));
-    let all = db.read(move |c| queries::list_for_actor(c, &actor)).await?;
-    let items: Vec<AdminExpertOut> =
-        all.iter().skip(offset as usize).take(limit as usize).map(AdminExpertOut::from).collect();
+    let (total, items) = db
+        .read(move |c| {
+            let all = queries::list_for_actor(c, &actor)?;
+            let all_len = all.len();
+            let page: Vec<_> = all.into_iter().skip(offset as usize).take(limit as usize).collect();
+            let ids: Vec<String> = page.iter().map(|p| p.user_id.clone()).collect();
+            let managed = queries::managed_of(c, &actor, &ids)?;
+            let items: Vec<AdminExpertOut> =
+                page.iter().map(|p| AdminExpertOut::new(p, managed.contains(&p.user_id))).collect();
+            Ok((all_len, items))
+        })
+        .await?;
     let next = offset.saturating_add(limit);
-    let next_cursor = ((next as usize) < all.len()).then(|| encode_cursor(&next));
+    let next_cursor = ((next as usize) < total).then(|| encode_cursor(&next));
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
@@ -203,11 +213,12 @@ pub(crate) async fn get_expert(
             if !queries::may_see_expert(c, &actor, &id)? {
                 return Ok(None);
             }
-            queries::find_profile(c, &id)
+            let manages = queries::may_manage_expert(c, &actor, &id)?;
+            Ok(queries::find_profile(c, &id)?.map(|p| AdminExpertOut::new(&p, manages)))
         })
         .await?
         .ok_or_else(|| AppError::not_found("no such expert profile"))?;
-    Ok(HttpResponse::Ok().json(AdminExpertOut::from(&p)))
+    Ok(HttpResponse::Ok().json(p))
 }
 
 /// Create or replace an expert's profile.
@@ -239,7 +250,8 @@ pub(crate) async fn put_expert(
     let spec = parse_profile(&input)?;
     let ctx = MailContext::from_config(&config);
     let (p, created) = db.write(move |c| queries::put_profile(c, &ctx, &actor, &id, spec)).await?;
-    let out = AdminExpertOut::from(&p);
+    // Only those who may manage the expert get here (`put_profile` checks it).
+    let out = AdminExpertOut::new(&p, true);
     Ok(if created { HttpResponse::Created().json(out) } else { HttpResponse::Ok().json(out) })
 }
 

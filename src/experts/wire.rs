@@ -114,16 +114,21 @@ impl From<&Profile> for ExpertOut {
 pub struct AdminExpertOut {
     #[serde(flatten)]
     pub profile: ExpertOut,
+    /// The online meeting link: shown to the expert and to those who manage the profile (admins,
+    /// organizers of the expert's organization); `null` for other staff, such as the organizers
+    /// of a stop where the expert offers time. Businesses get it when they book.
     pub meeting_url: Option<String>,
     /// Whether a calendar feed URL has been made (the URL itself is shown once).
     pub has_calendar_feed: bool,
 }
 
-impl From<&Profile> for AdminExpertOut {
-    fn from(p: &Profile) -> Self {
+impl AdminExpertOut {
+    /// `manages`: whether the caller may manage the profile
+    /// ([`super::queries::may_manage_expert`]), and so see the meeting link.
+    pub fn new(p: &Profile, manages: bool) -> Self {
         AdminExpertOut {
             profile: ExpertOut::from(p),
-            meeting_url: p.meeting_url.clone(),
+            meeting_url: if manages { p.meeting_url.clone() } else { None },
             has_calendar_feed: p.calendar_token_hash.is_some(),
         }
     }

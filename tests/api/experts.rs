@@ -1192,3 +1192,361 @@ async fn staff_cancel_a_booking_with_a_reason_and_the_slot_opens(app: TestApp) {
         .await;
     expect_problem(r, 400, Some("reason")).await;
 }
+
+both_backends!(the_meeting_link_reaches_only_the_expert_and_those_who_manage_it);
+
+/// The issue gives the online meeting link to the booked business and the expert. Staff who manage
+/// the profile (admins, the expert's own organization) see it too; an organizer of another
+/// organization that merely hosts a stop where the expert offers time sees the expert, not the link.
+async fn the_meeting_link_reaches_only_the_expert_and_those_who_manage_it(app: TestApp) {
+    let guild = app.create_org("Ads Guild", "regional_office", &["TX"]).await;
+    let host = app.create_org("Austin Chamber", "local_chamber", &["TX"]).await;
+    let (id, token) = fixtures::staff(&app, "expert", Some(&guild)).await;
+    let link = "https://meet.example.org/ana-private-room";
+    let profile = json!({"display_name": "Ana", "topics": ["advertising"], "languages": ["en"], "online": true,
+                         "meeting_url": link});
+    expect_status(app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&token), Some(&profile)).await, 201).await;
+    // The other organization hosts a stop; the expert offers time there.
+    let start = day_start();
+    let venue = app.create_venue("TX").await;
+    let event = app
+        .draft_event(json!({
+            "kind": "roadshow_stop", "venue_id": venue, "join_url": null, "title": "Austin stop",
+            "starts_at": start.to_rfc3339(), "ends_at": (start + Duration::hours(2)).to_rfc3339(),
+            "host_organization_ids": [host],
+        }))
+        .await;
+    expect_status(app.admin_post(&format!("/api/v1/admin/events/{event}/publish"), &json!({})).await, 200).await;
+    stop_window(&app, &token, &event, start, 1, 30).await;
+    let (_, host_organizer) = fixtures::staff(&app, "organizer", Some(&host)).await;
+    let (_, guild_organizer) = fixtures::staff(&app, "organizer", Some(&guild)).await;
+    let one = format!("/api/v1/admin/experts/{id}");
+    let listed = |page: &Value| page["items"].as_array().unwrap().iter().find(|e| e["id"] == id.as_str()).cloned();
+
+    // The attack: the host's organizer reads the expert, one and in the list; no link either way.
+    let seen = expect_status(app.request(Method::GET, &one, Some(&host_organizer), None).await, 200).await;
+    assert_eq!(seen["display_name"], "Ana", "the host still sees who offers time at its stop: {seen}");
+    assert_eq!(seen["meeting_url"], Value::Null, "{seen}");
+    let page =
+        expect_status(app.request(Method::GET, "/api/v1/admin/experts", Some(&host_organizer), None).await, 200).await;
+    let item = listed(&page).unwrap_or_else(|| panic!("the host lists the expert: {page}"));
+    assert_eq!(item["meeting_url"], Value::Null, "{page}");
+    assert!(!page.to_string().contains("ana-private-room") && !seen.to_string().contains("ana-private-room"));
+
+    // The expert, its organization's organizers and admins see it.
+    for (who, tok) in [("expert", &token), ("guild organizer", &guild_organizer), ("admin", &app.admin_token)] {
+        let path = if who == "expert" { "/api/v1/admin/experts/me".to_string() } else { one.clone() };
+        let r = expect_status(app.request(Method::GET, &path, Some(tok), None).await, 200).await;
+        assert_eq!(r["meeting_url"], link, "{who}: {r}");
+        let page = expect_status(app.request(Method::GET, "/api/v1/admin/experts", Some(tok), None).await, 200).await;
+        assert_eq!(listed(&page).unwrap_or_else(|| panic!("{who} lists it: {page}"))["meeting_url"], link, "{who}");
+    }
+}
+
+both_backends!(windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there);
+
+/// Overlap is decided on real instants. New York falls back on 2027-11-07: 01:00-02:00 happens
+/// twice (first EDT, 05:00-06:00 UTC; then EST, 06:00-07:00 UTC). A window from 00:00 to the
+/// second 01:00 lasts two hours and holds the first pass only; Phoenix (UTC-7 all year) names those
+/// hours without any change. In spring 2:00-3:00 does not happen: 01:00-04:00 lasts two hours.
+async fn windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there(app: TestApp) {
+    let (_, token) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let online = |zone: &str, from: &str, to: &str| json!({"time_zone": zone, "starts_at": from, "ends_at": to, "slot_minutes": 30});
+    let fall = expect_status(
+        window(&app, &token, online("America/New_York", "2027-11-07T00:00", "2027-11-07T01:00:00-05:00")).await,
+        201,
+    )
+    .await;
+    assert_eq!(fall["starts_at"], "2027-11-07T04:00:00Z", "{fall}");
+    assert_eq!(fall["ends_at"], "2027-11-07T06:00:00Z", "{fall}");
+    assert_eq!(fall["slots"].as_array().unwrap().len(), 4, "two real hours: {fall}");
+    // 22:00-23:00 in Phoenix is 01:00-02:00 EDT, the first pass of the repeated hour: a clash,
+    // though on New York's wall clock the window "ends at 01:00".
+    let first_pass = window(&app, &token, online("America/Phoenix", "2027-11-06T22:00", "2027-11-06T23:00")).await;
+    let p = expect_problem(first_pass, 409, None).await;
+    let detail = p["detail"].as_str().unwrap();
+    assert!(detail.contains(fall["id"].as_str().unwrap()), "names the clash: {p}");
+    assert!(detail.contains("1:00 AM EST"), "and when it ends, in its zone: {p}");
+    // Half of it in the repeated hour is a clash too.
+    let half = window(&app, &token, online("America/Phoenix", "2027-11-06T22:30", "2027-11-06T23:30")).await;
+    expect_problem(half, 409, None).await;
+    // 23:00-00:00 in Phoenix is 01:00-02:00 EST, the second pass: it touches the window and fits.
+    let second_pass = expect_status(
+        window(&app, &token, online("America/Phoenix", "2027-11-06T23:00", "2027-11-07T00:00")).await,
+        201,
+    )
+    .await;
+    assert_eq!(second_pass["starts_at"], "2027-11-07T06:00:00Z", "{second_pass}");
+
+    // Spring forward, 2027-03-14: 01:00 EST to 04:00 EDT is 06:00-08:00 UTC.
+    let spring = expect_status(
+        window(&app, &token, online("America/New_York", "2027-03-14T01:00", "2027-03-14T04:00")).await,
+        201,
+    )
+    .await;
+    assert_eq!(spring["ends_at"], "2027-03-14T08:00:00Z", "{spring}");
+    let clash = window(&app, &token, online("UTC", "2027-03-14T07:30", "2027-03-14T08:30")).await;
+    let p = expect_problem(clash, 409, None).await;
+    assert!(p["detail"].as_str().unwrap().contains(spring["id"].as_str().unwrap()), "{p}");
+    // From 04:00 EDT on (08:00 UTC) the expert is free, though 04:00 is "three hours" after 01:00.
+    expect_status(window(&app, &token, online("UTC", "2027-03-14T08:00", "2027-03-14T09:00")).await, 201).await;
+}
+
+both_backends!(
+    the_slot_list_narrows_by_industry_state_and_time,
+    slot_lists_and_the_agenda_page_without_losing_or_repeating,
+    profile_window_and_feed_writes_are_audited_without_values,
+    an_attended_session_grants_the_ad_credit_once,
+);
+
+/// The ids of a slot list's items.
+fn listed_ids(page: &Value) -> Vec<String> {
+    page["items"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
+}
+
+/// Every item of a paginated list, following `next_cursor` with `token` (if any); also the count
+/// of pages. `path` ends with its query (at least `limit`).
+async fn all_pages(app: &TestApp, path: &str, token: Option<&str>) -> (Vec<Value>, usize) {
+    let (mut items, mut pages, mut cursor) = (Vec::new(), 0, None::<String>);
+    loop {
+        let p = match &cursor {
+            Some(c) => format!("{path}&cursor={c}"),
+            None => path.to_string(),
+        };
+        let page = expect_status(app.request(Method::GET, &p, token, None).await, 200).await;
+        pages += 1;
+        items.extend(page["items"].as_array().unwrap().iter().cloned());
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return (items, pages),
+        }
+        assert!(pages < 20, "the pages never end: {path}");
+    }
+}
+
+async fn the_slot_list_narrows_by_industry_state_and_time(app: TestApp) {
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    // Ana: restaurants, serves TX; her window is the first hour. Ben: retail, serves TX and NM; the
+    // second hour. Two 30-minute slots each.
+    let (ana, a) = expert(&app, "Ana", &["advertising"], &["en"], &["restaurants"]).await;
+    let (ben, b) = fixtures::staff(&app, "expert", None).await;
+    let profile = json!({"display_name": "Ben", "topics": ["advertising"], "languages": ["en"],
+                         "industries": ["retail"], "states": ["NM", "TX"]});
+    expect_status(app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&b), Some(&profile)).await, 201).await;
+    let ana_slots = slot_ids(&stop_window(&app, &a, &event, start, 1, 30).await);
+    let ben_slots = slot_ids(&stop_window(&app, &b, &event, start + Duration::hours(1), 1, 30).await);
+    let list = |q: String| {
+        let (app, event) = (&app, event.clone());
+        async move {
+            let page = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots?{q}")).await, 200).await;
+            listed_ids(&page)
+        }
+    };
+    let all: Vec<String> = ana_slots.iter().chain(&ben_slots).cloned().collect();
+    assert_eq!(list(String::new()).await, all);
+    let at = |t: chrono::DateTime<Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+
+    // industry: the experts who know it (any case); one nobody knows finds nothing.
+    assert_eq!(list("industry=restaurants".into()).await, ana_slots);
+    assert_eq!(list("industry=Retail".into()).await, ben_slots);
+    assert_eq!(list("industry=bakeries".into()).await, Vec::<String>::new());
+    // state: the experts who serve it.
+    assert_eq!(list("state=NM".into()).await, ben_slots);
+    assert_eq!(list("state=tx".into()).await, all);
+    assert_eq!(list("state=OK".into()).await, Vec::<String>::new());
+    expect_problem(app.get(&format!("/api/v1/events/{event}/expert-slots?state=Texas")).await, 400, Some("state"))
+        .await;
+    // from: slots that start at or after it; to: slots that start before it.
+    assert_eq!(list(format!("from={}", at(start + Duration::hours(1)))).await, ben_slots);
+    assert_eq!(list(format!("to={}", at(start + Duration::hours(1)))).await, ana_slots);
+    let middle = format!("from={}&to={}", at(start + Duration::minutes(30)), at(start + Duration::minutes(90)));
+    assert_eq!(list(middle).await, [ana_slots[1].clone(), ben_slots[0].clone()]);
+    // An offset is read as such: 10:00 at -05:00 is 15:00 UTC, the stop's start.
+    let offset = (start - Duration::hours(5)).format("%Y-%m-%dT%H:%M:%S-05:00").to_string();
+    assert_eq!(list(format!("from={}", offset.replace('+', "%2B"))).await, all);
+    assert_eq!(list(format!("to={offset}")).await, Vec::<String>::new());
+    expect_problem(app.get(&format!("/api/v1/events/{event}/expert-slots?from=soon")).await, 400, Some("from")).await;
+    // Filters combine.
+    assert_eq!(list(format!("industry=retail&to={}", at(start + Duration::hours(1)))).await, Vec::<String>::new());
+    assert_eq!(list(format!("state=TX&from={}", at(start + Duration::minutes(30)))).await, all[1..].to_vec());
+    // Each item carries its expert.
+    let page = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots?state=NM")).await, 200).await;
+    assert!(page["items"].as_array().unwrap().iter().all(|s| s["expert"]["id"] == ben.as_str()), "{page}");
+    assert_ne!(ana, ben);
+}
+
+async fn slot_lists_and_the_agenda_page_without_losing_or_repeating(app: TestApp) {
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    // Two experts with the same hours: every start time is held by two slots, so a page boundary
+    // falls between slots of one instant (the cursor's tie-break on the id).
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let (_, b) = expert(&app, "Ben", &["advertising"], &["en"], &[]).await;
+    let ana_slots = slot_ids(&stop_window(&app, &a, &event, start, 2, 30).await);
+    let ben_slots = slot_ids(&stop_window(&app, &b, &event, start, 2, 30).await);
+    let mut expected: Vec<String> = ana_slots.iter().chain(&ben_slots).cloned().collect();
+    assert_eq!(expected.len(), 8);
+    let (items, pages) = all_pages(&app, &format!("/api/v1/events/{event}/expert-slots?limit=3"), None).await;
+    assert_eq!(pages, 3);
+    let ids: Vec<String> = items.iter().map(|s| s["id"].as_str().unwrap().to_string()).collect();
+    let unique: std::collections::BTreeSet<&String> = ids.iter().collect();
+    assert_eq!(unique.len(), ids.len(), "no slot twice: {ids:?}");
+    let mut sorted = ids.clone();
+    sorted.sort();
+    expected.sort();
+    assert_eq!(sorted, expected, "none lost");
+    let starts: Vec<&str> = items.iter().map(|s| s["starts_at"].as_str().unwrap()).collect();
+    assert!(starts.windows(2).all(|w| w[0] <= w[1]), "by start time across pages: {starts:?}");
+    // Two pages exactly: the last page's cursor is null, not a page of nothing.
+    let (_, pages) = all_pages(&app, &format!("/api/v1/events/{event}/expert-slots?limit=4"), None).await;
+    assert_eq!(pages, 2);
+
+    // The expert's agenda: four bookings of Ana (and one of Ben's, not hers), two a page.
+    let mut booked = Vec::new();
+    for (n, slot) in ana_slots.iter().enumerate() {
+        let r = expect_status(book(&app, slot, &booking_body(n)).await, 201).await;
+        booked.push(r["id"].as_str().unwrap().to_string());
+    }
+    expect_status(book(&app, &ben_slots[3], &booking_body(9)).await, 201).await;
+    let (agenda, pages) = all_pages(&app, "/api/v1/admin/experts/me/bookings?limit=2", Some(&a)).await;
+    assert_eq!(pages, 2);
+    let got: Vec<String> = agenda.iter().map(|b| b["id"].as_str().unwrap().to_string()).collect();
+    assert_eq!(got, booked, "each of Ana's bookings once, by start time");
+    let (agenda, pages) = all_pages(&app, "/api/v1/admin/experts/me/bookings?limit=3", Some(&a)).await;
+    assert_eq!((agenda.len(), pages), (4, 2));
+}
+
+/// The audit entries of one object, newest first: (action, actor, changes).
+async fn audit_of(app: &TestApp, object_type: &str, id: &str) -> Vec<(String, Value, Value)> {
+    let r = app.admin_get(&format!("/api/v1/admin/audit?object_type={object_type}&object_id={id}")).await;
+    let page = expect_status(r, 200).await;
+    page["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| (e["action"].as_str().unwrap().to_string(), e["actor"].clone(), e["changes"].clone()))
+        .collect()
+}
+
+async fn profile_window_and_feed_writes_are_audited_without_values(app: TestApp) {
+    let (id, token) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let profile = json!({"display_name": "Ana Ruiz", "bio": "Ads for taquerias.", "topics": ["advertising"],
+                         "languages": ["en"], "online": true, "meeting_url": "https://meet.example.org/new-room"});
+    expect_status(app.request(Method::PUT, "/api/v1/admin/experts/me", Some(&token), Some(&profile)).await, 200).await;
+    expect_status(app.request(Method::POST, "/api/v1/admin/experts/me/calendar-feed", Some(&token), None).await, 201)
+        .await;
+    let day = (Utc::now() + Duration::days(20)).date_naive();
+    let w = expect_status(
+        window(
+            &app,
+            &token,
+            json!({"time_zone": "America/Chicago", "starts_at": format!("{day}T10:00"),
+                   "ends_at": format!("{day}T12:00"), "slot_minutes": 30}),
+        )
+        .await,
+        201,
+    )
+    .await;
+    let wid = w["id"].as_str().unwrap();
+    let r = app
+        .request(
+            Method::PATCH,
+            &format!("/api/v1/admin/expert-windows/{wid}"),
+            Some(&token),
+            Some(&json!({"ends_at": format!("{day}T11:00")})),
+        )
+        .await;
+    expect_status(r, 200).await;
+    let r = app.request(Method::DELETE, &format!("/api/v1/admin/expert-windows/{wid}"), Some(&token), None).await;
+    assert_eq!(r.status().as_u16(), 204, "{:?}", r.text().await);
+    // An admin's window for the expert is the admin's act.
+    let by_admin = expect_status(
+        app.admin_post(
+            &format!("/api/v1/admin/experts/{id}/windows"),
+            &json!({"time_zone": "UTC", "starts_at": format!("{day}T20:00"), "ends_at": format!("{day}T21:00"),
+                    "slot_minutes": 30}),
+        )
+        .await,
+        201,
+    )
+    .await;
+
+    let me = json!(id);
+    let profile = audit_of(&app, "expert_profile", &id).await;
+    let actions: Vec<&str> = profile.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(actions, ["rotate_calendar_feed", "update", "create"], "{profile:?}");
+    assert!(profile.iter().all(|(_, actor, _)| *actor == me), "the expert acted: {profile:?}");
+    let fields = &profile[1].2["fields"];
+    assert!(fields.as_array().unwrap().contains(&json!("meeting_url")), "{fields}");
+    assert_eq!(profile[0].2["fields"], json!(["calendar_token_hash"]));
+    let window_audit = audit_of(&app, "expert_window", wid).await;
+    let actions: Vec<&str> = window_audit.iter().map(|(a, _, _)| a.as_str()).collect();
+    assert_eq!(actions, ["delete", "update", "create"], "{window_audit:?}");
+    assert!(window_audit.iter().all(|(_, actor, _)| *actor == me), "{window_audit:?}");
+    assert_eq!(window_audit[2].2["refs"]["expert_id"], me, "the window names its expert");
+    assert_eq!(window_audit[1].2["fields"], json!(["starts_at", "ends_at"]));
+    let admin_audit = audit_of(&app, "expert_window", by_admin["id"].as_str().unwrap()).await;
+    assert_eq!(admin_audit.len(), 1);
+    assert!(admin_audit[0].1.is_string() && admin_audit[0].1 != me, "the admin acted: {admin_audit:?}");
+    // Names of fields and ids only: no link, no bio, no feed secret.
+    let text = format!("{profile:?}{window_audit:?}");
+    assert!(!text.contains("meet.example.org") && !text.contains("taquerias"), "{text}");
+}
+
+async fn an_attended_session_grants_the_ad_credit_once(app: TestApp) {
+    let (_, a) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let first = stop(&app, start, 2).await;
+    let second = stop(&app, start + Duration::days(1), 2).await;
+    let slots = slot_ids(&stop_window(&app, &a, &first, start, 1, 30).await);
+    let later = slot_ids(&stop_window(&app, &a, &second, start + Duration::days(1), 1, 30).await);
+    let b1 = expect_status(book(&app, &slots[0], &booking_body(1)).await, 201).await;
+    let b2 = expect_status(book(&app, &slots[1], &booking_body(2)).await, 201).await;
+    // Business 1 again, at the second stop.
+    let b3 = expect_status(book(&app, &later[0], &booking_body(1)).await, 201).await;
+    // The sessions are over (moved into the past in the database).
+    let mut conn = app.db.get().unwrap();
+    write_tx(&mut conn, |c| {
+        diesel::update(expert_bookings::table)
+            .set((
+                expert_bookings::starts_at.eq(now() - Duration::hours(2)),
+                expert_bookings::ends_at.eq(now() - Duration::hours(1)),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+    drop(conn);
+    let mark = |b: &Value, status: &str| {
+        let (app, path, body) = (
+            &app,
+            format!("/api/v1/admin/expert-bookings/{}/attendance", b["id"].as_str().unwrap()),
+            json!({"status": status}),
+        );
+        let tok = a.clone();
+        async move { expect_status(app.request(Method::POST, &path, Some(&tok), Some(&body)).await, 200).await }
+    };
+    let attended = mark(&b1, "attended").await;
+    assert_eq!(attended["credit"]["outcome"], "granted", "{attended}");
+    assert_eq!(attended["credit"]["amount_cents"], 5000);
+    let grant_id = attended["credit"]["grant_id"].as_str().unwrap().to_string();
+    // A no-show grants nothing.
+    let missed = mark(&b2, "no_show").await;
+    assert!(missed.get("credit").is_none(), "{missed}");
+    // The same business attending again: it already has its credit.
+    let again = mark(&b3, "attended").await;
+    assert_eq!(again["credit"]["outcome"], "already_granted", "{again}");
+
+    let grants = expect_status(app.admin_get("/api/v1/admin/credits/grants").await, 200).await;
+    let items = grants["items"].as_array().unwrap();
+    assert_eq!(items.len(), 1, "one grant, for business 1: {grants}");
+    assert_eq!(items[0]["id"], grant_id.as_str());
+    assert_eq!(items[0]["source"], "expert_session");
+    assert_eq!(items[0]["booking_id"], b1["id"]);
+    assert_eq!(items[0]["event_id"], first.as_str());
+    let vouchers: Vec<String> = mails(&app).into_iter().filter(|m| m.0 == "credit_granted").map(|m| m.1).collect();
+    assert_eq!(vouchers, ["owner1@shop1.example"], "the voucher reaches the business, once");
+    let r = expect_status(app.admin_get("/api/v1/admin/credits/reconcile").await, 200).await;
+    assert_eq!(r["balanced"], true, "{r}");
+}
