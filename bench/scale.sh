@@ -110,7 +110,7 @@ start_server empty "$EMPTY_DB" "$PORT"
 start_server seeded "$SEEDED_DB" "$((PORT + 1))"
 
 echo "== measuring ($REPS repetitions per call, the two servers interleaved)"
-timeout 1200 python3 -B bench/scale_measure.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
+SCALE_FOLD_BIN="$BIN" timeout 1200 python3 -B bench/scale_measure.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
 python3 -B bench/scale_table.py "$WORK/result.json"
 cp "$WORK/result.json" "${SCALE_RESULT:-/tmp/scale_result.json}"
 

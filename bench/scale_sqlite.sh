@@ -66,13 +66,13 @@ start_server() { # label file port
   done
   local child
   child=$(pgrep -P "$pid" | head -n 1)
-  SPEC+=("$1=http://127.0.0.1:$3,$token,${child:-$pid}")
+  SPEC+=("$1=http://127.0.0.1:$3,$token,${child:-$pid},sqlite://$2")
 }
 echo "== servers"
 start_server empty "$EMPTY" "$PORT"
 start_server seeded "$SEEDED" "$((PORT + 1))"
 
 echo "== measuring ($REPS repetitions per call, the two servers interleaved)"
-timeout 1200 python3 -B bench/scale_sqlite.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
+SCALE_FOLD_BIN="$BIN" timeout 1200 python3 -B bench/scale_sqlite.py --reps="$REPS" "${SPEC[@]}" >"$WORK/result.json"
 python3 -B bench/scale_table.py "$WORK/result.json"
 cp "$WORK/result.json" "${SCALE_RESULT:-/tmp/scale_sqlite_result.json}"

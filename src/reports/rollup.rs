@@ -17,9 +17,10 @@
 //!   new rows, and record it. Folds are serialised (an advisory lock on PostgreSQL; the write lock
 //!   on SQLite).
 //! - **Read** ([`read`], one snapshot): the rows, corrected the same way for the events that
-//!   changed since the last fold (unfolded deltas, dirty marks, passed phase bounds), computed
-//!   from their facts at this moment. So a report is exact whenever it is read, and costs the
-//!   rows plus the few events that changed in the last minute.
+//!   changed since the last fold: an event with new registrations only is its recorded facts plus
+//!   its unfolded deltas; a marked event, or one past a phase bound, is read as it is now. So a
+//!   report is exact whenever it is read, and costs the rows plus the events that changed in the
+//!   last minute.
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -195,10 +196,28 @@ pub fn read(conn: &mut DbConnection, actor: &Actor, rows: Rows) -> Result<HashMa
     let mut out: HashMap<Key, Sums> = found.into_iter().map(|r| ((r.org_id, r.state), r.sums)).collect();
 
     let now = crate::db::now();
-    let ids = changed_since_fold(conn, now)?;
-    if !ids.is_empty() {
-        let recorded = recorded(conn, &ids, org.as_deref())?;
-        let current = facts_of(conn, &ids, Counts::Exact, Some(actor))?;
+    // Events changed since the last fold. Those with only new registrations (deltas) are their
+    // recorded facts plus the deltas: nothing else of them changed, or they would be marked.
+    // The others (marked, or past a phase bound) are read as they are now.
+    let deltas = unfolded_deltas(conn)?;
+    let changed = changed_since_fold(conn, now)?;
+    let counted_only: Vec<String> =
+        deltas.keys().filter(|id| !changed.contains(*id)).cloned().collect::<BTreeSet<_>>().into_iter().collect();
+    let changed: Vec<String> = changed.into_iter().collect();
+    if !changed.is_empty() || !counted_only.is_empty() {
+        let all: Vec<String> = changed.iter().chain(&counted_only).cloned().collect();
+        let recorded = recorded(conn, &all, org.as_deref())?;
+        let mut current = facts_of(conn, &changed, Counts::Exact, Some(actor))?;
+        for id in &counted_only {
+            // Not recorded (for this scope): not in the rows read, nothing to correct.
+            let Some((facts, _)) = recorded.get(id) else { continue };
+            let mut facts = facts.clone();
+            for (status, n) in &deltas[id] {
+                *facts.regs.entry(*status).or_default() += n;
+            }
+            facts.regs.retain(|_, n| *n != 0);
+            current.insert(id.clone(), facts);
+        }
         let wanted = |key: &Key| match (&org, rows) {
             (Some(org), _) => &key.0 == org,
             (None, Rows::States) => key.0.is_empty(),
@@ -210,17 +229,15 @@ pub fn read(conn: &mut DbConnection, actor: &Actor, rows: Rows) -> Result<HashMa
     Ok(out)
 }
 
-/// Events whose facts may differ from what is recorded: registration deltas not folded yet, dirty
-/// marks, and a phase that does not hold at `now`.
-fn changed_since_fold(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec<String>, AppError> {
+/// Events marked since the last fold, and events whose recorded phase does not hold at `now`.
+fn changed_since_fold(conn: &mut DbConnection, now: NaiveDateTime) -> Result<BTreeSet<String>, AppError> {
     #[derive(QueryableByName)]
     struct Changed {
         #[diesel(sql_type = Text)]
         event_id: String,
     }
     let changed: Vec<Changed> = diesel::sql_query(
-        "SELECT event_id FROM registration_count_deltas \
-         UNION SELECT event_id FROM report_dirty \
+        "SELECT event_id FROM report_dirty \
          UNION SELECT event_id FROM report_event_facts WHERE valid_until <= $1 \
          UNION SELECT event_id FROM report_event_facts WHERE valid_from > $2",
     )
@@ -228,6 +245,28 @@ fn changed_since_fold(conn: &mut DbConnection, now: NaiveDateTime) -> Result<Vec
     .bind::<Timestamp, _>(now)
     .load(conn)?;
     Ok(changed.into_iter().map(|c| c.event_id).collect())
+}
+
+/// Registration deltas not folded yet, added up per event and status.
+fn unfolded_deltas(conn: &mut DbConnection) -> Result<HashMap<String, Vec<(RegistrationStatus, i64)>>, AppError> {
+    #[derive(QueryableByName)]
+    struct Delta {
+        #[diesel(sql_type = Text)]
+        event_id: String,
+        #[diesel(sql_type = Text)]
+        status: RegistrationStatus,
+        #[diesel(sql_type = BigInt)]
+        n: i64,
+    }
+    let rows: Vec<Delta> = diesel::sql_query(
+        "SELECT event_id, status, CAST(SUM(delta) AS BIGINT) AS n FROM registration_count_deltas GROUP BY event_id, status",
+    )
+    .load(conn)?;
+    let mut out: HashMap<String, Vec<(RegistrationStatus, i64)>> = HashMap::new();
+    for d in rows.into_iter().filter(|d| d.n != 0) {
+        out.entry(d.event_id).or_default().push((d.status, d.n));
+    }
+    Ok(out)
 }
 
 /// The recorded facts of these events, with the instant their phase was taken at; with `org`,
