@@ -93,6 +93,8 @@ diesel::table! {
         updated_at -> Timestamp,
         published_at -> Nullable<Timestamp>,
         cancelled_at -> Nullable<Timestamp>,
+        topic_list -> Text,
+        host_list -> Text,
     }
 }
 

@@ -34,9 +34,23 @@ pub struct Event {
     pub updated_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
+    /// Its topics, sorted and comma-separated (kept by triggers from `event_topics`).
+    pub topic_list: String,
+    /// Its host organizations' ids, sorted and comma-separated (kept by triggers from `event_hosts`).
+    pub host_list: String,
 }
 
 impl Event {
+    /// Its topics, in order.
+    pub fn topics(&self) -> Vec<String> {
+        self.topic_list.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect()
+    }
+
+    /// Its host organizations' ids.
+    pub fn host_ids(&self) -> impl Iterator<Item = &str> {
+        self.host_list.split(',').filter(|h| !h.is_empty())
+    }
+
     /// The event's display zone (stored names were parsed on the way in; UTC if one no longer is).
     pub fn tz(&self) -> Tz {
         self.time_zone.parse().unwrap_or(chrono_tz::UTC)

@@ -271,20 +271,6 @@ pub fn set_status(conn: &mut DbConnection, id: &str, status: EventStatus) -> Res
     Ok(())
 }
 
-/// Topics of each event.
-pub fn topics_of(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, Vec<String>>, AppError> {
-    let rows: Vec<(String, String)> = event_topics::table
-        .filter(event_topics::event_id.eq_any(ids))
-        .order((event_topics::event_id, event_topics::topic))
-        .select((event_topics::event_id, event_topics::topic))
-        .load(conn)?;
-    let mut out: HashMap<String, Vec<String>> = HashMap::new();
-    for (id, t) in rows {
-        out.entry(id).or_default().push(t);
-    }
-    Ok(out)
-}
-
 /// An organization hosting an event.
 #[derive(Debug, Clone, Queryable)]
 pub struct Host {
@@ -293,19 +279,16 @@ pub struct Host {
     pub kind: OrganizationKind,
 }
 
-/// Hosts of each event, by name.
-pub fn hosts_of(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, Vec<Host>>, AppError> {
-    let rows: Vec<(String, Host)> = event_hosts::table
-        .inner_join(organizations::table)
-        .filter(event_hosts::event_id.eq_any(ids))
-        .order((event_hosts::event_id, organizations::name))
-        .select((event_hosts::event_id, (organizations::id, organizations::name, organizations::kind)))
-        .load(conn)?;
-    let mut out: HashMap<String, Vec<Host>> = HashMap::new();
-    for (event_id, host) in rows {
-        out.entry(event_id).or_default().push(host);
+/// These organizations as event hosts, by id.
+pub fn hosts_by_id(conn: &mut DbConnection, ids: &[String]) -> Result<HashMap<String, Host>, AppError> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(out)
+    let rows: Vec<Host> = organizations::table
+        .filter(organizations::id.eq_any(ids))
+        .select((organizations::id, organizations::name, organizations::kind))
+        .load(conn)?;
+    Ok(rows.into_iter().map(|h| (h.id.clone(), h)).collect())
 }
 
 pub fn venues_of(conn: &mut DbConnection, events: &[Event]) -> Result<HashMap<String, Venue>, AppError> {

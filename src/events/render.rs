@@ -2,7 +2,7 @@
 //! hosts, the venue, seats taken and, for staff, registrations by status) is loaded for a whole
 //! page in one query each. Instants are shown in UTC and again in the event's zone.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
 
 use chrono::NaiveDateTime;
 
@@ -64,9 +64,21 @@ struct Extras {
 impl Extras {
     fn load(conn: &mut DbConnection, events: &[Event], admin: bool) -> Result<Extras, AppError> {
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
+        // Topics and host ids come with the event rows; only the hosts' names are looked up.
+        let host_ids: Vec<String> =
+            events.iter().flat_map(|e| e.host_ids()).map(str::to_string).collect::<BTreeSet<_>>().into_iter().collect();
+        let organizations = queries::hosts_by_id(conn, &host_ids)?;
+        let hosts = events
+            .iter()
+            .map(|e| {
+                let mut hosts: Vec<Host> = e.host_ids().filter_map(|h| organizations.get(h).cloned()).collect();
+                hosts.sort_by(|a, b| (&a.name, &a.id).cmp(&(&b.name, &b.id)));
+                (e.id.clone(), hosts)
+            })
+            .collect();
         Ok(Extras {
-            topics: queries::topics_of(conn, &ids)?,
-            hosts: queries::hosts_of(conn, &ids)?,
+            topics: events.iter().map(|e| (e.id.clone(), e.topics())).collect(),
+            hosts,
             venues: queries::venues_of(conn, events)?,
             taken: crate::registrations::seats::taken_by_event(conn, &ids)?,
             counts: if admin { queries::status_counts(conn, &ids)? } else { HashMap::new() },
