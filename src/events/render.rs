@@ -10,7 +10,7 @@ use super::model::Event;
 use super::queries::{self, Host};
 use super::wire::{AdminDetails, AdminEventOut, EventOut, HostOut, StatusCounts, VenueOut};
 use crate::db::{from_db_time, now, DbConnection};
-use crate::domain::RegistrationStatus;
+use crate::domain::{RegistrationStatus, Topic};
 use crate::error::AppError;
 use crate::http::{next_page, Page};
 use crate::partners::queries::Venue;
@@ -53,7 +53,7 @@ fn cursor_key(e: &Event) -> Cursor {
 
 /// What the answers for a set of events need besides their rows.
 struct Extras {
-    topics: HashMap<String, Vec<String>>,
+    topics: HashMap<String, Vec<Topic>>,
     hosts: HashMap<String, Vec<Host>>,
     venues: HashMap<String, Venue>,
     taken: HashMap<String, i64>,
