@@ -1,7 +1,9 @@
 use crate::helpers::TestApp;
 use crate::helpers::{expect_problem, expect_status, expect_typed, serve_and_capture};
 use diesel::prelude::*;
+use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 use roadshow::db::schema::event_topics;
+use roadshow::db::DbConnection;
 use roadshow::domain::{EventKind, EventStatus, Topic};
 use roadshow::events::wire::{AdminEventOut, EventOut};
 use roadshow::http::Page;
@@ -339,6 +341,70 @@ async fn the_topic_filter_takes_only_vocabulary_words(app: TestApp) {
     expect_problem(app.admin_get("/api/v1/admin/events?topic=tiktok").await, 400, Some("topic")).await;
 }
 
+/// The migrations as the server embeds them, to step this one back and forth.
+const PG_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+
+async fn the_migration_maps_old_free_topics_onto_the_vocabulary(app: TestApp) {
+    // Three events, as the version before this migration could have stored them: the
+    // migration is stepped back (its down.sql runs), the old free words are written as the old
+    // API wrote them (trimmed, lower-cased, 1-50 letters, digits, spaces, dashes or
+    // underscores), and the migration runs again as a deploy would run it.
+    let a = app.draft_event(json!({"topics": ["content"]})).await;
+    let b = app.draft_event(json!({"topics": []})).await;
+    let c = app.draft_event(json!({"topics": ["privacy"]})).await;
+    {
+        let mut conn = app.db.get().unwrap();
+        let reverted = match &mut *conn {
+            DbConnection::Postgres(c) => c.revert_last_migration(PG_MIGRATIONS),
+            DbConnection::Sqlite(c) => c.revert_last_migration(SQLITE_MIGRATIONS),
+        }
+        .unwrap();
+        assert_eq!(reverted.to_string(), "20261207001101", "the newest migration is this one");
+    }
+    // `instagram` maps onto `content`, which the event holds already; `tiktok`, `reels` and
+    // `video` become one `video`; `social media` (a space) and `linkedin` one `community`.
+    let a_words = [
+        "instagram",
+        "facebook",
+        "tiktok",
+        "reels",
+        "video",
+        "b2b",
+        "social media",
+        "linkedin",
+        "ecommerce",
+        "e-commerce",
+    ];
+    store_raw_topics(&app, &a, &a_words);
+    let b_words =
+        ["ads", "local-ads", "marketing", "seo", "google_business_profile", "whatsapp", "analytics", "financing"];
+    store_raw_topics(&app, &b, &b_words);
+    store_raw_topics(&app, &c, &["b2b", "astrology", "google-business-profile"]);
+    {
+        let mut conn = app.db.get().unwrap();
+        assert_eq!(roadshow::db::run_migrations(&mut conn).unwrap(), 1);
+    }
+    // What is stored: mapped, kept or gone; no row outside the vocabulary is left.
+    assert_eq!(stored_topics(&app, &a), ["community", "content", "e-commerce", "page-setup", "video"]);
+    assert_eq!(stored_topics(&app, &b), ["advertising", "analytics", "local-seo", "messaging"]);
+    assert_eq!(stored_topics(&app, &c), ["local-seo", "privacy"]);
+
+    // And what the API shows and finds.
+    let shown: AdminEventOut = expect_typed(app.admin_get(&format!("/api/v1/admin/events/{a}")).await, 200).await;
+    assert_eq!(
+        shown.event.topics,
+        [Topic::Community, Topic::Content, Topic::Ecommerce, Topic::PageSetup, Topic::Video]
+    );
+    let found: Page<AdminEventOut> =
+        expect_typed(app.admin_get("/api/v1/admin/events?topic=local-seo").await, 200).await;
+    let mut found: Vec<String> = found.items.into_iter().map(|e| e.event.id).collect();
+    found.sort();
+    let mut want = vec![b.clone(), c.clone()];
+    want.sort();
+    assert_eq!(found, want);
+}
+
 async fn a_stored_topic_outside_the_vocabulary_is_left_out_and_counted_in_the_log(app: TestApp) {
     let id = app.draft_event(json!({"topics": ["content"]})).await;
     expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
@@ -366,6 +432,7 @@ async fn a_stored_topic_outside_the_vocabulary_is_left_out_and_counted_in_the_lo
 both_backends!(
     an_unknown_topic_is_a_422_naming_it_and_nothing_is_written,
     the_topic_filter_takes_only_vocabulary_words,
+    the_migration_maps_old_free_topics_onto_the_vocabulary,
     a_stored_topic_outside_the_vocabulary_is_left_out_and_counted_in_the_log,
 );
 
