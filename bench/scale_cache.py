@@ -27,7 +27,7 @@ from datetime import datetime, timedelta, timezone
 STATES = ["AL", "AK", "AZ", "AR", "CA", "CO", "CT", "DE", "DC", "FL", "GA", "HI", "ID", "IL", "IN", "IA", "KS",
           "KY", "LA", "ME", "MD", "MA", "MI", "MN", "MS", "MO", "MT", "NE", "NV", "NH", "NJ", "NM", "NY", "NC",
           "ND", "OH", "OK", "OR", "PA", "RI", "SC", "SD", "TN", "TX", "UT", "VT", "VA", "WA", "WV", "WI", "WY"]
-TOPICS = ["financing", "export", "hiring", "marketing", "taxes", "digital", "grants", "cybersecurity"]
+TOPICS = ["analytics", "e-commerce", "community", "advertising", "messaging", "content", "page-setup", "privacy"]
 WORDS = ["financing", "export", "hiring", "marketing", "roadshow", "webinar", "seeded", "grants", "taxes"]
 
 

@@ -97,7 +97,7 @@ def webinar_body(title, capacity, days):
     s = datetime.now(timezone.utc) + timedelta(days=days)
     return {"kind": "webinar", "title": title, "description": "Scale benchmark probe",
             "starts_at": iso(s), "ends_at": iso(s + timedelta(hours=1)), "time_zone": "America/Chicago",
-            "capacity": capacity, "join_url": "https://webinar.example.com/j/probe", "topics": ["financing"]}
+            "capacity": capacity, "join_url": "https://webinar.example.com/j/probe", "topics": ["analytics"]}
 
 
 def reg_body(business_email, attendee_email, i):

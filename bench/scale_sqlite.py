@@ -63,7 +63,7 @@ def event_body(title, capacity, days, **extra):
     s = datetime.now(timezone.utc) + timedelta(days=days)
     body = {"kind": "webinar", "title": title, "description": "Scale benchmark probe", "starts_at": iso(s),
             "ends_at": iso(s + timedelta(hours=1)), "time_zone": "America/Chicago", "capacity": capacity,
-            "join_url": "https://webinar.example.com/j/probe", "topics": ["financing"]}
+            "join_url": "https://webinar.example.com/j/probe", "topics": ["analytics"]}
     body.update(extra)
     return body
 

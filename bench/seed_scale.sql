@@ -147,7 +147,7 @@ SELECT id, pg_temp.seed_id('org', 100 + 1 + (state_n - 1) / 11)
 FROM seed_events WHERE kind = 'roadshow_stop' AND n % 3 = 0;
 
 INSERT INTO event_topics (event_id, topic)
-SELECT id, (ARRAY['financing', 'export', 'hiring', 'marketing', 'taxes', 'digital', 'grants', 'cybersecurity'])[1 + n % 8]
+SELECT id, (ARRAY['analytics', 'e-commerce', 'community', 'advertising', 'messaging', 'content', 'page-setup', 'privacy'])[1 + n % 8]
 FROM seed_events;
 
 -- Seat shards as `registrations::seats::create_shards` makes them (taken is set below).

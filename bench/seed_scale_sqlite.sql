@@ -84,14 +84,14 @@ INSERT INTO seed_numbers (n) SELECT n FROM c;
 -- The labels PostgreSQL picks from arrays, by n % 8 and n % 6.
 CREATE TEMP TABLE seed_words (i INTEGER PRIMARY KEY, word TEXT, about TEXT, topic TEXT);
 INSERT INTO seed_words VALUES
-    (0, 'Financing', 'loans and credit', 'financing'),
-    (1, 'Export', 'selling abroad', 'export'),
-    (2, 'Hiring', 'your first employee', 'hiring'),
-    (3, 'Marketing', 'reaching customers online', 'marketing'),
-    (4, 'Taxes', 'quarterly taxes', 'taxes'),
-    (5, 'Digital', 'websites and payments', 'digital'),
-    (6, 'Grants', 'public grants', 'grants'),
-    (7, 'Cybersecurity', 'protecting your shop', 'cybersecurity');
+    (0, 'Financing', 'loans and credit', 'analytics'),
+    (1, 'Export', 'selling abroad', 'e-commerce'),
+    (2, 'Hiring', 'your first employee', 'community'),
+    (3, 'Marketing', 'reaching customers online', 'advertising'),
+    (4, 'Taxes', 'quarterly taxes', 'messaging'),
+    (5, 'Digital', 'websites and payments', 'content'),
+    (6, 'Grants', 'public grants', 'page-setup'),
+    (7, 'Cybersecurity', 'protecting your shop', 'privacy');
 CREATE TEMP TABLE seed_industries (i INTEGER PRIMARY KEY, industry TEXT);
 INSERT INTO seed_industries VALUES
     (0, 'retail'), (1, 'restaurants'), (2, 'construction'), (3, 'beauty'), (4, 'services'), (5, 'manufacturing');

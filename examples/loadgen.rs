@@ -416,7 +416,7 @@ async fn create_events(ctx: &Arc<Ctx>, n: usize, capacity: i64, label: &str) -> 
                     "description": "Benchmark event created by examples/loadgen.rs",
                     "starts_at": s.to_rfc3339(), "ends_at": (s + chrono::Duration::hours(1)).to_rfc3339(),
                     "time_zone": "America/Chicago", "capacity": capacity,
-                    "join_url": format!("https://webinar.example.com/j/{i}"), "topics": ["financing"]
+                    "join_url": format!("https://webinar.example.com/j/{i}"), "topics": ["analytics"]
                 });
                 let (status, created) = ctx.admin_post("/api/v1/admin/events", &body).await?;
                 expect(status, 201, "create event", &created)?;

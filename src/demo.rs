@@ -7,7 +7,7 @@ use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
 
 use crate::db::{new_id, now, to_db_time, write_tx, Db, DbConnection};
-use crate::domain::{EventKind, EventStatus, OrganizationKind};
+use crate::domain::{EventKind, EventStatus, OrganizationKind, Topic};
 use crate::error::AppError;
 use crate::events::model::NewEvent;
 use crate::partners::queries::{self as pq, NewOrganization, NewVenue};
@@ -74,27 +74,28 @@ const REGIONS: &[(&str, &[&str])] = &[
     ("West", &["AK", "CA", "CO", "HI", "ID", "MT", "NV", "OR", "UT", "WA", "WY"]),
 ];
 
-const TOPICS: &[&[&str]] = &[
-    &["instagram", "social-media"],
-    &["facebook", "local-ads"],
-    &["tiktok", "video"],
-    &["google-business-profile", "local-seo"],
-    &["linkedin", "b2b"],
+/// The stops' topics, in turn (from the vocabulary shared with the experts).
+const TOPICS: &[&[Topic]] = &[
+    &[Topic::Content, Topic::Community],
+    &[Topic::PageSetup, Topic::Advertising],
+    &[Topic::Video, Topic::Content],
+    &[Topic::LocalSeo, Topic::PageSetup],
+    &[Topic::Community, Topic::Messaging],
 ];
 
-const WEBINARS: &[(&str, &str, &[&str])] = &[
+const WEBINARS: &[(&str, &str, &[Topic])] = &[
     (
         "Social media basics for Main Street",
         "Set up profiles that bring customers through the door.",
-        &["social-media"],
+        &[Topic::PageSetup, Topic::Community],
     ),
     (
         "Your first $50 ad campaign",
         "Plan, target and measure a small paid campaign with your ad credit.",
-        &["local-ads", "facebook"],
+        &[Topic::Advertising, Topic::Analytics],
     ),
-    ("Short video that sells", "Film and edit short videos with a phone.", &["video", "tiktok"]),
-    ("Reviews and reputation", "Ask for, answer and use customer reviews.", &["google-business-profile"]),
+    ("Short video that sells", "Film and edit short videos with a phone.", &[Topic::Video, Topic::Content]),
+    ("Reviews and reputation", "Ask for, answer and use customer reviews.", &[Topic::LocalSeo, Topic::Community]),
 ];
 
 /// Loads the demo roadshow; returns a one-line summary.
@@ -163,7 +164,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         pq::insert_venue(conn, &venue)?;
         // One stop per state, on weekdays, about two a week across the year.
         let day = weekday_after(today + Duration::days(14 + (i as i64) * 3));
-        let topics: Vec<String> = TOPICS[i % TOPICS.len()].iter().map(|t| t.to_string()).collect();
+        let topics = TOPICS[i % TOPICS.len()].to_vec();
         let hosts = vec![chamber.clone(), region_of.get(*code).cloned().unwrap_or(federation.clone())];
         let (stop_id, stop_starts) = add_event(
             conn,
@@ -202,7 +203,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
                     venue_id: None,
                     join_url: Some(format!("https://webinars.example.org/{}", code.to_lowercase())),
                     state: Some(code.to_string()),
-                    topics: vec!["social-media".into()],
+                    topics: vec![Topic::Community, Topic::Ecommerce],
                     hosts: vec![chamber.clone()],
                 },
             )?;
@@ -225,7 +226,7 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
                 venue_id: None,
                 join_url: Some(format!("https://webinars.example.org/national-{}", i + 1)),
                 state: None,
-                topics: topics.iter().map(|t| t.to_string()).collect(),
+                topics: topics.to_vec(),
                 hosts: vec![national.clone(), federation.clone()],
             },
         )?;
@@ -260,7 +261,7 @@ struct Spec {
     venue_id: Option<String>,
     join_url: Option<String>,
     state: Option<String>,
-    topics: Vec<String>,
+    topics: Vec<Topic>,
     hosts: Vec<String>,
 }
 

@@ -408,9 +408,11 @@ text_enum! {
 }
 
 text_enum! {
-    /// The program's topics: what experts advise on and what a booking asks about. One fixed
-    /// vocabulary, so a business's topic and an expert's match exactly (see
-    /// [`crate::experts::matching`]).
+    /// The program's topics: what an event is about, what experts advise on and what a booking
+    /// asks about. One fixed vocabulary shared by events and experts (and, later, learning
+    /// resources), so a business's topic and an expert's match exactly (see
+    /// [`crate::experts::matching`]) and a `topic=` filter finds the same thing everywhere.
+    /// `video` covers live video, reels and recordings.
     pub enum Topic {
         Advertising = "advertising",
         PageSetup = "page-setup",
@@ -421,6 +423,7 @@ text_enum! {
         Content = "content",
         LocalSeo = "local-seo",
         Privacy = "privacy",
+        Video = "video",
     }
 }
 

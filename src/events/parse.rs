@@ -18,7 +18,7 @@ use super::model::Event;
 use super::queries::EventFilter;
 use super::wire::{EventIn, EventListQuery, EventPatch};
 use crate::db::{from_db_time, now, to_db_time};
-use crate::domain::{EventKind, EventStatus};
+use crate::domain::{EventKind, EventStatus, Topic};
 use crate::error::{AppError, FieldError};
 use crate::time::{parse_instant, parse_tz};
 use crate::validate::{self, Errors};
@@ -45,7 +45,7 @@ pub struct EventDraft {
     pub venue_id: Option<String>,
     pub join_url: Option<String>,
     pub state: Option<crate::domain::StateCode>,
-    pub topics: Vec<String>,
+    pub topics: Vec<Topic>,
     pub host_organization_ids: Option<Vec<String>>,
 }
 
@@ -63,7 +63,7 @@ pub struct EventEdit {
     pub capacity: Option<i32>,
     pub venue_id: Option<String>,
     pub join_url: Option<String>,
-    pub topics: Option<Vec<String>>,
+    pub topics: Option<Vec<Topic>>,
     pub host_organization_ids: Option<Vec<String>>,
 }
 
@@ -246,26 +246,29 @@ fn filter(q: &EventListQuery) -> Result<EventFilter, AppError> {
     if text.as_ref().is_some_and(|t| t.chars().count() > 200) {
         return Err(AppError::bad_field("q", "must be at most 200 characters"));
     }
-    let topic = q.topic.as_deref().map(|t| t.trim().to_lowercase()).filter(|t| !t.is_empty());
+    let topic = q
+        .topic
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .map(|t| t.to_ascii_lowercase().parse::<Topic>().map_err(|m| AppError::bad_field("topic", m)))
+        .transpose()?;
     Ok(EventFilter { state, kind, topic, from, to, q: text, status: None })
 }
 
-/// Topics: trimmed, lower-cased, without duplicates; at most 20, each 1-50 letters, digits,
-/// spaces, dashes or underscores.
-fn parse_topics(errs: &mut Errors, topics: &[String]) -> Vec<String> {
+/// Topics from the program's vocabulary ([`Topic`], shared with the experts), in any case and
+/// without duplicates, at most 20 given; a word outside the vocabulary is named by its index
+/// with the accepted values, as an expert profile's is.
+fn parse_topics(errs: &mut Errors, topics: &[String]) -> Vec<Topic> {
     if topics.len() > 20 {
         errs.push("topics", "at most 20 topics");
     }
-    let mut out: Vec<String> = Vec::new();
+    let mut out: Vec<Topic> = Vec::new();
     for (i, t) in topics.iter().enumerate() {
-        let t = t.trim().to_lowercase();
-        let ok = !t.is_empty()
-            && t.len() <= 50
-            && t.chars().all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == ' ');
-        if !ok {
-            errs.push(format!("topics[{i}]"), "must be 1-50 letters, digits, spaces or dashes");
-        } else if !out.contains(&t) {
-            out.push(t);
+        match t.trim().to_ascii_lowercase().parse::<Topic>() {
+            Ok(t) if !out.contains(&t) => out.push(t),
+            Ok(_) => {}
+            Err(m) => errs.push(format!("topics[{i}]"), m),
         }
     }
     out
@@ -340,14 +343,14 @@ mod tests {
         let d = event_in(body(serde_json::json!({
             "kind": " webinar ", "title": " Grow ", "starts_at": "2031-03-12T09:00:00", "ends_at": "2031-03-12T10:00:00",
             "time_zone": "America/Chicago", "capacity": 5, "join_url": "https://meet.example.org/x",
-            "topics": ["SEO", "seo", "local-seo"], "host_organization_ids": ["7D1C3F0E-2B8A-4C61-9A55-1F0A3E2B9C44"]
+            "topics": ["Video", " video", "local-seo"], "host_organization_ids": ["7D1C3F0E-2B8A-4C61-9A55-1F0A3E2B9C44"]
         })))
         .unwrap();
         assert_eq!(d.kind, EventKind::Webinar);
         assert_eq!(d.title, "Grow");
         assert_eq!(d.tz, chrono_tz::America::Chicago);
         assert_eq!(crate::time::utc_string(d.starts_at), "2031-03-12T14:00:00Z");
-        assert_eq!(d.topics, ["seo", "local-seo"]);
+        assert_eq!(d.topics, [Topic::Video, Topic::LocalSeo]);
         assert_eq!(d.host_organization_ids.unwrap(), ["7d1c3f0e-2b8a-4c61-9a55-1f0a3e2b9c44"]);
     }
 
@@ -355,7 +358,7 @@ mod tests {
     fn every_bad_field_is_named_at_once() {
         let err = event_in(body(serde_json::json!({
             "kind": "party", "title": "", "starts_at": "tomorrow", "ends_at": "2031-01-01T10:00:00",
-            "time_zone": "Mars/Base", "capacity": -1, "topics": ["ok", "no!"], "host_organization_ids": ["x"]
+            "time_zone": "Mars/Base", "capacity": -1, "topics": ["content", "instagram"], "host_organization_ids": ["x"]
         })))
         .unwrap_err();
         let f = fields(err);
@@ -390,6 +393,9 @@ mod tests {
         assert!(bad(EventListQuery { kind: Some("concert".into()), ..Default::default() }));
         assert!(bad(EventListQuery { from: Some("yesterday".into()), ..Default::default() }));
         assert!(bad(EventListQuery { q: Some("x".repeat(201)), ..Default::default() }));
+        assert!(bad(EventListQuery { topic: Some("instagram".into()), ..Default::default() }));
+        let f = public_filter(&EventListQuery { topic: Some(" Video ".into()), ..Default::default() }).unwrap();
+        assert_eq!(f.topic, Some(Topic::Video));
         assert!(matches!(admin_filter(&EventListQuery::default(), Some("gone")), Err(AppError::BadRequest { .. })));
     }
 }

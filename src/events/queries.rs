@@ -14,7 +14,7 @@ use super::model::{Event, EventChanges, NewEvent};
 use crate::auth::{Actor, Role};
 use crate::db::schema::{event_hosts, event_topics, events, organizations, venues};
 use crate::db::{now, DbConnection};
-use crate::domain::{EventKind, EventStatus, OrganizationKind, RegistrationStatus};
+use crate::domain::{EventKind, EventStatus, OrganizationKind, RegistrationStatus, Topic};
 use crate::error::AppError;
 use crate::partners::queries::Venue;
 
@@ -31,7 +31,7 @@ pub fn public_data_changed() {
 pub struct EventFilter {
     pub state: Option<crate::domain::StateCode>,
     pub kind: Option<EventKind>,
-    pub topic: Option<String>,
+    pub topic: Option<Topic>,
     pub from: Option<NaiveDateTime>,
     pub to: Option<NaiveDateTime>,
     pub q: Option<String>,
@@ -60,7 +60,7 @@ fn apply_filter<'a>(mut q: BoxedEvents<'a>, f: &EventFilter, postgres: bool) -> 
     if let Some(topic) = &f.topic {
         q =
             q.filter(events::id.eq_any(
-                event_topics::table.filter(event_topics::topic.eq(topic.clone())).select(event_topics::event_id),
+                event_topics::table.filter(event_topics::topic.eq(topic.as_str())).select(event_topics::event_id),
             ));
     }
     if let Some(from) = f.from {
@@ -199,7 +199,7 @@ pub fn find(conn: &mut DbConnection, id: &str) -> Result<Option<Event>, AppError
     Ok(events::table.find(id).first(conn).optional()?)
 }
 
-pub fn insert(conn: &mut DbConnection, event: &NewEvent, topics: &[String], hosts: &[String]) -> Result<(), AppError> {
+pub fn insert(conn: &mut DbConnection, event: &NewEvent, topics: &[Topic], hosts: &[String]) -> Result<(), AppError> {
     public_data_changed();
     diesel::insert_into(events::table).values(event).execute(conn)?;
     set_topics(conn, &event.id, topics)?;
@@ -208,12 +208,12 @@ pub fn insert(conn: &mut DbConnection, event: &NewEvent, topics: &[String], host
     Ok(())
 }
 
-pub fn set_topics(conn: &mut DbConnection, event_id: &str, topics: &[String]) -> Result<(), AppError> {
+pub fn set_topics(conn: &mut DbConnection, event_id: &str, topics: &[Topic]) -> Result<(), AppError> {
     public_data_changed();
     diesel::delete(event_topics::table.filter(event_topics::event_id.eq(event_id))).execute(conn)?;
     for t in topics {
         diesel::insert_into(event_topics::table)
-            .values((event_topics::event_id.eq(event_id), event_topics::topic.eq(t)))
+            .values((event_topics::event_id.eq(event_id), event_topics::topic.eq(t.as_str())))
             .execute(conn)?;
     }
     Ok(())

@@ -10,7 +10,7 @@ use super::model::Event;
 use super::queries::{self, Host};
 use super::wire::{AdminDetails, AdminEventOut, EventOut, HostOut, StatusCounts, VenueOut};
 use crate::db::{from_db_time, now, DbConnection};
-use crate::domain::RegistrationStatus;
+use crate::domain::{RegistrationStatus, Topic};
 use crate::error::AppError;
 use crate::http::{next_page, Page};
 use crate::partners::queries::Venue;
@@ -53,7 +53,7 @@ fn cursor_key(e: &Event) -> Cursor {
 
 /// What the answers for a set of events need besides their rows.
 struct Extras {
-    topics: HashMap<String, Vec<String>>,
+    topics: HashMap<String, Vec<Topic>>,
     hosts: HashMap<String, Vec<Host>>,
     venues: HashMap<String, Venue>,
     taken: HashMap<String, i64>,
@@ -77,7 +77,7 @@ impl Extras {
             })
             .collect();
         Ok(Extras {
-            topics: events.iter().map(|e| (e.id.clone(), e.topics())).collect(),
+            topics: topics_of(events),
             hosts,
             venues: queries::venues_of(conn, events)?,
             taken: crate::registrations::seats::taken_by_event(conn, &ids)?,
@@ -141,6 +141,26 @@ impl Extras {
             venue,
         }
     }
+}
+
+/// Topics of each event, from its row. Only words of the vocabulary are written (and migration
+/// `2026-12-07-001101_event_topics_vocabulary` mapped the older free words), so a stored word
+/// outside it means a row written by hand or by an older version: it is left out of the answer,
+/// which neither fails nor shows it, and the number left out is logged (the words themselves
+/// could be anything, so they are not).
+fn topics_of(events: &[Event]) -> HashMap<String, Vec<Topic>> {
+    let mut unknown = 0usize;
+    let out = events
+        .iter()
+        .map(|e| {
+            let topics = e.topics().into_iter().filter_map(|t| t.parse::<Topic>().map_err(|_| unknown += 1).ok());
+            (e.id.clone(), topics.collect())
+        })
+        .collect();
+    if unknown > 0 {
+        tracing::warn!(skipped = unknown, "stored event topics outside the vocabulary were left out of an answer");
+    }
+    out
 }
 
 fn utc(t: NaiveDateTime) -> String {

@@ -10,7 +10,7 @@
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use crate::domain::{EventKind, EventStatus, OrganizationKind};
+use crate::domain::{EventKind, EventStatus, OrganizationKind, Topic};
 use crate::wire::Patch;
 
 /// A new event (created as a draft).
@@ -19,7 +19,7 @@ use crate::wire::Patch;
 #[schema(example = json!({
     "kind": "roadshow_stop", "title": "Austin stop", "description": "Instagram for shops",
     "starts_at": "2031-03-12T09:00:00", "ends_at": "2031-03-12T12:00:00", "time_zone": "America/Chicago",
-    "capacity": 80, "venue_id": "7d1c3f0e-2b8a-4c61-9a55-1f0a3e2b9c44", "topics": ["instagram", "local-seo"]
+    "capacity": 80, "venue_id": "7d1c3f0e-2b8a-4c61-9a55-1f0a3e2b9c44", "topics": ["content", "local-seo"]
 }))]
 pub struct EventIn {
     /// A `roadshow_stop` needs a `venue_id`; a `webinar` needs a `join_url` and has no venue.
@@ -52,8 +52,9 @@ pub struct EventIn {
     /// Two-letter state code; left out for a national webinar (or taken from the venue).
     #[schema(example = "TX")]
     pub state: Option<String>,
-    /// At most 20; each 1-50 letters, digits, spaces or dashes (stored lower-cased).
-    #[schema(example = json!(["instagram", "local-seo"]))]
+    /// From the program's vocabulary, shared with the experts (any case; duplicates collapse);
+    /// at most 20 given. Another word is a 422 naming it (`topics[1]`) with the accepted values.
+    #[schema(value_type = Option<Vec<Topic>>, example = json!(["content", "local-seo"]))]
     pub topics: Option<Vec<String>>,
     /// The hosting organizations. An organizer's event is hosted by its own organization; only a
     /// national admin names others.
@@ -90,7 +91,8 @@ pub struct EventPatch {
     /// A webinar's new link.
     #[schema(format = "uri")]
     pub join_url: Option<String>,
-    /// Replaces the topics.
+    /// Replaces the topics (same vocabulary and rules as on create).
+    #[schema(value_type = Option<Vec<Topic>>)]
     pub topics: Option<Vec<String>>,
     /// Replaces the hosts (national admins only, else 403).
     #[schema(value_type = Option<Vec<uuid::Uuid>>)]
@@ -121,8 +123,8 @@ pub struct EventListQuery {
     /// Only this kind of event.
     #[param(value_type = Option<EventKind>, example = "webinar")]
     pub kind: Option<String>,
-    /// Only events with this topic (any case).
-    #[param(example = "instagram")]
+    /// Only events with this topic (any case); a word outside the vocabulary is a 400.
+    #[param(value_type = Option<Topic>, example = "content")]
     pub topic: Option<String>,
     /// Events that end after this instant (RFC 3339, or UTC without an offset). The public list
     /// defaults to now: what is still to come or under way.
@@ -157,8 +159,8 @@ pub struct AdminEventListQuery {
     /// Only events in this status (all by default, drafts included).
     #[param(value_type = Option<EventStatus>, example = "draft")]
     pub status: Option<String>,
-    /// Only events with this topic (any case).
-    #[param(example = "instagram")]
+    /// Only events with this topic (any case); a word outside the vocabulary is a 400.
+    #[param(value_type = Option<Topic>, example = "content")]
     pub topic: Option<String>,
     /// Events that end after this instant (RFC 3339, or UTC without an offset).
     #[param(format = DateTime, example = "2031-03-01T00:00:00Z")]
@@ -252,7 +254,7 @@ pub struct EventOut {
     /// `null` for a webinar.
     #[schema(required = true)]
     pub venue: Option<VenueOut>,
-    pub topics: Vec<String>,
+    pub topics: Vec<Topic>,
     pub hosts: Vec<HostOut>,
 }
 

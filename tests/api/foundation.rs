@@ -147,15 +147,15 @@ async fn a_broken_database_gives_a_problem_json_500_without_details(app: TestApp
     {
         let mut conn = app.db.get().unwrap();
         let sql = if app.backend == crate::helpers::Backend::Postgres {
-            "DROP TABLE event_topics CASCADE"
+            "DROP TABLE event_seat_shards CASCADE"
         } else {
-            "DROP TABLE event_topics"
+            "DROP TABLE event_seat_shards"
         };
         conn.batch_execute(sql).unwrap();
     }
     let body = expect_problem(app.get(&format!("/api/v1/events/{id}")).await, 500, None).await;
     assert_eq!(body["detail"], "an unexpected error occurred");
-    assert!(!body.to_string().contains("event_topics"), "no internals leak: {body}");
+    assert!(!body.to_string().contains("event_seat_shards"), "no internals leak: {body}");
 }
 
 async fn demo_data_loads_a_nationwide_roadshow_once(app: TestApp) {

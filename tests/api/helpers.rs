@@ -277,7 +277,7 @@ impl TestApp {
             "time_zone": "America/Chicago",
             "capacity": 100,
             "join_url": "https://meet.example.org/grow",
-            "topics": ["social-media"],
+            "topics": ["community"],
         });
         for (k, v) in fields.as_object().unwrap() {
             body[k] = v.clone();
