@@ -1292,7 +1292,67 @@ async fn windows_clash_in_the_hour_a_dst_change_repeats_or_skips_and_only_there(
     expect_status(window(&app, &token, online("UTC", "2027-03-14T08:00", "2027-03-14T09:00")).await, 201).await;
 }
 
+/// Refuses every insert into the outbox (a full disk, a broken constraint: the email cannot be
+/// written), or lets them through again.
+fn outbox_refuses(app: &TestApp, refuse: bool) {
+    use diesel::connection::SimpleConnection;
+    let mut conn = app.db.get().unwrap();
+    let sql = match (app.backend == crate::helpers::Backend::Postgres, refuse) {
+        (true, true) => {
+            "CREATE FUNCTION test_refuse_mail() RETURNS trigger LANGUAGE plpgsql AS $$ \
+             BEGIN RAISE EXCEPTION 'no mail today'; END $$; \
+             CREATE TRIGGER test_refuse_mail BEFORE INSERT ON outbox FOR EACH ROW EXECUTE FUNCTION test_refuse_mail();"
+        }
+        (true, false) => "DROP TRIGGER test_refuse_mail ON outbox; DROP FUNCTION test_refuse_mail();",
+        (false, true) => {
+            "CREATE TRIGGER test_refuse_mail BEFORE INSERT ON outbox BEGIN SELECT RAISE(ABORT, 'no mail today'); END;"
+        }
+        (false, false) => "DROP TRIGGER test_refuse_mail;",
+    };
+    conn.batch_execute(sql).unwrap();
+}
+
+/// A booking and its emails are one transaction: when the confirmation cannot be written, the
+/// request fails (a 500 that names nothing) and leaves no booking, a free slot and no email; the
+/// same request succeeds once mail can be written again. A registration likewise.
+async fn a_booking_whose_email_cannot_be_written_is_not_made(app: TestApp) {
+    let (_, token) = expert(&app, "Ana", &["advertising"], &["en"], &[]).await;
+    let start = day_start();
+    let event = stop(&app, start, 2).await;
+    let slots = slot_ids(&stop_window(&app, &token, &event, start, 1, 30).await);
+    let webinar = app.published_webinar(10).await;
+    let mails_before = mails(&app).len();
+    outbox_refuses(&app, true);
+    let p = expect_problem(book(&app, &slots[0], &booking_body(1)).await, 500, None).await;
+    assert!(!p.to_string().contains("no mail today"), "no internals leak: {p}");
+    let registration = json!({
+        "business": {"name": "Shop 1", "email": "owner1@shop1.example", "state": "TX"},
+        "attendee": {"name": "Owner 1", "email": "owner1@shop1.example"},
+    });
+    let path = format!("/api/v1/events/{webinar}/registrations");
+    expect_problem(app.post_json(&path, &registration).await, 500, None).await;
+    {
+        let mut conn = app.db.get().unwrap();
+        let bookings: i64 = expert_bookings::table.count().get_result(&mut *conn).unwrap();
+        assert_eq!(bookings, 0, "no booking without its email");
+        let taken: Option<String> =
+            expert_slots::table.find(&slots[0]).select(expert_slots::booking_id).first(&mut *conn).unwrap();
+        assert_eq!(taken, None, "the slot is still free");
+        use roadshow::db::schema::registrations;
+        let regs: i64 = registrations::table.count().get_result(&mut *conn).unwrap();
+        assert_eq!(regs, 0, "no registration without its email");
+    }
+    assert_eq!(mails(&app).len(), mails_before);
+    let listed = expect_status(app.get(&format!("/api/v1/events/{event}/expert-slots")).await, 200).await;
+    assert!(listed.to_string().contains(&slots[0]), "still listed as open: {listed}");
+    outbox_refuses(&app, false);
+    expect_status(book(&app, &slots[0], &booking_body(1)).await, 201).await;
+    expect_status(app.post_json(&path, &registration).await, 201).await;
+    assert!(mails(&app).len() >= mails_before + 3, "confirmation, expert notice, registration confirmation");
+}
+
 both_backends!(
+    a_booking_whose_email_cannot_be_written_is_not_made,
     the_slot_list_narrows_by_industry_state_and_time,
     slot_lists_and_the_agenda_page_without_losing_or_repeating,
     profile_window_and_feed_writes_are_audited_without_values,
