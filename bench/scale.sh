@@ -81,9 +81,12 @@ fi
 # run without background work, so that nothing else uses the CPU while they are timed).
 DATABASE_URL=$(url "$EMPTY_DB") timeout 600 "$BIN" fold-counters
 DATABASE_URL=$(url "$SEEDED_DB") timeout 600 "$BIN" fold-counters
-# The planner's statistics as autovacuum would keep them (a server without autovacuum has none).
-psql -q "$(url "$EMPTY_DB")" -c ANALYZE
-psql -q "$(url "$SEEDED_DB")" -c ANALYZE
+# The tables and the planner's statistics as autovacuum would keep them (a server without
+# autovacuum has none; the bulk load leaves dead row versions, e.g. of events whose topic and host
+# lists the triggers filled, and with three times as many dead as live rows the planner walks the
+# events instead of the search index: 14 ms instead of 0.5).
+psql -q "$(url "$EMPTY_DB")" -c "VACUUM ANALYZE"
+psql -q "$(url "$SEEDED_DB")" -c "VACUUM ANALYZE"
 
 start_server() { # label db port [public cache entries]
   local token

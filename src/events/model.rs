@@ -34,16 +34,19 @@ pub struct Event {
     pub updated_at: NaiveDateTime,
     pub published_at: Option<NaiveDateTime>,
     pub cancelled_at: Option<NaiveDateTime>,
-    /// Its topics, sorted and comma-separated (kept by triggers from `event_topics`).
+    /// Its topics, comma-separated (kept by triggers from `event_topics`).
     pub topic_list: String,
-    /// Its host organizations' ids, sorted and comma-separated (kept by triggers from `event_hosts`).
+    /// Its host organizations' ids, comma-separated (kept by triggers from `event_hosts`).
     pub host_list: String,
 }
 
 impl Event {
-    /// Its topics, in order.
+    /// Its topics, sorted.
     pub fn topics(&self) -> Vec<String> {
-        self.topic_list.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect()
+        let mut topics: Vec<String> =
+            self.topic_list.split(',').filter(|t| !t.is_empty()).map(str::to_string).collect();
+        topics.sort();
+        topics
     }
 
     /// Its host organizations' ids.

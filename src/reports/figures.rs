@@ -17,9 +17,10 @@ use crate::domain::{BookingStatus, EventStatus, RegistrationStatus};
 macro_rules! sums {
     ($($field:ident),* $(,)?) => {
         /// Additive figures of one row (or of one event's contribution to its rows).
-        #[derive(Debug, Default, Clone, PartialEq, Eq, diesel::QueryableByName)]
+        #[derive(Debug, Default, Clone, PartialEq, Eq, diesel::Queryable, diesel::Selectable)]
+        #[diesel(table_name = crate::db::schema::report_counts)]
         pub struct Sums {
-            $(#[diesel(sql_type = diesel::sql_types::BigInt)] pub $field: i64,)*
+            $(pub $field: i64,)*
         }
 
         impl Sums {
