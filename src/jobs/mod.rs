@@ -81,6 +81,16 @@ pub async fn run_once(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Result<
 
 /// One scheduler pass at `now`, on the calling thread.
 pub fn run_once_blocking(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Result<JobStats, AppError> {
+    // The report and outbox counters first, and whatever the other steps do: a step that fails
+    // every pass must not leave the counters' backlog (and every report's corrections) growing.
+    let folded = crate::rollups::fold(db);
+    let stats = run_steps(db, ctx, now);
+    folded?;
+    stats
+}
+
+/// The scheduler's steps other than the counter fold.
+fn run_steps(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Result<JobStats, AppError> {
     let stats = JobStats {
         reminders_24h: run_kind(db, ctx, now, Kind::Reminder24h)?,
         reminders_1h: run_kind(db, ctx, now, Kind::Reminder1h)?,
@@ -94,8 +104,6 @@ pub fn run_once_blocking(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Resu
             write_tx(&mut conn, |c| crate::experts::queries::remind_due(c, ctx, crate::db::to_db_time(now)))?
         },
     };
-    // The report and outbox counters: fold what the triggers appended since the last pass.
-    crate::rollups::fold(db)?;
     if stats != JobStats::default() {
         tracing::info!(
             reminders_24h = stats.reminders_24h,

@@ -329,3 +329,87 @@ both_backends!(
     counters_equal_a_full_count_while_registrations_cancellations_and_folds_race,
     every_change_is_counted_whatever_code_made_it
 );
+
+/// PostgreSQL only (SQLite has one writer, so neither race can happen there): the triggers that
+/// keep an event's lists and its report marks hold when two transactions interleave.
+mod concurrent_writers_neither_lose_a_host_nor_leave_an_event_in_its_old_state {
+    use super::*;
+    use crate::helpers::Backend;
+    use diesel::connection::SimpleConnection;
+
+    /// Runs `sql` on its own connection in a thread, inside a transaction that it commits once
+    /// `release` is dropped; returns when the statement has been sent (it may block on a lock).
+    fn in_open_transaction(url: &str, sql: String) -> (std::sync::mpsc::Sender<()>, std::thread::JoinHandle<()>) {
+        let (tx, rx) = std::sync::mpsc::channel::<()>();
+        let url = url.to_string();
+        let handle = std::thread::spawn(move || {
+            let mut c = diesel::pg::PgConnection::establish(&url).unwrap();
+            c.batch_execute("BEGIN").unwrap();
+            c.batch_execute(&sql).unwrap();
+            let _ = rx.recv();
+            c.batch_execute("COMMIT").unwrap();
+        });
+        (tx, handle)
+    }
+
+    fn host_list(app: &TestApp, event: &str) -> String {
+        let mut conn = app.db.get().unwrap();
+        events::table.find(event).select(events::host_list).first(&mut *conn).unwrap()
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    #[cfg_attr(not(roadshow_pg), ignore = "ROADSHOW_TEST_POSTGRES_URL is not set")]
+    async fn postgres() {
+        let app = TestApp::spawn(Backend::Postgres, |_| {}).await;
+        let url = app.config.database_url.clone();
+        let (a, b) = (
+            app.create_org("Alpha", "local_chamber", &["TX"]).await,
+            app.create_org("Beta", "local_chamber", &["TX"]).await,
+        );
+        let event = crate::fixtures::event(&app, "published", 10, 5, Some("TX"), &[]);
+
+        // Two hosts added at once: the second waits for the first and lists both.
+        let insert =
+            |org: &str| format!("INSERT INTO event_hosts (event_id, organization_id) VALUES ('{event}', '{org}')");
+        let (first, t1) = in_open_transaction(&url, insert(&a));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (second, t2) = in_open_transaction(&url, insert(&b));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        drop(first);
+        t1.join().unwrap();
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        drop(second);
+        t2.join().unwrap();
+        let mut want = [a.clone(), b.clone()];
+        want.sort();
+        assert_eq!(host_list(&app, &event), want.join(","), "both hosts are listed");
+
+        // A stop comes to a venue while the venue moves to another state, a fold in between.
+        let venue = app.create_venue("TX").await;
+        let stop = crate::fixtures::event(&app, "published", 10, 6, None, &[]);
+        fold(&app).await;
+        let (moving, tv) =
+            in_open_transaction(&url, format!("UPDATE venues SET state_code = 'OK' WHERE id = '{venue}'"));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let (placing, te) =
+            in_open_transaction(&url, format!("UPDATE events SET venue_id = '{venue}' WHERE id = '{stop}'"));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        // The stop's transaction would commit first and a fold read the venue's old state; the
+        // venue's marks, from its own snapshot, would not name the stop. It must wait instead.
+        drop(placing);
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        fold(&app).await;
+        drop(moving);
+        tv.join().unwrap();
+        te.join().unwrap();
+        fold(&app).await;
+        let states = expect_status(app.admin_get("/api/v1/admin/reports/states").await, 200).await;
+        let ok = states["items"].as_array().unwrap().iter().find(|r| r["state"] == "OK");
+        assert_eq!(ok.map(|r| r["events"]["total"].clone()), Some(serde_json::json!(1)), "the stop is in OK: {states}");
+        rebuild_report_counters(&app).await;
+        assert_eq!(
+            expect_status(app.admin_get("/api/v1/admin/reports/states").await, 200).await["items"],
+            states["items"]
+        );
+    }
+}

@@ -1,5 +1,6 @@
 DROP TRIGGER venues_report_update ON venues;
 DROP FUNCTION report_dirty_venue();
+DROP INDEX events_venue_idx;
 DROP TRIGGER expert_bookings_report_update ON expert_bookings;
 DROP TRIGGER expert_bookings_report_insert_delete ON expert_bookings;
 DROP TRIGGER event_hosts_report ON event_hosts;

@@ -69,12 +69,19 @@ CREATE TABLE report_dirty (
     event_id TEXT NOT NULL
 );
 
+-- An event that comes to a venue holds the venue row FOR SHARE until it commits, so a venue
+-- moving to another state waits for it (and then marks it), or it waits for the venue (and the
+-- fold reads the new state). Without this, each could miss the other under READ COMMITTED and
+-- the event would stay counted in the old state.
 CREATE FUNCTION report_dirty_event() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     IF TG_OP IN ('UPDATE', 'DELETE') THEN
         INSERT INTO report_dirty (event_id) VALUES (OLD.id);
     ELSE
         INSERT INTO report_dirty (event_id) VALUES (NEW.id);
+    END IF;
+    IF TG_OP IN ('INSERT', 'UPDATE') AND NEW.venue_id IS NOT NULL THEN
+        PERFORM 1 FROM venues WHERE id = NEW.venue_id FOR SHARE;
     END IF;
     RETURN NULL;
 END $$;
@@ -105,7 +112,8 @@ CREATE TRIGGER expert_bookings_report_update AFTER UPDATE OF status, event_id ON
     FOR EACH ROW WHEN (OLD.status IS DISTINCT FROM NEW.status OR OLD.event_id IS DISTINCT FROM NEW.event_id)
     EXECUTE FUNCTION report_dirty_event_of();
 
--- A venue that moves to another state moves its events.
+-- A venue that moves to another state moves its events (found by this index).
+CREATE INDEX events_venue_idx ON events (venue_id);
 CREATE FUNCTION report_dirty_venue() RETURNS trigger LANGUAGE plpgsql AS $$
 BEGIN
     INSERT INTO report_dirty (event_id) SELECT id FROM events WHERE venue_id = NEW.id;

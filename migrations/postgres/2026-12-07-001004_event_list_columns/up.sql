@@ -6,12 +6,17 @@
 ALTER TABLE events ADD COLUMN topic_list TEXT NOT NULL DEFAULT '';
 ALTER TABLE events ADD COLUMN host_list TEXT NOT NULL DEFAULT '';
 
+-- Each function locks the event row first and aggregates in a second statement, which sees
+-- what a concurrent change committed while it waited (one UPDATE would recompute the list from
+-- its own snapshot after the wait, and lose the other's row).
 CREATE FUNCTION events_topic_list_of(e TEXT) RETURNS void LANGUAGE sql AS $$
+    SELECT 1 FROM events WHERE id = e FOR NO KEY UPDATE;
     UPDATE events SET topic_list = COALESCE(
         (SELECT string_agg(topic, ',' ORDER BY topic) FROM event_topics WHERE event_id = e), '')
     WHERE id = e;
 $$;
 CREATE FUNCTION events_host_list_of(e TEXT) RETURNS void LANGUAGE sql AS $$
+    SELECT 1 FROM events WHERE id = e FOR NO KEY UPDATE;
     UPDATE events SET host_list = COALESCE(
         (SELECT string_agg(organization_id, ',' ORDER BY organization_id) FROM event_hosts WHERE event_id = e), '')
     WHERE id = e;

@@ -1,4 +1,5 @@
 DROP TRIGGER venues_report_update;
+DROP INDEX events_venue_idx;
 DROP TRIGGER expert_bookings_report_update;
 DROP TRIGGER expert_bookings_report_delete;
 DROP TRIGGER expert_bookings_report_insert;

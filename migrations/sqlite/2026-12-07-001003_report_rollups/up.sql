@@ -101,6 +101,7 @@ BEGIN
     INSERT INTO report_dirty (event_id) SELECT NEW.event_id WHERE NEW.event_id IS NOT NULL;
 END;
 
+CREATE INDEX events_venue_idx ON events (venue_id);
 CREATE TRIGGER venues_report_update AFTER UPDATE OF state_code ON venues
     WHEN OLD.state_code IS NOT NEW.state_code
 BEGIN
