@@ -87,6 +87,21 @@ async fn book(app: &TestApp, slot: &str, body: &Value) -> reqwest::Response {
     app.post_json(&format!("/api/v1/expert-slots/{slot}/booking"), body).await
 }
 
+/// Every booked session is over: moved into the past in the database (attendance may be marked).
+fn sessions_are_over(app: &TestApp) {
+    let mut conn = app.db.get().unwrap();
+    write_tx(&mut conn, |c| {
+        diesel::update(expert_bookings::table)
+            .set((
+                expert_bookings::starts_at.eq(now() - Duration::hours(2)),
+                expert_bookings::ends_at.eq(now() - Duration::hours(1)),
+            ))
+            .execute(c)?;
+        Ok(())
+    })
+    .unwrap();
+}
+
 fn slot_ids(w: &Value) -> Vec<String> {
     w["slots"].as_array().unwrap().iter().map(|s| s["id"].as_str().unwrap().to_string()).collect()
 }
@@ -951,19 +966,7 @@ async fn attendance_is_marked_after_the_start_and_counted_in_reports(app: TestAp
     };
     let (id1, id2) = (b1["id"].as_str().unwrap(), b2["id"].as_str().unwrap());
     expect_problem(mark(id1, "attended").await, 409, None).await;
-    // The sessions are over (moved into the past in the database).
-    let mut conn = app.db.get().unwrap();
-    write_tx(&mut conn, |c| {
-        diesel::update(expert_bookings::table)
-            .set((
-                expert_bookings::starts_at.eq(now() - Duration::hours(2)),
-                expert_bookings::ends_at.eq(now() - Duration::hours(1)),
-            ))
-            .execute(c)?;
-        Ok(())
-    })
-    .unwrap();
-    drop(conn);
+    sessions_are_over(&app);
     assert_eq!(expect_status(mark(id1, "attended").await, 200).await["status"], "attended");
     assert_eq!(expect_status(mark(id2, "no_show").await, 200).await["status"], "no_show");
     expect_problem(mark(id2, "booked").await, 422, Some("status")).await;
@@ -1565,19 +1568,7 @@ async fn an_attended_session_grants_the_ad_credit_once(app: TestApp) {
     let b2 = expect_status(book(&app, &slots[1], &booking_body(2)).await, 201).await;
     // Business 1 again, at the second stop.
     let b3 = expect_status(book(&app, &later[0], &booking_body(1)).await, 201).await;
-    // The sessions are over (moved into the past in the database).
-    let mut conn = app.db.get().unwrap();
-    write_tx(&mut conn, |c| {
-        diesel::update(expert_bookings::table)
-            .set((
-                expert_bookings::starts_at.eq(now() - Duration::hours(2)),
-                expert_bookings::ends_at.eq(now() - Duration::hours(1)),
-            ))
-            .execute(c)?;
-        Ok(())
-    })
-    .unwrap();
-    drop(conn);
+    sessions_are_over(&app);
     let mark = |b: &Value, status: &str| {
         let (app, path, body) = (
             &app,
