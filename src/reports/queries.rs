@@ -1,5 +1,7 @@
-//! What the reports read, scoped like every admin query: the actor's scope is in each `WHERE`
-//! clause. The figures are added up in [`super::figures`].
+//! What the reports read besides their counter rows: the current facts of events (for the fold,
+//! all of them; for a report's corrections, scoped like every admin query, the actor's scope in
+//! the `WHERE` clause) and the organizations a report lists. The figures are added up in
+//! [`super::figures`], the rows kept in [`super::rollup`].
 
 use std::collections::{BTreeSet, HashMap};
 
@@ -8,7 +10,7 @@ use diesel::dsl::count_star;
 use diesel::prelude::*;
 
 use crate::auth::{scope, Actor};
-use crate::db::schema::{event_hosts, events, expert_bookings, organizations, registration_counts, venues};
+use crate::db::schema::{events, expert_bookings, organizations, registration_counts, venues};
 use crate::db::DbConnection;
 use crate::domain::{BookingStatus, EventStatus, RegistrationStatus};
 use crate::error::AppError;
@@ -61,7 +63,7 @@ fn facts_of_chunk(
     scope: Option<&Actor>,
     out: &mut HashMap<String, EventFacts>,
 ) -> Result<(), AppError> {
-    type Row = (String, EventStatus, i32, NaiveDateTime, NaiveDateTime, Option<String>, Option<String>);
+    type Row = (String, EventStatus, i32, NaiveDateTime, NaiveDateTime, Option<String>, Option<String>, String);
     let mut q = events::table.filter(events::id.eq_any(ids)).into_boxed();
     if let Some(actor) = scope {
         q = q.filter(scope::events_filter(actor));
@@ -75,6 +77,7 @@ fn facts_of_chunk(
             events::ends_at,
             events::state_code,
             events::venue_id,
+            events::host_list,
         ))
         .load(conn)?;
     if rows.is_empty() {
@@ -89,7 +92,7 @@ fn facts_of_chunk(
         .load::<(String, String)>(conn)?
         .into_iter()
         .collect();
-    for (id, status, capacity, starts_at, ends_at, state, venue) in rows {
+    for (id, status, capacity, starts_at, ends_at, state, venue, host_list) in rows {
         let state = state.or_else(|| venue.and_then(|v| venue_states.get(&v).cloned()));
         let facts = EventFacts {
             status,
@@ -97,21 +100,12 @@ fn facts_of_chunk(
             starts_at,
             ends_at,
             state,
-            hosts: Vec::new(),
+            // Kept from `event_hosts` by triggers, in the same transaction as the hosts.
+            hosts: host_list.split(',').filter(|h| !h.is_empty()).map(str::to_string).collect(),
             regs: HashMap::new(),
             bookings: HashMap::new(),
         };
         out.insert(id, facts);
-    }
-    let hosts: Vec<(String, String)> = event_hosts::table
-        .filter(event_hosts::event_id.eq_any(&found))
-        .order((event_hosts::event_id, event_hosts::organization_id))
-        .select((event_hosts::event_id, event_hosts::organization_id))
-        .load(conn)?;
-    for (event_id, org) in hosts {
-        if let Some(e) = out.get_mut(&event_id) {
-            e.hosts.push(org);
-        }
     }
     let regs: Vec<((String, RegistrationStatus), i64)> = match counts {
         Counts::Exact => crate::rollups::registration_counts_of(conn, &found)?.into_iter().collect(),
