@@ -428,6 +428,14 @@ text_enum! {
 }
 
 text_enum! {
+    /// The language a business reads: the pages it sees, and every email that follows a
+    /// registration or an expert booking (stored with it). Staff-facing answers stay English.
+    /// See [`crate::i18n`].
+    #[derive(Default)]
+    pub enum Language { #[default] English = "en", Spanish = "es" }
+}
+
+text_enum! {
     /// An expert's availability window: `cancelled` ones keep their history but offer nothing.
     pub enum WindowStatus { Active = "active", Cancelled = "cancelled" }
 }

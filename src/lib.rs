@@ -17,6 +17,7 @@ pub mod error;
 pub mod events;
 pub mod experts;
 pub mod http;
+pub mod i18n;
 pub mod jobs;
 pub mod mail;
 pub mod metrics;

@@ -162,6 +162,7 @@ diesel::table! {
         industry_given -> Nullable<Text>,
         employees_given -> Nullable<Text>,
         website_given -> Nullable<Text>,
+        language -> Text,
     }
 }
 
@@ -354,6 +355,7 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         marked_at -> Nullable<Timestamp>,
         reminded_for -> Nullable<Timestamp>,
+        language -> Text,
     }
 }
 

@@ -106,6 +106,8 @@ pub struct Booking {
     pub marked_at: Option<NaiveDateTime>,
     /// The start the reminder was settled for (see [`super::queries::remind_due`]).
     pub reminded_for: Option<NaiveDateTime>,
+    /// The language every email about this booking is written in.
+    pub language: crate::domain::Language,
 }
 
 /// `["a", "b"]` → `|a|b|` (empty list: empty text), the form `LIKE '%|a|%'` matches.

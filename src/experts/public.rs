@@ -263,7 +263,7 @@ pub(crate) async fn online_slots(
 
 /// Parses a booking request; every bad field is named in one 422.
 fn parse_booking(input: &BookingIn) -> Result<BookingRequest, AppError> {
-    let who = crate::registrations::public::parse_parts(&input.business, &input.attendee, None);
+    let who = crate::registrations::public::parse_parts(&input.business, &input.attendee, None, input.language);
     let mut errs = match &who {
         Err(AppError::Validation(e)) => e.clone(),
         _ => Vec::new(),

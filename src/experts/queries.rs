@@ -1296,6 +1296,7 @@ pub fn book(
         cancelled_at: None,
         marked_at: None,
         reminded_for: None,
+        language: req.who.language,
     };
     diesel::insert_into(expert_bookings::table).values(&row).execute(conn).map_err(|e| match &e {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, _) => {
@@ -1930,6 +1931,7 @@ pub fn demo_bookings(conn: &mut DbConnection, n: usize) -> Result<usize, AppErro
             attendee_email: crate::domain::EmailAddress::parse(&format!("owner{}@demo-shop.example", i + 1))
                 .map_err(AppError::internal)?,
             marketing_consent: None,
+            language: crate::domain::Language::English,
         };
         let Some(business_id) = crate::registrations::queries::upsert_business(conn, &who)? else { continue };
         let id = new_id();
@@ -1957,6 +1959,7 @@ pub fn demo_bookings(conn: &mut DbConnection, n: usize) -> Result<usize, AppErro
                 cancelled_at: None,
                 marked_at: None,
                 reminded_for: None,
+                language: crate::domain::Language::English,
             })
             .execute(conn)?;
         made += 1;

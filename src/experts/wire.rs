@@ -362,6 +362,9 @@ pub struct BookingIn {
     /// While a stop's slots are for its registrants only: the manage token of a registration for
     /// that stop (from its confirmation).
     pub registration_token: Option<String>,
+    /// The language of every email about this booking: `en` (the default) or `es`.
+    #[schema(value_type = Option<crate::domain::Language>)]
+    pub language: Option<crate::domain::Language>,
 }
 
 /// Links a booking's holder uses, for a page without the API.

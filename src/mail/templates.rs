@@ -15,7 +15,7 @@ macro_rules! embedded {
     };
 }
 
-const TEMPLATES: &[(&str, &str)] = embedded!(
+pub const TEMPLATES: &[(&str, &str)] = embedded!(
     "layout.html",
     "layout.txt",
     "_details.html",
@@ -67,6 +67,7 @@ fn environment() -> &'static Environment<'static> {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        crate::i18n::install(&mut env);
         for (name, source) in TEMPLATES {
             // The templates are part of the binary; the unit test below compiles each one.
             env.add_template(name, source).expect("embedded template compiles");

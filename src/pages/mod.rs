@@ -27,7 +27,7 @@ macro_rules! embedded {
     };
 }
 
-const TEMPLATES: &[(&str, &str)] =
+pub const TEMPLATES: &[(&str, &str)] =
     embedded!("layout.html", "message.html", "manage.html", "booking.html", "privacy_confirm.html", "unsubscribe.html");
 
 fn environment() -> &'static Environment<'static> {
@@ -37,6 +37,7 @@ fn environment() -> &'static Environment<'static> {
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
         env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+        crate::i18n::install(&mut env);
         for (name, source) in TEMPLATES {
             // The templates are part of the binary; the unit tests below render each one.
             env.add_template(name, source).expect("embedded page template compiles");

@@ -32,6 +32,8 @@ pub struct Registration {
     pub industry_given: Option<String>,
     pub employees_given: Option<String>,
     pub website_given: Option<String>,
+    /// The language every email to this registration is written in.
+    pub language: crate::domain::Language,
 }
 
 impl Registration {
@@ -66,6 +68,7 @@ pub struct NewRegistration {
     pub industry_given: Option<String>,
     pub employees_given: Option<String>,
     pub website_given: Option<String>,
+    pub language: crate::domain::Language,
 }
 
 #[derive(Debug, Clone, Queryable, Identifiable)]
@@ -156,4 +159,6 @@ pub struct RegistrationRequest {
     pub attendee_name: String,
     pub attendee_email: crate::domain::EmailAddress,
     pub marketing_consent: Option<bool>,
+    /// The language the registrant reads (`language`, English when absent).
+    pub language: crate::domain::Language,
 }

@@ -29,7 +29,7 @@ fn optional(v: Option<&str>) -> Option<&str> {
 
 /// Parses a registration request; every bad field is named in one 422.
 fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError> {
-    parse_parts(&input.business, &input.attendee, input.marketing_consent)
+    parse_parts(&input.business, &input.attendee, input.marketing_consent, input.language)
 }
 
 /// Parses a business and an attendee as a registration takes them (expert bookings take the
@@ -38,6 +38,7 @@ pub(crate) fn parse_parts(
     b: &super::wire::BusinessIn,
     a: &super::wire::AttendeeIn,
     marketing_consent: Option<bool>,
+    language: Option<crate::domain::Language>,
 ) -> Result<RegistrationRequest, AppError> {
     let parsed = (
         validate::text("business.name", &b.name, 200),
@@ -69,6 +70,7 @@ pub(crate) fn parse_parts(
             attendee_name,
             attendee_email,
             marketing_consent,
+            language: language.unwrap_or_default(),
         }),
         (a, b, c, d, e, f, g, h) => {
             let errors: Vec<FieldError> = [a.err(), b.err(), c.err(), d.err(), e.err(), f.err(), g.err(), h.err()]

@@ -173,6 +173,7 @@ pub fn register(
         industry_given: req.industry.clone(),
         employees_given: req.employees.clone(),
         website_given: req.website.clone(),
+        language: req.language,
     };
     let notice = if status == RegistrationStatus::Confirmed { Notice::Confirmed } else { Notice::Waitlisted };
     // Counted before this row goes in, hence the + 1: tickets are handed out one at a time under
@@ -265,8 +266,8 @@ fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail)
     let registration = diesel::sql_query(
         "WITH r AS (INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, \
          waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at, \
-         business_name_given, business_state_given, industry_given, employees_given, website_given) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $26, $27, $28, $29, $30) RETURNING id), \
+         business_name_given, business_state_given, industry_given, employees_given, website_given, language) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $26, $27, $28, $29, $30, $33) RETURNING id), \
          c AS (INSERT INTO mail_counts (recipient, window_start, sent) SELECT $15, $31, 1 FROM r \
          WHERE $32::integer IS NOT NULL \
          ON CONFLICT (recipient, window_start) DO UPDATE SET sent = mail_counts.sent + 1 RETURNING sent) \
@@ -300,7 +301,8 @@ fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail)
             .bind::<Nullable<Text>, _>(&row.employees_given)
             .bind::<Nullable<Text>, _>(&row.website_given)
             .bind::<Timestamp, _>(outbox::cap_window(row.created_at))
-            .bind::<Nullable<Integer>, _>(cap),
+            .bind::<Nullable<Integer>, _>(cap)
+            .bind::<Text, _>(row.language.as_str()),
     )
     .load(conn)?;
     Ok(inserted.len() == 1)

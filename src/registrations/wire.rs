@@ -8,7 +8,7 @@ use utoipa::{IntoParams, ToSchema};
 use super::model::{Held, Registrant};
 use crate::config::Config;
 use crate::db::from_db_time;
-use crate::domain::{EventKind, EventStatus, RegistrationStatus};
+use crate::domain::{EventKind, EventStatus, Language, RegistrationStatus};
 use crate::time::{human_local, local_string, utc_string};
 
 // ---------------------------------------------------------------------------------------------
@@ -59,6 +59,8 @@ pub struct RegistrationIn {
     /// The attendee agrees (true) or declines (false) to hear about the Roadshow; absent leaves
     /// their choice as it is.
     pub marketing_consent: Option<bool>,
+    /// The language of every email about this registration: `en` (the default) or `es`.
+    pub language: Option<Language>,
 }
 
 /// The links emailed to the attendee, for a page without the API.
@@ -159,6 +161,8 @@ pub struct RegistrationOut {
     /// can register with any business's email).
     pub business_name: String,
     pub event: RegistrationEventOut,
+    /// The language of every email about this registration.
+    pub language: Language,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]
@@ -195,6 +199,7 @@ impl From<Held> for RegistrationOut {
                 time_zone: e.time_zone,
                 location,
             },
+            language: reg.language,
             created_at: utc_string(from_db_time(reg.created_at)),
             cancelled_at: reg.cancelled_at.map(|t| utc_string(from_db_time(t))),
             checked_in_at: reg.checked_in_at.map(|t| utc_string(from_db_time(t))),

@@ -1,0 +1,2 @@
+ALTER TABLE expert_bookings DROP COLUMN language;
+ALTER TABLE registrations DROP COLUMN language;
