@@ -88,12 +88,14 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
     let config_data = web::Data::new(config);
     let background_data = web::Data::new(background);
     let public_cache = web::Data::new(crate::events::PublicCache::default());
+    let form_key = web::Data::new(crate::site::csrf::FormKey::default());
     let server = HttpServer::new(move || {
         App::new()
             .app_data(db_data.clone())
             .app_data(config_data.clone())
             .app_data(background_data.clone())
             .app_data(public_cache.clone())
+            .app_data(form_key.clone())
             .app_data(crate::http::json_config())
             .app_data(crate::http::query_config())
             .app_data(crate::http::path_config())

@@ -63,6 +63,9 @@ pub struct Config {
     /// `ROADSHOW_CORS_ORIGINS`: comma-separated origins (`https://partners.example.org`) whose
     /// browser pages may call the API. Empty (the default): no cross-origin access at all.
     pub cors_origins: Vec<String>,
+    /// `ROADSHOW_EMBED_ORIGINS`: comma-separated origins (`https://txchamber.example`) whose
+    /// pages may show the embeddable blocks (`/embed/…`) in a frame. Empty: none may.
+    pub embed_origins: Vec<String>,
     /// `ROADSHOW_MAIL_HOURLY_CAP`: emails a public request can make the service send to one address
     /// per clock hour (confirmations, cancellations, link emails); past it they are recorded as
     /// `suppressed` and never sent. 0 turns the cap off. Default 20.
@@ -126,6 +129,7 @@ impl Config {
             scheduler_interval_secs: 60,
             worker_stall_secs: 30,
             cors_origins: Vec::new(),
+            embed_origins: Vec::new(),
             mail_hourly_cap: 20,
             links_email_minutes: 15,
             idempotency_ttl_hours: 24,
@@ -238,6 +242,10 @@ impl Config {
         }
         if let Some(v) = get("ROADSHOW_CORS_ORIGINS") {
             c.cors_origins =
+                v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
+        }
+        if let Some(v) = get("ROADSHOW_EMBED_ORIGINS") {
+            c.embed_origins =
                 v.split(',').map(|o| o.trim().trim_end_matches('/').to_string()).filter(|o| !o.is_empty()).collect();
         }
         if let Some(v) = get("ROADSHOW_MAIL_HOURLY_CAP") {
@@ -368,6 +376,14 @@ impl Config {
                 message: "must be between 65536 (64 KiB) and 4294967296 (4 GiB)".into(),
             });
         }
+        for origin in &self.embed_origins {
+            if !is_origin(origin) {
+                return Err(ConfigError {
+                    var: "ROADSHOW_EMBED_ORIGINS",
+                    message: format!("{origin:?} is not an origin like https://txchamber.example (no path, no *)"),
+                });
+            }
+        }
         for origin in &self.cors_origins {
             let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
             let ok = rest.is_some_and(|r| {
@@ -407,6 +423,14 @@ fn parse_bool(var: &'static str, v: &str) -> Result<bool, ConfigError> {
     }
 }
 
+/// `http(s)://host[:port]`: no path, no wildcard, nothing a header could be split on.
+fn is_origin(origin: &str) -> bool {
+    let rest = origin.strip_prefix("https://").or_else(|| origin.strip_prefix("http://"));
+    rest.is_some_and(|r| {
+        !r.is_empty() && r.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | ':' | '[' | ']'))
+    })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -429,6 +453,16 @@ mod tests {
         assert_eq!(c.smtp_ca_file, Some(PathBuf::from("/etc/roadshow/relay-ca.pem")));
         assert!(c.cors_origins.is_empty(), "CORS is closed by default");
         assert_eq!(c.worker_stall_secs, 30);
+    }
+
+    #[test]
+    fn embed_origins_are_a_checked_list() {
+        assert!(with(&[]).unwrap().embed_origins.is_empty(), "no site may frame the blocks by default");
+        let c = with(&[("ROADSHOW_EMBED_ORIGINS", "https://txchamber.example, http://localhost:3000/")]).unwrap();
+        assert_eq!(c.embed_origins, vec!["https://txchamber.example", "http://localhost:3000"]);
+        for bad in ["*", "https://a.example.org/path", "a.example.org", "https://a.example;script-src *"] {
+            assert_eq!(with(&[("ROADSHOW_EMBED_ORIGINS", bad)]).unwrap_err().var, "ROADSHOW_EMBED_ORIGINS", "{bad}");
+        }
     }
 
     #[test]

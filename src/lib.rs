@@ -31,6 +31,7 @@ pub mod registrations;
 pub mod reports;
 pub mod rollups;
 pub mod routes;
+pub mod site;
 pub mod states;
 pub mod telemetry;
 pub mod time;

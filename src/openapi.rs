@@ -45,6 +45,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "webhooks", description = "Signed notifications to partners' endpoints (Standard Webhooks)."),
         (name = "credits", description = "The $10M ad-credit pool: reserves, grants, vouchers, one business across emails."),
         (name = "reference", description = "Reference data (states)."),
+        (name = "site", description = "The public web pages (HTML, English and Spanish): find events, register, a state's page, blocks for partner websites."),
     )
 )]
 struct Root;
@@ -86,6 +87,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         crate::experts::routes::Api::openapi(),
         crate::credits::routes::Api::openapi(),
         crate::webhooks::routes::Api::openapi(),
+        crate::site::routes::Api::openapi(),
     ] {
         doc.merge(part);
     }

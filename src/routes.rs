@@ -191,6 +191,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
         crate::mail::routes::public(&mut r);
         crate::experts::routes::public(&mut r);
         crate::credits::routes::public(&mut r);
+        crate::site::routes::public(&mut r);
     }
 
     // An expert booking through its manage token.

@@ -582,8 +582,17 @@ diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> organizations (organization_id));
 diesel::joinable!(credit_grants -> credit_reserves (reserve));
 
+diesel::table! {
+    site_keys (name) {
+        name -> Text,
+        secret -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     states,
+    site_keys,
     organizations,
     organization_states,
     staff_users,

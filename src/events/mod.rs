@@ -23,13 +23,13 @@
 
 mod lifecycle;
 pub mod model;
-mod parse;
+pub(crate) mod parse;
 mod patch;
 mod placement;
 mod public;
 mod public_cache;
 pub mod queries;
-mod render;
+pub(crate) mod render;
 pub mod routes;
 mod staff;
 pub mod wire;

@@ -287,6 +287,7 @@ mod tests {
         let mut sources: Vec<(&str, &str)> = Vec::new();
         sources.extend(crate::mail::templates::TEMPLATES.iter().copied());
         sources.extend(crate::pages::TEMPLATES.iter().copied());
+        sources.extend(crate::site::TEMPLATES.iter().copied());
         let mut missing = Vec::new();
         let mut used = 0;
         for (name, source) in sources {

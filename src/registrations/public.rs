@@ -144,7 +144,25 @@ pub(crate) async fn create_registration(
     let event_id = parse_id("id", &path)?;
     let parsed = parse_request(&input)?;
     let idem = idempotency(&req, &parsed, config.idempotency_ttl_hours)?;
-    let ctx = MailContext::from_config(&config);
+    let out = submit(&db, &config, event_id, parsed, idem).await?;
+    Ok(HttpResponse::Created()
+        .insert_header((header::LOCATION, format!("/api/v1/registrations/{}", out.id)))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(&out))
+}
+
+/// Registers a parsed request (the API and the registration form of the site both come here):
+/// a seat or a waitlist place and the email, in one transaction, retried as the engines need.
+/// The same attendee twice is the 409 [`queries::ALREADY_REGISTERED`], after their links are
+/// emailed to them.
+pub(crate) async fn submit(
+    db: &Db,
+    config: &Config,
+    event_id: String,
+    parsed: RegistrationRequest,
+    idem: Option<Idempotency>,
+) -> Result<RegistrationCreatedOut, AppError> {
+    let ctx = MailContext::from_config(config);
     let (links_ctx, email) = (ctx.clone(), parsed.attendee_email.clone());
     let (parsed, idem) = (std::sync::Arc::new(parsed), std::sync::Arc::new(idem));
     let attempt = |seating| {
@@ -182,7 +200,7 @@ pub(crate) async fn create_registration(
         other => other?,
     };
     let (Outcome::Created(created) | Outcome::Replayed(created)) = outcome;
-    let links = created.manage_token.as_deref().map(|token| RegistrationLinksOut::new(&config, &created.id, token));
+    let links = created.manage_token.as_deref().map(|token| RegistrationLinksOut::new(config, &created.id, token));
     let out = RegistrationCreatedOut {
         id: created.id,
         event_id: created.event_id,
@@ -191,10 +209,7 @@ pub(crate) async fn create_registration(
         manage_token: created.manage_token,
         links,
     };
-    Ok(HttpResponse::Created()
-        .insert_header((header::LOCATION, format!("/api/v1/registrations/{}", out.id)))
-        .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(&out))
+    Ok(out)
 }
 
 /// Email the links to an address's registrations (always 202).

@@ -5,6 +5,7 @@ pub mod helpers;
 
 mod abuse;
 mod authz;
+mod browser;
 mod credits;
 mod events;
 mod experts;
