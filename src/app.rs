@@ -104,6 +104,7 @@ fn build_server(listener: TcpListener, db: Db, background: Workers, config: Conf
             .app_data(web::FormConfig::default().limit(16 * 1024))
             .wrap(Condition::new(!cors_origins.is_empty(), crate::auth::security::cors(&cors_origins)))
             .wrap(crate::auth::security::security_headers())
+            .wrap(from_fn(crate::auth::security::frame_options))
             .wrap(from_fn(crate::telemetry::request_span))
             .configure(crate::routes::configure)
             .configure(crate::ops::docs)

@@ -15,14 +15,35 @@ pub const CONTENT_SECURITY_POLICY: &str =
     "default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; \
      form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
-/// Headers added to every response that does not set them itself: no MIME sniffing, no framing,
-/// no referrer (manage links carry their token in the query string), and the CSP above.
+/// Headers added to every response that does not set them itself: no MIME sniffing, no
+/// referrer (manage links carry their token in the query string), and the CSP above. Framing is
+/// [`frame_options`]'s.
 pub fn security_headers() -> DefaultHeaders {
     DefaultHeaders::new()
         .add((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
-        .add((header::X_FRAME_OPTIONS, "DENY"))
         .add((header::REFERRER_POLICY, "no-referrer"))
         .add((header::CONTENT_SECURITY_POLICY, CONTENT_SECURITY_POLICY))
+}
+
+/// `X-Frame-Options: DENY` on every response, but for the embeddable blocks of the public site
+/// (`/embed/…`), whose own policy lists the origins that may frame them (`frame-ancestors`,
+/// which browsers obey over `X-Frame-Options`; an old browser that knows only the latter would
+/// refuse every frame).
+pub async fn frame_options(
+    req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    let mut res = next.call(req).await?;
+    let framable = res
+        .headers()
+        .get(header::CONTENT_SECURITY_POLICY)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|csp| csp.split(';').find_map(|d| d.trim().strip_prefix("frame-ancestors ")))
+        .is_some_and(|list| list.trim() != "'none'");
+    if !framable && !res.headers().contains_key(header::X_FRAME_OPTIONS) {
+        res.headers_mut().insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
+    }
+    Ok(res)
 }
 
 /// CORS for the origins in `ROADSHOW_CORS_ORIGINS`. With none configured the middleware is not

@@ -551,7 +551,15 @@ struct RegisteredView {
     path = "/events/{id}/register",
     tag = "site",
     params(("id" = String, Path, description = "The event.")),
-    request_body(content = RegisterForm, content_type = "application/x-www-form-urlencoded"),
+    request_body(
+        content = RegisterForm,
+        content_type = "application/x-www-form-urlencoded",
+        example = json!({
+            "attendee_name": "Rosa Diaz", "attendee_email": "rosa@tacogarage.example",
+            "business_name": "Taco Garage", "business_email": "owner@tacogarage.example", "business_state": "TX",
+            "marketing_consent": "yes", "lang": "es", "csrf": "1796000000.8f3a…", "idem": "5b0c7e1f2a9d4c3b8e6f1a2b3c4d5e6f"
+        })
+    ),
     responses(
         (status = 200, description = "Registered: the page with the manage link", content_type = "text/html", body = String),
         (status = 400, description = "The form expired or could not be read: the form again", content_type = "text/html", body = String),
@@ -844,7 +852,7 @@ pub(crate) async fn embed_event(
     get,
     path = "/site.css",
     tag = "site",
-    responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String))
+    responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String), PublicRead)
 )]
 pub(crate) async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()

@@ -22,6 +22,7 @@ mod rollups;
 mod rules;
 mod schema;
 mod shutdown;
+mod site;
 mod smtp_client;
 mod smtp_sink;
 mod telemetry;
