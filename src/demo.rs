@@ -293,6 +293,8 @@ fn add_event(conn: &mut DbConnection, s: Spec) -> Result<(String, chrono::NaiveD
         created_by: None,
         created_at: ts,
         updated_at: ts,
+        title_es: None,
+        description_es: None,
     };
     crate::events::queries::insert(conn, &e, &s.topics, &s.hosts)?;
     crate::events::queries::set_status(conn, &e.id, EventStatus::Published)?;

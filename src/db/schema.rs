@@ -95,6 +95,8 @@ diesel::table! {
         cancelled_at -> Nullable<Timestamp>,
         topic_list -> Text,
         host_list -> Text,
+        title_es -> Nullable<Text>,
+        description_es -> Nullable<Text>,
     }
 }
 

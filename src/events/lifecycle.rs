@@ -24,6 +24,8 @@ const CREATED_FIELDS: &[&str] = &[
     "kind",
     "title",
     "description",
+    "title_es",
+    "description_es",
     "starts_at",
     "ends_at",
     "time_zone",
@@ -57,6 +59,8 @@ pub fn create(conn: &mut DbConnection, actor: &Actor, draft: EventDraft) -> Resu
         created_by: Some(actor.user_id.clone()),
         created_at: ts,
         updated_at: ts,
+        title_es: draft.title_es,
+        description_es: draft.description_es,
     };
     queries::insert(conn, &row, &draft.topics, &placement.hosts)?;
     audit::record(conn, actor, "create", "event", &row.id, Changes::fields(CREATED_FIELDS))?;

@@ -38,6 +38,9 @@ pub struct Event {
     pub topic_list: String,
     /// Its host organizations' ids, comma-separated (kept by triggers from `event_hosts`).
     pub host_list: String,
+    /// The title and description in Spanish, when given.
+    pub title_es: Option<String>,
+    pub description_es: Option<String>,
 }
 
 impl Event {
@@ -94,6 +97,8 @@ pub struct NewEvent {
     pub created_by: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub title_es: Option<String>,
+    pub description_es: Option<String>,
 }
 
 /// Column changes of a PATCH (`None` = unchanged; `Some(None)` clears a nullable column).
@@ -112,4 +117,6 @@ pub struct EventChanges {
     pub state_code: Option<Option<String>>,
     pub revision: Option<i32>,
     pub updated_at: Option<NaiveDateTime>,
+    pub title_es: Option<Option<String>>,
+    pub description_es: Option<Option<String>>,
 }

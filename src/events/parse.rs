@@ -36,6 +36,8 @@ pub struct EventDraft {
     pub kind: EventKind,
     pub title: String,
     pub description: String,
+    pub title_es: Option<String>,
+    pub description_es: Option<String>,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
     pub tz: Tz,
@@ -55,6 +57,8 @@ pub struct EventDraft {
 pub struct EventEdit {
     pub title: Option<String>,
     pub description: Option<String>,
+    pub title_es: Patch<String>,
+    pub description_es: Patch<String>,
     pub tz: Tz,
     pub starts_at: DateTime<Utc>,
     pub ends_at: DateTime<Utc>,
@@ -83,6 +87,9 @@ pub fn event_in(input: EventIn) -> Result<EventDraft, AppError> {
     let title = errs.take(validate::text("title", &input.title, 200));
     let description =
         input.description.as_deref().and_then(|d| errs.take(validate::multiline("description", d, 10_000)));
+    let title_es = input.title_es.as_deref().and_then(|t| errs.take(validate::text("title_es", t, 200)));
+    let description_es =
+        input.description_es.as_deref().and_then(|d| errs.take(validate::multiline("description_es", d, 10_000)));
     let tz = match input.time_zone.as_deref() {
         Some(z) => errs.take(parse_tz("time_zone", z)),
         None => {
@@ -126,6 +133,8 @@ pub fn event_in(input: EventIn) -> Result<EventDraft, AppError> {
         kind,
         title,
         description: description.unwrap_or_default(),
+        title_es,
+        description_es: description_es.filter(|d| !d.is_empty()),
         starts_at,
         ends_at,
         tz,
@@ -169,6 +178,14 @@ pub fn event_patch(patch: EventPatch, e: &Event) -> Result<EventEdit, AppError> 
     let title = patch.title.as_deref().and_then(|t| errs.take(validate::text("title", t, 200)));
     let description =
         patch.description.as_deref().and_then(|d| errs.take(validate::multiline("description", d, 10_000)));
+    let mut spanish = |field: &str, p: Patch<String>, max: usize| match p {
+        Patch::Absent => Some(Patch::Absent),
+        Patch::Null => Some(Patch::Null),
+        Patch::Value(v) if max == 200 => errs.take(validate::text(field, &v, max)).map(Patch::Value),
+        Patch::Value(v) => errs.take(validate::multiline(field, &v, max)).map(Patch::Value),
+    };
+    let title_es = spanish("title_es", patch.title_es, 200);
+    let description_es = spanish("description_es", patch.description_es, 10_000);
     let capacity = patch.capacity.and_then(|n| parse_capacity(&mut errs, n));
     let venue_id = patch.venue_id.as_deref().and_then(|v| errs.take(parse_id("venue_id", v)));
     if venue_id.is_some() && e.kind == EventKind::Webinar {
@@ -184,13 +201,17 @@ pub fn event_patch(patch: EventPatch, e: &Event) -> Result<EventEdit, AppError> 
         after(&opens, e.registration_opens_at),
         after(&closes, e.registration_closes_at),
     );
-    let (Some(starts_at), Some(ends_at), Some(opens), Some(closes)) = (starts, ends, opens, closes) else {
+    let (Some(starts_at), Some(ends_at), Some(opens), Some(closes), Some(title_es), Some(description_es)) =
+        (starts, ends, opens, closes, title_es, description_es)
+    else {
         return Err(rejected(errs));
     };
     errs.finish()?;
     Ok(EventEdit {
         title,
         description,
+        title_es,
+        description_es,
         tz,
         starts_at,
         ends_at,

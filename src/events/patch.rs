@@ -44,6 +44,8 @@ pub fn apply(
         Changes::of_set(&[
             ("title", changes.title.is_some()),
             ("description", changes.description.is_some()),
+            ("title_es", changes.title_es.is_some()),
+            ("description_es", changes.description_es.is_some()),
             ("starts_at", changes.starts_at.is_some()),
             ("ends_at", changes.ends_at.is_some()),
             ("time_zone", changes.time_zone.is_some()),
@@ -124,6 +126,8 @@ fn changes(
         updated_at: Some(now()),
         title: edit.title.clone(),
         description: edit.description.clone(),
+        title_es: edit.title_es.clone().into_change(),
+        description_es: edit.description_es.clone().into_change(),
         registration_opens_at: edit.registration_opens_at.clone().map(to_db_time).into_change(),
         registration_closes_at: edit.registration_closes_at.clone().map(to_db_time).into_change(),
         ..Default::default()

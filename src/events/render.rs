@@ -135,6 +135,8 @@ impl Extras {
             kind: e.kind,
             title: e.title,
             description: e.description,
+            title_es: e.title_es,
+            description_es: e.description_es,
             status: e.status,
             capacity: e.capacity,
             state: e.state_code,

@@ -30,6 +30,11 @@ pub struct EventIn {
     pub title: String,
     /// Several lines, at most 10,000 characters.
     pub description: Option<String>,
+    /// The title in Spanish (same rules), shown to businesses reading Spanish; English otherwise.
+    #[schema(example = "Crezca con las redes sociales")]
+    pub title_es: Option<String>,
+    /// The description in Spanish (same rules).
+    pub description_es: Option<String>,
     /// RFC 3339 with an offset, or a local date-time read in `time_zone` (a local time that does
     /// not exist or happens twice there is refused).
     #[schema(example = "2031-03-12T09:00:00")]
@@ -76,6 +81,14 @@ pub struct EventPatch {
     pub title: Option<String>,
     /// `null` leaves it as it is.
     pub description: Option<String>,
+    /// `null` removes the Spanish title.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub title_es: Patch<String>,
+    /// `null` removes the Spanish description.
+    #[serde(default)]
+    #[schema(value_type = Option<String>)]
+    pub description_es: Patch<String>,
     /// Read in the new `time_zone` when one is given, else in the event's.
     pub starts_at: Option<String>,
     pub ends_at: Option<String>,
@@ -220,6 +233,12 @@ pub struct EventOut {
     pub kind: EventKind,
     pub title: String,
     pub description: String,
+    /// The title in Spanish; `null` when only the English one was given.
+    #[schema(required = true)]
+    pub title_es: Option<String>,
+    /// The description in Spanish; `null` when not given.
+    #[schema(required = true)]
+    pub description_es: Option<String>,
     pub status: EventStatus,
     /// UTC instant.
     #[schema(format = DateTime, example = "2031-03-12T14:00:00Z")]

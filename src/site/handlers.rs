@@ -159,11 +159,28 @@ fn kind_name(lang: Language, kind: EventKind) -> &'static str {
     text(lang, &format!("kind.{}", kind.as_str()))
 }
 
+/// The event's title in `lang`: the Spanish one when given, else the English one.
+fn title_in(lang: Language, e: &EventOut) -> String {
+    match (lang, &e.title_es) {
+        (Language::Spanish, Some(t)) => t.clone(),
+        _ => e.title.clone(),
+    }
+}
+
+/// The event's description in `lang`, as paragraphs.
+fn description_in(lang: Language, e: &EventOut) -> Vec<String> {
+    let text = match (lang, &e.description_es) {
+        (Language::Spanish, Some(d)) => d,
+        _ => &e.description,
+    };
+    text.split("\n\n").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect()
+}
+
 fn card(lang: Language, e: &EventOut) -> Card {
     Card {
         id: e.id.clone(),
         url: format!("/events/{}?lang={}", e.id, lang.as_str()),
-        title: e.title.clone(),
+        title: title_in(lang, e),
         kind: kind_name(lang, e.kind),
         when: when(lang, &e.starts_at, &e.time_zone),
         place: place(lang, e),
@@ -451,9 +468,9 @@ async fn event_view(
     form.lang = Some(lang.as_str().to_string());
     Ok(EventView {
         frame: frame(lang, req, states(db).await?),
-        title: e.title.clone(),
+        title: title_in(lang, e),
         event: card(lang, e),
-        description: e.description.split("\n\n").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect(),
+        description: description_in(lang, e),
         venue_address: e.venue.as_ref().map(|v| format!("{}, {}, {}", v.address, v.city, v.state)),
         webinar: e.kind == EventKind::Webinar,
         hosts: e.hosts.iter().map(|h| h.name.clone()).collect(),
@@ -633,7 +650,7 @@ pub(crate) async fn register(
         Ok(out) => {
             let view = RegisteredView {
                 frame: frame(lang, &req, Vec::new()),
-                title: e.title.clone(),
+                title: title_in(lang, &e),
                 event: card(lang, &e),
                 confirmed: out.status != crate::domain::RegistrationStatus::Waitlisted,
                 waitlist_position: out.waitlist_position,
@@ -835,7 +852,7 @@ pub(crate) async fn embed_event(
     };
     let view = StateView {
         frame: frame(lang, &req, Vec::new()),
-        title: e.title.clone(),
+        title: title_in(lang, &e),
         code: e.state.clone().unwrap_or_default(),
         stops: vec![card(lang, &e)],
         webinars: Vec::new(),

@@ -16,7 +16,9 @@ fn hidden(html: &str, name: &str) -> String {
 async fn stop(app: &TestApp, title: &str) -> String {
     let venue = app.create_venue("TX").await;
     let id = app
-        .draft_event(json!({"kind": "roadshow_stop", "title": title, "venue_id": venue, "capacity": 10, "join_url": null}))
+        .draft_event(
+            json!({"kind": "roadshow_stop", "title": title, "venue_id": venue, "capacity": 10, "join_url": null}),
+        )
         .await;
     expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
     id
@@ -64,6 +66,7 @@ crate::both_backends!(
     pages_speak_the_language_the_browser_asks_for_unless_the_switch_says_otherwise,
     only_the_listed_origins_may_frame_the_blocks_and_no_one_frames_the_pages,
     what_staff_typed_is_escaped_and_drafts_stay_hidden,
+    an_event_given_in_spanish_shows_its_spanish_title_and_description_to_spanish_readers,
     bad_filters_and_unknown_places_get_pages_that_say_so,
 );
 
@@ -81,7 +84,8 @@ async fn a_cross_site_post_is_refused_and_registers_nobody(app: TestApp) {
     assert_eq!(status, 403);
     assert_eq!(seats_left(&app, &event).await, 10);
     // The same form from this origin goes through.
-    let (status, body) = post_form(&app, &event, &form, &[("Origin", &app.address), ("Sec-Fetch-Site", "same-origin")]).await;
+    let (status, body) =
+        post_form(&app, &event, &form, &[("Origin", &app.address), ("Sec-Fetch-Site", "same-origin")]).await;
     assert_eq!(status, 200, "{body}");
     assert_eq!(seats_left(&app, &event).await, 9);
 }
@@ -220,7 +224,9 @@ async fn only_the_listed_origins_may_frame_the_blocks_and_no_one_frames_the_page
 
 async fn what_staff_typed_is_escaped_and_drafts_stay_hidden(app: TestApp) {
     let event = stop(&app, "<script>alert('x')</script> \"Austin\"").await;
-    for path in [format!("/events/{event}"), "/events?state=TX".into(), "/states/TX".into(), format!("/embed/events/{event}")] {
+    for path in
+        [format!("/events/{event}"), "/events?state=TX".into(), "/states/TX".into(), format!("/embed/events/{event}")]
+    {
         let (status, html) = page(&app, &path).await;
         assert_eq!(status, 200, "{path}");
         assert!(!html.contains("<script>"), "{path}");
@@ -260,7 +266,13 @@ async fn bad_filters_and_unknown_places_get_pages_that_say_so(app: TestApp) {
     // Unknown parameters (newsletter tracking) are ignored.
     assert_eq!(page(&app, "/events?state=TX&utm_source=newsletter&fbclid=abc").await.0, 200);
     // A body that is not the form.
-    let r = app.client.post(app.url("/events/00000000-0000-4000-8000-000000000000/register")).body("{}").send().await.unwrap();
+    let r = app
+        .client
+        .post(app.url("/events/00000000-0000-4000-8000-000000000000/register"))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -274,4 +286,38 @@ async fn the_form_is_rate_limited_like_the_api(app: TestApp) {
         statuses.push(post_form(&app, &event, &form, &[]).await.0);
     }
     assert_eq!(statuses, [200, 200, 429, 429]);
+}
+
+async fn an_event_given_in_spanish_shows_its_spanish_title_and_description_to_spanish_readers(app: TestApp) {
+    let venue = app.create_venue("TX").await;
+    let id = app
+        .draft_event(json!({
+            "kind": "roadshow_stop", "venue_id": venue, "join_url": null,
+            "title": "Grow with Social: Austin", "description": "Hands-on help.",
+            "title_es": "Crezca con las redes: Austin", "description_es": "Ayuda práctica.",
+        }))
+        .await;
+    expect_status(app.admin_post(&format!("/api/v1/admin/events/{id}/publish"), &json!({})).await, 200).await;
+    let api = expect_status(app.get(&format!("/api/v1/events/{id}")).await, 200).await;
+    assert_eq!(
+        (api["title_es"].as_str(), api["description_es"].as_str()),
+        (Some("Crezca con las redes: Austin"), Some("Ayuda práctica."))
+    );
+    let (_, es) = page(&app, &format!("/events/{id}?lang=es")).await;
+    assert!(es.contains("<h1>Crezca con las redes: Austin</h1>") && es.contains("Ayuda práctica."), "{es}");
+    let (_, en) = page(&app, &format!("/events/{id}?lang=en")).await;
+    assert!(en.contains("<h1>Grow with Social: Austin</h1>") && !en.contains("Ayuda"));
+    let (_, list) = page(&app, "/events?state=TX&lang=es").await;
+    assert!(list.contains("Crezca con las redes: Austin"));
+    // Too long is refused naming the field; null removes it, and the English shows again.
+    let long = "x".repeat(201);
+    let r = app.admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"title_es": long})).await;
+    crate::helpers::expect_problem(r, 422, Some("title_es")).await;
+    let r = app
+        .admin_patch(&format!("/api/v1/admin/events/{id}"), &json!({"title_es": null, "description_es": null}))
+        .await;
+    let patched = expect_status(r, 200).await;
+    assert!(patched["title_es"].is_null() && patched["description_es"].is_null(), "{patched}");
+    let (_, es) = page(&app, &format!("/events/{id}?lang=es")).await;
+    assert!(es.contains("<h1>Grow with Social: Austin</h1>"), "{es}");
 }
