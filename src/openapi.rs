@@ -180,6 +180,55 @@ pub mod problems {
         }
     }
 
+    /// A page of the public site: its own answers are HTML pages (`html` statuses: a page saying
+    /// what is wrong); what is refused before the page's code runs (a query that cannot be read,
+    /// the rate limit, a busy database) is a problem document. Both are documented for a status
+    /// that can be either.
+    fn site(statuses: &[u16], html: &[(u16, &str)]) -> BTreeMap<String, RefOr<Response>> {
+        let mut all = set(statuses);
+        for (status, description) in html {
+            let page = ContentBuilder::new().schema(Some(ObjectBuilder::new().schema_type(Type::String))).build();
+            let response = match all.remove(&status.to_string()) {
+                Some(RefOr::T(mut r)) => {
+                    r.description = format!("{description}; or, before the page, {}", r.description);
+                    r.content.insert("text/html".into(), RefOr::T(page));
+                    r
+                }
+                _ => ResponseBuilder::new().description(*description).content("text/html", page).build(),
+            };
+            all.insert(status.to_string(), RefOr::T(response));
+        }
+        all
+    }
+
+    /// A page of the public site (GET).
+    pub struct SitePage;
+    impl IntoResponses for SitePage {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            site(
+                &[400, 404, 503],
+                &[(400, "A filter is not valid (the page names it)"), (404, "Not found (a page saying so)")],
+            )
+        }
+    }
+
+    /// The public site's form (rate limited like the API's public writes).
+    pub struct SiteForm;
+    impl IntoResponses for SiteForm {
+        fn responses() -> BTreeMap<String, RefOr<Response>> {
+            site(
+                &[400, 404, 409, 413, 422, 429, 503],
+                &[
+                    (400, "The form expired or could not be read: the form again"),
+                    (403, "Sent from another site (a page saying so)"),
+                    (404, "No such event (a page saying so)"),
+                    (409, "Registration is not possible: the form again, saying why"),
+                    (422, "A field is not valid: the form again, messages beside the fields"),
+                ],
+            )
+        }
+    }
+
     /// An operation behind the manage-token gate (a wrong token is the same 404 as no such id).
     pub struct Manage;
     impl IntoResponses for Manage {

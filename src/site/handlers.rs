@@ -18,7 +18,7 @@ use crate::error::{AppError, FieldError};
 use crate::events::wire::{EventListQuery, EventOut};
 use crate::http::Page;
 use crate::i18n::{self, text};
-use crate::openapi::problems::{PublicRead, PublicWrite};
+use crate::openapi::problems::{SiteForm, SitePage};
 use crate::registrations::queries::{Idempotency, ALREADY_REGISTERED};
 use crate::registrations::wire::{AttendeeIn, BusinessIn};
 
@@ -352,8 +352,7 @@ fn filter_error(lang: Language, field: &str) -> &'static str {
     params(FinderQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
-        (status = 400, description = "A filter is not valid (the page says which)", content_type = "text/html", body = String),
-        PublicRead,
+        SitePage,
     )
 )]
 pub(crate) async fn home(
@@ -372,8 +371,7 @@ pub(crate) async fn home(
     params(FinderQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
-        (status = 400, description = "A filter is not valid (the page says which)", content_type = "text/html", body = String),
-        PublicRead,
+        SitePage,
     )
 )]
 pub(crate) async fn events(
@@ -499,8 +497,7 @@ fn valid_idem(k: &str) -> bool {
     params(("id" = String, Path, description = "The event."), LangQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
-        (status = 404, description = "No such event (a page saying so)", content_type = "text/html", body = String),
-        PublicRead,
+        SitePage,
     )
 )]
 pub(crate) async fn event_page(
@@ -579,12 +576,7 @@ struct RegisteredView {
     ),
     responses(
         (status = 200, description = "Registered: the page with the manage link", content_type = "text/html", body = String),
-        (status = 400, description = "The form expired or could not be read: the form again", content_type = "text/html", body = String),
-        (status = 403, description = "Sent from another site", content_type = "text/html", body = String),
-        (status = 404, description = "No such event", content_type = "text/html", body = String),
-        (status = 409, description = "Registration is not possible (the form again, saying why)", content_type = "text/html", body = String),
-        (status = 422, description = "A field is not valid (the form again, messages beside the fields)", content_type = "text/html", body = String),
-        PublicWrite,
+        SiteForm,
     )
 )]
 pub(crate) async fn register(
@@ -771,8 +763,7 @@ async fn state_view(
     params(("code" = String, Path, description = "Two-letter state code."), LangQuery),
     responses(
         (status = 200, description = "The page", content_type = "text/html", body = String),
-        (status = 404, description = "No such state (a page saying so)", content_type = "text/html", body = String),
-        PublicRead,
+        SitePage,
     )
 )]
 pub(crate) async fn state_page(
@@ -807,8 +798,7 @@ pub(crate) async fn state_page(
     params(("code" = String, Path, description = "Two-letter state code."), LangQuery),
     responses(
         (status = 200, description = "The block", content_type = "text/html", body = String),
-        (status = 404, description = "No such state", content_type = "text/html", body = String),
-        PublicRead,
+        SitePage,
     )
 )]
 pub(crate) async fn embed_state(
@@ -835,8 +825,7 @@ pub(crate) async fn embed_state(
     params(("id" = String, Path, description = "The event."), LangQuery),
     responses(
         (status = 200, description = "The block", content_type = "text/html", body = String),
-        (status = 404, description = "No such event", content_type = "text/html", body = String),
-        PublicRead,
+        SitePage,
     )
 )]
 pub(crate) async fn embed_event(
@@ -869,7 +858,7 @@ pub(crate) async fn embed_event(
     get,
     path = "/site.css",
     tag = "site",
-    responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String), PublicRead)
+    responses((status = 200, description = "The stylesheet", content_type = "text/css", body = String), crate::openapi::problems::PublicRead)
 )]
 pub(crate) async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
