@@ -409,8 +409,8 @@ text_enum! {
 
 text_enum! {
     /// The program's topics: what an event is about, what experts advise on and what a booking
-    /// asks about. One fixed vocabulary shared by events and experts (and, later, learning
-    /// resources), so a business's topic and an expert's match exactly (see
+    /// asks about. One fixed vocabulary shared by events, experts and learning
+    /// resources, so a business's topic and an expert's match exactly (see
     /// [`crate::experts::matching`]) and a `topic=` filter finds the same thing everywhere.
     /// `video` covers live video, reels and recordings.
     pub enum Topic {
@@ -425,6 +425,22 @@ text_enum! {
         Privacy = "privacy",
         Video = "video",
     }
+}
+
+text_enum! {
+    /// What a learning resource is ([`crate::resources`]): a business's story, an advice article,
+    /// or the recording of a webinar.
+    pub enum ResourceKind { CaseStudy = "case_study", Guide = "guide", Recording = "recording" }
+}
+
+text_enum! {
+    /// A learning resource's state: only `published` ones are public.
+    pub enum ResourceStatus { Draft = "draft", Published = "published" }
+}
+
+text_enum! {
+    /// The languages the program writes in: English and Spanish.
+    pub enum Language { En = "en", Es = "es" }
 }
 
 text_enum! {
