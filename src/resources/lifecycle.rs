@@ -15,7 +15,9 @@
 //!   moved to a webinar while published), the webinar's registrants who accept marketing mail are
 //!   written a "recording available" notice in this transaction ([`notify_recording`]). The
 //!   notice's dedupe key is the registration and the resource, so publishing again, or a second
-//!   process, writes nothing twice.
+//!   process, writes nothing twice. It is one outbox row per registrant, rendered and written
+//!   while the publishing request waits: for a webinar of many thousands, as long as writing that
+//!   many emails takes.
 
 use super::model::{NewResource, Resource, ResourceChanges};
 use super::parse::{self, CaseStudy, Recording, ResourceDraft, ResourceEdit};
