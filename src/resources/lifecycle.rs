@@ -100,7 +100,8 @@ pub fn update(
     id: &str,
     patch: ResourcePatch,
 ) -> Result<Resource, AppError> {
-    let r = queries::lock_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such resource"))?;
+    let r =
+        queries::lock_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such learning resource"))?;
     let edit = parse::resource_patch(patch, r.kind)?;
     check_states(conn, edit.states.as_deref().unwrap_or(&[]), edit.case_study.as_ref())?;
     let new_event = edit.recording.as_ref().and_then(|x| x.event_id.clone());
@@ -182,7 +183,8 @@ fn changes_of(r: &Resource, edit: &ResourceEdit) -> ResourceChanges {
 /// Deletes a resource: it leaves the public lists and every event it was attached to. The audit
 /// trail keeps that it was.
 pub fn delete(conn: &mut DbConnection, actor: &Actor, id: &str) -> Result<(), AppError> {
-    let r = queries::lock_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such resource"))?;
+    let r =
+        queries::lock_for_actor(conn, actor, id)?.ok_or_else(|| AppError::not_found("no such learning resource"))?;
     queries::delete(conn, &r.id)?;
     audit::record(
         conn,
@@ -233,7 +235,7 @@ pub fn set_attached(
     let allowed = queries::attachable(conn, actor, &wanted)?;
     for (i, id) in &ids {
         if !allowed.contains(id) {
-            errors.push(FieldError::new(format!("resource_ids[{i}]"), "no such resource"));
+            errors.push(FieldError::new(format!("resource_ids[{i}]"), "no such learning resource"));
         }
     }
     if !errors.is_empty() {

@@ -55,7 +55,7 @@ pub(crate) async fn get_resource(
     let id = parse_id("id", &path)?;
     let out = db
         .read(move |c| {
-            let r = queries::find_public(c, &id)?.ok_or_else(|| AppError::not_found("no such resource"))?;
+            let r = queries::find_public(c, &id)?.ok_or_else(|| AppError::not_found("no such learning resource"))?;
             render::public_one(c, r)
         })
         .await?;

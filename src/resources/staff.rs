@@ -99,7 +99,8 @@ pub(crate) async fn get_admin_resource(
     let id = parse_id("id", &path)?;
     let out = db
         .read(move |c| {
-            let r = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such resource"))?;
+            let r = queries::find_for_actor(c, &actor, &id)?
+                .ok_or_else(|| AppError::not_found("no such learning resource"))?;
             render::admin_one(c, r)
         })
         .await?;
