@@ -1,7 +1,8 @@
 //! `roadshow demo-data`: a realistic nationwide roadshow to explore. Every state and DC gets a
 //! roadshow stop at a venue in its capital, hosted by its local chamber and its regional office;
 //! there are national webinars hosted by the national chamber and the federation, and a few state
-//! webinars. Everything is published and in the future. Loading twice does nothing the second time.
+//! webinars, and a few learning resources (guides and case studies, in English and Spanish).
+//! Everything is published and in the future. Loading twice does nothing the second time.
 
 use chrono::{Datelike, Duration, NaiveDate, NaiveTime, TimeZone, Utc};
 use chrono_tz::Tz;
@@ -233,12 +234,87 @@ fn load_in(conn: &mut DbConnection) -> Result<String, AppError> {
         events += 1;
     }
     let windows = add_experts(conn, &stops)?;
+    let resources = add_resources(conn, &national, &federation)?;
     Ok(format!(
-        "loaded demo data: {} organizations, {} venues, {events} published events, {} experts with {windows} availability windows",
+        "loaded demo data: {} organizations, {} venues, {events} published events, {} experts with {windows} availability windows, {resources} learning resources",
         3 + REGIONS.len() + CAPITALS.len(),
         CAPITALS.len(),
         EXPERTS.len()
     ))
+}
+
+/// Published guides and case studies, in English and Spanish (the related resources of events
+/// that share their topics).
+fn add_resources(conn: &mut DbConnection, national: &str, federation: &str) -> Result<usize, AppError> {
+    use crate::domain::{Language, ResourceKind, ResourceStatus, StateCode};
+    use crate::resources::model::NewResource;
+    struct Story {
+        business: &'static str,
+        state: &'static str,
+        industry: &'static str,
+        did: &'static str,
+        results: &'static str,
+    }
+    /// (author, language, title, summary, body, topics, states, the story of a case study).
+    type Item<'a> = (&'a str, Language, &'a str, &'a str, &'a str, &'a [Topic], &'a [&'a str], Option<Story>);
+    #[rustfmt::skip]
+    let items: [Item; 5] = [
+        (federation, Language::English, "Your first local ad, step by step",
+         "Five dollars a day, one neighborhood, one offer: how to start and what to watch.",
+         "## Before you start\n\nPick **one** offer and **one** neighborhood.\n\n## Steps\n\n1. Set a daily budget\n2. Draw the area\n3. Write one line and add a photo\n\nRead more in the [help center](https://example.org/help/ads).",
+         &[Topic::Advertising, Topic::LocalSeo], &[], None),
+        (federation, Language::Spanish, "Tu primer anuncio local, paso a paso",
+         "Cinco dólares al día, un barrio, una oferta: cómo empezar y qué mirar.",
+         "## Antes de empezar\n\nElige **una** oferta y **un** barrio.\n\n1. Fija un presupuesto diario\n2. Marca la zona\n3. Escribe una línea y añade una foto",
+         &[Topic::Advertising], &[], None),
+        (national, Language::English, "How a San Antonio taquería filled its Tuesdays",
+         "A weekly post and a small local ad brought the lunch crowd back on the slowest day.",
+         "Tuesdays were the quiet day. The owners tried a *Taco Tuesday* post every week and a small ad around the block.",
+         &[Topic::Advertising, Topic::Content], &["TX"],
+         Some(Story { business: "Taquería Los Compadres", state: "TX", industry: "Restaurants",
+                      did: "Posted its Tuesday special every Monday night and ran a $5-a-day ad within two miles.",
+                      results: "Tuesday sales up 30% in two months; the ad paid for itself in the first week." })),
+        (national, Language::English, "A Vermont bookshop sells online",
+         "From a shelf of staff picks to a small online shop with local pickup.",
+         "The shop listed twenty staff picks online and offered pickup at the door.",
+         &[Topic::Ecommerce, Topic::Content], &[],
+         Some(Story { business: "Green Mountain Books", state: "VT", industry: "Retail",
+                      did: "Listed its staff picks online with pickup at the store.",
+                      results: "One order in five is now online." })),
+        (federation, Language::English, "Privacy basics for small shops",
+         "What to ask customers, what to keep, and what to say on your page.",
+         "## Ask only what you need\n\nAn email for the receipt is enough.\n\n## Say what you do\n\nA short, plain privacy note beats a long one.",
+         &[Topic::Privacy], &[], None),
+    ];
+    let count = items.len();
+    for (org, language, title, summary, body, topics, states, story) in items {
+        let ts = now();
+        let states: Vec<StateCode> = states.iter().filter_map(|s| StateCode::parse(s).ok()).collect();
+        let row = NewResource {
+            id: new_id(),
+            kind: if story.is_some() { ResourceKind::CaseStudy } else { ResourceKind::Guide },
+            title: title.into(),
+            summary: summary.into(),
+            body_markdown: body.into(),
+            language,
+            status: ResourceStatus::Published,
+            organization_id: org.into(),
+            business_name: story.as_ref().map(|s| s.business.into()),
+            business_state: story.as_ref().map(|s| s.state.into()),
+            business_industry: story.as_ref().map(|s| s.industry.into()),
+            business_actions: story.as_ref().map(|s| s.did.into()),
+            business_results: story.as_ref().map(|s| s.results.into()),
+            recording_url: None,
+            duration_minutes: None,
+            event_id: None,
+            created_by: None,
+            created_at: ts,
+            updated_at: ts,
+            published_at: Some(ts),
+        };
+        crate::resources::queries::insert(conn, &row, topics, &states)?;
+    }
+    Ok(count)
 }
 
 fn weekday_after(d: NaiveDate) -> NaiveDate {

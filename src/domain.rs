@@ -409,8 +409,8 @@ text_enum! {
 
 text_enum! {
     /// The program's topics: what an event is about, what experts advise on and what a booking
-    /// asks about. One fixed vocabulary shared by events and experts (and, later, learning
-    /// resources), so a business's topic and an expert's match exactly (see
+    /// asks about. One fixed vocabulary shared by events, experts and learning
+    /// resources, so a business's topic and an expert's match exactly (see
     /// [`crate::experts::matching`]) and a `topic=` filter finds the same thing everywhere.
     /// `video` covers live video, reels and recordings.
     pub enum Topic {
@@ -433,6 +433,17 @@ text_enum! {
     /// See [`crate::i18n`].
     #[derive(Default)]
     pub enum Language { #[default] English = "en", Spanish = "es" }
+}
+
+text_enum! {
+    /// What a learning resource is ([`crate::resources`]): a business's story, an advice article,
+    /// or the recording of a webinar.
+    pub enum ResourceKind { CaseStudy = "case_study", Guide = "guide", Recording = "recording" }
+}
+
+text_enum! {
+    /// A learning resource's state: only `published` ones are public.
+    pub enum ResourceStatus { Draft = "draft", Published = "published" }
 }
 
 text_enum! {

@@ -29,6 +29,7 @@ pub mod privacy;
 pub mod ratelimit;
 pub mod registrations;
 pub mod reports;
+pub mod resources;
 pub mod rollups;
 pub mod routes;
 pub mod site;

@@ -44,6 +44,7 @@ pub const PROBLEM_JSON: &str = "application/problem+json";
         (name = "experts", description = "One-to-one expert sessions: profiles, availability, open slots, bookings."),
         (name = "webhooks", description = "Signed notifications to partners' endpoints (Standard Webhooks)."),
         (name = "credits", description = "The $10M ad-credit pool: reserves, grants, vouchers, one business across emails."),
+        (name = "resources", description = "Learning resources: case studies, guides and webinar recordings."),
         (name = "reference", description = "Reference data (states)."),
         (name = "site", description = "The public web pages (HTML, English and Spanish): find events, register, a state's page, blocks for partner websites."),
     )
@@ -87,6 +88,7 @@ pub fn spec() -> utoipa::openapi::OpenApi {
         crate::experts::routes::Api::openapi(),
         crate::credits::routes::Api::openapi(),
         crate::webhooks::routes::Api::openapi(),
+        crate::resources::routes::Api::openapi(),
         crate::site::routes::Api::openapi(),
     ] {
         doc.merge(part);

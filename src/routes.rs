@@ -3,7 +3,7 @@
 //! | audience      | where                                   | who gets in                                      |
 //! |---------------|-----------------------------------------|--------------------------------------------------|
 //! | operations    | `/healthz`, `/readyz`, `/api/openapi.json`, `/docs` | anyone (no personal data)            |
-//! | public        | events, states, registering, lost links, privacy requests, unsubscribe | anyone, public writes rate limited per client |
+//! | public        | events, states, learning resources, registering, lost links, privacy requests, unsubscribe | anyone, public writes rate limited per client |
 //! | manage token  | `/api/v1/registrations/{id}/…`          | the registration's manage token (`Authorization: Bearer rsm_…`) |
 //! | manage page   | `/manage/{id}/…`                        | the token in the emailed link (`?token=`), answered as HTML |
 //! | staff         | `/api/v1/admin/…`                       | a staff token (`Authorization: Bearer rss_…`), checked by the scope's gate |
@@ -191,6 +191,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
         crate::mail::routes::public(&mut r);
         crate::experts::routes::public(&mut r);
         crate::credits::routes::public(&mut r);
+        crate::resources::routes::public(&mut r);
         crate::site::routes::public(&mut r);
     }
 
@@ -250,6 +251,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
                 crate::reports::routes::staff(&mut r);
                 crate::experts::routes::staff(&mut r);
                 crate::webhooks::routes::staff(&mut r);
+                crate::resources::routes::staff(&mut r);
             }),
     );
 }

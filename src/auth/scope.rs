@@ -6,7 +6,8 @@
 //!   event is visible to every host) and only their registrants; the organization itself; its staff
 //!   users and their tokens; venues it owns or that lie in a state it covers. An organization that
 //!   lists no states is national (a national chamber, a federation, a platform partner) and covers
-//!   every state.
+//!   every state. It also sees and edits its organization's learning resources (drafts included);
+//!   published ones are public anyway.
 //! - `expert`: their own user and tokens; their own profile, windows and bookings
 //!   ([`crate::experts::queries::may_manage_expert`] and the bookings scope there). Experts see no
 //!   events, registrations, venues, organizations or reports.
@@ -22,7 +23,9 @@ use diesel::prelude::*;
 use diesel::sql_types::Bool;
 
 use super::{Actor, Role};
-use crate::db::schema::{event_hosts, events, organization_states, organizations, registrations, staff_users, venues};
+use crate::db::schema::{
+    event_hosts, events, organization_states, organizations, registrations, resources, staff_users, venues,
+};
 use crate::db::{DbConnection, MultiBackend};
 use crate::error::AppError;
 
@@ -114,6 +117,16 @@ pub fn organizations_filter(actor: &Actor) -> Filter<organizations::table> {
     match (actor.role, actor.organization_id.clone()) {
         (Role::Admin, _) => always(),
         (Role::Organizer, Some(org)) => Box::new(organizations::id.eq(org)),
+        _ => never(),
+    }
+}
+
+/// `resources` rows (learning content) the actor manages: all for admins; its organization's for
+/// an organizer; none for experts (whose calls are refused with a 403 before any query).
+pub fn resources_filter(actor: &Actor) -> Filter<resources::table> {
+    match (actor.role, actor.organization_id.clone()) {
+        (Role::Admin, _) => always(),
+        (Role::Organizer, Some(org)) => Box::new(resources::organization_id.eq(org)),
         _ => never(),
     }
 }

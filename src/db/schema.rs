@@ -592,6 +592,59 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    resources (id) {
+        id -> Text,
+        kind -> Text,
+        title -> Text,
+        summary -> Text,
+        body_markdown -> Text,
+        language -> Text,
+        status -> Text,
+        organization_id -> Text,
+        business_name -> Nullable<Text>,
+        business_state -> Nullable<Text>,
+        business_industry -> Nullable<Text>,
+        business_actions -> Nullable<Text>,
+        business_results -> Nullable<Text>,
+        recording_url -> Nullable<Text>,
+        duration_minutes -> Nullable<Integer>,
+        event_id -> Nullable<Text>,
+        created_by -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    resource_topics (resource_id, topic) {
+        resource_id -> Text,
+        topic -> Text,
+    }
+}
+
+diesel::table! {
+    resource_states (resource_id, state_code) {
+        resource_id -> Text,
+        state_code -> Text,
+    }
+}
+
+diesel::table! {
+    event_resources (event_id, resource_id) {
+        event_id -> Text,
+        resource_id -> Text,
+        position -> Integer,
+    }
+}
+
+diesel::joinable!(resources -> organizations (organization_id));
+diesel::joinable!(resource_topics -> resources (resource_id));
+diesel::joinable!(resource_states -> resources (resource_id));
+diesel::joinable!(event_resources -> resources (resource_id));
+diesel::joinable!(event_resources -> events (event_id));
+
 diesel::allow_tables_to_appear_in_same_query!(
     states,
     site_keys,
@@ -634,4 +687,8 @@ diesel::allow_tables_to_appear_in_same_query!(
     report_counts,
     report_event_facts,
     report_dirty,
+    resources,
+    resource_topics,
+    resource_states,
+    event_resources,
 );

@@ -89,8 +89,9 @@ const PG_SEARCH: &str = "to_tsvector('simple', events.title || ' ' || events.des
 /// SQLite: the events whose FTS5 rows match.
 const SQLITE_SEARCH: &str = "events.search_rowid IN (SELECT rowid FROM events_fts WHERE events_fts MATCH ";
 
-/// The search query in each engine's syntax: every word as a prefix, all required.
-fn engine_query(words: &[String], postgres: bool) -> String {
+/// The search query in each engine's syntax: every word as a prefix, all required (also the
+/// resource search's, [`crate::resources::queries`]).
+pub(crate) fn engine_query(words: &[String], postgres: bool) -> String {
     if postgres {
         words.iter().map(|w| format!("{w}:*")).collect::<Vec<_>>().join(" & ")
     } else {

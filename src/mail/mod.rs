@@ -7,8 +7,10 @@
 //! - [`worker`] delivers due rows over SMTP (or to `.eml` files), retries with backoff and
 //!   dead-letters after `ROADSHOW_MAIL_MAX_ATTEMPTS`; [`crate::jobs`] enqueues reminders and
 //!   follow-ups.
-//! - Transactional mail always goes. Marketing mail (the follow-up) goes only to businesses that
-//!   consented and did not unsubscribe, and carries a one-click `List-Unsubscribe` (RFC 8058).
+//! - Transactional mail always goes. Marketing mail (the follow-up, and the "recording available"
+//!   notice of a webinar) goes only to addresses that consented and did not unsubscribe, and
+//!   carries a one-click `List-Unsubscribe` (RFC 8058). Both link the event's related learning
+//!   resources ([`crate::resources::related`]).
 //! - Templates live in `src/mail/templates` ([`templates`]); invites in [`ics`].
 
 pub mod handlers;
@@ -92,6 +94,9 @@ pub enum Notice {
     Reminder1h,
     /// Thank-you and next steps after the event (marketing: needs consent).
     FollowUp,
+    /// The recording of the webinar is published (marketing: needs consent); sent once per
+    /// registration and recording.
+    RecordingAvailable { resource_id: String, title: String, duration_minutes: i32 },
     /// Lost-link recovery: a fresh link to the manage page.
     Links,
 }
@@ -109,6 +114,7 @@ impl Notice {
             Notice::Reminder24h => "reminder_24h",
             Notice::Reminder1h => "reminder_1h",
             Notice::FollowUp => "follow_up",
+            Notice::RecordingAvailable { .. } => "recording_available",
             Notice::Links => "manage_links",
         }
     }
@@ -116,7 +122,7 @@ impl Notice {
     /// Marketing mail needs consent and carries an unsubscribe link; everything else is
     /// transactional and always goes.
     pub fn is_marketing(&self) -> bool {
-        matches!(self, Notice::FollowUp)
+        matches!(self, Notice::FollowUp | Notice::RecordingAvailable { .. })
     }
 
     /// Mail that a stranger's public request can cause (registering, cancelling, asking for links)
@@ -468,6 +474,31 @@ pub fn prepare_with(
     };
     let subject = subject(&notice, &facts);
     let unsubscribe_url = unsubscribe.as_ref().map(|t| format!("{}/unsubscribe/{t}", ctx.public_url));
+    let recording = match &notice {
+        Notice::RecordingAvailable { resource_id, title, duration_minutes } => Some(templates::RecordingView {
+            title: title.clone(),
+            url: crate::resources::page_url(&ctx.public_url, resource_id),
+            duration_minutes: *duration_minutes,
+        }),
+        _ => None,
+    };
+    // The event's related learning resources (the announced recording is the email's own link).
+    let resources = match &notice {
+        Notice::FollowUp | Notice::RecordingAvailable { .. } => {
+            let except = match &notice {
+                Notice::RecordingAvailable { resource_id, .. } => Some(resource_id.as_str()),
+                _ => None,
+            };
+            crate::resources::related::email_links(conn, &facts.event_id, except)?
+                .into_iter()
+                .map(|(id, title)| templates::ResourceLink {
+                    url: crate::resources::page_url(&ctx.public_url, &id),
+                    title,
+                })
+                .collect()
+        }
+        _ => Vec::new(),
+    };
     let view = EmailView {
         subject: subject.clone(),
         name: facts.attendee_name.clone().unwrap_or_else(|| "there".into()),
@@ -489,6 +520,8 @@ pub fn prepare_with(
         },
         waitlist_position,
         has_ics: ics.is_some(),
+        recording,
+        resources,
         ..EmailView::default()
     };
     let (body_text, body_html) = templates::render(notice.template(), &view)?;
@@ -549,6 +582,8 @@ fn dedupe_key(notice: &Notice, f: &Facts) -> String {
         // A reminder per start time: a rescheduled event gets a fresh one.
         Notice::Reminder24h | Notice::Reminder1h => format!("{t}:{id}:{}", f.starts_at.format("%Y%m%dT%H%M%S")),
         Notice::Links => format!("{t}:{id}:{}", uuid::Uuid::new_v4()),
+        // One per recording: a second recording of the webinar is news, publishing one again is not.
+        Notice::RecordingAvailable { resource_id, .. } => format!("{t}:{id}:{resource_id}"),
         _ => format!("{t}:{id}"),
     }
 }
@@ -567,6 +602,7 @@ fn subject(notice: &Notice, f: &Facts) -> String {
         Notice::Reminder24h => format!("Reminder: {title}, {short}"),
         Notice::Reminder1h => format!("Starting in an hour: {title}"),
         Notice::FollowUp => format!("Thank you for joining {title}"),
+        Notice::RecordingAvailable { .. } => format!("The recording is ready: {title}"),
         Notice::Links => format!("Your registration link: {title}"),
     }
 }

@@ -318,7 +318,8 @@ pub fn release(conn: &mut DbConnection, worker: &str, ids: &[&str]) -> Result<us
 }
 
 /// Drops due rows that must no longer go out: marketing mail to a business that no longer wants it,
-/// and reminders or follow-ups of a registration or event cancelled after they were queued.
+/// and reminders, follow-ups or recording notices of a registration or event cancelled after they
+/// were queued.
 /// Returns how many.
 pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usize, AppError> {
     let cancelled = registrations::table
@@ -328,7 +329,7 @@ pub fn drop_unwanted(conn: &mut DbConnection, now: NaiveDateTime) -> Result<usiz
     let stale = diesel::update(
         outbox::table
             .filter(pending())
-            .filter(outbox::template.eq_any(["reminder_24h", "reminder_1h", "follow_up"]))
+            .filter(outbox::template.eq_any(["reminder_24h", "reminder_1h", "follow_up", "recording_available"]))
             .filter(outbox::next_attempt_at.le(now))
             .filter(outbox::registration_id.eq_any(cancelled)),
     )

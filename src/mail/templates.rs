@@ -38,6 +38,10 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!(
     "reminder_1h.txt",
     "follow_up.html",
     "follow_up.txt",
+    "recording_available.html",
+    "recording_available.txt",
+    "_resources.html",
+    "_resources.txt",
     "manage_links.html",
     "manage_links.txt",
     "links_list.html",
@@ -123,6 +127,27 @@ pub struct EmailView {
     pub booking: Option<BookingView>,
     /// An ad-credit grant ([`crate::credits::mail`]).
     pub credit: Option<CreditView>,
+    /// A webinar's recording, when the email announces it.
+    pub recording: Option<RecordingView>,
+    /// The event's related learning resources (follow-ups, recording notices).
+    pub resources: Vec<ResourceLink>,
+}
+
+/// A webinar recording an email announces: its public page and length.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct RecordingView {
+    pub title: String,
+    /// `{public_url}/resources/{id}`.
+    pub url: String,
+    pub duration_minutes: i32,
+}
+
+/// A learning resource an email links to.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct ResourceLink {
+    pub title: String,
+    /// `{public_url}/resources/{id}`.
+    pub url: String,
 }
 
 /// An ad-credit voucher, as its email shows it.
@@ -237,6 +262,15 @@ mod tests {
                 business_name: "Taco <Garage>".into(),
                 decline_url: "http://127.0.0.1:8080/api/v1/credits/decline".into(),
             }),
+            recording: Some(RecordingView {
+                title: "Ads <that> work".into(),
+                url: "http://127.0.0.1:8080/resources/1".into(),
+                duration_minutes: 58,
+            }),
+            resources: vec![ResourceLink {
+                title: "Guide <b>to</b> reels".into(),
+                url: "http://127.0.0.1:8080/resources/2".into(),
+            }],
         }
     }
 
@@ -252,6 +286,21 @@ mod tests {
             assert!(html.contains("Hello Ana &lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; Co"), "{base}: {html}");
             assert!(!html.contains("<script>"), "{base}");
         }
+    }
+
+    #[test]
+    fn the_follow_up_and_the_recording_notice_link_resources_escaped() {
+        for base in ["follow_up", "recording_available"] {
+            let (text, html) = render(base, &view()).unwrap();
+            assert!(text.contains("Guide <b>to</b> reels: http://127.0.0.1:8080/resources/2"), "{base}: {text}");
+            assert!(html.contains("Guide &lt;b&gt;to&lt;&#x2f;b&gt; reels"), "{base}: {html}");
+            assert!(html.contains("href=\"http:&#x2f;&#x2f;127.0.0.1:8080&#x2f;resources&#x2f;2\""), "{base}: {html}");
+        }
+        let (text, html) = render("recording_available", &view()).unwrap();
+        assert!(text.contains("Ads <that> work (58 minutes): http://127.0.0.1:8080/resources/1"), "{text}");
+        assert!(html.contains("Ads &lt;that&gt; work"), "{html}");
+        let (text, _) = render("follow_up", &EmailView { name: "Ana".into(), ..EmailView::default() }).unwrap();
+        assert!(!text.contains("Keep learning"), "no resources, no heading: {text}");
     }
 
     #[test]

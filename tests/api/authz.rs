@@ -64,6 +64,11 @@ struct World {
     booking_a: String,
     /// Bookings of the expert at A's stop, one per caller, so each caller cancels its own.
     bookings_del: Vec<String>,
+    /// A learning resource of A (a draft) and one of B.
+    resource_a: String,
+    resource_b: String,
+    /// Resources of A, one per caller, so each caller deletes its own.
+    resources_del: Vec<String>,
 }
 
 impl World {
@@ -82,11 +87,12 @@ impl World {
             &self.grant_a,
             &self.webhook_a,
             &self.delivery_a,
+            &self.resource_a,
         ]
     }
 
     fn ids_of_b(&self) -> Vec<&str> {
-        vec![&self.org_b, &self.user_b, &self.venue_b, &self.event_b]
+        vec![&self.org_b, &self.user_b, &self.venue_b, &self.event_b, &self.resource_b]
     }
 }
 
@@ -427,6 +433,41 @@ fn cases() -> Vec<Case> {
             no_body,
             [204, 204, 404, 403, 401],
         ),
+        // Learning resources: an organization's own, as events are.
+        case(
+            M::POST,
+            |_, _| "/api/v1/admin/resources".into(),
+            |w, _| Some(resource_body(&w.org_a)),
+            [201, 201, 422, 403, 401],
+        ),
+        case(M::GET, |_, _| "/api/v1/admin/resources".into(), no_body, [200, 200, 200, 403, 401]),
+        case(M::GET, |w, _| format!("/api/v1/admin/resources/{}", w.resource_a), no_body, [200, 200, 404, 403, 401]),
+        case(
+            M::PATCH,
+            |w, _| format!("/api/v1/admin/resources/{}", w.resource_a),
+            |_, _| Some(json!({"title": "Local ads, revised"})),
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::DELETE,
+            |w, c| {
+                format!("/api/v1/admin/resources/{}", w.resources_del[CALLERS.iter().position(|x| *x == c).unwrap()])
+            },
+            no_body,
+            [204, 204, 404, 403, 401],
+        ),
+        case(
+            M::GET,
+            |w, _| format!("/api/v1/admin/events/{}/resources", w.event_a),
+            no_body,
+            [200, 200, 404, 403, 401],
+        ),
+        case(
+            M::PUT,
+            |w, _| format!("/api/v1/admin/events/{}/resources", w.event_a),
+            |w, _| Some(json!({"resource_ids": [w.resource_a]})),
+            [200, 200, 404, 403, 401],
+        ),
         case(
             M::POST,
             |w, _| format!("/api/v1/admin/businesses/{}/merge", w.business_a),
@@ -442,6 +483,18 @@ fn event_body(org: &str) -> Value {
     json!({"kind": "webinar", "title": "Grow online", "starts_at": start.to_rfc3339(),
            "ends_at": (start + chrono::Duration::hours(1)).to_rfc3339(), "time_zone": "America/Chicago",
            "capacity": 10, "join_url": "https://meet.example.org/grow", "state": "TX", "host_organization_ids": [org]})
+}
+
+/// A guide by `org`.
+fn resource_body(org: &str) -> Value {
+    json!({"kind": "guide", "title": "Local ads", "summary": "Small budgets.", "body_markdown": "Start *small*.",
+           "topics": ["advertising"], "organization_id": org})
+}
+
+/// A draft guide by `org`, made by the admin; returns its id.
+async fn resource(app: &TestApp, org: &str) -> String {
+    let r = app.admin_post("/api/v1/admin/resources", &resource_body(org)).await;
+    crate::helpers::expect_status(r, 201).await["id"].as_str().unwrap().to_string()
 }
 
 /// A published webinar hosted by `org` in `state`, made by the admin.
@@ -596,6 +649,12 @@ async fn world(app: &TestApp) -> World {
             .first(&mut conn)
             .unwrap()
     };
+    let resource_a = resource(app, &org_a).await;
+    let resource_b = resource(app, &org_b).await;
+    let mut resources_del = Vec::new();
+    for _ in CALLERS {
+        resources_del.push(resource(app, &org_a).await);
+    }
     World {
         tokens: [Some(app.admin_token.clone()), Some(owner), Some(other), Some(expert), None],
         org_a,
@@ -623,6 +682,9 @@ async fn world(app: &TestApp) -> World {
         windows_del,
         booking_a,
         bookings_del,
+        resource_a,
+        resource_b,
+        resources_del,
     }
 }
 

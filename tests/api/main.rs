@@ -18,6 +18,7 @@ mod privacy;
 mod public_reads;
 mod races;
 mod registrations;
+mod resources;
 mod rollups;
 mod rules;
 mod schema;

@@ -35,6 +35,14 @@ const DELIBERATE: &[(Engine, &str, Option<&str>, &str)] = &[
     (Engine::Sqlite, "events_fts_idx", None, "FTS5 shadow table"),
     (Engine::Sqlite, "events_fts_docsize", None, "FTS5 shadow table"),
     (Engine::Sqlite, "events_fts_config", None, "FTS5 shadow table"),
+    // The same for learning resources (migrations/sqlite/2026-12-07-001401_resources), searched by
+    // src/resources/queries.rs.
+    (Engine::Sqlite, "resources_fts", None, "FTS5 index of resource titles, summaries and bodies"),
+    (Engine::Sqlite, "resources_fts_data", None, "FTS5 shadow table"),
+    (Engine::Sqlite, "resources_fts_idx", None, "FTS5 shadow table"),
+    (Engine::Sqlite, "resources_fts_docsize", None, "FTS5 shadow table"),
+    (Engine::Sqlite, "resources_fts_config", None, "FTS5 shadow table"),
+    (Engine::Sqlite, "resources", Some("search_rowid"), "the FTS5 row key of a resource, as for events"),
     (
         Engine::Sqlite,
         "events",
