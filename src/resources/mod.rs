@@ -32,11 +32,11 @@
 pub mod lifecycle;
 pub mod markdown;
 pub mod model;
-mod parse;
+pub(crate) mod parse;
 mod public;
 pub mod queries;
 pub mod related;
-mod render;
+pub(crate) mod render;
 pub mod routes;
 mod staff;
 pub mod wire;

@@ -80,7 +80,7 @@ pub struct RegisterForm {
 
 /// What every page shows: its language, the switch to the other one, the states for the picker.
 #[derive(Serialize)]
-struct Frame {
+pub(super) struct Frame {
     lang: &'static str,
     other_lang: &'static str,
     other_lang_name: &'static str,
@@ -111,7 +111,7 @@ struct Card {
     topics: Vec<&'static str>,
 }
 
-fn frame(lang: Language, req: &HttpRequest, states: Vec<crate::states::State>) -> Frame {
+pub(super) fn frame(lang: Language, req: &HttpRequest, states: Vec<crate::states::State>) -> Frame {
     let other = match lang {
         Language::English => Language::Spanish,
         Language::Spanish => Language::English,
@@ -197,7 +197,12 @@ async fn states(db: &Db) -> Result<Vec<crate::states::State>, AppError> {
 }
 
 /// A page that only says something (not found, refused), in the page's language.
-fn problem(status: StatusCode, lang: Language, req: &HttpRequest, key: &str) -> Result<HttpResponse, AppError> {
+pub(super) fn problem(
+    status: StatusCode,
+    lang: Language,
+    req: &HttpRequest,
+    key: &str,
+) -> Result<HttpResponse, AppError> {
     #[derive(Serialize)]
     struct View {
         #[serde(flatten)]
@@ -403,6 +408,8 @@ struct EventView {
     webinar: bool,
     hosts: Vec<String>,
     slots: Vec<SlotView>,
+    /// Its recordings, attached or related resources.
+    related: Vec<super::resources::ResourceCard>,
     form: RegisterForm,
     employee_bands: &'static [&'static str],
     errors: BTreeMap<String, &'static str>,
@@ -473,6 +480,7 @@ async fn event_view(
         webinar: e.kind == EventKind::Webinar,
         hosts: e.hosts.iter().map(|h| h.name.clone()).collect(),
         slots: open_slots(db, lang, e).await?,
+        related: super::resources::related(db, lang, &e.id).await?,
         form,
         employee_bands: crate::registrations::model::EMPLOYEE_BANDS,
         errors,

@@ -20,6 +20,7 @@
 pub mod csrf;
 pub mod handlers;
 pub mod queries;
+pub mod resources;
 pub mod routes;
 
 use std::sync::OnceLock;
@@ -50,6 +51,9 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!(
     "state.html",
     "embed.html",
     "problem.html",
+    "_resource_card.html",
+    "resources.html",
+    "resource.html",
 );
 
 /// The stylesheet (`/site.css`).

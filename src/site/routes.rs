@@ -16,6 +16,8 @@ use super::handlers::{embed_event, embed_state, event_page, events, home, regist
     super::handlers::embed_state,
     super::handlers::embed_event,
     super::handlers::stylesheet,
+    super::resources::resources_page,
+    super::resources::resource_page,
 ))]
 pub struct Api;
 
@@ -29,4 +31,6 @@ pub fn public(r: &mut Router) {
     r.at("/embed/states/{code}", [get(embed_state)]);
     r.at("/embed/events/{id}", [get(embed_event)]);
     r.at("/site.css", [get(stylesheet)]);
+    r.at("/resources", [get(super::resources::resources_page)]);
+    r.at("/resources/{id}", [get(super::resources::resource_page)]);
 }
