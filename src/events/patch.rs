@@ -132,7 +132,12 @@ fn changes(
     let (old_tz, tz) = (e.tz(), edit.tz);
     let starts = to_db_time(edit.starts_at);
     if starts != e.starts_at {
-        notices.push(Change::Starts { from: from_db_time(e.starts_at), from_zone: old_tz, to: edit.starts_at, to_zone: tz });
+        notices.push(Change::Starts {
+            from: from_db_time(e.starts_at),
+            from_zone: old_tz,
+            to: edit.starts_at,
+            to_zone: tz,
+        });
         changes.starts_at = Some(starts);
     }
     let ends = to_db_time(edit.ends_at);

@@ -25,10 +25,10 @@ use crate::db::schema::{
 use crate::db::{from_db_time, now, DbConnection};
 use crate::domain::{BookingStatus, MailCategory};
 use crate::error::AppError;
-use crate::mail::ics::{self, CalendarEntry, Party};
-use crate::mail::outbox::{self, NewEmail};
 use crate::i18n::{self, Language};
 use crate::mail::changes::{describe_all, CancelReason, Change};
+use crate::mail::ics::{self, CalendarEntry, Party};
+use crate::mail::outbox::{self, NewEmail};
 use crate::mail::templates::{self, BookingView, EmailView};
 use crate::mail::MailContext;
 

@@ -364,7 +364,10 @@ mod tests {
         assert_eq!(human_local(Language::English, t, tz), crate::time::human_local(t, tz));
         assert_eq!(short_local(Language::English, t, tz), "Thu, Mar 12 at 9:00 AM CDT");
         // The same as the English subjects have always said.
-        assert_eq!(short_local(Language::English, t, tz), t.with_timezone(&tz).format("%a, %b %-d at %-I:%M %p %Z").to_string());
+        assert_eq!(
+            short_local(Language::English, t, tz),
+            t.with_timezone(&tz).format("%a, %b %-d at %-I:%M %p %Z").to_string()
+        );
         assert_eq!(short_local(Language::Spanish, t, tz), "jue 12 de mar, 9:00 CDT");
     }
 

@@ -34,22 +34,18 @@ impl Change {
     pub fn describe(&self, lang: Language) -> String {
         let when = |t: &DateTime<Utc>, z: &Tz| i18n::human_local(lang, *t, *z);
         match self {
-            Change::Starts { from, from_zone, to, to_zone } => i18n::format(
-                lang,
-                "change.starts",
-                &[("from", &when(from, from_zone)), ("to", &when(to, to_zone))],
-            ),
+            Change::Starts { from, from_zone, to, to_zone } => {
+                i18n::format(lang, "change.starts", &[("from", &when(from, from_zone)), ("to", &when(to, to_zone))])
+            }
             Change::Ends { from, from_zone, to, to_zone } => {
                 i18n::format(lang, "change.ends", &[("from", &when(from, from_zone)), ("to", &when(to, to_zone))])
             }
             Change::Place(place) => i18n::format(lang, "change.place", &[("place", place)]),
             Change::Zone(zone) => i18n::format(lang, "change.zone", &[("zone", zone)]),
             Change::JoinLink => i18n::text(lang, "change.join_link").to_string(),
-            Change::StopRescheduled { from, to, zone } => i18n::format(
-                lang,
-                "change.stop_rescheduled",
-                &[("from", &when(from, zone)), ("to", &when(to, zone))],
-            ),
+            Change::StopRescheduled { from, to, zone } => {
+                i18n::format(lang, "change.stop_rescheduled", &[("from", &when(from, zone)), ("to", &when(to, zone))])
+            }
             Change::Expert(name) => i18n::format(lang, "change.expert", &[("expert", name)]),
             Change::MeetingLink => i18n::text(lang, "change.meeting_link").to_string(),
         }
@@ -115,7 +111,10 @@ mod tests {
             "Comienza: jueves, 12 de marzo de 2026, 9:00 CDT (America/Chicago) → \
              viernes, 13 de marzo de 2026, 9:00 CDT (America/Chicago)"
         );
-        assert_eq!(Change::Place("Library, 1 Main St, Austin, TX".into()).describe(Language::Spanish), "Lugar: Library, 1 Main St, Austin, TX");
+        assert_eq!(
+            Change::Place("Library, 1 Main St, Austin, TX".into()).describe(Language::Spanish),
+            "Lugar: Library, 1 Main St, Austin, TX"
+        );
         assert_eq!(CancelReason::StopCancelled.describe(Language::English), "the roadshow stop was cancelled");
         assert_eq!(CancelReason::Given("a storm".into()).describe(Language::Spanish), "a storm");
     }

@@ -213,20 +213,20 @@ pub fn notify(
         i32,
         Language,
     ) = registrations::table
-            .find(registration_id)
-            .select((
-                registrations::id,
-                registrations::status,
-                registrations::attendee_name,
-                registrations::attendee_email,
-                registrations::event_id,
-                registrations::business_id,
-                registrations::waitlist_ticket,
-                registrations::confirmed_at,
-                registrations::calendar_sequence,
-                registrations::language,
-            ))
-            .first(conn)?;
+        .find(registration_id)
+        .select((
+            registrations::id,
+            registrations::status,
+            registrations::attendee_name,
+            registrations::attendee_email,
+            registrations::event_id,
+            registrations::business_id,
+            registrations::waitlist_ticket,
+            registrations::confirmed_at,
+            registrations::calendar_sequence,
+            registrations::language,
+        ))
+        .first(conn)?;
     let registration = RegistrationFacts {
         id,
         status,
@@ -494,7 +494,8 @@ pub fn prepare_with(
     };
     let lang = facts.lang;
     let subject = subject(&notice, &facts);
-    let unsubscribe_url = unsubscribe.as_ref().map(|t| format!("{}/unsubscribe/{t}{}", ctx.public_url, lang_query(lang, '?')));
+    let unsubscribe_url =
+        unsubscribe.as_ref().map(|t| format!("{}/unsubscribe/{t}{}", ctx.public_url, lang_query(lang, '?')));
     let view = EmailView {
         lang,
         subject: subject.clone(),
@@ -643,8 +644,11 @@ pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str, lang
         items.push(templates::LinkItem {
             title,
             starts: i18n::human_local(lang, from_db_time(starts_at), zone),
-            status: i18n::text(lang, if status == "waitlisted" { "mail.links.waitlisted" } else { "mail.links.confirmed" })
-                .to_string(),
+            status: i18n::text(
+                lang,
+                if status == "waitlisted" { "mail.links.waitlisted" } else { "mail.links.confirmed" },
+            )
+            .to_string(),
             manage_url: format!("{}/manage/{id}?token={token}", ctx.public_url),
         });
     }

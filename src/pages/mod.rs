@@ -58,9 +58,8 @@ const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 's
 /// The language of a page that belongs to no registration or booking: `chosen` (`?lang=` or a
 /// form's `lang`) when it names one, else the request's `Accept-Language`.
 pub fn language(req: &HttpRequest, chosen: Option<&str>) -> Language {
-    i18n::chosen(chosen).unwrap_or_else(|| {
-        i18n::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok()))
-    })
+    i18n::chosen(chosen)
+        .unwrap_or_else(|| i18n::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())))
 }
 
 /// `starts_at` (RFC 3339, UTC, as the API answers it) in `zone`, for a reader of `lang`; `fallback`

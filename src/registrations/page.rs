@@ -76,7 +76,9 @@ fn manage_page_of(
     sessions: &[Session],
 ) -> Result<HttpResponse, AppError> {
     let status = match (r.status, r.waitlist_position) {
-        (RegistrationStatus::Waitlisted, Some(p)) => i18n::format(lang, "page.status.waitlisted_at", &[("position", &p)]),
+        (RegistrationStatus::Waitlisted, Some(p)) => {
+            i18n::format(lang, "page.status.waitlisted_at", &[("position", &p)])
+        }
         (RegistrationStatus::Waitlisted, None) => i18n::text(lang, "page.status.waitlisted").to_string(),
         (RegistrationStatus::Confirmed, _) => i18n::text(lang, "page.status.confirmed").to_string(),
         (RegistrationStatus::Attended, _) => i18n::text(lang, "page.status.attended").to_string(),

@@ -219,8 +219,7 @@ pub(crate) async fn recover_links(
 ) -> Result<HttpResponse, AppError> {
     let email = validate::email("email", &input.email).map_err(|e| AppError::Validation(vec![e]))?;
     let payload = crate::privacy::requests::Payload { language: input.language, ..Default::default() };
-    db.write(move |c| crate::privacy::requests::queue(c, &email, PrivacyKind::Links, &payload))
-    .await?;
+    db.write(move |c| crate::privacy::requests::queue(c, &email, PrivacyKind::Links, &payload)).await?;
     Ok(crate::privacy::public::accepted(
         "If this address has upcoming registrations, we are emailing it the links to manage them.",
     ))
