@@ -32,7 +32,7 @@ pub fn money(cents: i64, currency: &str) -> String {
     }
 }
 
-/// Renders the email that carries `voucher` to the business's contact address.
+/// Renders the email that carries `voucher` to the business's contact address, in `lang`.
 pub fn voucher_email(
     ctx: &MailContext,
     to: &str,
@@ -40,10 +40,12 @@ pub fn voucher_email(
     voucher: &Voucher,
     cents: i64,
     currency: &str,
+    lang: crate::i18n::Language,
 ) -> Result<VoucherEmail, AppError> {
     let amount = money(cents, currency);
     let view = EmailView {
-        subject: format!("Your {amount} Roadshow advertising credit"),
+        lang,
+        subject: crate::i18n::format(lang, "mail.subject.credit_granted", &[("amount", &amount)]),
         name: business_name.to_string(),
         public_url: ctx.public_url.clone(),
         credit: Some(CreditView {

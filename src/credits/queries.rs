@@ -17,7 +17,7 @@ use super::voucher::Voucher;
 use crate::auth::Actor;
 use crate::db::schema::{businesses, credit_grants, credit_ledger, credit_pool, credit_reserves, events, venues};
 use crate::db::{new_id, now, DbConnection};
-use crate::domain::{EventKind, GrantSource, GrantStatus};
+use crate::domain::{EventKind, GrantSource, GrantStatus, Language};
 use crate::error::AppError;
 use crate::mail::MailContext;
 
@@ -249,8 +249,10 @@ fn grant(
         return Ok(GrantOutcome::AlreadyGranted);
     }
     // Rendered before the pool row is locked: the lock is held only for the writes below.
-    let mail =
-        email.as_deref().map(|to| super::mail::voucher_email(ctx, to, &name, &voucher, amount, &settings.currency));
+    let lang = if email.is_some() { language_of(conn, p)? } else { Language::English };
+    let mail = email
+        .as_deref()
+        .map(|to| super::mail::voucher_email(ctx, to, &name, &voucher, amount, &settings.currency, lang));
     let mail = mail.transpose()?;
     let pool_room = diesel::update(
         credit_pool::table
@@ -288,6 +290,21 @@ fn grant(
                            "booking_id": p.booking_id, "amount_cents": amount, "source": p.source}),
     )?;
     Ok(GrantOutcome::Granted { grant_id: id, amount_cents: amount, reserve: reserve.to_string() })
+}
+
+/// The language of the voucher email: that of the registration (or expert booking) that earned
+/// the grant; English for a grant neither earned (an admin's).
+fn language_of(conn: &mut DbConnection, p: &Participation) -> Result<Language, AppError> {
+    use crate::db::schema::{expert_bookings, registrations};
+    if let Some(r) = &p.registration_id {
+        let lang = registrations::table.find(r).select(registrations::language).first(conn).optional()?;
+        return Ok(lang.unwrap_or_default());
+    }
+    if let Some(b) = &p.booking_id {
+        let lang = expert_bookings::table.find(b).select(expert_bookings::language).first(conn).optional()?;
+        return Ok(lang.unwrap_or_default());
+    }
+    Ok(Language::English)
 }
 
 /// Adds `cents` and `count` to the pool's counters (negative to give back).

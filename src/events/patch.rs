@@ -17,8 +17,7 @@ use crate::auth::Actor;
 use crate::db::{from_db_time, now, to_db_time, DbConnection};
 use crate::domain::{EventKind, EventStatus};
 use crate::error::AppError;
-use crate::mail::{notify_registration, MailContext, Notice};
-use crate::time::human_local;
+use crate::mail::{notify_registration, Change, MailContext, Notice};
 
 /// Applies `patch` to the event `id` (see the module docs) and returns the event as it now is.
 pub fn apply(
@@ -82,7 +81,7 @@ pub fn apply(
         || changes.time_zone.is_some()
         || changes.venue_id.is_some()
     {
-        let place: Vec<String> = notices.iter().filter(|n| n.starts_with("Where:")).cloned().collect();
+        let place: Vec<Change> = notices.iter().filter(|n| n.is_place()).cloned().collect();
         crate::experts::queries::event_changed(conn, ctx, &now_event, e.starts_at, &place)?;
     }
     let changed: Vec<&str> = [
@@ -114,14 +113,15 @@ pub fn apply(
     Ok(now_event)
 }
 
-/// The columns `edit` changes, and what registrants are told: one line per change of time or
-/// place (none: nothing they need to hear, and the revision stays).
+/// The columns `edit` changes, and what registrants are told: one [`Change`] per change of time
+/// or place, each written out in its recipient's language (none: nothing they need to hear, and
+/// the revision stays).
 fn changes(
     conn: &mut DbConnection,
     actor: &Actor,
     e: &Event,
     edit: &EventEdit,
-) -> Result<(EventChanges, Vec<String>), AppError> {
+) -> Result<(EventChanges, Vec<Change>), AppError> {
     let mut changes = EventChanges {
         updated_at: Some(now()),
         title: edit.title.clone(),
@@ -132,18 +132,21 @@ fn changes(
         registration_closes_at: edit.registration_closes_at.clone().map(to_db_time).into_change(),
         ..Default::default()
     };
-    let mut notices: Vec<String> = Vec::new();
+    let mut notices: Vec<Change> = Vec::new();
     let (old_tz, tz) = (e.tz(), edit.tz);
     let starts = to_db_time(edit.starts_at);
     if starts != e.starts_at {
-        let (old, new) = (human_local(from_db_time(e.starts_at), old_tz), human_local(edit.starts_at, tz));
-        notices.push(format!("Starts: {old} → {new}"));
+        notices.push(Change::Starts {
+            from: from_db_time(e.starts_at),
+            from_zone: old_tz,
+            to: edit.starts_at,
+            to_zone: tz,
+        });
         changes.starts_at = Some(starts);
     }
     let ends = to_db_time(edit.ends_at);
     if ends != e.ends_at {
-        let (old, new) = (human_local(from_db_time(e.ends_at), old_tz), human_local(edit.ends_at, tz));
-        notices.push(format!("Ends: {old} → {new}"));
+        notices.push(Change::Ends { from: from_db_time(e.ends_at), from_zone: old_tz, to: edit.ends_at, to_zone: tz });
         changes.ends_at = Some(ends);
     }
     if tz.name() != e.time_zone {
@@ -151,7 +154,7 @@ fn changes(
     }
     if let Some(v) = edit.venue_id.as_ref().filter(|v| e.venue_id.as_ref() != Some(*v)) {
         let venue = venue_for_change(conn, actor, v)?;
-        notices.push(format!("Where: {}, {}, {}, {}", venue.name, venue.address, venue.city, venue.state_code));
+        notices.push(Change::Place(format!("{}, {}, {}, {}", venue.name, venue.address, venue.city, venue.state_code)));
         changes.venue_id = Some(Some(v.clone()));
         changes.state_code = Some(Some(venue.state_code));
     }
@@ -159,7 +162,7 @@ fn changes(
         if e.kind != EventKind::Webinar {
             return Err(AppError::field("join_url", "only webinars have a join URL"));
         }
-        notices.push("The webinar has a new join link.".into());
+        notices.push(Change::JoinLink);
         changes.join_url = Some(Some(j.clone()));
     }
     if !notices.is_empty() {

@@ -326,7 +326,7 @@ pub fn venue_changed(
     conn: &mut DbConnection,
     ctx: &crate::mail::MailContext,
     venue_id: &str,
-    notices: &[String],
+    notices: &[crate::mail::Change],
     new_zone: Option<&str>,
 ) -> Result<usize, AppError> {
     let upcoming: Vec<(String, EventStatus)> = events::table

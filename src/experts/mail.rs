@@ -10,6 +10,10 @@
 //!
 //! The online meeting link goes only to the booked business and the expert, and only while the
 //! booking stands.
+//!
+//! The business's emails and its invite are in the language stored with the booking
+//! ([`crate::i18n`]); what changed and why a session was cancelled are facts
+//! ([`Change`], [`CancelReason`]) written out per recipient. The expert's emails stay English.
 
 use diesel::prelude::*;
 
@@ -21,6 +25,8 @@ use crate::db::schema::{
 use crate::db::{from_db_time, now, DbConnection};
 use crate::domain::{BookingStatus, MailCategory};
 use crate::error::AppError;
+use crate::i18n::{self, Language};
+use crate::mail::changes::{describe_all, CancelReason, Change};
 use crate::mail::ics::{self, CalendarEntry, Party};
 use crate::mail::outbox::{self, NewEmail};
 use crate::mail::templates::{self, BookingView, EmailView};
@@ -30,13 +36,13 @@ use crate::mail::MailContext;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BookingNotice {
     Confirmed,
-    /// The time or place changed (a move, an event reschedule); each entry says what changed.
+    /// The time or place changed (a move, an event reschedule); each entry is one change.
     Changed {
-        changes: Vec<String>,
+        changes: Vec<Change>,
     },
     /// Cancelled; `reason` when not by its holder (the window removed, the event cancelled).
     Cancelled {
-        reason: Option<String>,
+        reason: Option<CancelReason>,
     },
     /// Before the session.
     Reminder,
@@ -69,7 +75,12 @@ pub struct Facts {
 
 impl Facts {
     pub fn location(&self) -> String {
-        self.venue.clone().unwrap_or_else(|| "Online".into())
+        self.location_in(Language::English)
+    }
+
+    /// [`Facts::location`] as a reader of `lang` sees it.
+    pub fn location_in(&self, lang: Language) -> String {
+        self.venue.clone().unwrap_or_else(|| i18n::text(lang, "ics.online").to_string())
     }
 
     /// The meeting link, for an online booking that stands.
@@ -154,25 +165,33 @@ pub fn facts_of(conn: &mut DbConnection, bookings: Vec<Booking>) -> Result<Vec<F
 }
 
 /// The calendar entry of a booking as it stands (`cancelled` forces a cancellation). `for_expert`
-/// names the business in the summary instead of the expert.
+/// names the business in the summary instead of the expert, and is in English; the business's is
+/// in the booking's language.
 pub fn calendar_entry(ctx: &MailContext, f: &Facts, cancelled: bool, for_expert: bool) -> CalendarEntry {
     let b = &f.booking;
+    let lang = if for_expert { Language::English } else { b.language };
     let cancelled = cancelled || b.status == BookingStatus::Cancelled;
     let url = if cancelled { None } else { f.join_url() };
     let with = if for_expert { f.business_name.clone() } else { f.expert_name.clone() };
     let title = match &f.event_title {
-        Some(t) => format!("Roadshow session with {with} ({t})"),
-        None => format!("Roadshow online session with {with}"),
+        Some(t) => i18n::format(lang, "ics.session_title", &[("expert", &with), ("event", t)]),
+        None => i18n::format(lang, "ics.session_title_online", &[("expert", &with)]),
     };
     let mut description = String::new();
-    if let Some(q) = &b.question {
-        description.push_str(&format!("Question: {q}"));
-    }
-    if let Some(u) = &url {
+    let mut add = |line: String| {
         if !description.is_empty() {
             description.push_str("\n\n");
         }
-        description.push_str(&format!("Join online: {u}"));
+        description.push_str(&line);
+    };
+    if let Some(q) = &b.question {
+        add(i18n::format(lang, "ics.question", &[("question", q)]));
+    }
+    if let Some(u) = &url {
+        add(i18n::format(lang, "ics.join_online", &[("url", u)]));
+    }
+    if !for_expert && !cancelled {
+        add(i18n::text(lang, "ics.manage_session").to_string());
     }
     let mut attendees = Vec::new();
     if let Some(email) = &b.attendee_email {
@@ -190,8 +209,8 @@ pub fn calendar_entry(ctx: &MailContext, f: &Facts, cancelled: bool, for_expert:
         ends_at: from_db_time(b.ends_at),
         location: match (&f.venue, &url) {
             (Some(v), _) => v.clone(),
-            (None, Some(u)) => format!("Online: {u}"),
-            (None, None) => "Online".into(),
+            (None, Some(u)) => i18n::format(lang, "ics.online_at", &[("url", u)]),
+            (None, None) => i18n::text(lang, "ics.online").to_string(),
         },
         url,
         stamp: chrono::Utc::now(),
@@ -200,16 +219,12 @@ pub fn calendar_entry(ctx: &MailContext, f: &Facts, cancelled: bool, for_expert:
     }
 }
 
+/// The business's subject, in the booking's language (message `mail.subject.<template>`).
 fn subject(notice: &BookingNotice, f: &Facts) -> String {
-    let local = from_db_time(f.booking.starts_at).with_timezone(&f.zone);
-    let short = local.format("%a, %b %-d at %-I:%M %p %Z");
-    let who = &f.expert_name;
-    match notice {
-        BookingNotice::Confirmed => format!("Booked: your session with {who}, {short}"),
-        BookingNotice::Changed { .. } => format!("Changed: your session with {who}, now {short}"),
-        BookingNotice::Cancelled { .. } => format!("Cancelled: your session with {who}, {short}"),
-        BookingNotice::Reminder => format!("Reminder: your session with {who}, {short}"),
-    }
+    let lang = f.booking.language;
+    let short = i18n::short_local(lang, from_db_time(f.booking.starts_at), f.zone);
+    let key = format!("mail.subject.{}", notice.template());
+    i18n::format(lang, &key, &[("expert", &f.expert_name), ("when", &short)])
 }
 
 /// Writes the business's email for `notice` (and, unless `expert` is false, the expert's) to the
@@ -231,7 +246,7 @@ pub fn notify(
             BookingNotice::Changed { .. } => ("A session of yours has changed.".to_string(), false),
             BookingNotice::Cancelled { reason } => (
                 match reason {
-                    Some(r) => format!("A session of yours is cancelled: {r}."),
+                    Some(r) => format!("A session of yours is cancelled: {}.", r.describe(Language::English)),
                     None => "A business cancelled its session with you.".to_string(),
                 },
                 true,
@@ -239,7 +254,7 @@ pub fn notify(
             BookingNotice::Reminder => ("A reminder: you have a session coming up.".to_string(), false),
         };
         let changes = match &notice {
-            BookingNotice::Changed { changes } => changes.clone(),
+            BookingNotice::Changed { changes } => describe_all(changes, Language::English),
             _ => Vec::new(),
         };
         let kind = notice.template().trim_start_matches("booking_");
@@ -275,29 +290,31 @@ fn notify_business(
         .as_ref()
         .filter(|_| !cancelled)
         .map(|t| format!("{}/manage/expert-bookings/{}/calendar.ics?token={t}", ctx.public_url, b.id));
+    let lang = b.language;
     let subject = subject(notice, f);
     let view = EmailView {
+        lang,
         subject: subject.clone(),
-        name: b.attendee_name.clone().unwrap_or_else(|| "there".into()),
-        title: f.event_title.clone().unwrap_or_else(|| "Online session".into()),
-        starts: crate::time::human_local(from_db_time(b.starts_at), f.zone),
-        ends: crate::time::human_local(from_db_time(b.ends_at), f.zone),
+        name: b.attendee_name.clone().unwrap_or_default(),
+        title: f.event_title.clone().unwrap_or_else(|| i18n::text(lang, "booking.online_session").to_string()),
+        starts: i18n::human_local(lang, from_db_time(b.starts_at), f.zone),
+        ends: i18n::human_local(lang, from_db_time(b.ends_at), f.zone),
         manage_url,
         calendar_url,
         public_url: ctx.public_url.clone(),
         changes: match notice {
-            BookingNotice::Changed { changes } => changes.clone(),
+            BookingNotice::Changed { changes } => describe_all(changes, lang),
             _ => Vec::new(),
         },
         has_ics: true,
         booking: Some(BookingView {
             expert_name: f.expert_name.clone(),
-            location: f.location(),
+            location: f.location_in(lang),
             meeting_url: if cancelled { None } else { f.join_url() },
             question: b.question.clone(),
             topic: b.topic.clone(),
             reason: match notice {
-                BookingNotice::Cancelled { reason } => reason.clone(),
+                BookingNotice::Cancelled { reason } => reason.as_ref().map(|r| r.describe(lang)),
                 _ => None,
             },
             ..BookingView::default()

@@ -5,6 +5,9 @@
 //!
 //! As with registrations, a token that does not match, an id that names nothing, and a booking
 //! of someone else are the same 404.
+//!
+//! The page speaks the language stored with the booking unless `?lang=` (or the cancel form's
+//! `lang`) names one; the "not valid" page follows `?lang=`, else `Accept-Language`.
 
 use std::future::{ready, Ready};
 
@@ -23,6 +26,7 @@ use crate::db::{Db, DbConnection};
 use crate::domain::BookingStatus;
 use crate::error::AppError;
 use crate::http::{parse_id, JsonBody, QueryParams};
+use crate::i18n::{self, Language};
 use crate::mail::MailContext;
 use crate::openapi::problems::{Manage, PublicRead, PublicWrite};
 use crate::pages;
@@ -106,19 +110,29 @@ pub(super) fn out(conn: &mut DbConnection, f: &Facts) -> Result<BookingOut, AppE
 }
 
 async fn view(db: &Db, id: String) -> Result<BookingOut, AppError> {
+    Ok(view_in(db, id).await?.0)
+}
+
+/// The booking as its holder sees it, and the language stored with it.
+async fn view_in(db: &Db, id: String) -> Result<(BookingOut, Language), AppError> {
     db.read(move |c| {
         let f = facts(c, &id)?.ok_or_else(no_such_booking)?;
-        out(c, &f)
+        Ok((out(c, &f)?, f.booking.language))
     })
     .await
 }
 
 async fn cancel(db: &Db, config: &Config, id: String) -> Result<BookingOut, AppError> {
+    Ok(cancel_in(db, config, id).await?.0)
+}
+
+/// [`cancel`], with the language stored with the booking.
+async fn cancel_in(db: &Db, config: &Config, id: String) -> Result<(BookingOut, Language), AppError> {
     let ctx = MailContext::from_config(config);
     db.write_retrying(move |c| {
         queries::cancel_booking(c, &ctx, &id, None, true)?;
         let f = facts(c, &id)?.ok_or_else(no_such_booking)?;
-        out(c, &f)
+        Ok((out(c, &f)?, f.booking.language))
     })
     .await
 }
@@ -228,6 +242,7 @@ pub(crate) async fn calendar(
 
 #[derive(Serialize)]
 struct PageView<'a> {
+    lang: Language,
     title: &'a str,
     message: Option<&'a str>,
     status: &'a str,
@@ -243,31 +258,39 @@ struct PageView<'a> {
     token: &'a str,
 }
 
-fn page_of(b: &BookingOut, token: &str, message: Option<&str>) -> Result<HttpResponse, AppError> {
-    let status = match b.status {
-        BookingStatus::Booked => "Booked",
-        BookingStatus::Cancelled => "Cancelled",
-        BookingStatus::Attended => "Attended",
-        BookingStatus::NoShow => "Missed",
-    };
+/// The booking's page in `lang`; `message` is a message key.
+fn page_of(b: &BookingOut, lang: Language, token: &str, message: Option<&str>) -> Result<HttpResponse, AppError> {
+    let status = i18n::text(
+        lang,
+        match b.status {
+            BookingStatus::Booked => "page.status.booked",
+            BookingStatus::Cancelled => "page.status.cancelled",
+            BookingStatus::Attended => "page.status.attended",
+            BookingStatus::NoShow => "page.status.no_show",
+        },
+    );
+    let expert = &b.expert.display_name;
     let title = match &b.event_title {
-        Some(t) => format!("Your session with {} ({t})", b.expert.display_name),
-        None => format!("Your online session with {}", b.expert.display_name),
+        Some(t) => i18n::format(lang, "page.session_title", &[("expert", expert), ("event", t)]),
+        None => i18n::format(lang, "page.session_title_online", &[("expert", expert)]),
     };
+    let when = pages::when(lang, &b.times.starts_at, &b.times.time_zone, &b.times.when);
+    let location = if b.event_id.is_none() { i18n::text(lang, "page.online") } else { &b.location };
     pages::render(
         StatusCode::OK,
         "booking.html",
         PageView {
+            lang,
             title: &title,
-            message,
+            message: message.map(|k| i18n::text(lang, k)),
             status,
-            expert: &b.expert.display_name,
+            expert,
             starts_at: &b.times.starts_at,
-            when: &b.times.when,
-            location: &b.location,
+            when: &when,
+            location,
             meeting_url: b.meeting_url.as_deref(),
             question: b.question.as_deref(),
-            attendee: b.attendee_name.as_deref().unwrap_or("(removed)"),
+            attendee: b.attendee_name.as_deref().unwrap_or(i18n::text(lang, "page.removed")),
             can_cancel: b.status == BookingStatus::Booked,
             id: &b.id,
             token,
@@ -275,13 +298,8 @@ fn page_of(b: &BookingOut, token: &str, message: Option<&str>) -> Result<HttpRes
     )
 }
 
-fn not_found_page() -> Result<HttpResponse, AppError> {
-    pages::message(
-        StatusCode::NOT_FOUND,
-        "Session not found",
-        "Session not found",
-        &["This link is not valid. Use the newest email we sent you about this session."],
-    )
+fn not_found_page(lang: Language) -> Result<HttpResponse, AppError> {
+    pages::message_of(StatusCode::NOT_FOUND, lang, "page.session_not_found", &["page.session_not_found_text"])
 }
 
 async fn opened(db: &Db, raw_id: &str, token: Option<String>) -> Result<Option<(String, String)>, AppError> {
@@ -304,14 +322,16 @@ async fn opened(db: &Db, raw_id: &str, token: Option<String>) -> Result<Option<(
     )
 )]
 pub(crate) async fn booking_page(
+    req: HttpRequest,
     db: web::Data<Db>,
     path: web::Path<String>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some((id, token)) = opened(&db, &path, q.token).await? else { return not_found_page() };
-    match view(&db, id).await {
-        Ok(b) => page_of(&b, &token, None),
-        Err(AppError::NotFound(_)) => not_found_page(),
+    let lost = || not_found_page(pages::language(&req, q.lang.as_deref()));
+    let Some((id, token)) = opened(&db, &path, q.token.clone()).await? else { return lost() };
+    match view_in(&db, id).await {
+        Ok((b, stored)) => page_of(&b, i18n::chosen(q.lang.as_deref()).unwrap_or(stored), &token, None),
+        Err(AppError::NotFound(_)) => lost(),
         Err(e) => Err(e),
     }
 }
@@ -341,13 +361,22 @@ pub(crate) async fn page_cancel(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let Some(form) = pages::read_form::<CancelFormIn>(&req, payload).await? else { return not_found_page() };
-    let Some((id, token)) = opened(&db, &path, Some(form.token)).await? else { return not_found_page() };
-    match cancel(&db, &config, id).await {
-        Ok(b) => page_of(&b, &token, Some("Your session is cancelled. We have emailed you a confirmation.")),
-        Err(AppError::NotFound(_)) => not_found_page(),
-        Err(AppError::Conflict { detail, .. }) => {
-            pages::message(StatusCode::CONFLICT, "Cannot cancel", "Cannot cancel", &[&detail])
+    let Some(form) = pages::read_form::<CancelFormIn>(&req, payload).await? else {
+        return not_found_page(pages::language(&req, None));
+    };
+    let chosen = i18n::chosen(form.lang.as_deref());
+    let lost = || not_found_page(pages::language(&req, form.lang.as_deref()));
+    let Some((id, token)) = opened(&db, &path, Some(form.token.clone())).await? else { return lost() };
+    match cancel_in(&db, &config, id.clone()).await {
+        Ok((b, stored)) => page_of(&b, chosen.unwrap_or(stored), &token, Some("page.session_cancelled")),
+        Err(AppError::NotFound(_)) => lost(),
+        Err(AppError::Conflict { .. }) => {
+            // The reason in the booking's language (the API's detail is English).
+            let lang = match chosen {
+                Some(l) => l,
+                None => view_in(&db, id).await.map(|(_, l)| l).unwrap_or_default(),
+            };
+            pages::message_of(StatusCode::CONFLICT, lang, "page.cannot_cancel", &["page.cannot_cancel_session"])
         }
         Err(e) => Err(e),
     }

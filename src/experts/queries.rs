@@ -31,6 +31,7 @@ use crate::db::schema::{
 use crate::db::{from_db_time, new_id, now, to_db_time, DbConnection};
 use crate::domain::{BookingStatus, EventKind, EventStatus, RegistrationStatus, Role, SlotStatus, Topic, WindowStatus};
 use crate::error::{AppError, FieldError};
+use crate::mail::changes::CancelReason;
 use crate::mail::MailContext;
 use crate::registrations::model::RegistrationRequest;
 use crate::registrations::queries::{claim_key, store_answer, Idempotency};
@@ -207,7 +208,7 @@ pub fn put_profile(
             diesel::update(expert_bookings::table.find(&b))
                 .set(expert_bookings::calendar_sequence.eq(expert_bookings::calendar_sequence + 1))
                 .execute(conn)?;
-            let change = vec!["The meeting link changed: use the one in this email.".to_string()];
+            let change = vec![crate::mail::Change::MeetingLink];
             mail::notify(conn, ctx, &b, BookingNotice::Changed { changes: change }, None, false)?;
         }
     }
@@ -851,7 +852,7 @@ pub fn delete_window(
         )));
     }
     for b in booked {
-        cancel_booking(conn, ctx, &b, Some("the expert's availability was withdrawn".into()), false)?;
+        cancel_booking(conn, ctx, &b, Some(CancelReason::WindowWithdrawn), false)?;
     }
     cancel_window_row(conn, &w)?;
     audit::record(
@@ -903,7 +904,7 @@ pub fn event_changed(
     ctx: &MailContext,
     event: &crate::events::model::Event,
     old_starts: NaiveDateTime,
-    place: &[String],
+    place: &[crate::mail::Change],
 ) -> Result<(), AppError> {
     let delta = event.starts_at - old_starts;
     // Experts are locked in id order, so two stops sharing experts never wait on each other in a
@@ -933,7 +934,7 @@ pub fn event_changed(
             let (s_start, s_end) = (s.starts_at + delta, s.ends_at + delta);
             if let Some(b) = &s.booking_id {
                 if s_start < event.starts_at || s_end > event.ends_at {
-                    cancel_booking(conn, ctx, b, Some("the stop's new hours no longer include it".into()), false)?;
+                    cancel_booking(conn, ctx, b, Some(CancelReason::StopHours), false)?;
                 }
             }
             if delta != Duration::zero() {
@@ -978,11 +979,11 @@ pub fn event_changed(
             .execute(conn)?;
         let mut changes = Vec::new();
         if delta != Duration::zero() {
-            changes.push(format!(
-                "Starts: {} → {} (the stop was rescheduled)",
-                human_local(from_db_time(b.starts_at), tz),
-                human_local(from_db_time(s), tz)
-            ));
+            changes.push(crate::mail::Change::StopRescheduled {
+                from: from_db_time(b.starts_at),
+                to: from_db_time(s),
+                zone: tz,
+            });
         }
         changes.extend(place.iter().cloned());
         mail::notify(conn, ctx, &b.id, BookingNotice::Changed { changes }, None, true)?;
@@ -999,7 +1000,7 @@ pub fn event_cancelled(conn: &mut DbConnection, ctx: &MailContext, event_id: &st
         .load(conn)?;
     for w in windows {
         for b in booked_in_window(conn, &w.id)? {
-            cancel_booking(conn, ctx, &b, Some("the roadshow stop was cancelled".into()), false)?;
+            cancel_booking(conn, ctx, &b, Some(CancelReason::StopCancelled), false)?;
         }
         cancel_window_row(conn, &w)?;
     }
@@ -1409,7 +1410,7 @@ pub fn cancel_booking(
     conn: &mut DbConnection,
     ctx: &MailContext,
     id: &str,
-    reason: Option<String>,
+    reason: Option<CancelReason>,
     by_holder: bool,
 ) -> Result<Booking, AppError> {
     let probe = find_booking(conn, id)?.ok_or_else(|| AppError::not_found("no such booking"))?;
@@ -1544,15 +1545,16 @@ pub fn move_booking(
         ))
         .execute(conn)?;
     let tz = window.zone();
-    let mut changes = vec![format!(
-        "Starts: {} → {}",
-        human_local(from_db_time(b.starts_at), tz),
-        human_local(from_db_time(slot.starts_at), tz)
-    )];
+    let mut changes = vec![crate::mail::Change::Starts {
+        from: from_db_time(b.starts_at),
+        from_zone: tz,
+        to: from_db_time(slot.starts_at),
+        to_zone: tz,
+    }];
     if slot.expert_id != b.expert_id {
         let name: String =
             expert_profiles::table.find(&slot.expert_id).select(expert_profiles::display_name).first(conn)?;
-        changes.push(format!("With: {name}"));
+        changes.push(crate::mail::Change::Expert(name));
     }
     let expert_changed = slot.expert_id != b.expert_id;
     mail::notify(conn, ctx, id, BookingNotice::Changed { changes: changes.clone() }, None, !expert_changed)?;

@@ -641,9 +641,11 @@ pub(crate) async fn cancel_booking(
 ) -> Result<HttpResponse, AppError> {
     let id = parse_id("id", &path)?;
     let reason = match q.reason.as_deref().map(str::trim).filter(|r| !r.is_empty()) {
-        Some(r) => crate::validate::text("reason", r, 200)
-            .map_err(|e| AppError::BadRequest { detail: format!("`reason` {}", e.message), errors: vec![e] })?,
-        None => "the organizers cancelled it".to_string(),
+        Some(r) => crate::mail::changes::CancelReason::Given(
+            crate::validate::text("reason", r, 200)
+                .map_err(|e| AppError::BadRequest { detail: format!("`reason` {}", e.message), errors: vec![e] })?,
+        ),
+        None => crate::mail::changes::CancelReason::Organizers,
     };
     let ctx = MailContext::from_config(&config);
     let out = db

@@ -228,6 +228,27 @@ pub fn human_local(lang: Language, t: DateTime<Utc>, tz: Tz) -> String {
     )
 }
 
+/// An instant in `tz`, short, for subjects: `Thu, Mar 12 at 9:00 AM CDT`, `jue 12 de mar, 9:00 CDT`.
+pub fn short_local(lang: Language, t: DateTime<Utc>, tz: Tz) -> String {
+    let local = t.with_timezone(&tz);
+    let weekday = text(lang, &format!("date.weekday_short.{}", local.weekday().num_days_from_monday()));
+    let month = text(lang, &format!("date.month_short.{}", local.month()));
+    let time = local.format(text(lang, "date.time_format")).to_string();
+    let zone = local.format("%Z").to_string();
+    let day = local.day();
+    format(
+        lang,
+        "date.short",
+        &[("weekday", &weekday), ("month", &month), ("day", &day), ("time", &time), ("zone", &zone)],
+    )
+}
+
+/// The language a `?lang=` parameter (or a form's `lang` field) names; anything but `en` or `es`
+/// is no choice at all (`None`), never an error: a page still answers.
+pub fn chosen(value: Option<&str>) -> Option<Language> {
+    value.and_then(|v| v.trim().parse().ok())
+}
+
 /// The keys `t("…")` asks for in a template's source.
 pub fn keys_used(source: &str) -> Vec<&str> {
     let mut keys = Vec::new();
@@ -342,6 +363,22 @@ mod tests {
         assert_eq!(human_local(Language::Spanish, t, tz), "jueves, 12 de marzo de 2026, 9:00 CDT (America/Chicago)");
         // The same as the English form the service has always written.
         assert_eq!(human_local(Language::English, t, tz), crate::time::human_local(t, tz));
+        assert_eq!(short_local(Language::English, t, tz), "Thu, Mar 12 at 9:00 AM CDT");
+        // The same as the English subjects have always said.
+        assert_eq!(
+            short_local(Language::English, t, tz),
+            t.with_timezone(&tz).format("%a, %b %-d at %-I:%M %p %Z").to_string()
+        );
+        assert_eq!(short_local(Language::Spanish, t, tz), "jue 12 de mar, 9:00 CDT");
+    }
+
+    #[test]
+    fn a_chosen_language_is_en_or_es_and_anything_else_no_choice() {
+        assert_eq!(chosen(Some("es")), Some(Language::Spanish));
+        assert_eq!(chosen(Some("en")), Some(Language::English));
+        assert_eq!(chosen(Some("fr")), None);
+        assert_eq!(chosen(Some("")), None);
+        assert_eq!(chosen(None), None);
     }
 
     #[test]

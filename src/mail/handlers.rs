@@ -10,7 +10,7 @@
 //! Outbox endpoints are for national admins only: emails of every event and state are in there.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -220,7 +220,17 @@ pub struct UnsubscribeIn {
 
 #[derive(Serialize)]
 struct UnsubscribeView {
+    lang: crate::i18n::Language,
     title: &'static str,
+}
+
+/// The query of the unsubscribe page: only its language (the link of a Spanish email carries
+/// `lang=es`); anything else in the query is ignored, as mail clients add their own.
+#[derive(Debug, Deserialize, IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct UnsubscribeQuery {
+    /// `en` or `es` (anything else is ignored; default: `Accept-Language`).
+    pub lang: Option<String>,
 }
 
 /// One-click unsubscribe: a confirmation page.
@@ -231,13 +241,19 @@ struct UnsubscribeView {
     get,
     path = "/unsubscribe/{token}",
     tag = "mail",
-    params(("token" = String, Path, description = "The token of the email's unsubscribe link (`rsl_…`)")),
+    params(("token" = String, Path, description = "The token of the email's unsubscribe link (`rsl_…`)"), UnsubscribeQuery),
     responses(
         (status = 200, description = "the confirmation page", content_type = "text/html", body = String),
         PublicRead
     )
 )]
-pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn unsubscribe_page(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    QueryParams(q): QueryParams<UnsubscribeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let lang = crate::pages::language(&req, q.lang.as_deref());
     let token = path.into_inner();
     let hash = hash_token(&token);
     if !db.read(move |c| outbox::unsubscribe_token_exists(c, &hash)).await? {
@@ -246,7 +262,7 @@ pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>)
     crate::pages::render(
         StatusCode::OK,
         "unsubscribe.html",
-        UnsubscribeView { title: "Unsubscribe from Roadshow news" },
+        UnsubscribeView { lang, title: crate::i18n::text(lang, "page.unsubscribe.title") },
     )
 }
 
@@ -259,7 +275,7 @@ pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>)
     post,
     path = "/unsubscribe/{token}",
     tag = "mail",
-    params(("token" = String, Path, description = "The token of the email's unsubscribe link (`rsl_…`)")),
+    params(("token" = String, Path, description = "The token of the email's unsubscribe link (`rsl_…`)"), UnsubscribeQuery),
     request_body(
         content = UnsubscribeIn,
         content_type = "application/x-www-form-urlencoded",
@@ -267,14 +283,15 @@ pub(crate) async fn unsubscribe_page(db: web::Data<Db>, path: web::Path<String>)
     ),
     responses((status = 200, description = "the confirmation", content_type = "text/html", body = String), PublicRead)
 )]
-pub(crate) async fn unsubscribe(db: web::Data<Db>, path: web::Path<String>) -> Result<HttpResponse, AppError> {
+pub(crate) async fn unsubscribe(
+    req: HttpRequest,
+    db: web::Data<Db>,
+    path: web::Path<String>,
+    QueryParams(q): QueryParams<UnsubscribeQuery>,
+) -> Result<HttpResponse, AppError> {
+    let lang = crate::pages::language(&req, q.lang.as_deref());
     let token = path.into_inner();
     let hash = hash_token(&token);
     db.write(move |c| outbox::unsubscribe(c, &hash, now())).await?;
-    crate::pages::message(
-        StatusCode::OK,
-        "You are unsubscribed",
-        "You are unsubscribed",
-        &["You will get no more Roadshow news or follow-ups. Emails about registrations you make still reach you."],
-    )
+    crate::pages::message_of(StatusCode::OK, lang, "page.unsubscribe.done", &["page.unsubscribe.done_text"])
 }

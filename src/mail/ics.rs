@@ -19,6 +19,11 @@
 //! - Times are UTC with `Z` (no VTIMEZONE needed); text is escaped, parameter values (`CN`) quoted
 //!   where needed, and lines folded at 75 octets.
 //!
+//! - Its human text (the join line, "Online", how to manage the registration) is in the
+//!   registration's language ([`crate::i18n`]); the event's own title and description are shown
+//!   as staff wrote them. The line on managing the registration carries no link: a calendar entry
+//!   is often shared with others, and a manage link would let them cancel.
+//!
 //! The email attachment and the calendar download (`/api/v1/registrations/{id}/calendar.ics`,
 //! `/manage/{id}/calendar.ics`) come from the same
 //! [`registration_calendar`], so they never disagree.
@@ -29,6 +34,7 @@ use diesel::prelude::*;
 use crate::db::schema::{events, registrations, venues};
 use crate::db::{from_db_time, DbConnection};
 use crate::error::AppError;
+use crate::i18n::{self, Language};
 
 /// A calendar user named in an entry: its organizer or an attendee.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,12 +91,13 @@ pub fn entry(
     force_cancel: Option<bool>,
 ) -> Result<CalendarEntry, AppError> {
     #[allow(clippy::type_complexity)]
-    let (status, seq, event_id, attendee_name, attendee_email): (
+    let (status, seq, event_id, attendee_name, attendee_email, lang): (
         String,
         i32,
         String,
         Option<String>,
         Option<String>,
+        Language,
     ) = registrations::table
         .find(registration_id)
         .select((
@@ -99,6 +106,7 @@ pub fn entry(
             registrations::event_id,
             registrations::attendee_name,
             registrations::attendee_email,
+            registrations::language,
         ))
         .first(conn)
         .optional()?
@@ -154,6 +162,7 @@ pub fn entry(
             venue,
             organizer: organizer.clone(),
             attendee: attendee_email.map(|email| Party { name: attendee_name.unwrap_or_default(), email }),
+            lang,
         },
         force_cancel,
     ))
@@ -177,6 +186,8 @@ pub struct EntryFacts<'a> {
     pub organizer: Party,
     /// The registrant; `None` once anonymised (no address).
     pub attendee: Option<Party>,
+    /// The registration's language: the entry's own words are in it.
+    pub lang: Language,
 }
 
 /// Builds the entry from rows already read (see module docs for the rules).
@@ -184,16 +195,26 @@ pub fn build_entry(f: EntryFacts<'_>, force_cancel: Option<bool>) -> CalendarEnt
     let cancelled = force_cancel.unwrap_or(false) || f.status == "cancelled" || f.event_status == "cancelled";
     let confirmed = f.status == "confirmed" || f.status == "attended";
     let url = if f.kind == "webinar" && confirmed && !cancelled { f.join_url } else { None };
+    let lang = f.lang;
     let location = match f.venue {
         Some(v) => v,
-        None => url.clone().map(|u| format!("Online: {u}")).unwrap_or_else(|| "Online".into()),
+        None => match &url {
+            Some(u) => i18n::format(lang, "ics.online_at", &[("url", u)]),
+            None => i18n::text(lang, "ics.online").to_string(),
+        },
     };
     let mut desc = f.description;
-    if let Some(u) = &url {
+    let mut add = |line: String| {
         if !desc.is_empty() {
             desc.push_str("\n\n");
         }
-        desc.push_str(&format!("Join online: {u}"));
+        desc.push_str(&line);
+    };
+    if let Some(u) = &url {
+        add(i18n::format(lang, "ics.join_online", &[("url", u)]));
+    }
+    if !cancelled {
+        add(i18n::text(lang, "ics.manage_registration").to_string());
     }
     CalendarEntry {
         uid: registration_uid(f.registration_id),

@@ -12,7 +12,13 @@
 //!   carries a one-click `List-Unsubscribe` (RFC 8058). Both link the event's related learning
 //!   resources ([`crate::resources::related`]).
 //! - Templates live in `src/mail/templates` ([`templates`]); invites in [`ics`].
+//! - Every email a business gets is written in the language stored with the registration or
+//!   booking it is about ([`crate::i18n`]): subject, both parts, dates and the invite's text. A
+//!   change notice carries what changed as facts ([`changes::Change`]), written out per
+//!   recipient. Emails that answer a public request for one address (links, privacy links) use the
+//!   language that request asked for. Expert and staff emails stay English.
 
+pub mod changes;
 pub mod handlers;
 pub mod ics;
 pub mod outbox;
@@ -30,6 +36,8 @@ use crate::config::Config;
 use crate::db::schema::{events, outbox as outbox_t, registration_tokens, registrations, venues};
 use crate::db::{from_db_time, now, DbConnection};
 use crate::error::AppError;
+use crate::i18n::{self, Language};
+pub use changes::Change;
 use templates::{EmailView, VenueView};
 
 /// What emails need to know about the deployment.
@@ -84,8 +92,8 @@ pub enum Notice {
     Promoted,
     /// The attendee cancelled.
     Cancelled,
-    /// Time or place changed; each entry says what changed ("Starts: old → new").
-    EventChanged { changes: Vec<String> },
+    /// Time or place changed; each entry is one change, written out in the recipient's language.
+    EventChanged { changes: Vec<Change> },
     /// The organizers cancelled the event.
     EventCancelled,
     /// Reminder a day before.
@@ -157,6 +165,7 @@ struct Facts {
     join_url: Option<String>,
     revision: i32,
     venue: Option<VenueView>,
+    lang: Language,
 }
 
 /// Writes the email `notice` implies for one registration to the outbox, in the caller's
@@ -197,21 +206,33 @@ pub fn notify(
         waitlist_ticket,
         confirmed_at,
         calendar_sequence,
-    ): (String, String, Option<String>, Option<String>, String, String, Option<i64>, Option<NaiveDateTime>, i32) =
-        registrations::table
-            .find(registration_id)
-            .select((
-                registrations::id,
-                registrations::status,
-                registrations::attendee_name,
-                registrations::attendee_email,
-                registrations::event_id,
-                registrations::business_id,
-                registrations::waitlist_ticket,
-                registrations::confirmed_at,
-                registrations::calendar_sequence,
-            ))
-            .first(conn)?;
+        language,
+    ): (
+        String,
+        String,
+        Option<String>,
+        Option<String>,
+        String,
+        String,
+        Option<i64>,
+        Option<NaiveDateTime>,
+        i32,
+        Language,
+    ) = registrations::table
+        .find(registration_id)
+        .select((
+            registrations::id,
+            registrations::status,
+            registrations::attendee_name,
+            registrations::attendee_email,
+            registrations::event_id,
+            registrations::business_id,
+            registrations::waitlist_ticket,
+            registrations::confirmed_at,
+            registrations::calendar_sequence,
+            registrations::language,
+        ))
+        .first(conn)?;
     let registration = RegistrationFacts {
         id,
         status,
@@ -222,6 +243,7 @@ pub fn notify(
         confirmed_at,
         calendar_sequence,
         waitlist_position: None,
+        language,
     };
     if registration.attendee_email.is_none() {
         return Ok(false);
@@ -265,6 +287,8 @@ pub struct RegistrationFacts {
     pub calendar_sequence: i32,
     /// The place in the waitlist, when the caller has just counted it (else counted here).
     pub waitlist_position: Option<i64>,
+    /// The language the registration was made in: every email about it is written in it.
+    pub language: Language,
 }
 
 /// The event columns an email is made from.
@@ -382,6 +406,7 @@ pub fn prepare_with(
         join_url: event.join_url.clone(),
         revision: event.revision,
         venue,
+        lang: registration.language,
     };
 
     let dedupe_key = dedupe_key(&notice, &facts);
@@ -434,6 +459,7 @@ pub fn prepare_with(
                     name: facts.attendee_name.clone().unwrap_or_default(),
                     email: email.clone(),
                 }),
+                lang: facts.lang,
             },
             force_cancel,
         );
@@ -472,8 +498,10 @@ pub fn prepare_with(
         ),
         _ => None,
     };
+    let lang = facts.lang;
     let subject = subject(&notice, &facts);
-    let unsubscribe_url = unsubscribe.as_ref().map(|t| format!("{}/unsubscribe/{t}", ctx.public_url));
+    let unsubscribe_url =
+        unsubscribe.as_ref().map(|t| format!("{}/unsubscribe/{t}{}", ctx.public_url, lang_query(lang, '?')));
     let recording = match &notice {
         Notice::RecordingAvailable { resource_id, title, duration_minutes } => Some(templates::RecordingView {
             title: title.clone(),
@@ -500,11 +528,12 @@ pub fn prepare_with(
         _ => Vec::new(),
     };
     let view = EmailView {
+        lang,
         subject: subject.clone(),
-        name: facts.attendee_name.clone().unwrap_or_else(|| "there".into()),
+        name: facts.attendee_name.clone().unwrap_or_default(),
         title: facts.title.clone(),
-        starts: crate::time::human_local(from_db_time(facts.starts_at), facts.zone),
-        ends: crate::time::human_local(from_db_time(facts.ends_at), facts.zone),
+        starts: i18n::human_local(lang, from_db_time(facts.starts_at), facts.zone),
+        ends: i18n::human_local(lang, from_db_time(facts.ends_at), facts.zone),
         venue: facts.venue.clone(),
         join_url: if show_join { facts.join_url.clone() } else { None },
         manage_url: link_token.as_ref().map(|t| format!("{}/manage/{}?token={t}", ctx.public_url, facts.reg_id)),
@@ -515,7 +544,7 @@ pub fn prepare_with(
         unsubscribe_url: unsubscribe_url.clone(),
         public_url: ctx.public_url.clone(),
         changes: match &notice {
-            Notice::EventChanged { changes } => changes.clone(),
+            Notice::EventChanged { changes } => changes::describe_all(changes, lang),
             _ => Vec::new(),
         },
         waitlist_position,
@@ -575,8 +604,9 @@ fn dedupe_key(notice: &Notice, f: &Facts) -> String {
     let id = &f.reg_id;
     match notice {
         // A change notice per event revision and change list (two changes never collapse into one).
+        // The list as English words, whatever the recipient reads: the key does not depend on it.
         Notice::EventChanged { changes } => {
-            let digest = crate::auth::tokens::hash_token(&changes.join("\n"));
+            let digest = crate::auth::tokens::hash_token(&changes::describe_all(changes, Language::English).join("\n"));
             format!("{t}:{id}:{}:{}", f.revision, &digest[..16])
         }
         // A reminder per start time: a rescheduled event gets a fresh one.
@@ -588,22 +618,19 @@ fn dedupe_key(notice: &Notice, f: &Facts) -> String {
     }
 }
 
+/// The subject, in the registration's language (message `mail.subject.<template>`).
 fn subject(notice: &Notice, f: &Facts) -> String {
-    let title = &f.title;
-    let local = from_db_time(f.starts_at).with_timezone(&f.zone);
-    let short = local.format("%a, %b %-d at %-I:%M %p %Z");
-    match notice {
-        Notice::Confirmed => format!("You're registered: {title}"),
-        Notice::Waitlisted => format!("You're on the waitlist: {title}"),
-        Notice::Promoted => format!("A seat opened up for you: {title}"),
-        Notice::Cancelled => format!("Registration cancelled: {title}"),
-        Notice::EventChanged { .. } => format!("Changed: {title}, now {short}"),
-        Notice::EventCancelled => format!("Cancelled: {title}"),
-        Notice::Reminder24h => format!("Reminder: {title}, {short}"),
-        Notice::Reminder1h => format!("Starting in an hour: {title}"),
-        Notice::FollowUp => format!("Thank you for joining {title}"),
-        Notice::RecordingAvailable { .. } => format!("The recording is ready: {title}"),
-        Notice::Links => format!("Your registration link: {title}"),
+    let short = i18n::short_local(f.lang, from_db_time(f.starts_at), f.zone);
+    let key = format!("mail.subject.{}", notice.template());
+    i18n::format(f.lang, &key, &[("title", &f.title), ("when", &short)])
+}
+
+/// `?lang=es` (or `&lang=es`) for a link out of an email in `lang`, so the page it opens speaks
+/// the email's language; nothing for English, the pages' default.
+pub fn lang_query(lang: Language, sep: char) -> String {
+    match lang {
+        Language::English => String::new(),
+        other => format!("{sep}lang={other}"),
     }
 }
 
@@ -612,7 +639,10 @@ fn subject(notice: &Notice, f: &Facts) -> String {
 /// `ctx.links_every` per address (whoever asks, from any process: [`outbox::take_throttle`]) and
 /// counted against the hourly cap. Nothing for an address without such registrations. Returns
 /// whether an email was queued.
-pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str) -> Result<bool, AppError> {
+///
+/// Written in `lang`, the language of the request that asked for it (the registrations listed may
+/// each have been made in either).
+pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str, lang: Language) -> Result<bool, AppError> {
     let at = now();
     #[allow(clippy::type_complexity)]
     let rows: Vec<(String, String, Option<String>, String, NaiveDateTime, String)> = registrations::table
@@ -648,14 +678,19 @@ pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str) -> R
         name = name.or(attendee_name);
         items.push(templates::LinkItem {
             title,
-            starts: crate::time::human_local(from_db_time(starts_at), zone),
-            status: if status == "waitlisted" { "on the waitlist" } else { "confirmed" }.to_string(),
+            starts: i18n::human_local(lang, from_db_time(starts_at), zone),
+            status: i18n::text(
+                lang,
+                if status == "waitlisted" { "mail.links.waitlisted" } else { "mail.links.confirmed" },
+            )
+            .to_string(),
             manage_url: format!("{}/manage/{id}?token={token}", ctx.public_url),
         });
     }
     let view = EmailView {
-        subject: "Your Roadshow registration links".into(),
-        name: name.unwrap_or_else(|| "there".into()),
+        lang,
+        subject: i18n::text(lang, "mail.subject.links_list").to_string(),
+        name: name.unwrap_or_default(),
         public_url: ctx.public_url.clone(),
         items,
         ..EmailView::default()
@@ -663,7 +698,8 @@ pub fn links_email(conn: &mut DbConnection, ctx: &MailContext, email: &str) -> R
     enqueue_personal(conn, ctx, email, "links_list", view)
 }
 
-/// A privacy link email: `action` says what confirming does; `url` is the single-use link.
+/// A privacy link email, in `lang`: `action` says what confirming does; `url` is the single-use
+/// link.
 pub fn privacy_link_email(
     conn: &mut DbConnection,
     ctx: &MailContext,
@@ -671,10 +707,12 @@ pub fn privacy_link_email(
     action: &str,
     url: &str,
     expires_minutes: i64,
+    lang: Language,
 ) -> Result<bool, AppError> {
     let view = EmailView {
-        subject: "Confirm your request to the Roadshow".into(),
-        name: "there".into(),
+        lang,
+        subject: i18n::text(lang, "mail.subject.privacy_link").to_string(),
+        name: String::new(),
         public_url: ctx.public_url.clone(),
         action: Some(action.to_string()),
         action_url: Some(url.to_string()),

@@ -1,6 +1,10 @@
 //! Email templates (minijinja): one `.html` and one `.txt` file per notice under
 //! `src/mail/templates/`, compiled into the binary. Auto-escaping follows the file extension, so
 //! every value in an `.html` template is HTML-escaped and `.txt` templates stay plain.
+//!
+//! The words are not in the templates: each asks for a message with `t("key", …)` in the view's
+//! `lang` ([`crate::i18n`]; `src/i18n/en.txt` and `es.txt`). A message is text, escaped in `.html`
+//! like any value. `expert_booking` goes to staff and stays English.
 
 use std::sync::OnceLock;
 
@@ -101,7 +105,10 @@ pub struct LinkItem {
 
 #[derive(Debug, Clone, Default, Serialize)]
 pub struct EmailView {
+    /// The language of the words (`t(…)`), the dates and the `<html lang>`.
+    pub lang: crate::i18n::Language,
     pub subject: String,
+    /// The greeting's name; empty: a greeting without one.
     pub name: String,
     pub title: String,
     /// Start and end in the event's zone, zone named: `Thursday, March 12, 2026 at 9:00 AM CDT (America/Chicago)`.
@@ -221,6 +228,7 @@ mod tests {
 
     fn view() -> EmailView {
         EmailView {
+            lang: crate::i18n::Language::English,
             subject: "You're registered".into(),
             name: "Ana <script>alert(1)</script> & Co".into(),
             title: "Grow \"online\" <fast>".into(),
@@ -274,13 +282,17 @@ mod tests {
         }
     }
 
+    /// Every email but the layouts and partials.
+    fn emails() -> impl Iterator<Item = &'static str> {
+        TEMPLATES
+            .iter()
+            .filter(|(n, _)| n.ends_with(".txt") && !n.starts_with('_') && *n != "layout.txt")
+            .map(|(n, _)| n.trim_end_matches(".txt"))
+    }
+
     #[test]
     fn every_template_renders_both_parts() {
-        for (name, _) in TEMPLATES.iter().filter(|(n, _)| n.ends_with(".txt") && !n.starts_with('_')) {
-            let base = name.trim_end_matches(".txt");
-            if base == "layout" {
-                continue;
-            }
+        for base in emails() {
             let (text, html) = render(base, &view()).unwrap();
             assert!(text.contains("Hello Ana <script>"), "{base}: {text}");
             assert!(html.contains("Hello Ana &lt;script&gt;alert(1)&lt;&#x2f;script&gt; &amp; Co"), "{base}: {html}");
@@ -301,6 +313,37 @@ mod tests {
         assert!(html.contains("Ads &lt;that&gt; work"), "{html}");
         let (text, _) = render("follow_up", &EmailView { name: "Ana".into(), ..EmailView::default() }).unwrap();
         assert!(!text.contains("Keep learning"), "no resources, no heading: {text}");
+    }
+
+    #[test]
+    fn every_template_renders_in_both_languages_with_its_own_words() {
+        use crate::i18n::Language;
+        for base in emails() {
+            let (en_text, en_html) = render(base, &view()).unwrap();
+            let es = EmailView { lang: Language::Spanish, ..view() };
+            let (es_text, es_html) = render(base, &es).unwrap();
+            if base == "expert_booking" {
+                // Staff read it: English whatever the business reads.
+                assert!(es_text.contains("Hello Ana") && es_html.contains("<html lang=\"en\">"), "{base}");
+                continue;
+            }
+            assert!(es_text.contains("Hola, Ana <script>"), "{base}: {es_text}");
+            assert!(es_html.contains("Hola, Ana &lt;script&gt;"), "{base}: {es_html}");
+            assert!(es_html.contains("<html lang=\"es\">") && en_html.contains("<html lang=\"en\">"), "{base}");
+            assert!(!es_html.contains("<script>"), "{base}");
+            // Not one line of the English body (past the values both share) is left in the Spanish.
+            for line in en_text.lines().map(str::trim).filter(|l| l.len() > 24) {
+                if !line.contains("http") && !line.contains("Ana") && !line.contains("Grow") && !line.contains("day,") {
+                    assert!(!es_text.contains(line), "{base}: English left in Spanish: {line}");
+                }
+            }
+        }
+        // Without a name the greeting has none.
+        let anonymous = EmailView { name: String::new(), lang: Language::Spanish, ..view() };
+        let (text, _) = render("privacy_link", &anonymous).unwrap();
+        assert!(text.starts_with("Hola:"), "{text}");
+        let (text, _) = render("privacy_link", &EmailView { lang: Language::English, ..anonymous }).unwrap();
+        assert!(text.starts_with("Hello there,"), "{text}");
     }
 
     #[test]

@@ -9,6 +9,11 @@
 //! need no JavaScript; they are answered with a strict Content-Security-Policy (no scripts, forms
 //! post to this origin only, not framable), `no-store` and `no-referrer`, since their URL carries
 //! a token.
+//!
+//! Every page is in English or Spanish ([`crate::i18n`]): the words come from the message files
+//! through `t(…)`, and each view carries `lang`. A page about a registration or a booking speaks
+//! the language stored with it unless `?lang=en|es` says otherwise (its forms carry the choice
+//! on); the other pages follow `?lang=`, else `Accept-Language` ([`language`]).
 
 use std::sync::OnceLock;
 
@@ -20,6 +25,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 
 use crate::error::AppError;
+use crate::i18n::{self, Language};
 
 macro_rules! embedded {
     ($($name:literal),* $(,)?) => {
@@ -49,8 +55,24 @@ fn environment() -> &'static Environment<'static> {
 /// The content security policy of every page.
 const CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'";
 
+/// The language of a page that belongs to no registration or booking: `chosen` (`?lang=` or a
+/// form's `lang`) when it names one, else the request's `Accept-Language`.
+pub fn language(req: &HttpRequest, chosen: Option<&str>) -> Language {
+    i18n::chosen(chosen)
+        .unwrap_or_else(|| i18n::negotiate(req.headers().get(header::ACCEPT_LANGUAGE).and_then(|v| v.to_str().ok())))
+}
+
+/// `starts_at` (RFC 3339, UTC, as the API answers it) in `zone`, for a reader of `lang`; `fallback`
+/// (the API's English `when`) should it not parse.
+pub fn when(lang: Language, starts_at: &str, zone: &str, fallback: &str) -> String {
+    match (chrono::DateTime::parse_from_rfc3339(starts_at), zone.parse::<chrono_tz::Tz>()) {
+        (Ok(t), Ok(tz)) => i18n::human_local(lang, t.with_timezone(&chrono::Utc), tz),
+        _ => fallback.to_string(),
+    }
+}
+
 /// Renders `template` (a file under `src/pages/templates/`) with `view`, which must hold the
-/// page's `title`, into an answer with `status`.
+/// page's `title` and `lang`, into an answer with `status`.
 pub fn render(status: StatusCode, template: &str, view: impl Serialize) -> Result<HttpResponse, AppError> {
     let page = environment()
         .get_template(template)
@@ -68,14 +90,28 @@ pub fn render(status: StatusCode, template: &str, view: impl Serialize) -> Resul
 
 #[derive(Serialize)]
 struct MessageView<'a> {
+    lang: Language,
     title: &'a str,
     heading: &'a str,
     lines: &'a [&'a str],
 }
 
-/// A page that says something: a heading and paragraphs.
-pub fn message(status: StatusCode, title: &str, heading: &str, lines: &[&str]) -> Result<HttpResponse, AppError> {
-    render(status, "message.html", MessageView { title, heading, lines })
+/// A page that says something in `lang`: a heading and paragraphs (already in that language).
+pub fn message(
+    status: StatusCode,
+    lang: Language,
+    title: &str,
+    heading: &str,
+    lines: &[&str],
+) -> Result<HttpResponse, AppError> {
+    render(status, "message.html", MessageView { lang, title, heading, lines })
+}
+
+/// [`message`] from message keys: the title is the heading, and each line a message.
+pub fn message_of(status: StatusCode, lang: Language, heading: &str, lines: &[&str]) -> Result<HttpResponse, AppError> {
+    let heading = i18n::text(lang, heading);
+    let lines: Vec<&str> = lines.iter().map(|k| i18n::text(lang, k)).collect();
+    message(status, lang, heading, heading, &lines)
 }
 
 /// Reads an `application/x-www-form-urlencoded` body, capped like JSON bodies (a larger one is a
@@ -108,6 +144,7 @@ mod tests {
 
     #[derive(Serialize)]
     struct Everything<'a> {
+        lang: Language,
         title: &'a str,
         heading: &'a str,
         lines: &'a [&'a str],
@@ -136,6 +173,7 @@ mod tests {
     fn everything() -> Everything<'static> {
         const EVIL: &str = "Ana <script>alert(1)</script> & \"Co\"";
         Everything {
+            lang: Language::English,
             title: EVIL,
             heading: EVIL,
             lines: &[EVIL],
@@ -173,8 +211,53 @@ mod tests {
     }
 
     #[test]
+    fn every_page_renders_in_both_languages_with_its_own_words() {
+        for (name, _) in TEMPLATES.iter().filter(|(n, _)| *n != "layout.html") {
+            let render = |lang| environment().get_template(name).unwrap().render(Everything { lang, ..everything() });
+            let (en, es) = (render(Language::English).unwrap(), render(Language::Spanish).unwrap());
+            assert!(es.starts_with("<!doctype html>\n<html lang=\"es\">"), "{name}: {es}");
+            assert!(!es.contains("<script>") && es.contains("Ana &lt;script&gt;"), "{name}: {es}");
+            if *name == "message.html" {
+                continue; // Its words are all the caller's.
+            }
+            assert_ne!(en, es, "{name}");
+            // No English word of the page (the values aside) is left in the Spanish.
+            for english in [
+                "Status",
+                "When",
+                "Attendee",
+                "Cancel my",
+                "Cancel this",
+                "Confirm your",
+                ">Confirm<",
+                ">Unsubscribe<",
+                "Add to calendar",
+                "you did not ask",
+            ] {
+                assert!(!es.contains(english), "{name}: {english} in {es}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_page_speaks_the_chosen_language_else_the_browser_s() {
+        let req = |accept: Option<&str>| {
+            let mut r = actix_web::test::TestRequest::default();
+            if let Some(a) = accept {
+                r = r.insert_header((header::ACCEPT_LANGUAGE, a));
+            }
+            r.to_http_request()
+        };
+        assert_eq!(language(&req(Some("es-MX,es;q=0.9")), None), Language::Spanish);
+        assert_eq!(language(&req(Some("es-MX,es;q=0.9")), Some("en")), Language::English);
+        assert_eq!(language(&req(None), Some("es")), Language::Spanish);
+        assert_eq!(language(&req(Some("es")), Some("fr")), Language::Spanish, "an unknown choice is none");
+        assert_eq!(language(&req(None), None), Language::English);
+    }
+
+    #[test]
     fn a_missing_value_is_an_error_not_an_empty_string() {
-        let err = render(StatusCode::OK, "message.html", serde_json::json!({"title": "t"})).unwrap_err();
+        let err = render(StatusCode::OK, "message.html", serde_json::json!({"title": "t", "lang": "en"})).unwrap_err();
         assert!(matches!(err, AppError::Internal(_)), "{err:?}");
     }
 }

@@ -231,13 +231,13 @@ pub(crate) async fn update_venue(
             if moved || new_zone.is_some() {
                 let mut notices = Vec::new();
                 if moved {
-                    notices.push(format!(
-                        "Where: {}, {}, {}, {}",
+                    notices.push(crate::mail::Change::Place(format!(
+                        "{}, {}, {}, {}",
                         venue.name, venue.address, venue.city, venue.state_code
-                    ));
+                    )));
                 }
                 if let Some(z) = &new_zone {
-                    notices.push(format!("Times are now shown in {z}"));
+                    notices.push(crate::mail::Change::Zone(z.clone()));
                 }
                 crate::events::queries::venue_changed(c, &ctx, &id, &notices, new_zone.as_deref())?;
             }

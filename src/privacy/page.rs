@@ -1,7 +1,8 @@
 //! The page a privacy link opens (`GET /privacy/confirm?token=…`) and its form
 //! (`POST /privacy/confirm`). The page says what confirming does and changes nothing by itself
 //! (mail scanners open links); the form carries the request out. Rendered from
-//! `src/pages/templates/` ([`crate::pages`]).
+//! `src/pages/templates/` ([`crate::pages`]), in the language `?lang=` names (the emailed link
+//! carries the email's), else `Accept-Language`; the form carries the page's on.
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -15,6 +16,7 @@ use crate::config::Config;
 use crate::db::Db;
 use crate::error::AppError;
 use crate::http::QueryParams;
+use crate::i18n::{self, Language};
 use crate::openapi::problems::{PublicRead, PublicWrite};
 use crate::pages;
 
@@ -24,15 +26,14 @@ use crate::pages;
 pub struct ConfirmQuery {
     /// The link's token (`rsp_…`).
     pub token: Option<String>,
+    /// The page's language, `en` or `es` (anything else is ignored; default: `Accept-Language`).
+    pub lang: Option<String>,
 }
 
-fn invalid_page() -> Result<HttpResponse, AppError> {
-    pages::message(
-        StatusCode::NOT_FOUND,
-        "Link not valid",
-        "This link is not valid",
-        &["It was already used, has expired, or is unknown. You can ask for a new one."],
-    )
+fn invalid_page(lang: Language) -> Result<HttpResponse, AppError> {
+    let title = i18n::text(lang, "page.privacy.invalid_title");
+    let heading = i18n::text(lang, "page.privacy.invalid");
+    pages::message(StatusCode::NOT_FOUND, lang, title, heading, &[i18n::text(lang, "page.privacy.invalid_text")])
 }
 
 #[derive(Serialize)]
@@ -44,6 +45,7 @@ struct Detail<'a> {
 /// What `privacy_confirm.html` shows.
 #[derive(Serialize)]
 struct ConfirmView<'a> {
+    lang: Language,
     title: &'a str,
     email: &'a str,
     action: &'a str,
@@ -65,31 +67,34 @@ struct ConfirmView<'a> {
     )
 )]
 pub(crate) async fn confirm_page(
+    req: HttpRequest,
     db: web::Data<Db>,
     QueryParams(q): QueryParams<ConfirmQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some(token) = q.token else { return invalid_page() };
+    let lang = pages::language(&req, q.lang.as_deref());
+    let Some(token) = q.token else { return invalid_page(lang) };
     let t = token.clone();
     let Some((kind, email, payload)) = db.read(move |c| requests::peek(c, &t)).await? else {
-        return invalid_page();
+        return invalid_page(lang);
     };
     let details = match &payload.business {
         Some(b) => [
-            ("Name", &b.name),
-            ("State", &b.state),
-            ("Industry", &b.industry),
-            ("Employees", &b.employees),
-            ("Website", &b.website),
+            ("page.privacy.name", &b.name),
+            ("page.privacy.state", &b.state),
+            ("page.privacy.industry", &b.industry),
+            ("page.privacy.employees", &b.employees),
+            ("page.privacy.website", &b.website),
         ]
         .into_iter()
-        .filter_map(|(label, v)| v.as_deref().map(|value| Detail { label, value }))
+        .filter_map(|(label, v)| v.as_deref().map(|value| Detail { label: i18n::text(lang, label), value }))
         .collect(),
         None => Vec::new(),
     };
     let view = ConfirmView {
-        title: "Confirm your request",
+        lang,
+        title: i18n::text(lang, "page.privacy.title"),
         email: &email,
-        action: requests::action(kind),
+        action: requests::action(kind, lang),
         details,
         marketing_consent: payload.marketing_consent,
         token: &token,
@@ -126,13 +131,18 @@ pub(crate) async fn confirm_form(
     config: web::Data<Config>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let Some(form) = pages::read_form::<ConfirmFormIn>(&req, payload).await? else { return invalid_page() };
+    let Some(form) = pages::read_form::<ConfirmFormIn>(&req, payload).await? else {
+        return invalid_page(pages::language(&req, None));
+    };
+    let lang = pages::language(&req, form.lang.as_deref());
     let outcome = match run_confirm(&db, &config, form.token).await {
         Ok(o) => o,
-        Err(AppError::NotFound(_)) => return invalid_page(),
+        Err(AppError::NotFound(_)) => return invalid_page(lang),
         Err(e) => return Err(e),
     };
-    let done = |title: &str, heading: &str, line: &str| pages::message(StatusCode::OK, title, heading, &[line]);
+    let t = |key: &str| i18n::text(lang, key);
+    let done =
+        |title: &str, heading: &str, line: &str| pages::message(StatusCode::OK, lang, t(title), t(heading), &[line]);
     match outcome {
         Outcome::Export { data } => Ok(HttpResponse::Ok()
             .content_type("application/json")
@@ -140,33 +150,40 @@ pub(crate) async fn confirm_form(
             .insert_header((header::CONTENT_DISPOSITION, "attachment; filename=\"roadshow-data.json\""))
             .body(serde_json::to_string_pretty(&data).map_err(|e| AppError::internal(e.to_string()))?)),
         Outcome::Erase { summary } => done(
-            "Data erased",
-            "Your data is erased",
-            &format!(
-                "{} registration(s) anonymised, {} cancelled, {} queued email(s) dropped.",
-                summary.registrations_anonymised, summary.registrations_cancelled, summary.emails_dropped
+            "page.privacy.erased_title",
+            "page.privacy.erased",
+            &i18n::format(
+                lang,
+                "page.privacy.erased_text",
+                &[
+                    ("anonymised", &summary.registrations_anonymised),
+                    ("cancelled", &summary.registrations_cancelled),
+                    ("dropped", &summary.emails_dropped),
+                ],
             ),
         ),
-        Outcome::UpdateBusiness { business } => {
-            done("Business updated", "Saved", &format!("The details of {} are updated.", business.name))
-        }
+        Outcome::UpdateBusiness { business } => done(
+            "page.privacy.business_title",
+            "page.privacy.saved",
+            &i18n::format(lang, "page.privacy.business_text", &[("business", &business.name)]),
+        ),
         Outcome::Marketing { marketing_consent: true } => {
-            done("Preferences saved", "Saved", "You will receive news about the Roadshow.")
+            done("page.privacy.preferences_title", "page.privacy.saved", t("page.privacy.news_yes"))
         }
         Outcome::Marketing { marketing_consent: false } => {
-            done("Preferences saved", "Saved", "You will no longer receive news about the Roadshow.")
+            done("page.privacy.preferences_title", "page.privacy.saved", t("page.privacy.news_no"))
         }
         Outcome::Voucher { voucher: Some((grant, voucher)) } => done(
-            "Your voucher code",
-            "Your new voucher code",
-            &format!(
-                "{} — worth {}. Keep it: it is shown only here. Your old code no longer works.",
-                voucher.code,
-                crate::credits::mail::money(grant.amount_cents, "USD")
+            "page.privacy.voucher_title",
+            "page.privacy.voucher",
+            &i18n::format(
+                lang,
+                "page.privacy.voucher_text",
+                &[("code", &voucher.code), ("amount", &crate::credits::mail::money(grant.amount_cents, "USD"))],
             ),
         ),
         Outcome::Voucher { voucher: None } => {
-            done("No voucher", "No voucher to show", "The business holds no ad credit that has not been used.")
+            done("page.privacy.no_voucher_title", "page.privacy.no_voucher", t("page.privacy.no_voucher_text"))
         }
     }
 }

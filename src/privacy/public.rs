@@ -29,7 +29,7 @@ pub(crate) fn accepted(detail: &str) -> HttpResponse {
 fn parse_request(input: &PrivacyRequestIn) -> Result<(crate::domain::EmailAddress, PrivacyKind, Payload), AppError> {
     let mut errs = Errors::new();
     let email = errs.take(validate::email("email", &input.email));
-    let mut payload = Payload::default();
+    let mut payload = Payload { language: input.language, ..Payload::default() };
     match input.kind {
         PrivacyRequestKind::UpdateBusiness => match &input.business {
             None => errs.push("business", "is required for update_business"),

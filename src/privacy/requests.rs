@@ -25,23 +25,16 @@ use crate::db::schema::{businesses, email_consents, privacy_requests, registrati
 use crate::db::{new_id, now, write_tx, Db, DbConnection};
 use crate::domain::{PrivacyKind, PrivacyStatus};
 use crate::error::AppError;
+use crate::i18n::Language;
 use crate::mail::{outbox, MailContext};
 
 /// How long a privacy link works.
 pub const LINK_MINUTES: i64 = 30;
 
-/// What confirming a request of `kind` does, as the email and the page say it ("…to {action}").
-pub fn action(kind: PrivacyKind) -> &'static str {
-    match kind {
-        PrivacyKind::Export => "send a copy of all the data we hold for it",
-        PrivacyKind::Erase => "erase all the data we hold for it (registrations still ahead are cancelled)",
-        PrivacyKind::UpdateBusiness => "change the details of the business it is the contact of",
-        PrivacyKind::Marketing => "change whether it receives news about the Roadshow",
-        PrivacyKind::Links => "send the links to its registrations",
-        PrivacyKind::Voucher => {
-            "show a new code for the ad-credit voucher of the business it is the contact of (the old code stops working)"
-        }
-    }
+/// What confirming a request of `kind` does, as the email and the page say it ("…to {action}"),
+/// in `lang` (messages `privacy.action.<kind>`).
+pub fn action(kind: PrivacyKind, lang: Language) -> &'static str {
+    crate::i18n::text(lang, &format!("privacy.action.{kind}"))
 }
 
 /// The new business details of an `update_business` request (validated when queued).
@@ -68,6 +61,9 @@ pub struct Payload {
     pub business: Option<BusinessChanges>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub marketing_consent: Option<bool>,
+    /// The language the link email is written in (the request's `language`; English if absent).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub language: Option<Language>,
 }
 
 /// Queues a request (one insert, whatever the address). Call in a write transaction.
@@ -132,8 +128,11 @@ pub fn process_all(db: &Db, ctx: &MailContext) -> Result<usize, AppError> {
 }
 
 fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(), AppError> {
-    let (email, kind): (String, PrivacyKind) =
-        privacy_requests::table.find(id).select((privacy_requests::email, privacy_requests::kind)).first(conn)?;
+    let (email, kind, payload): (String, PrivacyKind, String) = privacy_requests::table
+        .find(id)
+        .select((privacy_requests::email, privacy_requests::kind, privacy_requests::payload))
+        .first(conn)?;
+    let lang = serde_json::from_str::<Payload>(&payload).ok().and_then(|p| p.language).unwrap_or_default();
     let at = now();
     // Serialised with an erasure of the same address (see `queries::erase_address`). Only tried:
     // this batch holds its request rows, which an erasure may be waiting for, so waiting here could
@@ -142,7 +141,7 @@ fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(
         return Ok(());
     }
     let status = if kind == PrivacyKind::Links {
-        if crate::mail::links_email(conn, ctx, &email)? {
+        if crate::mail::links_email(conn, ctx, &email, lang)? {
             PrivacyStatus::Sent
         } else {
             PrivacyStatus::Ignored
@@ -159,8 +158,8 @@ fn process_one(conn: &mut DbConnection, ctx: &MailContext, id: &str) -> Result<(
                 privacy_requests::expires_at.eq(Some(at + chrono::Duration::minutes(LINK_MINUTES))),
             ))
             .execute(conn)?;
-        let url = format!("{}/privacy/confirm?token={token}", ctx.public_url);
-        crate::mail::privacy_link_email(conn, ctx, &email, action(kind), &url, LINK_MINUTES)?;
+        let url = format!("{}/privacy/confirm?token={token}{}", ctx.public_url, crate::mail::lang_query(lang, '&'));
+        crate::mail::privacy_link_email(conn, ctx, &email, action(kind, lang), &url, LINK_MINUTES, lang)?;
         PrivacyStatus::Sent
     };
     diesel::update(privacy_requests::table.find(id))

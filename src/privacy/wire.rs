@@ -53,6 +53,8 @@ pub struct PrivacyRequestIn {
     pub business: Option<BusinessPatch>,
     /// `marketing` only, and required there: give (true) or withdraw (false) consent.
     pub marketing_consent: Option<bool>,
+    /// The language of the emailed link and its page: `en` (the default) or `es`.
+    pub language: Option<crate::domain::Language>,
 }
 
 /// New details of a business record; each field absent (or `null`) is left as it is, and at least
@@ -92,6 +94,8 @@ pub struct ConfirmFormIn {
     /// The link's token, carried by the page in a hidden field.
     #[schema(example = "rsp_Yk3…")]
     pub token: String,
+    /// The language of the page shown next, `en` or `es` (the page's own, in a hidden field).
+    pub lang: Option<String>,
 }
 
 /// The answer to a request that is queued (202): the same whether or not the address is known.

@@ -4,7 +4,9 @@
 //! The token is in the link, so this scope has no gate: each handler checks the token against
 //! `{id}` itself ([`crate::auth::manage::business_for_manage_token`], the gate's own check). A
 //! wrong token, a malformed id or no token at all is the same "not found" page, so nothing can be
-//! probed. Pages are rendered from `src/pages/templates/manage.html` ([`crate::pages`]).
+//! probed. Pages are rendered from `src/pages/templates/manage.html` ([`crate::pages`]), in the
+//! language stored with the registration unless `?lang=` (or the cancel form's `lang`) names one;
+//! a page about no registration (the link is not valid) follows `?lang=`, else `Accept-Language`.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -17,12 +19,14 @@ use crate::db::Db;
 use crate::domain::{EventStatus, RegistrationStatus};
 use crate::error::AppError;
 use crate::http::{parse_id, QueryParams};
+use crate::i18n::{self, Language};
 use crate::openapi::problems::{PublicRead, PublicWrite};
 use crate::pages;
 
 /// What `manage.html` shows.
 #[derive(Serialize)]
 struct ManageView<'a> {
+    lang: Language,
     title: &'a str,
     message: Option<&'a str>,
     status: String,
@@ -48,8 +52,9 @@ pub(super) struct Session {
     when: String,
 }
 
-/// The attendee's booked expert sessions at the registration's event.
-async fn sessions_of(db: &crate::db::Db, r: &RegistrationOut) -> Result<Vec<Session>, AppError> {
+/// The attendee's booked expert sessions at the registration's event, their times for a reader
+/// of `lang`.
+async fn sessions_of(db: &crate::db::Db, r: &RegistrationOut, lang: Language) -> Result<Vec<Session>, AppError> {
     let Some(email) = r.attendee.email.clone() else { return Ok(Vec::new()) };
     let event = r.event.id.clone();
     let rows = db.read(move |c| crate::experts::queries::sessions_at(c, &event, &email)).await?;
@@ -57,35 +62,45 @@ async fn sessions_of(db: &crate::db::Db, r: &RegistrationOut) -> Result<Vec<Sess
         .into_iter()
         .map(|(expert, starts_at, zone)| Session {
             expert,
-            when: crate::time::human_local(crate::db::from_db_time(starts_at), zone.parse().unwrap_or(chrono_tz::UTC)),
+            when: i18n::human_local(lang, crate::db::from_db_time(starts_at), zone.parse().unwrap_or(chrono_tz::UTC)),
         })
         .collect())
 }
 
+/// The manage page in `lang`; `message` is a message key.
 fn manage_page_of(
     r: &RegistrationOut,
+    lang: Language,
     token: &str,
     message: Option<&str>,
     sessions: &[Session],
 ) -> Result<HttpResponse, AppError> {
     let status = match (r.status, r.waitlist_position) {
-        (RegistrationStatus::Waitlisted, Some(p)) => format!("On the waitlist (position {p})"),
-        (RegistrationStatus::Waitlisted, None) => "On the waitlist".to_string(),
-        (RegistrationStatus::Confirmed, _) => "Confirmed".to_string(),
-        (RegistrationStatus::Attended, _) => "Attended".to_string(),
-        (RegistrationStatus::Cancelled, _) => "Cancelled".to_string(),
+        (RegistrationStatus::Waitlisted, Some(p)) => {
+            i18n::format(lang, "page.status.waitlisted_at", &[("position", &p)])
+        }
+        (RegistrationStatus::Waitlisted, None) => i18n::text(lang, "page.status.waitlisted").to_string(),
+        (RegistrationStatus::Confirmed, _) => i18n::text(lang, "page.status.confirmed").to_string(),
+        (RegistrationStatus::Attended, _) => i18n::text(lang, "page.status.attended").to_string(),
+        (RegistrationStatus::Cancelled, _) => i18n::text(lang, "page.status.cancelled").to_string(),
     };
     let event_cancelled = r.event.status == EventStatus::Cancelled;
+    let when = crate::pages::when(lang, &r.event.starts_at, &r.event.time_zone, &r.event.when);
+    let location = match r.event.kind {
+        crate::domain::EventKind::Webinar => r.event.location.as_ref().map(|_| i18n::text(lang, "page.online")),
+        crate::domain::EventKind::RoadshowStop => r.event.location.as_deref(),
+    };
     let view = ManageView {
+        lang,
         title: &r.event.title,
-        message,
+        message: message.map(|k| i18n::text(lang, k)),
         status,
         event_cancelled,
         starts_at: &r.event.starts_at,
-        when: &r.event.when,
-        location: r.event.location.as_deref(),
+        when: &when,
+        location,
         join_url: r.event.join_url.as_deref(),
-        attendee: r.attendee.name.as_deref().unwrap_or("(removed)"),
+        attendee: r.attendee.name.as_deref().unwrap_or(i18n::text(lang, "page.removed")),
         business: &r.business_name,
         can_cancel: matches!(r.status, RegistrationStatus::Confirmed | RegistrationStatus::Waitlisted)
             && !event_cancelled,
@@ -96,13 +111,8 @@ fn manage_page_of(
     pages::render(StatusCode::OK, "manage.html", view)
 }
 
-fn not_found_page() -> Result<HttpResponse, AppError> {
-    pages::message(
-        StatusCode::NOT_FOUND,
-        "Registration not found",
-        "Registration not found",
-        &["This link is not valid. Use the newest email we sent you, or ask for new links."],
-    )
+fn not_found_page(lang: Language) -> Result<HttpResponse, AppError> {
+    pages::message_of(StatusCode::NOT_FOUND, lang, "page.registration_not_found", &["page.registration_not_found_text"])
 }
 
 /// The registration id and the token when `token` opens registration `raw_id`; `None` for
@@ -127,17 +137,21 @@ async fn opened(db: &Db, raw_id: &str, token: Option<String>) -> Result<Option<(
     )
 )]
 pub(crate) async fn manage_page(
+    req: HttpRequest,
     db: web::Data<Db>,
     path: web::Path<String>,
     QueryParams(q): QueryParams<TokenQuery>,
 ) -> Result<HttpResponse, AppError> {
-    let Some((id, token)) = opened(&db, &path, q.token).await? else { return not_found_page() };
+    let chosen = i18n::chosen(q.lang.as_deref());
+    let lost = || not_found_page(pages::language(&req, q.lang.as_deref()));
+    let Some((id, token)) = opened(&db, &path, q.token.clone()).await? else { return lost() };
     match view(&db, id).await {
         Ok(r) => {
-            let sessions = sessions_of(&db, &r).await?;
-            manage_page_of(&r, &token, None, &sessions)
+            let lang = chosen.unwrap_or(r.language);
+            let sessions = sessions_of(&db, &r, lang).await?;
+            manage_page_of(&r, lang, &token, None, &sessions)
         }
-        Err(AppError::NotFound(_)) => not_found_page(),
+        Err(AppError::NotFound(_)) => lost(),
         Err(e) => Err(e),
     }
 }
@@ -170,21 +184,26 @@ pub(crate) async fn manage_cancel(
     path: web::Path<String>,
     payload: web::Payload,
 ) -> Result<HttpResponse, AppError> {
-    let Some(form) = pages::read_form::<CancelFormIn>(&req, payload).await? else { return not_found_page() };
-    let Some((id, token)) = opened(&db, &path, Some(form.token)).await? else { return not_found_page() };
-    match cancel(&db, &config, id).await {
+    let Some(form) = pages::read_form::<CancelFormIn>(&req, payload).await? else {
+        return not_found_page(pages::language(&req, None));
+    };
+    let chosen = i18n::chosen(form.lang.as_deref());
+    let lost = || not_found_page(pages::language(&req, form.lang.as_deref()));
+    let Some((id, token)) = opened(&db, &path, Some(form.token.clone())).await? else { return lost() };
+    match cancel(&db, &config, id.clone()).await {
         Ok(r) => {
-            let sessions = sessions_of(&db, &r).await?;
-            manage_page_of(
-                &r,
-                &token,
-                Some("Your registration is cancelled. We have emailed you a confirmation."),
-                &sessions,
-            )
+            let lang = chosen.unwrap_or(r.language);
+            let sessions = sessions_of(&db, &r, lang).await?;
+            manage_page_of(&r, lang, &token, Some("page.registration_cancelled"), &sessions)
         }
-        Err(AppError::NotFound(_)) => not_found_page(),
-        Err(AppError::Conflict { detail, .. }) => {
-            pages::message(StatusCode::CONFLICT, "Cannot cancel", "Cannot cancel", &[&detail])
+        Err(AppError::NotFound(_)) => lost(),
+        Err(AppError::Conflict { .. }) => {
+            // The reason in the registration's language (the API's detail is English).
+            let lang = match chosen {
+                Some(l) => l,
+                None => view(&db, id).await.map(|r| r.language).unwrap_or_default(),
+            };
+            pages::message_of(StatusCode::CONFLICT, lang, "page.cannot_cancel", &["page.cannot_cancel_registration"])
         }
         Err(e) => Err(e),
     }

@@ -163,7 +163,7 @@ pub(crate) async fn submit(
     idem: Option<Idempotency>,
 ) -> Result<RegistrationCreatedOut, AppError> {
     let ctx = MailContext::from_config(config);
-    let (links_ctx, email) = (ctx.clone(), parsed.attendee_email.clone());
+    let (links_ctx, email, lang) = (ctx.clone(), parsed.attendee_email.clone(), parsed.language);
     let (parsed, idem) = (std::sync::Arc::new(parsed), std::sync::Arc::new(idem));
     let attempt = |seating| {
         let (ctx, event_id, parsed, idem) = (ctx.clone(), event_id.clone(), parsed.clone(), idem.clone());
@@ -192,7 +192,8 @@ pub(crate) async fn submit(
             // The unique index refused the insert (everything before it was rolled back). Name
             // nothing: the attendee is emailed their links instead (at most one such email per
             // address per ROADSHOW_LINKS_EMAIL_MINUTES, whoever asks).
-            db.write(move |c| crate::mail::links_email(c, &links_ctx, &email)).await?;
+            // In the language this registration asked for.
+            db.write(move |c| crate::mail::links_email(c, &links_ctx, &email, lang)).await?;
             return Err(AppError::conflict(
                 "this attendee is already registered for this event; we have emailed them the link to manage it",
             ));
@@ -232,10 +233,8 @@ pub(crate) async fn recover_links(
     JsonBody(input): JsonBody<RecoverIn>,
 ) -> Result<HttpResponse, AppError> {
     let email = validate::email("email", &input.email).map_err(|e| AppError::Validation(vec![e]))?;
-    db.write(move |c| {
-        crate::privacy::requests::queue(c, &email, PrivacyKind::Links, &crate::privacy::requests::Payload::default())
-    })
-    .await?;
+    let payload = crate::privacy::requests::Payload { language: input.language, ..Default::default() };
+    db.write(move |c| crate::privacy::requests::queue(c, &email, PrivacyKind::Links, &payload)).await?;
     Ok(crate::privacy::public::accepted(
         "If this address has upcoming registrations, we are emailing it the links to manage them.",
     ))

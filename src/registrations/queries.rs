@@ -194,6 +194,7 @@ pub fn register(
         confirmed_at: row.confirmed_at,
         calendar_sequence: 0,
         waitlist_position: position,
+        language: row.language,
     };
     let email = prepare_with(conn, ctx, facts, &EventFacts::from(&event), notice, Some(&token))?;
     let inserted = insert_with_email(conn, &row, email.as_ref().map(|e| &e.email))?;

@@ -108,6 +108,8 @@ pub struct RegistrationCreatedOut {
 pub struct RecoverIn {
     #[schema(example = "rosa@tacogarage.example")]
     pub email: String,
+    /// The language of the email: `en` (the default) or `es`.
+    pub language: Option<Language>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -218,6 +220,9 @@ impl From<Held> for RegistrationOut {
 pub struct TokenQuery {
     /// The manage token from the emailed link (`rsm_…`).
     pub token: Option<String>,
+    /// The page's language, `en` or `es` (anything else is ignored): by default the one stored
+    /// with the registration or booking.
+    pub lang: Option<String>,
 }
 
 /// The manage page's cancel form (`application/x-www-form-urlencoded`).
@@ -226,6 +231,8 @@ pub struct CancelFormIn {
     /// The manage token, carried by the page in a hidden field.
     #[schema(example = "rsm_3q2…")]
     pub token: String,
+    /// The language of the page shown next, `en` or `es` (the page's own, in a hidden field).
+    pub lang: Option<String>,
 }
 
 // ---------------------------------------------------------------------------------------------

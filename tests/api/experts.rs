@@ -160,6 +160,7 @@ both_backends!(
     reminders_reach_the_business_and_the_expert_once,
     a_reschedule_racing_bookings_leaves_every_booking_on_its_slot,
     staff_cancel_a_booking_with_a_reason_and_the_slot_opens,
+    a_spanish_booking_is_emailed_in_spanish_and_its_expert_in_english,
 );
 
 async fn the_public_sees_only_the_public_profile(app: TestApp) {
@@ -1600,4 +1601,69 @@ async fn an_attended_session_grants_the_ad_credit_once(app: TestApp) {
     assert_eq!(vouchers, ["owner1@shop1.example"], "the voucher reaches the business, once");
     let r = expect_status(app.admin_get("/api/v1/admin/credits/reconcile").await, 200).await;
     assert_eq!(r["balanced"], true, "{r}");
+}
+
+async fn a_spanish_booking_is_emailed_in_spanish_and_its_expert_in_english(app: TestApp) {
+    let (ana_id, a) = expert(&app, "Ana", &["advertising"], &["en", "es"], &[]).await;
+    let day = (Utc::now() + Duration::days(12)).date_naive();
+    let w = window(
+        &app,
+        &a,
+        json!({"time_zone": "America/Chicago", "starts_at": format!("{day}T09:00"),
+        "ends_at": format!("{day}T11:00"), "slot_minutes": 30}),
+    )
+    .await;
+    let slots = slot_ids(&expect_status(w, 201).await);
+    let mut body = booking_body(7);
+    body["language"] = json!("es");
+    let booked = expect_status(book(&app, &slots[0], &body).await, 201).await;
+    let (id, tok) = (booked["id"].as_str().unwrap().to_string(), booked["manage_token"].as_str().unwrap().to_string());
+    let r = app
+        .request(
+            Method::POST,
+            &format!("/api/v1/expert-bookings/{id}/move"),
+            Some(&tok),
+            Some(&json!({"slot_id": slots[2]})),
+        )
+        .await;
+    expect_status(r, 200).await;
+
+    let expert_email: String = {
+        use roadshow::db::schema::staff_users;
+        let mut conn = app.db.get().unwrap();
+        staff_users::table.find(&ana_id).select(staff_users::email).first(&mut *conn).unwrap()
+    };
+    let m = mails(&app);
+    let business = |tpl: &str| {
+        m.iter().find(|x| x.0 == tpl && x.1 == "owner7@shop7.example").unwrap_or_else(|| panic!("{tpl}: {m:?}"))
+    };
+    let (_, _, subject, text, invite) = business("booking_confirmed");
+    assert!(subject.starts_with("Sesión reservada con Ana: "), "{subject}");
+    assert!(text.contains("Hola, Owner 7:") && text.contains("Su sesión individual con Ana está reservada."), "{text}");
+    assert!(text.contains("Su pregunta: How do I advertise") && text.contains("Lugar: En línea"), "{text}");
+    let inv = ics(invite.as_deref().unwrap());
+    assert_eq!(inv["SUMMARY"], "Sesión en línea del Roadshow con Ana", "{inv:?}");
+    assert!(inv["DESCRIPTION"].contains("Pregunta: How do I advertise"), "{inv:?}");
+    let (_, _, subject, text, _) = business("booking_changed");
+    assert!(subject.starts_with("Cambio en su sesión con Ana: ahora el "), "{subject}");
+    assert!(text.contains("Su sesión cambió:") && text.contains("- Comienza: "), "{text}");
+    assert!(!text.contains("Starts:"), "{text}");
+    // The expert reads English, whatever the business reads.
+    let to_expert: Vec<_> = m.iter().filter(|x| x.1 == expert_email).collect();
+    assert!(to_expert.iter().any(|x| x.3.contains("A business booked a session with you.")), "{to_expert:?}");
+    assert!(
+        to_expert.iter().any(|x| x.3.contains("A session of yours has changed.") && x.3.contains("Starts: ")),
+        "{to_expert:?}"
+    );
+    let inv = ics(to_expert[0].4.as_deref().unwrap());
+    assert!(inv["SUMMARY"].starts_with("Roadshow online session with"), "{inv:?}");
+
+    // Its page speaks Spanish too.
+    let html = app.get(&format!("/manage/expert-bookings/{id}?token={tok}")).await.text().await.unwrap();
+    assert!(
+        html.contains("<html lang=\"es\">") && html.contains("Cancelar esta sesión") && html.contains("Reservada"),
+        "{html}"
+    );
+    let html = app.get(&format!("/manage/expert-bookings/{id}?token={tok}&lang=en")).await.text().await.unwrap();
+    assert!(html.contains("Cancel this session"), "{html}");
 }

@@ -603,6 +603,217 @@ async fn invites_and_downloads_name_the_configured_sender_as_organizer_and_the_r
     assert_eq!(ics_parties(&erased, "ORGANIZER")[0].1, "mailto:events@roadshow.example");
 }
 
+/// Registration `n` as [`registration`] makes it, in `language`.
+fn registration_in(n: usize, language: &str) -> Value {
+    let mut body = registration(n, false);
+    body["language"] = json!(language);
+    body
+}
+
+/// The event's start in its zone (America/Chicago), as a reader of `lang` sees it in an email.
+fn long_date(lang: roadshow::i18n::Language, t: DateTime<Utc>) -> String {
+    roadshow::i18n::human_local(lang, t, "America/Chicago".parse().unwrap())
+}
+
+async fn a_spanish_registration_gets_every_email_in_spanish_and_an_english_one_in_english(app: TestApp) {
+    use roadshow::i18n::Language::{English, Spanish};
+    let sink = SmtpSink::start().await;
+    let event = app.published_webinar(10).await;
+    let es = expect_status(
+        app.post_json(&format!("/api/v1/events/{event}/registrations"), &registration_in(1, "es")).await,
+        201,
+    )
+    .await;
+    // No language: English, as always.
+    let en = register(&app, &event, 2, false).await;
+    let (starts, _) = event_times(&app, &event);
+
+    // A reminder (a day before), a change of time, and the registrant cancelling.
+    let stats = jobs::run_once(&app.db, &ctx(&app), starts - Duration::hours(12)).await.unwrap();
+    assert_eq!(stats.reminders_24h, 2);
+    let new_start = starts + Duration::days(1);
+    let patch = json!({"starts_at": new_start.to_rfc3339(), "ends_at": (new_start + Duration::hours(1)).to_rfc3339()});
+    expect_status(app.admin_patch(&format!("/api/v1/admin/events/{event}"), &patch).await, 200).await;
+    // Delivered before the cancellation, which would drop the queued reminder.
+    worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    let (id, token) = (es["id"].as_str().unwrap(), es["manage_token"].as_str().unwrap());
+    let r = app.request(Method::DELETE, &format!("/api/v1/registrations/{id}"), Some(token), None).await;
+    assert!(r.status().is_success(), "cancel: {}", r.status());
+    worker::deliver_due(&app.db, &mailer(&app, &sink), Utc::now()).await.unwrap();
+    let got: Vec<Parsed> = sink.received().iter().map(parse).collect();
+    let spanish = for_recipient(&got, "attendee1@shop1.example");
+    let english = for_recipient(&got, "attendee2@shop2.example");
+    let chicago: chrono_tz::Tz = "America/Chicago".parse().unwrap();
+    let expected = [
+        "Su inscripción está confirmada: Grow with social media".to_string(),
+        format!("Recordatorio: Grow with social media, {}", roadshow::i18n::short_local(Spanish, starts, chicago)),
+        format!(
+            "Cambios en Grow with social media: ahora el {}",
+            roadshow::i18n::short_local(Spanish, new_start, chicago)
+        ),
+        "Inscripción cancelada: Grow with social media".to_string(),
+    ];
+    // Delivered in parallel: found by subject.
+    let spanish: Vec<&Parsed> = expected
+        .iter()
+        .map(|s| {
+            *spanish
+                .iter()
+                .find(|p| &p.subject == s)
+                .unwrap_or_else(|| panic!("{s}: {:?}", got.iter().map(|p| &p.subject).collect::<Vec<_>>()))
+        })
+        .collect();
+    let english: Vec<&Parsed> = [
+        "You're registered: Grow with social media",
+        "Reminder: Grow with social media, ",
+        "Changed: Grow with social media, now ",
+    ]
+    .iter()
+    .map(|s| *english.iter().find(|p| p.subject.starts_with(s)).unwrap_or_else(|| panic!("{s}")))
+    .collect();
+    assert_eq!(for_recipient(&got, "attendee1@shop1.example").len(), 4);
+    assert_eq!(for_recipient(&got, "attendee2@shop2.example").len(), 3);
+
+    // The confirmation: both parts, the date and the invite's words in Spanish.
+    let c = spanish[0];
+    assert!(c.text.contains("Hola, Ana 1 <i>O'Neil</i>:"), "{}", c.text);
+    assert!(c.text.contains("Su lugar está confirmado."), "{}", c.text);
+    assert!(c.text.contains(&format!("Comienza: {}", long_date(Spanish, starts))), "{}", c.text);
+    assert!(c.text.contains("Administrar su inscripción: http://127.0.0.1:8080/manage/"), "{}", c.text);
+    assert!(!c.text.contains("Your seat") && !c.text.contains("Starts:"), "{}", c.text);
+    assert!(c.html.contains("<html lang=\"es\">") && c.html.contains("Su lugar está confirmado."), "{}", c.html);
+    assert!(c.html.contains("Hola, Ana 1 &lt;i&gt;O&#x27;Neil&lt;&#x2f;i&gt;:"), "escaped as ever: {}", c.html);
+    let invite = ics_props(&c.calendars[0].1);
+    assert!(invite["DESCRIPTION"].contains("Conéctese en línea: https://meet.example.org/grow"), "{invite:?}");
+    assert!(invite["DESCRIPTION"].contains("Administrar su inscripción"), "{invite:?}");
+    assert!(invite["LOCATION"].starts_with("En línea: "), "{invite:?}");
+    let english_invite = ics_props(&english[0].calendars[0].1);
+    assert!(english_invite["DESCRIPTION"].contains("Join online: https://meet.example.org/grow"), "{english_invite:?}");
+    assert!(english[0].text.contains(&format!("Starts: {}", long_date(English, starts))), "{}", english[0].text);
+
+    // The reminder, the change (what changed, in each reader's words) and the cancellation.
+    assert!(
+        spanish[1]
+            .text
+            .contains(&format!("Le recordamos que su evento del Roadshow comienza el {}.", long_date(Spanish, starts))),
+        "{}",
+        spanish[1].text
+    );
+    let change_es = format!("Comienza: {} → {}", long_date(Spanish, starts), long_date(Spanish, new_start));
+    let change_en = format!("Starts: {} → {}", long_date(English, starts), long_date(English, new_start));
+    assert!(spanish[2].text.contains(&change_es), "{}", spanish[2].text);
+    assert!(spanish[2].html.contains(&change_es.replace('/', "&#x2f;")), "{}", spanish[2].html);
+    assert!(english[2].text.contains(&change_en), "{}", english[2].text);
+    assert!(!spanish[2].text.contains("Starts:"), "{}", spanish[2].text);
+    assert!(spanish[3].text.contains("Su inscripción quedó cancelada, como lo pidió."), "{}", spanish[3].text);
+    assert_eq!(spanish[3].calendars[0].0, "CANCEL");
+    // The download of the entry speaks the registration's language too.
+    let r = app
+        .request(
+            Method::GET,
+            &format!("/api/v1/registrations/{}/calendar.ics", en["id"].as_str().unwrap()),
+            en["manage_token"].as_str(),
+            None,
+        )
+        .await;
+    assert!(ics_props(&r.text().await.unwrap())["DESCRIPTION"].contains("Join online:"));
+}
+
+async fn the_manage_page_speaks_the_registration_s_language_unless_asked_otherwise(app: TestApp) {
+    use roadshow::i18n::Language::Spanish;
+    let event = app.published_webinar(10).await;
+    let reg = expect_status(
+        app.post_json(&format!("/api/v1/events/{event}/registrations"), &registration_in(1, "es")).await,
+        201,
+    )
+    .await;
+    let (id, token) = (reg["id"].as_str().unwrap(), reg["manage_token"].as_str().unwrap());
+    let (starts, _) = event_times(&app, &event);
+
+    let page = app.get(&format!("/manage/{id}?token={token}")).await;
+    assert_eq!(page.status(), 200);
+    let html = page.text().await.unwrap();
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    assert!(html.contains("Cancelar mi inscripción") && html.contains("Confirmada"), "{html}");
+    assert!(html.contains(&long_date(Spanish, starts).replace('/', "&#x2f;")), "{html}");
+    assert!(!html.contains("Cancel my registration"), "{html}");
+    // `?lang=en` wins over the stored language, whatever else the link carries.
+    let html = app.get(&format!("/manage/{id}?token={token}&lang=en&utm_source=news")).await.text().await.unwrap();
+    assert!(html.contains("<html lang=\"en\">") && html.contains("Cancel my registration"), "{html}");
+
+    // The cancel form carries the page's language on to the answer.
+    let r = app
+        .client
+        .post(app.url(&format!("/manage/{id}/cancel")))
+        .form(&[("token", token), ("lang", "es")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("Su inscripción quedó cancelada.") && html.contains("Cancelada"), "{html}");
+    // A link that is not valid: the browser's language.
+    let r = app
+        .client
+        .get(app.url(&format!("/manage/{id}?token=rsm_wrong")))
+        .header("accept-language", "es-MX,es;q=0.9,en;q=0.5")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    let html = r.text().await.unwrap();
+    assert!(html.contains("No encontramos la inscripción") && html.contains("<html lang=\"es\">"), "{html}");
+    let html = app.get(&format!("/manage/{id}?token=rsm_wrong")).await.text().await.unwrap();
+    assert!(html.contains("Registration not found"), "{html}");
+}
+
+async fn links_and_privacy_emails_follow_the_language_the_request_asked_for(app: TestApp) {
+    let event = app.published_webinar(10).await;
+    register(&app, &event, 1, false).await;
+    for (path, body) in [
+        ("/api/v1/registrations/recover", json!({"email": "attendee1@shop1.example", "language": "es"})),
+        ("/api/v1/privacy/requests", json!({"email": "attendee1@shop1.example", "kind": "export", "language": "es"})),
+        ("/api/v1/privacy/requests", json!({"email": "owner1@shop1.example", "kind": "export"})),
+    ] {
+        expect_status(app.post_json(path, &body).await, 202).await;
+    }
+    expect_problem(
+        app.post_json("/api/v1/privacy/requests", &json!({"email": "a@b.example", "kind": "export", "language": "fr"}))
+            .await,
+        422,
+        Some("language"),
+    )
+    .await;
+    let (db, c) = (app.db.clone(), ctx(&app));
+    tokio::task::spawn_blocking(move || roadshow::privacy::requests::process_all(&db, &c)).await.unwrap().unwrap();
+    let by_template = |template: &str, to: &str| -> (String, String, String) {
+        let mut conn = app.db.get().unwrap();
+        outbox::table
+            .filter(outbox::template.eq(template))
+            .filter(outbox::recipient.eq(to))
+            .select((outbox::subject, outbox::body_text, outbox::body_html))
+            .first(&mut *conn)
+            .unwrap()
+    };
+    let (subject, text, _) = by_template("links_list", "attendee1@shop1.example");
+    assert_eq!(subject, "Sus enlaces de inscripción al Roadshow");
+    assert!(text.contains("Aquí tiene los enlaces") && text.contains("(confirmada)"), "{text}");
+    let (subject, text, html) = by_template("privacy_link", "attendee1@shop1.example");
+    assert_eq!(subject, "Confirme su solicitud al Roadshow");
+    assert!(text.starts_with("Hola:") && text.contains("enviar una copia de todos los datos"), "{text}");
+    assert!(html.contains("<html lang=\"es\">"), "{html}");
+    // The link opens its page in the email's language.
+    let i = text.find("/privacy/confirm?token=").unwrap();
+    let link = text[i..].split_whitespace().next().unwrap();
+    assert!(link.ends_with("&lang=es"), "{link}");
+    let page = app.get(link).await.text().await.unwrap();
+    assert!(page.contains("Confirme su solicitud") && page.contains("<html lang=\"es\">"), "{page}");
+    // Without a language: English, as before.
+    let (subject, text, _) = by_template("privacy_link", "owner1@shop1.example");
+    assert_eq!(subject, "Confirm your request to the Roadshow");
+    assert!(text.starts_with("Hello there,") && !text.contains("lang="), "{text}");
+}
+
 both_backends!(with |c| c.mail_from = SENDER.into();
     invites_and_downloads_name_the_configured_sender_as_organizer_and_the_registrant_as_attendee
 );
@@ -615,5 +826,8 @@ both_backends!(
     changes_and_cancellation_update_the_same_calendar_entry_with_a_growing_sequence,
     the_scheduler_sends_each_reminder_and_follow_up_once_and_skips_cancellations,
     a_reminder_queued_before_a_cancellation_is_dropped_not_sent,
-    without_smtp_emails_are_written_as_eml_files
+    without_smtp_emails_are_written_as_eml_files,
+    a_spanish_registration_gets_every_email_in_spanish_and_an_english_one_in_english,
+    the_manage_page_speaks_the_registration_s_language_unless_asked_otherwise,
+    links_and_privacy_emails_follow_the_language_the_request_asked_for
 );
