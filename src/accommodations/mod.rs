@@ -18,6 +18,7 @@
 //! - **Privacy.** Exported with the registration or booking, deleted by its erasure, and never
 //!   logged: nothing here traces a category or a note.
 
+pub mod digest;
 pub mod manage;
 pub mod model;
 pub mod queries;

@@ -58,6 +58,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!(
     "expert_booking.txt",
     "credit_granted.html",
     "credit_granted.txt",
+    "accommodation_digest.html",
+    "accommodation_digest.txt",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -123,6 +125,34 @@ pub struct EmailView {
     pub booking: Option<BookingView>,
     /// An ad-credit grant ([`crate::credits::mail`]).
     pub credit: Option<CreditView>,
+    /// The daily digest of accommodation requests ([`crate::accommodations::digest`]).
+    pub digest: Option<DigestView>,
+}
+
+/// The accommodation requests of one organization's digest (staff-facing: English).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DigestView {
+    /// The UTC day, `2026-12-07`.
+    pub day: String,
+    pub items: Vec<DigestItemView>,
+}
+
+/// One request in a digest: what is needed, for which event and when; no name or address.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DigestItemView {
+    pub event_title: String,
+    /// The event's start in its zone, zone named.
+    pub starts: String,
+    /// `Registration` or `Expert session`.
+    pub kind: String,
+    /// The categories as people read them.
+    pub needs: Vec<String>,
+    pub note: Option<String>,
+    /// Changed since an earlier digest.
+    pub changed: bool,
+    /// The event's registrant list (staff API).
+    pub registrants_url: String,
+    pub requested_at: String,
 }
 
 /// An ad-credit voucher, as its email shows it.
@@ -236,6 +266,19 @@ mod tests {
                 code: "7KQ2MZ-XH4PBD-9RT3WA".into(),
                 business_name: "Taco <Garage>".into(),
                 decline_url: "http://127.0.0.1:8080/api/v1/credits/decline".into(),
+            }),
+            digest: Some(DigestView {
+                day: "2026-12-07".into(),
+                items: vec![DigestItemView {
+                    event_title: "Grow <online>".into(),
+                    starts: "Thursday".into(),
+                    kind: "Registration".into(),
+                    needs: vec!["Live captions".into()],
+                    note: Some("Captions <in> Spanish".into()),
+                    changed: true,
+                    registrants_url: "http://127.0.0.1:8080/api/v1/admin/events/1/registrations".into(),
+                    requested_at: "2026-12-06T10:00:00Z".into(),
+                }],
             }),
         }
     }
