@@ -19,8 +19,10 @@
 //! (organization, day)` is inserted first (`ON CONFLICT DO NOTHING`: a second scheduler waits on
 //! the key until the first commits, then finds it taken), then the requests are read (on
 //! PostgreSQL `FOR UPDATE OF a SKIP LOCKED`: a request its holder is changing right now waits for
-//! the next digest rather than go out in its old version), the emails are enqueued and
-//! `accommodation_digested` records the version sent to the organization.
+//! the next digest rather than go out in its old version; so does, for a co-host, a request that
+//! another host's digest holds at that instant), the emails are enqueued and
+//! `accommodation_digested` records the version sent to the organization. The outbox dedupe key
+//! (`accommodation_digest:<organization>:<day>:<organizer>`) is a last guard.
 
 use chrono::{DateTime, NaiveDateTime, Timelike, Utc};
 use diesel::prelude::*;
