@@ -463,6 +463,18 @@ text_enum! {
     pub enum BookingStatus { Booked = "booked", Cancelled = "cancelled", Attended = "attended", NoShow = "no_show" }
 }
 
+text_enum! {
+    /// What an attendee needs to take part (an accommodation request, [`crate::accommodations`]).
+    /// `another_language` and `other` need a note saying what.
+    pub enum AccommodationCategory {
+        WheelchairAccess = "wheelchair_access",
+        SignLanguageInterpreter = "sign_language_interpreter",
+        LiveCaptions = "live_captions",
+        AnotherLanguage = "another_language",
+        Other = "other",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

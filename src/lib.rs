@@ -3,6 +3,7 @@
 //! One module per feature; each holds its routes (HTTP in and out only), its domain rules and its
 //! queries. Handlers never write SQL; queries never see HTTP.
 
+pub mod accommodations;
 pub mod actor;
 pub mod app;
 pub mod audit;

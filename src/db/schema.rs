@@ -369,6 +369,38 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    accommodation_requests (id) {
+        id -> Text,
+        registration_id -> Nullable<Text>,
+        booking_id -> Nullable<Text>,
+        event_id -> Nullable<Text>,
+        categories -> Text,
+        note -> Nullable<Text>,
+        revision -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accommodation_digested (request_id, organization_id) {
+        request_id -> Text,
+        organization_id -> Text,
+        revision -> Integer,
+        digest_day -> Text,
+    }
+}
+
+diesel::table! {
+    accommodation_digests (organization_id, digest_day) {
+        organization_id -> Text,
+        digest_day -> Text,
+        requests -> Integer,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(organization_states -> organizations (organization_id));
 diesel::joinable!(organization_states -> states (state_code));
 diesel::joinable!(staff_users -> organizations (organization_id));
@@ -583,6 +615,10 @@ diesel::joinable!(credit_grants -> businesses (business_id));
 diesel::joinable!(webhook_deliveries -> webhook_endpoints (endpoint_id));
 diesel::joinable!(webhook_endpoints -> organizations (organization_id));
 diesel::joinable!(credit_grants -> credit_reserves (reserve));
+diesel::joinable!(accommodation_requests -> registrations (registration_id));
+diesel::joinable!(accommodation_requests -> expert_bookings (booking_id));
+diesel::joinable!(accommodation_requests -> events (event_id));
+diesel::joinable!(accommodation_digested -> accommodation_requests (request_id));
 
 diesel::table! {
     site_keys (name) {
@@ -691,4 +727,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     resource_topics,
     resource_states,
     event_resources,
+    accommodation_requests,
+    accommodation_digested,
+    accommodation_digests,
 );

@@ -9,6 +9,7 @@ use chrono::NaiveDateTime;
 use super::model::Event;
 use super::queries::{self, Host};
 use super::wire::{AdminDetails, AdminEventOut, EventOut, HostOut, StatusCounts, VenueOut};
+use crate::auth::Actor;
 use crate::db::{from_db_time, now, DbConnection};
 use crate::domain::{RegistrationStatus, Topic};
 use crate::error::AppError;
@@ -18,28 +19,33 @@ use crate::time::{human_local, local_string, utc_string};
 
 /// An event as anyone sees it.
 pub fn public_one(conn: &mut DbConnection, e: Event) -> Result<EventOut, AppError> {
-    let mut x = Extras::load(conn, std::slice::from_ref(&e), false)?;
+    let mut x = Extras::load(conn, std::slice::from_ref(&e), None)?;
     Ok(x.public(e, now()))
 }
 
-/// An event as staff see it.
-pub fn admin_one(conn: &mut DbConnection, e: Event) -> Result<AdminEventOut, AppError> {
-    let mut x = Extras::load(conn, std::slice::from_ref(&e), true)?;
+/// An event as `actor` (staff) sees it.
+pub fn admin_one(conn: &mut DbConnection, actor: &Actor, e: Event) -> Result<AdminEventOut, AppError> {
+    let mut x = Extras::load(conn, std::slice::from_ref(&e), Some(actor))?;
     Ok(x.admin(e, now()))
 }
 
 /// A page of the public list, from `limit + 1` rows in list order.
 pub fn public_page(conn: &mut DbConnection, mut rows: Vec<Event>, limit: i64) -> Result<Page<EventOut>, AppError> {
     let next_cursor = next_page(&mut rows, limit, cursor_key);
-    let mut x = Extras::load(conn, &rows, false)?;
+    let mut x = Extras::load(conn, &rows, None)?;
     let at = now();
     Ok(Page { items: rows.into_iter().map(|e| x.public(e, at)).collect(), next_cursor })
 }
 
 /// A page of the staff list, from `limit + 1` rows in list order.
-pub fn admin_page(conn: &mut DbConnection, mut rows: Vec<Event>, limit: i64) -> Result<Page<AdminEventOut>, AppError> {
+pub fn admin_page(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    mut rows: Vec<Event>,
+    limit: i64,
+) -> Result<Page<AdminEventOut>, AppError> {
     let next_cursor = next_page(&mut rows, limit, cursor_key);
-    let mut x = Extras::load(conn, &rows, true)?;
+    let mut x = Extras::load(conn, &rows, Some(actor))?;
     let at = now();
     Ok(Page { items: rows.into_iter().map(|e| x.admin(e, at)).collect(), next_cursor })
 }
@@ -59,10 +65,13 @@ struct Extras {
     taken: HashMap<String, i64>,
     /// Staff answers only.
     counts: HashMap<(String, RegistrationStatus), i64>,
+    /// Staff answers only: the accommodation requests the staff member may see, by event.
+    accommodations: HashMap<String, i64>,
 }
 
 impl Extras {
-    fn load(conn: &mut DbConnection, events: &[Event], admin: bool) -> Result<Extras, AppError> {
+    /// `staff`: the staff member the answers are for (`None`: public answers).
+    fn load(conn: &mut DbConnection, events: &[Event], staff: Option<&Actor>) -> Result<Extras, AppError> {
         let ids: Vec<String> = events.iter().map(|e| e.id.clone()).collect();
         // Topics and host ids come with the event rows; only the hosts' names are looked up.
         let host_ids: Vec<String> =
@@ -81,7 +90,11 @@ impl Extras {
             hosts,
             venues: queries::venues_of(conn, events)?,
             taken: crate::registrations::seats::taken_by_event(conn, &ids)?,
-            counts: if admin { queries::status_counts(conn, &ids)? } else { HashMap::new() },
+            counts: if staff.is_some() { queries::status_counts(conn, &ids)? } else { HashMap::new() },
+            accommodations: match staff {
+                Some(actor) => crate::accommodations::queries::counts_for_events(conn, actor, &ids)?,
+                None => HashMap::new(),
+            },
         })
     }
 
@@ -96,6 +109,7 @@ impl Extras {
                 cancelled: count(RegistrationStatus::Cancelled),
                 attended: count(RegistrationStatus::Attended),
             },
+            accommodation_requests: self.accommodations.get(&e.id).copied().unwrap_or(0),
             created_at: utc(e.created_at),
             updated_at: utc(e.updated_at),
             published_at: e.published_at.map(utc),

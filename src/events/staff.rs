@@ -40,7 +40,7 @@ pub(crate) async fn list_admin_events(
     let page = db
         .read(move |c| {
             let rows = queries::list_admin(c, &actor, &filter, after, limit + 1)?;
-            render::admin_page(c, rows, limit)
+            render::admin_page(c, &actor, rows, limit)
         })
         .await?;
     Ok(web::Json(page))
@@ -64,7 +64,7 @@ pub(crate) async fn get_admin_event(
     let out = db
         .read(move |c| {
             let e = queries::find_for_actor(c, &actor, &id)?.ok_or_else(|| AppError::not_found("no such event"))?;
-            render::admin_one(c, e)
+            render::admin_one(c, &actor, e)
         })
         .await?;
     Ok(web::Json(out))
@@ -92,7 +92,7 @@ pub(crate) async fn create_event(
     let out = db
         .write(move |c| {
             let e = lifecycle::create(c, &actor, draft)?;
-            render::admin_one(c, e)
+            render::admin_one(c, &actor, e)
         })
         .await?;
     Ok(HttpResponse::Created().json(out))
@@ -124,7 +124,7 @@ pub(crate) async fn update_event(
     let out = db
         .write(move |c| {
             let e = patch::apply(c, &actor, &ctx, &id, input)?;
-            render::admin_one(c, e)
+            render::admin_one(c, &actor, e)
         })
         .await?;
     Ok(web::Json(out))
@@ -152,7 +152,7 @@ pub(crate) async fn publish_event(
     let out = db
         .write(move |c| {
             let e = lifecycle::publish(c, &actor, &id)?;
-            render::admin_one(c, e)
+            render::admin_one(c, &actor, e)
         })
         .await?;
     Ok(web::Json(out))
@@ -182,7 +182,7 @@ pub(crate) async fn cancel_event(
     let out = db
         .write(move |c| {
             let e = lifecycle::cancel(c, &ctx, &actor, &id)?;
-            render::admin_one(c, e)
+            render::admin_one(c, &actor, e)
         })
         .await?;
     Ok(web::Json(out))

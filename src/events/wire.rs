@@ -294,6 +294,10 @@ pub struct AdminDetails {
     /// Bumped by every change of time or place (and by cancellation): the invites' sequence.
     pub revision: i32,
     pub registrations: StatusCounts,
+    /// Accommodation requests of the registrations and expert sessions at this event that are
+    /// not cancelled (see them in the registrant list). Shown to admins and host organizers.
+    #[serde(default)]
+    pub accommodation_requests: i64,
     #[schema(format = DateTime)]
     pub created_at: String,
     #[schema(format = DateTime)]

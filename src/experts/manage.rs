@@ -106,6 +106,10 @@ pub(super) fn out(conn: &mut DbConnection, f: &Facts) -> Result<BookingOut, AppE
         attendee_email: b.attendee_email.clone(),
         question: b.question.clone(),
         topic: b.topic.clone(),
+        accommodation: crate::accommodations::queries::of_owner(
+            conn,
+            crate::accommodations::queries::Owner::Booking(&b.id),
+        )?,
     })
 }
 

@@ -263,7 +263,10 @@ pub(crate) async fn online_slots(
 
 /// Parses a booking request; every bad field is named in one 422.
 fn parse_booking(input: &BookingIn) -> Result<BookingRequest, AppError> {
-    let who = crate::registrations::public::parse_parts(&input.business, &input.attendee, None, input.language);
+    let who = crate::registrations::public::with_accommodation(
+        crate::registrations::public::parse_parts(&input.business, &input.attendee, None, input.language),
+        input.accommodation.as_ref(),
+    );
     let mut errs = match &who {
         Err(AppError::Validation(e)) => e.clone(),
         _ => Vec::new(),

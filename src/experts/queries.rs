@@ -1305,6 +1305,14 @@ pub fn book(
         }
         _ => AppError::from(e),
     })?;
+    if let Some(a) = &req.who.accommodation {
+        crate::accommodations::queries::insert(
+            conn,
+            crate::accommodations::queries::Owner::Booking(&id),
+            slot.event_id.as_deref(),
+            a,
+        )?;
+    }
     mail::notify(conn, ctx, &id, BookingNotice::Confirmed, Some(&token), true)?;
     crate::events::queries::public_data_changed();
     crate::webhooks::emit(
@@ -1820,7 +1828,11 @@ pub fn export_bookings(
     whose: BookingsOf<'_>,
 ) -> Result<Vec<super::wire::BookingRecordOut>, AppError> {
     let mut out = Vec::new();
-    for b in bookings_of(conn, whose)? {
+    let bookings = bookings_of(conn, whose)?;
+    let ids: Vec<String> = bookings.iter().map(|b| b.id.clone()).collect();
+    let mut needs = crate::accommodations::queries::of_bookings(conn, &ids)?;
+    for b in bookings {
+        let accommodation = needs.remove(&b.id);
         let expert_name: String =
             expert_profiles::table.find(&b.expert_id).select(expert_profiles::display_name).first(conn)?;
         out.push(super::wire::BookingRecordOut {
@@ -1834,6 +1846,7 @@ pub fn export_bookings(
             question: b.question,
             topic: b.topic,
             created_at: crate::time::utc_string(from_db_time(b.created_at)),
+            accommodation,
         });
     }
     Ok(out)
@@ -1884,6 +1897,7 @@ pub fn erase_bookings(conn: &mut DbConnection, whose: BookingsOf<'_>) -> Result<
     let ids: Vec<String> = bookings.iter().map(|b| b.id.clone()).collect();
     diesel::delete(expert_booking_tokens::table.filter(expert_booking_tokens::booking_id.eq_any(&ids)))
         .execute(conn)?;
+    crate::accommodations::queries::erase_for_bookings(conn, &ids)?;
     diesel::update(
         crate::db::schema::idempotency_keys::table.filter(crate::db::schema::idempotency_keys::booking_id.eq_any(&ids)),
     )
@@ -1934,6 +1948,7 @@ pub fn demo_bookings(conn: &mut DbConnection, n: usize) -> Result<usize, AppErro
                 .map_err(AppError::internal)?,
             marketing_consent: None,
             language: crate::domain::Language::English,
+            accommodation: None,
         };
         let Some(business_id) = crate::registrations::queries::upsert_business(conn, &who)? else { continue };
         let id = new_id();

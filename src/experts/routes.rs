@@ -1,6 +1,7 @@
 //! Where this feature's routes are wired (see [`crate::routes`] for the audiences), and its part
 //! of the OpenAPI document.
 
+use crate::accommodations::manage::{delete_booking_accommodation, put_booking_accommodation};
 use crate::routes::{delete, get, patch, post, put, Router};
 
 use super::manage::{booking_page, calendar, cancel_booking, get_booking, move_booking, page_calendar, page_cancel};
@@ -20,6 +21,8 @@ use super::staff;
     super::manage::cancel_booking,
     super::manage::move_booking,
     super::manage::calendar,
+    crate::accommodations::manage::put_booking_accommodation,
+    crate::accommodations::manage::delete_booking_accommodation,
     super::manage::booking_page,
     super::manage::page_cancel,
     super::manage::page_calendar,
@@ -57,6 +60,7 @@ pub fn manage(r: &mut Router) {
     r.at("", [get(get_booking)]);
     r.limited("/move", [post(move_booking)]);
     r.at("/calendar.ics", [get(calendar)]);
+    r.limited("/accommodation", [put(put_booking_accommodation), delete(delete_booking_accommodation)]);
 }
 
 /// Under `/manage/expert-bookings/{id}`: HTML pages, the token in the emailed link.

@@ -471,6 +471,7 @@ fn agenda_out(f: &super::mail::Facts) -> AgendaItemOut {
         question: b.question.clone(),
         topic: b.topic.clone(),
         credit: None,
+        accommodation: None,
     }
 }
 
@@ -507,7 +508,13 @@ async fn agenda_page(
         }
         let mut rows = queries::agenda(c, &actor, &filter, after, limit)?;
         let next_cursor = next_page(&mut rows, limit, |b| (b.starts_at, b.id.clone()));
-        let items = super::mail::facts_of(c, rows)?.iter().map(agenda_out).collect();
+        let ids: Vec<String> = rows.iter().map(|b| b.id.clone()).collect();
+        // Scoped in the query: admins, the event's host organizers, the booking's expert.
+        let mut needs = crate::accommodations::queries::visible_for_bookings(c, &actor, &ids)?;
+        let items = super::mail::facts_of(c, rows)?
+            .iter()
+            .map(|f| AgendaItemOut { accommodation: needs.remove(&f.booking.id), ..agenda_out(f) })
+            .collect();
         Ok(Page { items, next_cursor })
     })
     .await

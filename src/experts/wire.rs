@@ -365,6 +365,9 @@ pub struct BookingIn {
     /// The language of every email about this booking: `en` (the default) or `es`.
     #[schema(value_type = Option<crate::domain::Language>)]
     pub language: Option<crate::domain::Language>,
+    /// What the attendee needs to take part. Seen by the attendee (manage token), the expert,
+    /// the event's host organizers and admins only.
+    pub accommodation: Option<crate::accommodations::wire::AccommodationIn>,
 }
 
 /// Links a booking's holder uses, for a page without the API.
@@ -434,6 +437,9 @@ pub struct BookingOut {
     pub attendee_email: Option<String>,
     pub question: Option<String>,
     pub topic: Option<String>,
+    /// The holder's accommodation request (`null`: none); change it with
+    /// `PUT /api/v1/expert-bookings/{id}/accommodation`.
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -462,6 +468,10 @@ pub struct AgendaItemOut {
     /// Marking a session attended only: what it did about the business's ad credit.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub credit: Option<crate::credits::wire::CreditOutcomeOut>,
+    /// In lists only, when there is one: the attendee's accommodation request, shown to admins,
+    /// the event's host organizers and the booking's expert (it is their session).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }
 
 /// Paging of bookings (by start time).
@@ -512,4 +522,6 @@ pub struct BookingRecordOut {
     pub topic: Option<String>,
     #[schema(format = DateTime)]
     pub created_at: String,
+    /// The accommodation request made with the booking (`null`: none).
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }

@@ -18,6 +18,8 @@
 //! - Expert sessions: a reminder to the business and the expert for booked sessions starting in
 //!   more than 1 and at most 24 hours, booked before the 24-hour mark
 //!   ([`crate::experts::queries::remind_due`]).
+//! - Accommodation requests: once a UTC day, a digest of the new ones to the organizers of each
+//!   host organization ([`crate::accommodations::digest`]).
 //!
 //! Tests drive [`run_once`] with their own `now`; [`spawn`] runs it in a background thread under
 //! the [`supervisor`], which restarts it after a panic and reports it to `/readyz` when it stops
@@ -53,6 +55,8 @@ pub struct JobStats {
     pub events_completed: usize,
     /// Expert sessions reminded (the business and the expert each get one).
     pub booking_reminders: usize,
+    /// Accommodation digest emails (one per organizer of each host organization, once a day).
+    pub accommodation_digests: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -103,6 +107,7 @@ fn run_steps(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Result<JobStats,
             let mut conn = db.get()?;
             write_tx(&mut conn, |c| crate::experts::queries::remind_due(c, ctx, crate::db::to_db_time(now)))?
         },
+        accommodation_digests: crate::accommodations::digest::run(db, ctx, now)?,
     };
     if stats != JobStats::default() {
         tracing::info!(
@@ -111,6 +116,7 @@ fn run_steps(db: &Db, ctx: &MailContext, now: DateTime<Utc>) -> Result<JobStats,
             follow_ups = stats.follow_ups,
             events_completed = stats.events_completed,
             booking_reminders = stats.booking_reminders,
+            accommodation_digests = stats.accommodation_digests,
             "scheduler pass"
         );
     }

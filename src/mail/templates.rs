@@ -66,6 +66,8 @@ pub const TEMPLATES: &[(&str, &str)] = embedded!(
     "expert_booking.txt",
     "credit_granted.html",
     "credit_granted.txt",
+    "accommodation_digest.html",
+    "accommodation_digest.txt",
 );
 
 fn environment() -> &'static Environment<'static> {
@@ -138,6 +140,8 @@ pub struct EmailView {
     pub recording: Option<RecordingView>,
     /// The event's related learning resources (follow-ups, recording notices).
     pub resources: Vec<ResourceLink>,
+    /// The daily digest of accommodation requests ([`crate::accommodations::digest`]).
+    pub digest: Option<DigestView>,
 }
 
 /// A webinar recording an email announces: its public page and length.
@@ -155,6 +159,32 @@ pub struct ResourceLink {
     pub title: String,
     /// `{public_url}/resources/{id}`.
     pub url: String,
+}
+
+/// The accommodation requests of one organization's digest (staff-facing: English).
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DigestView {
+    /// The UTC day, `2026-12-07`.
+    pub day: String,
+    pub items: Vec<DigestItemView>,
+}
+
+/// One request in a digest: what is needed, for which event and when; no name or address.
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct DigestItemView {
+    pub event_title: String,
+    /// The event's start in its zone, zone named.
+    pub starts: String,
+    /// `Registration` or `Expert session`.
+    pub kind: String,
+    /// The categories as people read them.
+    pub needs: Vec<String>,
+    pub note: Option<String>,
+    /// Changed since an earlier digest.
+    pub changed: bool,
+    /// The event's registrant list (staff API).
+    pub registrants_url: String,
+    pub requested_at: String,
 }
 
 /// An ad-credit voucher, as its email shows it.
@@ -279,6 +309,19 @@ mod tests {
                 title: "Guide <b>to</b> reels".into(),
                 url: "http://127.0.0.1:8080/resources/2".into(),
             }],
+            digest: Some(DigestView {
+                day: "2026-12-07".into(),
+                items: vec![DigestItemView {
+                    event_title: "Grow <online>".into(),
+                    starts: "Thursday".into(),
+                    kind: "Registration".into(),
+                    needs: vec!["Live captions".into()],
+                    note: Some("Captions <in> Spanish".into()),
+                    changed: true,
+                    registrants_url: "http://127.0.0.1:8080/api/v1/admin/events/1/registrations".into(),
+                    requested_at: "2026-12-06T10:00:00Z".into(),
+                }],
+            }),
         }
     }
 
@@ -322,8 +365,8 @@ mod tests {
             let (en_text, en_html) = render(base, &view()).unwrap();
             let es = EmailView { lang: Language::Spanish, ..view() };
             let (es_text, es_html) = render(base, &es).unwrap();
-            if base == "expert_booking" {
-                // Staff read it: English whatever the business reads.
+            if base == "expert_booking" || base == "accommodation_digest" {
+                // Staff read them: English whatever the business reads.
                 assert!(es_text.contains("Hello Ana") && es_html.contains("<html lang=\"en\">"), "{base}");
                 continue;
             }

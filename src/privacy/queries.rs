@@ -86,9 +86,12 @@ fn load_registrations(conn: &mut DbConnection, whose: Whose<'_>) -> Result<Vec<R
         Whose::Registration(r) => q.filter(registrations::id.eq(r)),
     };
     let rows: Vec<RegRow> = q.load(conn)?;
+    let ids: Vec<String> = rows.iter().map(|r| r.0 .0.clone()).collect();
+    let mut needs = crate::accommodations::queries::of_registrations(conn, &ids)?;
     Ok(rows
         .into_iter()
         .map(|(a, t, e, g)| RegistrationRecordOut {
+            accommodation: needs.remove(&a.0),
             id: a.0,
             status: a.1,
             attendee_name: a.2,
@@ -507,6 +510,8 @@ fn anonymise_registrations(
     }
     diesel::delete(registration_tokens::table.filter(registration_tokens::registration_id.eq_any(reg_ids)))
         .execute(conn)?;
+    // What the person needed to take part goes with them (and its digest records by cascade).
+    crate::accommodations::queries::erase_for_registrations(conn, reg_ids)?;
     // A stored idempotent reply names the registration; a replay of its key must not reach it
     // again (nor register the erased person anew), so the key stays, marked erased.
     diesel::update(idempotency_keys::table.filter(idempotency_keys::registration_id.eq_any(reg_ids)))

@@ -197,6 +197,8 @@ pub struct RegistrationRecordOut {
     #[schema(format = DateTime)]
     pub checked_in_at: Option<String>,
     pub business_as_given: BusinessGivenOut,
+    /// The accommodation request made with the registration (`null`: none).
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }
 
 /// An email, as a data export holds it.

@@ -115,6 +115,8 @@ pub struct Held {
     pub location: Option<String>,
     /// 1-based place in the waitlist, for a waitlisted registration.
     pub waitlist_position: Option<i64>,
+    /// The holder's own accommodation request.
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }
 
 /// A registrant row for staff lists and exports.
@@ -161,4 +163,6 @@ pub struct RegistrationRequest {
     pub marketing_consent: Option<bool>,
     /// The language the registrant reads (`language`, English when absent).
     pub language: crate::domain::Language,
+    /// An accommodation request, stored with the registration or booking in its transaction.
+    pub accommodation: Option<crate::accommodations::model::Accommodation>,
 }

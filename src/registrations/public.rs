@@ -29,7 +29,29 @@ fn optional(v: Option<&str>) -> Option<&str> {
 
 /// Parses a registration request; every bad field is named in one 422.
 fn parse_request(input: &RegistrationIn) -> Result<RegistrationRequest, AppError> {
-    parse_parts(&input.business, &input.attendee, input.marketing_consent, input.language)
+    let parts = parse_parts(&input.business, &input.attendee, input.marketing_consent, input.language);
+    with_accommodation(parts, input.accommodation.as_ref())
+}
+
+/// Adds the parsed accommodation request (`accommodation`) to a parsed registration or booking;
+/// its bad fields join the others in one 422.
+pub(crate) fn with_accommodation(
+    parts: Result<RegistrationRequest, AppError>,
+    input: Option<&crate::accommodations::wire::AccommodationIn>,
+) -> Result<RegistrationRequest, AppError> {
+    let parsed = input.map(|a| crate::accommodations::model::Accommodation::parse("accommodation", a)).transpose();
+    match (parts, parsed) {
+        (Ok(mut req), Ok(accommodation)) => {
+            req.accommodation = accommodation;
+            Ok(req)
+        }
+        (Err(AppError::Validation(mut errors)), Err(more)) => {
+            errors.extend(more);
+            Err(AppError::Validation(errors))
+        }
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(errors)) => Err(AppError::Validation(errors)),
+    }
 }
 
 /// Parses a business and an attendee as a registration takes them (expert bookings take the
@@ -71,6 +93,7 @@ pub(crate) fn parse_parts(
             attendee_email,
             marketing_consent,
             language: language.unwrap_or_default(),
+            accommodation: None,
         }),
         (a, b, c, d, e, f, g, h) => {
             let errors: Vec<FieldError> = [a.err(), b.err(), c.err(), d.err(), e.err(), f.err(), g.err(), h.err()]

@@ -201,6 +201,15 @@ pub fn register(
     if let Some(e) = &email {
         e.after_insert(conn, inserted)?;
     }
+    // Only when one is asked for: a registration without one writes nothing more.
+    if let Some(a) = &req.accommodation {
+        crate::accommodations::queries::insert(
+            conn,
+            crate::accommodations::queries::Owner::Registration(&row.id),
+            Some(event_id),
+            a,
+        )?;
+    }
     crate::webhooks::emit(
         conn,
         crate::webhooks::EventType::RegistrationCreated,
@@ -547,7 +556,11 @@ pub fn held(conn: &mut DbConnection, id: &str) -> Result<Option<Held>, AppError>
         }
         _ => None,
     };
-    Ok(Some(Held { registration, event, location, waitlist_position }))
+    let accommodation = crate::accommodations::queries::of_owner(
+        conn,
+        crate::accommodations::queries::Owner::Registration(&registration.id),
+    )?;
+    Ok(Some(Held { registration, event, location, waitlist_position, accommodation }))
 }
 
 /// Cancels a registration at its holder's request (manage API and page): refused once the event

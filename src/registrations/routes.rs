@@ -1,7 +1,8 @@
 //! Where this feature's routes are wired (see [`crate::routes`] for the audiences), and its part
 //! of the OpenAPI document.
 
-use crate::routes::{delete, get, post, Router};
+use crate::accommodations::manage::{delete_registration_accommodation, put_registration_accommodation};
+use crate::routes::{delete, get, post, put, Router};
 
 use super::manage::{calendar, cancel_registration, get_registration};
 use super::page::{manage_calendar, manage_cancel, manage_page};
@@ -16,6 +17,8 @@ use super::staff::{check_in, list_registrants};
     super::manage::get_registration,
     super::manage::cancel_registration,
     super::manage::calendar,
+    crate::accommodations::manage::put_registration_accommodation,
+    crate::accommodations::manage::delete_registration_accommodation,
     super::page::manage_page,
     super::page::manage_cancel,
     super::page::manage_calendar,
@@ -37,6 +40,7 @@ pub fn manage(r: &mut Router) {
     r.limited("", [delete(cancel_registration)]);
     r.at("", [get(get_registration)]);
     r.at("/calendar.ics", [get(calendar)]);
+    r.limited("/accommodation", [put(put_registration_accommodation), delete(delete_registration_accommodation)]);
 }
 
 /// Under `/manage/{id}`: HTML pages, the token in the emailed link.

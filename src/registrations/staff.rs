@@ -48,16 +48,25 @@ pub(crate) async fn list_registrants(
         if csv { None } else { q.cursor.as_deref().map(decode_cursor).transpose()? };
     let status = q.status;
     let id = event_id.clone();
-    let (event_title, mut rows, tickets) = db
+    let reader = actor.clone();
+    let (event_title, mut rows, tickets, mut needs) = db
         .read(move |c| {
-            let e = crate::events::queries::find_for_actor(c, &actor, &id)?
+            let e = crate::events::queries::find_for_actor(c, &reader, &id)?
                 .ok_or_else(|| AppError::not_found("no such event"))?;
             let rows = queries::registrants(c, &id, status, after, limit.saturating_add(1))?;
-            Ok((e.title, rows, queries::waitlist_tickets(c, &id)?))
+            let needs = accommodations_of(c, &reader, &rows)?;
+            Ok((e.title, rows, queries::waitlist_tickets(c, &id)?, needs))
         })
         .await?;
     if csv {
-        return Ok(csv_answer(db, event_id, status, &event_title, rows, tickets));
+        // The file leaves the service with people's details and what they need to take part:
+        // who took it is recorded before it goes (no export without its audit entry).
+        let (who, event) = (actor.clone(), event_id.clone());
+        db.write(move |c| {
+            crate::audit::record(c, &who, "export_registrants", "event", &event, crate::audit::Changes::none())
+        })
+        .await?;
+        return Ok(csv_answer(db, actor, event_id, status, &event_title, (rows, needs), tickets));
     }
     // A waitlisted registrant's place is the rank of its ticket.
     let position = |r: &Registrant| waitlist_position(&tickets, r);
@@ -66,11 +75,21 @@ pub(crate) async fn list_registrants(
         .into_iter()
         .map(|r| {
             let p = position(&r);
-            RegistrantOut::new(r, p)
+            let accommodation = needs.remove(&r.id);
+            RegistrantOut { accommodation, ..RegistrantOut::new(r, p) }
         })
         .collect();
     Ok(HttpResponse::Ok().insert_header((header::CACHE_CONTROL, "no-store")).json(&Page { items, next_cursor }))
 }
+
+/// The accommodation requests of these registrants that `actor` may see (scoped in the query:
+/// admins and the event's host organizers).
+fn accommodations_of(c: &mut crate::db::DbConnection, actor: &Actor, rows: &[Registrant]) -> Result<Needs, AppError> {
+    let ids: Vec<String> = rows.iter().map(|r| r.id.clone()).collect();
+    crate::accommodations::queries::visible_for_registrations(c, actor, &ids)
+}
+
+type Needs = std::collections::HashMap<String, crate::accommodations::wire::AccommodationOut>;
 
 /// Rows of the CSV export read at a time.
 const CSV_CHUNK: i64 = 1000;
@@ -91,15 +110,19 @@ fn waitlist_position(tickets: &[i64], r: &Registrant) -> Option<i64> {
 /// export runs shows the status of when its chunk was read.
 fn csv_answer(
     db: web::Data<Db>,
+    actor: Actor,
     event_id: String,
     status: Option<RegistrationStatus>,
     event_title: &str,
-    first: Vec<Registrant>,
+    (first, first_needs): (Vec<Registrant>, Needs),
     tickets: Vec<i64>,
 ) -> HttpResponse {
-    const HEADER: &str = "registration_id,status,waitlist_position,attendee_name,attendee_email,business_name,business_state,industry,employees,registered_at,checked_in_at\r\n";
+    const HEADER: &str = "registration_id,status,waitlist_position,attendee_name,attendee_email,business_name,business_state,industry,employees,registered_at,checked_in_at,accommodation_categories,accommodation_note\r\n";
     struct State {
         db: web::Data<Db>,
+        actor: Actor,
+        /// The accommodation requests of `rows` (as the actor may see them).
+        needs: Needs,
         event_id: String,
         status: Option<RegistrationStatus>,
         tickets: Vec<i64>,
@@ -113,17 +136,27 @@ fn csv_answer(
     let mut rows = first;
     let more = rows.len() as i64 > CSV_CHUNK;
     rows.truncate(CSV_CHUNK as usize);
-    let state = State { db, event_id, status, tickets, rows, more, last_key: None, header: true };
+    let state =
+        State { db, actor, needs: first_needs, event_id, status, tickets, rows, more, last_key: None, header: true };
     let body = futures_util::stream::unfold(Some(state), |state| async move {
         let mut st = state?;
         if st.rows.is_empty() && st.more {
             let last = st.last_key.clone();
-            let (event_id, status) = (st.event_id.clone(), st.status);
-            match st.db.read(move |c| queries::registrants(c, &event_id, status, last, CSV_CHUNK + 1)).await {
-                Ok(mut rows) => {
+            let (event_id, status, actor) = (st.event_id.clone(), st.status, st.actor.clone());
+            let chunk = st
+                .db
+                .read(move |c| {
+                    let rows = queries::registrants(c, &event_id, status, last, CSV_CHUNK + 1)?;
+                    let needs = accommodations_of(c, &actor, &rows)?;
+                    Ok((rows, needs))
+                })
+                .await;
+            match chunk {
+                Ok((mut rows, needs)) => {
                     st.more = rows.len() as i64 > CSV_CHUNK;
                     rows.truncate(CSV_CHUNK as usize);
                     st.rows = rows;
+                    st.needs = needs;
                 }
                 // The status line is gone: cut the answer short rather than end it as if complete.
                 Err(e) => return Some((Err(std::io::Error::other(e.to_string())), None)),
@@ -139,7 +172,8 @@ fn csv_answer(
         for r in std::mem::take(&mut st.rows) {
             st.last_key = Some((r.created_at, r.id.clone()));
             let position = waitlist_position(&st.tickets, &r);
-            csv_line(&mut out, RegistrantOut::new(r, position));
+            let accommodation = st.needs.remove(&r.id);
+            csv_line(&mut out, RegistrantOut { accommodation, ..RegistrantOut::new(r, position) });
         }
         Some((Ok::<_, std::io::Error>(web::Bytes::from(out)), Some(st)))
     });
@@ -166,6 +200,11 @@ fn csv_line(out: &mut String, r: RegistrantOut) {
         r.employees.unwrap_or_default(),
         r.registered_at,
         r.checked_in_at.unwrap_or_default(),
+        r.accommodation
+            .as_ref()
+            .map(|a| a.categories.iter().map(|c| c.as_str()).collect::<Vec<_>>().join(" "))
+            .unwrap_or_default(),
+        r.accommodation.and_then(|a| a.note).unwrap_or_default(),
     ];
     let line: Vec<String> = fields.iter().map(|f| csv_field(f)).collect();
     out.push_str(&line.join(","));

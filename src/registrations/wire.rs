@@ -61,6 +61,9 @@ pub struct RegistrationIn {
     pub marketing_consent: Option<bool>,
     /// The language of every email about this registration: `en` (the default) or `es`.
     pub language: Option<Language>,
+    /// What the attendee needs to take part. Seen by the attendee (manage token), the event's
+    /// host organizers and admins only.
+    pub accommodation: Option<crate::accommodations::wire::AccommodationIn>,
 }
 
 /// The links emailed to the attendee, for a page without the API.
@@ -171,11 +174,14 @@ pub struct RegistrationOut {
     pub cancelled_at: Option<String>,
     #[schema(format = DateTime)]
     pub checked_in_at: Option<String>,
+    /// The holder's accommodation request (`null`: none); change it with
+    /// `PUT /api/v1/registrations/{id}/accommodation`.
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }
 
 impl From<Held> for RegistrationOut {
     fn from(held: Held) -> Self {
-        let Held { registration: reg, event: e, location, waitlist_position } = held;
+        let Held { registration: reg, event: e, location, waitlist_position, accommodation } = held;
         let tz = e.tz();
         let (starts, ends) = (from_db_time(e.starts_at), from_db_time(e.ends_at));
         let seated = matches!(reg.status, RegistrationStatus::Confirmed | RegistrationStatus::Attended)
@@ -205,6 +211,7 @@ impl From<Held> for RegistrationOut {
             created_at: utc_string(from_db_time(reg.created_at)),
             cancelled_at: reg.cancelled_at.map(|t| utc_string(from_db_time(t))),
             checked_in_at: reg.checked_in_at.map(|t| utc_string(from_db_time(t))),
+            accommodation,
         }
     }
 }
@@ -286,6 +293,10 @@ pub struct RegistrantOut {
     pub registered_at: String,
     #[schema(format = DateTime)]
     pub checked_in_at: Option<String>,
+    /// The registrant's accommodation request: present only when there is one, and only for
+    /// admins and organizers of an organization hosting the event.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub accommodation: Option<crate::accommodations::wire::AccommodationOut>,
 }
 
 impl RegistrantOut {
@@ -303,6 +314,7 @@ impl RegistrantOut {
             employees: r.employees,
             registered_at: utc_string(from_db_time(r.created_at)),
             checked_in_at: r.checked_in_at.map(|t| utc_string(from_db_time(t))),
+            accommodation: None,
         }
     }
 }

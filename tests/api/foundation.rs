@@ -305,6 +305,7 @@ async fn hand_written_statements_stay_prepared() {
                 attendee_email: roadshow::domain::EmailAddress::parse(&format!("attendee{n}@shop.example")).unwrap(),
                 marketing_consent: None,
                 language: roadshow::domain::Language::English,
+                accommodation: None,
             };
             roadshow::db::write_tx(&mut conn, |c| register(c, &ctx, &event, &req, None, Seating::SeatFirst)).unwrap();
         }

@@ -4,6 +4,7 @@
 pub mod helpers;
 
 mod abuse;
+mod accommodations;
 mod authz;
 mod browser;
 mod credits;
