@@ -13,6 +13,7 @@
 
 pub mod handlers;
 pub mod ics;
+pub mod mime;
 pub mod outbox;
 pub mod routes;
 pub mod smtp;
