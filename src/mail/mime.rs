@@ -35,7 +35,10 @@ pub fn body(text: &str) -> Body {
     // Every `\r` ends a line (is followed by `\n`), else it is escaped.
     let lone_cr = crs > 0 && memchr::memmem::find_iter(bytes, b"\r\n").count() != crs;
     if escapes == 0 && !long_line && !lone_cr {
-        return Body::dangerous_pre_encoded(crlf(text, lf - crs.min(lf)).into_bytes(), ContentTransferEncoding::SevenBit);
+        return Body::dangerous_pre_encoded(
+            crlf(text, lf - crs.min(lf)).into_bytes(),
+            ContentTransferEncoding::SevenBit,
+        );
     }
     if escapes > bytes.len() / 3 {
         return Body::new(text.to_string());

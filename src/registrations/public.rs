@@ -149,9 +149,7 @@ pub(crate) async fn create_registration(
     let pool = db.get_ref().clone();
     let outcome = crate::db::block_in_span(move || {
         let attempt = |seating| {
-            pool.write_retrying_blocking(|c| {
-                queries::register(c, &ctx, &event_id, &parsed, idem.as_ref(), seating)
-            })
+            pool.write_retrying_blocking(|c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref(), seating))
         };
         match attempt(Seating::SeatFirst) {
             Err(e) if queries::is_seat_first_full(&e) => attempt(Seating::EventLockFirst),
