@@ -216,7 +216,7 @@ mod tests {
             format!("<a href=\"https://example.org/manage/1?token=rsm_{}\">link</a>\r\nlone\rcr\n", "k".repeat(43)),
             "=".repeat(100),
             format!("{}\u{e9}{}", "a".repeat(73), "b".repeat(90)),
-            "\u{e9}".repeat(40),
+            format!("{}{}", "\u{e9}".repeat(20), "c".repeat(100)),
         ];
         for text in cases {
             for n in 70..80 {
