@@ -177,6 +177,9 @@ pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, AppError> {
 }
 
 fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>) {
+    // The busiest write first (patterns are tried in order).
+    crate::registrations::routes::hot(&mut Router::new(cfg, "", seen));
+
     // Operations.
     crate::ops::routes(&mut Router::new(cfg, "", seen));
 

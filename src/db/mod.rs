@@ -401,7 +401,17 @@ impl Db {
         T: Send + 'static,
     {
         let db = self.clone();
-        block_in_span(move || db.noting_public_changes(|| {
+        block_in_span(move || db.write_retrying_blocking(f)).await
+    }
+
+    /// [`Db::write_retrying`] on the calling thread (a blocking one: inside [`block_in_span`]), so
+    /// that a caller can run two transactions one after the other in one blocking hop.
+    pub fn write_retrying_blocking<T, F>(&self, f: F) -> Result<T, AppError>
+    where
+        F: Fn(&mut DbConnection) -> Result<T, AppError>,
+    {
+        let db = self;
+        db.noting_public_changes(|| {
             let mut conn = db.get()?;
             let mut attempt = 0;
             loop {
@@ -424,8 +434,7 @@ impl Db {
                     (other, _) => return other,
                 }
             }
-        }))
-        .await
+        })
     }
 
     /// Runs `f` inside a write transaction (`BEGIN IMMEDIATE` on SQLite, see [`write_tx`]).

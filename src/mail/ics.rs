@@ -352,6 +352,12 @@ pub fn escape_text(s: &str) -> String {
 
 /// Appends `line` folded at 75 octets (never inside a UTF-8 sequence), CRLF-terminated (§3.1).
 fn fold_into(out: &mut String, line: &str) {
+    if line.len() <= 75 {
+        // Most lines: nothing to fold.
+        out.push_str(line);
+        out.push_str("\r\n");
+        return;
+    }
     let mut width = 0;
     for c in line.chars() {
         let n = c.len_utf8();

@@ -21,6 +21,7 @@
 pub mod changes;
 pub mod handlers;
 pub mod ics;
+pub mod mime;
 pub mod outbox;
 pub mod routes;
 pub mod smtp;

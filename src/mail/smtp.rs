@@ -377,7 +377,7 @@ fn transaction(conn: &mut SmtpConnection, envelope: &Envelope, content: &[u8]) -
     step(Stage::Data, conn.command(Data), Severity::PositiveIntermediate)?;
     let reply = match std::str::from_utf8(content) {
         // The content and the terminator in one write (see the module docs).
-        Ok(text) => conn.command(DotStuffed(text)),
+        Ok(text) => conn.command(DotStuffed(super::mime::dot_stuffed(text))),
         // Not UTF-8 (never for messages we build): lettre's own two writes, slower but correct.
         Err(_) => conn.message(content),
     };
@@ -398,39 +398,13 @@ fn step(stage: Stage, reply: Result<Response, SmtpError>, wanted: Severity) -> R
     })
 }
 
-/// The content with SMTP transparency (a `.` starting a line is doubled, exactly as lettre's
-/// `ClientCodec` does it: lines end with CRLF) followed by the `\r\n.\r\n` terminator, written by
+/// Content already dot-stuffed and terminated ([`super::mime::dot_stuffed`]), written by
 /// `SmtpConnection::command` as one buffer.
-struct DotStuffed<'a>(&'a str);
+struct DotStuffed(String);
 
-impl fmt::Display for DotStuffed<'_> {
+impl fmt::Display for DotStuffed {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        #[derive(Clone, Copy)]
-        enum At {
-            LineStart,
-            AfterCr,
-            Inside,
-        }
-        let text = self.0;
-        let mut at = At::LineStart;
-        let mut from = 0;
-        for (i, b) in text.bytes().enumerate() {
-            at = match (b, at) {
-                (b'\r', _) => At::AfterCr,
-                (b'\n', At::AfterCr) => At::LineStart,
-                (b'.', At::LineStart) => {
-                    // Bytes are ASCII here, so `i` is a char boundary.
-                    f.write_str(&text[from..i])?;
-                    f.write_str(".")?;
-                    from = i;
-                    At::Inside
-                }
-                (_, At::AfterCr | At::LineStart) => At::Inside,
-                (_, At::Inside) => At::Inside,
-            };
-        }
-        f.write_str(&text[from..])?;
-        f.write_str("\r\n.\r\n")
+        f.write_str(&self.0)
     }
 }
 
@@ -504,15 +478,5 @@ mod tests {
         let s = SmtpServer::parse("smtps://localhost:465", Some(&roots)).unwrap();
         assert!(matches!(s.tls, Tls::Wrapper(_)));
         std::fs::remove_dir_all(&dir).unwrap();
-    }
-
-    #[test]
-    fn dot_stuffing_doubles_a_leading_dot_like_lettre_and_ends_with_the_terminator() {
-        // lettre's own ClientCodec test vector (its frames concatenated).
-        let input = ".\r\ntest\r\ntest\r\n\r\n.\r\n\r\ntestte\r\n.\r\nsttesttest.test\n.test\ntesttesttest\r\n.test\r\ntest.\r\n";
-        let expected = "..\r\ntest\r\ntest\r\n\r\n..\r\n\r\ntestte\r\n..\r\nsttesttest.test\n.test\ntesttesttest\r\n..test\r\ntest.\r\n";
-        assert_eq!(DotStuffed(input).to_string(), format!("{expected}\r\n.\r\n"));
-        assert_eq!(DotStuffed("").to_string(), "\r\n.\r\n");
-        assert_eq!(DotStuffed("é\r\n.é\r.x\r\n..").to_string(), "é\r\n..é\r.x\r\n...\r\n.\r\n");
     }
 }

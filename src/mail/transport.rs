@@ -14,6 +14,7 @@ use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use lettre::Message;
 
+use super::mime;
 use super::outbox::OutboxRow;
 use super::smtp::{load_ca_file, SmtpPool, SmtpServer};
 
@@ -98,9 +99,10 @@ pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendErr
         let name = HeaderName::new_from_ascii(name).map_err(|e| permanent(format!("bad header name: {e}")))?;
         builder = builder.raw_header(HeaderValue::new(name, value.to_string()));
     }
+    // Each body encoded once, in one pass (see `mime`).
     let alternative = MultiPart::alternative()
-        .singlepart(SinglePart::plain(row.body_text.clone()))
-        .singlepart(SinglePart::html(row.body_html.clone()));
+        .singlepart(SinglePart::plain(mime::body(&row.body_text)))
+        .singlepart(SinglePart::html(mime::body(&row.body_html)));
     let body = match &row.ics {
         None => alternative,
         Some(ics) => {
@@ -108,9 +110,10 @@ pub fn build_message(row: &OutboxRow, from: &Mailbox) -> Result<Message, SendErr
             let calendar = ContentType::parse(&format!("text/calendar; charset=utf-8; method={method}"))
                 .map_err(|e| permanent(format!("calendar content type: {e}")))?;
             let ics_file = ContentType::parse("application/ics").map_err(|e| permanent(e.to_string()))?;
+            let invite = mime::body(ics);
             MultiPart::mixed()
-                .multipart(alternative.singlepart(SinglePart::builder().header(calendar).body(ics.clone())))
-                .singlepart(Attachment::new("invite.ics".into()).body(ics.clone(), ics_file))
+                .multipart(alternative.singlepart(SinglePart::builder().header(calendar).body(invite.clone())))
+                .singlepart(Attachment::new("invite.ics".into()).body(invite, ics_file))
         }
     };
     builder.multipart(body).map_err(|e| permanent(format!("cannot build the message: {e}")))

@@ -187,15 +187,19 @@ pub(crate) async fn submit(
 ) -> Result<RegistrationCreatedOut, AppError> {
     let ctx = MailContext::from_config(config);
     let (links_ctx, email, lang) = (ctx.clone(), parsed.attendee_email.clone(), parsed.language);
-    let (parsed, idem) = (std::sync::Arc::new(parsed), std::sync::Arc::new(idem));
-    let attempt = |seating| {
-        let (ctx, event_id, parsed, idem) = (ctx.clone(), event_id.clone(), parsed.clone(), idem.clone());
-        db.write_retrying(move |c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref().as_ref(), seating))
-    };
-    let outcome = match attempt(Seating::SeatFirst).await {
-        Err(e) if queries::is_seat_first_full(&e) => attempt(Seating::EventLockFirst).await,
-        other => other,
-    };
+    // Both attempts (see `Seating`) in one blocking hop: a registration that finds no seat free at
+    // once goes on under the event lock on the same thread, without going back to the async one.
+    let pool = db.clone();
+    let outcome = crate::db::block_in_span(move || {
+        let attempt = |seating| {
+            pool.write_retrying_blocking(|c| queries::register(c, &ctx, &event_id, &parsed, idem.as_ref(), seating))
+        };
+        match attempt(Seating::SeatFirst) {
+            Err(e) if queries::is_seat_first_full(&e) => attempt(Seating::EventLockFirst),
+            other => other,
+        }
+    })
+    .await;
     let outcome = match outcome {
         Ok(o) => {
             crate::metrics::registration(match &o {

@@ -197,9 +197,38 @@ pub fn register(
         language: row.language,
     };
     let email = prepare_with(conn, ctx, facts, &EventFacts::from(&event), notice, Some(&token))?;
-    let inserted = insert_with_email(conn, &row, email.as_ref().map(|e| &e.email))?;
-    if let Some(e) = &email {
-        e.after_insert(conn, inserted)?;
+    let webhook_data = serde_json::json!({"registration_id": row.id, "event_id": event_id, "status": row.status,
+                                          "waitlist_position": position});
+    let after = match email.as_ref() {
+        // Consent is the attendee's, for their own address only.
+        Some(e) if conn.is_postgres() => {
+            let kind = crate::webhooks::EventType::RegistrationCreated;
+            let extras = Extras {
+                consent: req.marketing_consent,
+                webhook_type: kind.as_str(),
+                webhook_payload: crate::webhooks::payload(kind, at, webhook_data),
+            };
+            let inserted = insert_both(conn, &row, &e.email, &extras).map_err(refused)?;
+            e.after_insert(conn, inserted)?;
+            None
+        }
+        _ => Some(webhook_data),
+    };
+    if let Some(webhook_data) = after {
+        let inserted = insert_with_email(conn, &row, email.as_ref().map(|e| &e.email))?;
+        if let Some(e) = &email {
+            e.after_insert(conn, inserted)?;
+        }
+        crate::webhooks::emit(
+            conn,
+            crate::webhooks::EventType::RegistrationCreated,
+            Some(event_id),
+            &row.id,
+            webhook_data,
+        )?;
+        if let Some(consent) = req.marketing_consent {
+            outbox::set_marketing_consent(conn, &req.attendee_email, consent, at)?;
+        }
     }
     // Only when one is asked for: a registration without one writes nothing more.
     if let Some(a) = &req.accommodation {
@@ -209,18 +238,6 @@ pub fn register(
             Some(event_id),
             a,
         )?;
-    }
-    crate::webhooks::emit(
-        conn,
-        crate::webhooks::EventType::RegistrationCreated,
-        Some(event_id),
-        &row.id,
-        serde_json::json!({"registration_id": row.id, "event_id": event_id, "status": row.status,
-                           "waitlist_position": position}),
-    )?;
-    if let Some(consent) = req.marketing_consent {
-        // Consent is the attendee's, for their own address only.
-        outbox::set_marketing_consent(conn, &req.attendee_email, consent, at)?;
     }
     crate::events::queries::public_data_changed();
     let created = Created {
@@ -237,17 +254,10 @@ pub fn register(
     Ok(Outcome::Created(created))
 }
 
-/// Inserts a new registration and its first email. On PostgreSQL in one statement (a data-modifying
-/// `WITH`), which saves a round trip on every registration; SQLite has no such statement and takes
-/// two. A second active registration of the attendee is refused by the unique index
-/// `registrations_one_active_per_attendee` (409, [`ALREADY_REGISTERED`]). Returns whether the
-/// email row went in.
-fn insert_with_email(
-    conn: &mut DbConnection,
-    row: &NewRegistration,
-    email: Option<&NewEmail>,
-) -> Result<bool, AppError> {
-    let refused = |e: diesel::result::Error| match &e {
+/// The 409 of a second active registration of the attendee, refused by the unique index
+/// `registrations_one_active_per_attendee`; any other error as it is.
+fn refused(e: diesel::result::Error) -> AppError {
+    match &e {
         diesel::result::Error::DatabaseError(diesel::result::DatabaseErrorKind::UniqueViolation, info)
             if info.constraint_name() == Some("registrations_one_active_per_attendee")
                 || info.message().contains("registrations.attendee_email") =>
@@ -255,32 +265,70 @@ fn insert_with_email(
             AppError::conflict(ALREADY_REGISTERED)
         }
         _ => AppError::from(e),
-    };
-    match email {
-        Some(email) if conn.is_postgres() => insert_both(conn, row, email).map_err(refused),
-        _ => {
-            cached(diesel::insert_into(registrations::table).values(row).returning(registrations::id))
-                .get_result::<String>(conn)
-                .map_err(refused)?;
-            match email {
-                Some(email) => outbox::enqueue(conn, email),
-                None => Ok(false),
-            }
-        }
     }
 }
 
-/// PostgreSQL: the registration and its email in one statement.
-fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail) -> diesel::QueryResult<bool> {
-    use diesel::sql_types::{BigInt, Integer, Nullable};
+/// Inserts a new registration and its first email, one statement each (SQLite, where a statement
+/// costs no round trip; PostgreSQL takes [`insert_both`]). A second active registration of the
+/// attendee is refused by the unique index `registrations_one_active_per_attendee` (409,
+/// [`ALREADY_REGISTERED`]). Returns whether the email row went in.
+fn insert_with_email(
+    conn: &mut DbConnection,
+    row: &NewRegistration,
+    email: Option<&NewEmail>,
+) -> Result<bool, AppError> {
+    cached(diesel::insert_into(registrations::table).values(row).returning(registrations::id))
+        .get_result::<String>(conn)
+        .map_err(refused)?;
+    match email {
+        Some(email) => outbox::enqueue(conn, email),
+        None => Ok(false),
+    }
+}
+
+/// What else a new registration writes, which [`insert_both`] writes in its statement.
+struct Extras {
+    /// The attendee's marketing consent, when the request gave it (see
+    /// [`outbox::set_marketing_consent`], which this does the same).
+    consent: Option<bool>,
+    /// The `registration.created` webhook message, one row per subscribed endpoint of an
+    /// organization hosting the event (see [`crate::webhooks::queries::enqueue`]).
+    webhook_type: &'static str,
+    webhook_payload: String,
+}
+
+/// PostgreSQL: the registration, its email, the attendee's marketing consent and the webhook
+/// messages in one statement (a data-modifying `WITH`; each part runs once, whatever the others
+/// return), which saves a round trip for each on every registration. Returns whether the email
+/// row went in.
+fn insert_both(
+    conn: &mut DbConnection,
+    row: &NewRegistration,
+    email: &NewEmail,
+    extras: &Extras,
+) -> diesel::QueryResult<bool> {
+    use diesel::sql_types::{BigInt, Bool, Integer, Nullable};
     let registration = diesel::sql_query(
         "WITH r AS (INSERT INTO registrations (id, event_id, business_id, attendee_name, attendee_email, status, \
          waitlist_ticket, seat_shard, manage_token_hash, created_at, updated_at, confirmed_at, \
          business_name_given, business_state_given, industry_given, employees_given, website_given, language) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $26, $27, $28, $29, $30, $33) RETURNING id), \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $26, $27, $28, $29, $30, $36) RETURNING id), \
          c AS (INSERT INTO mail_counts (recipient, window_start, sent) SELECT $15, $31, 1 FROM r \
          WHERE $32::integer IS NOT NULL \
-         ON CONFLICT (recipient, window_start) DO UPDATE SET sent = mail_counts.sent + 1 RETURNING sent) \
+         ON CONFLICT (recipient, window_start) DO UPDATE SET sent = mail_counts.sent + 1 RETURNING sent), \
+         k AS (INSERT INTO email_consents (email, marketing_consent, unsubscribed_at, updated_at) \
+         SELECT $5, $33, CASE WHEN $33 THEN NULL ELSE $10 END, $10 FROM r WHERE $33 IS NOT NULL \
+         ON CONFLICT (email) DO UPDATE SET marketing_consent = excluded.marketing_consent, \
+         unsubscribed_at = CASE WHEN excluded.marketing_consent THEN NULL \
+         ELSE COALESCE(email_consents.unsubscribed_at, excluded.unsubscribed_at) END, updated_at = excluded.updated_at \
+         RETURNING 1), \
+         u AS (UPDATE outbox SET status = 'dropped', last_error = 'not sent: the address unsubscribed' \
+         WHERE $33 = false AND registration_id IN (SELECT id FROM registrations WHERE attendee_email = $5) \
+         AND recipient = $5 AND category = 'marketing' AND status = 'pending' RETURNING 1), \
+         w AS (INSERT INTO webhook_deliveries (id, endpoint_id, event_type, object_id, payload, status, attempts, \
+         next_attempt_at, created_at) SELECT gen_random_uuid()::text, e.id, $34, r.id, $35, 'pending', 0, $10, $10 \
+         FROM r, webhook_endpoints e JOIN event_hosts h ON h.organization_id = e.organization_id \
+         WHERE h.event_id = $2 AND e.active AND e.event_types LIKE '%|' || $34 || '|%' RETURNING 1) \
          INSERT INTO outbox (id, dedupe_key, recipient, template, category, subject, body_text, body_html, ics, \
          headers, message_id, status, attempts, next_attempt_at, registration_id, business_id, event_id, created_at) \
          SELECT $13, $14, $15, $16, $17, $18, $19, $20, $21, $22, $23, \
@@ -312,6 +360,9 @@ fn insert_both(conn: &mut DbConnection, row: &NewRegistration, email: &NewEmail)
             .bind::<Nullable<Text>, _>(&row.website_given)
             .bind::<Timestamp, _>(outbox::cap_window(row.created_at))
             .bind::<Nullable<Integer>, _>(cap)
+            .bind::<Nullable<Bool>, _>(extras.consent)
+            .bind::<Text, _>(extras.webhook_type)
+            .bind::<Text, _>(&extras.webhook_payload)
             .bind::<Text, _>(row.language.as_str()),
     )
     .load(conn)?;

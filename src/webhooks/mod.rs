@@ -64,13 +64,18 @@ pub fn emit(
 ) -> Result<usize, AppError> {
     let Some(event_id) = event_id else { return Ok(0) };
     let at = crate::db::now();
-    let payload = serde_json::json!({
+    let payload = payload(kind, at, data);
+    queries::enqueue(conn, kind, event_id, object_id, &payload, at)
+}
+
+/// The body of a webhook message of `kind` written at `at` (what [`emit`] stores).
+pub fn payload(kind: EventType, at: chrono::NaiveDateTime, data: serde_json::Value) -> String {
+    serde_json::json!({
         "type": kind.as_str(),
         "timestamp": crate::time::utc_string(crate::db::from_db_time(at)),
         "data": data,
     })
-    .to_string();
-    queries::enqueue(conn, kind, event_id, object_id, &payload, at)
+    .to_string()
 }
 
 /// A new signing secret: `whsec_` and 32 random bytes in base64 (the Standard Webhooks form).
