@@ -631,7 +631,9 @@ pub(crate) async fn register(
         name: form.attendee_name.clone().unwrap_or_default(),
         email: form.attendee_email.clone().unwrap_or_default(),
     };
-    let consent = Some(form.marketing_consent.is_some());
+    // A ticked box says yes; an unticked one says nothing (a form cannot tell "no" from "did not
+    // look"), so it never withdraws a consent given before: the emails' unsubscribe link does.
+    let consent = form.marketing_consent.is_some().then_some(true);
     let parsed = match crate::registrations::public::parse_parts(&business, &attendee, consent, Some(lang)) {
         Ok(p) => p,
         Err(err) => {

@@ -353,6 +353,8 @@ async fn every_main_page_passes_an_accessibility_scan_and_is_photographed_at_two
         ("state-tx", "/states/TX".to_string()),
         ("state-tx-es", "/states/TX?lang=es".to_string()),
         ("embed-tx", "/embed/states/TX".to_string()),
+        ("resources", "/resources".to_string()),
+        ("resources-es", "/resources?lang=es&kind=guide".to_string()),
         ("not-found", "/events/00000000-0000-4000-8000-000000000000".to_string()),
     ];
     let mut problems = Vec::new();
