@@ -68,6 +68,13 @@ pub struct RegisterForm {
     pub attendee_email: Option<String>,
     /// Present (`yes`) when the box is ticked.
     pub marketing_consent: Option<String>,
+    /// Accommodation request: each category's box (`yes` when ticked), and the note.
+    pub acc_wheelchair_access: Option<String>,
+    pub acc_sign_language_interpreter: Option<String>,
+    pub acc_live_captions: Option<String>,
+    pub acc_another_language: Option<String>,
+    pub acc_other: Option<String>,
+    pub accommodation_note: Option<String>,
     pub lang: Option<String>,
     /// The form's signed token ([`super::csrf`]).
     pub csrf: Option<String>,
@@ -634,7 +641,12 @@ pub(crate) async fn register(
     // A ticked box says yes; an unticked one says nothing (a form cannot tell "no" from "did not
     // look"), so it never withdraws a consent given before: the emails' unsubscribe link does.
     let consent = form.marketing_consent.is_some().then_some(true);
-    let parsed = match crate::registrations::public::parse_parts(&business, &attendee, consent, Some(lang)) {
+    let accommodation = accommodation_of(&form);
+    let parsed = crate::registrations::public::with_accommodation(
+        crate::registrations::public::parse_parts(&business, &attendee, consent, Some(lang)),
+        accommodation.as_ref(),
+    );
+    let parsed = match parsed {
         Ok(p) => p,
         Err(err) => {
             let errors = fields_map(lang, &err);
@@ -674,6 +686,23 @@ pub(crate) async fn register(
         Err(AppError::NotFound(_)) => problem(StatusCode::NOT_FOUND, lang, &req, "page.event_not_found"),
         Err(other) => Err(other),
     }
+}
+
+/// The accommodation request the form carries: the ticked categories and the note; none when
+/// nothing is ticked or written.
+fn accommodation_of(form: &RegisterForm) -> Option<crate::accommodations::wire::AccommodationIn> {
+    let ticked = [
+        (&form.acc_wheelchair_access, "wheelchair_access"),
+        (&form.acc_sign_language_interpreter, "sign_language_interpreter"),
+        (&form.acc_live_captions, "live_captions"),
+        (&form.acc_another_language, "another_language"),
+        (&form.acc_other, "other"),
+    ];
+    let categories: Vec<String> =
+        ticked.iter().filter(|(v, _)| v.is_some()).map(|(_, name)| name.to_string()).collect();
+    let note = form.accommodation_note.as_deref().map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
+    (!categories.is_empty() || note.is_some())
+        .then_some(crate::accommodations::wire::AccommodationIn { categories, note })
 }
 
 /// The event page again, with the form as it was sent (a fresh token) and why it came back.

@@ -418,6 +418,12 @@ async fn the_keyboard_reaches_the_skip_link_then_the_form_in_order() {
         "f-business_industry",
         "f-business_employees",
         "f-business_website",
+        "f-acc_wheelchair_access",
+        "f-acc_sign_language_interpreter",
+        "f-acc_live_captions",
+        "f-acc_another_language",
+        "f-acc_other",
+        "f-accommodation_note",
         "f-marketing_consent",
     ];
     assert_eq!(seen, want);

@@ -67,6 +67,7 @@ crate::both_backends!(
     only_the_listed_origins_may_frame_the_blocks_and_no_one_frames_the_pages,
     what_staff_typed_is_escaped_and_drafts_stay_hidden,
     an_event_given_in_spanish_shows_its_spanish_title_and_description_to_spanish_readers,
+    the_form_carries_an_accommodation_request_to_the_hosts_and_refuses_an_unexplained_one,
     bad_filters_and_unknown_places_get_pages_that_say_so,
 );
 
@@ -320,4 +321,29 @@ async fn an_event_given_in_spanish_shows_its_spanish_title_and_description_to_sp
     assert!(patched["title_es"].is_null() && patched["description_es"].is_null(), "{patched}");
     let (_, es) = page(&app, &format!("/events/{id}?lang=es")).await;
     assert!(es.contains("<h1>Grow with Social: Austin</h1>"), "{es}");
+}
+
+async fn the_form_carries_an_accommodation_request_to_the_hosts_and_refuses_an_unexplained_one(app: TestApp) {
+    let event = stop(&app, "Austin").await;
+    let (_, html) = page(&app, &format!("/events/{event}")).await;
+    // "Something else" without a word of what: the form comes back, nothing is written.
+    let mut form = filled(&html, "rosa@tacogarage.example", "en");
+    form.push(("acc_other".into(), "yes".into()));
+    let (status, body) = post_form(&app, &event, &form, &[]).await;
+    assert_eq!(status, 422, "{body}");
+    assert!(body.contains("id=\"e-accommodation_note\""), "{body}");
+    assert!(body.contains("id=\"f-acc_other\" name=\"acc_other\" type=\"checkbox\" value=\"yes\" checked"));
+    assert_eq!(seats_left(&app, &event).await, 10);
+    // With the note, it goes through, and the host's registrant list shows it.
+    let (_, html) = page(&app, &format!("/events/{event}")).await;
+    let mut form = filled(&html, "rosa@tacogarage.example", "en");
+    form.push(("acc_wheelchair_access".into(), "yes".into()));
+    form.push(("acc_other".into(), "yes".into()));
+    form.push(("accommodation_note".into(), "A table at wheelchair height".into()));
+    let (status, body) = post_form(&app, &event, &form, &[]).await;
+    assert_eq!(status, 200, "{body}");
+    let list = expect_status(app.admin_get(&format!("/api/v1/admin/events/{event}/registrations")).await, 200).await;
+    let shown = &list["items"][0]["accommodation"];
+    assert_eq!(shown["categories"], json!(["wheelchair_access", "other"]), "{list}");
+    assert_eq!(shown["note"], "A table at wheelchair height");
 }
