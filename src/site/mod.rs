@@ -167,6 +167,36 @@ mod tests {
     }
 
     #[test]
+    fn every_name_the_pages_look_up_by_value_exists_in_both_languages() {
+        use crate::domain::{AccommodationCategory, EventKind, OrganizationKind, ResourceKind};
+        let mut keys: Vec<String> = Vec::new();
+        keys.extend(EventKind::ALL.iter().map(|k| format!("kind.{k}")));
+        keys.extend(ResourceKind::ALL.iter().map(|k| format!("resource_kind.{k}")));
+        keys.extend(OrganizationKind::ALL.iter().map(|k| format!("org.{k}")));
+        keys.extend(AccommodationCategory::ALL.iter().map(|k| format!("accommodation.{k}")));
+        keys.extend(Language::ALL.iter().map(|k| format!("language.{k}")));
+        for field in [
+            "business.name",
+            "business.email",
+            "business.state",
+            "business.industry",
+            "business.employees",
+            "business.website",
+            "attendee.name",
+            "attendee.email",
+            "accommodation.categories",
+            "accommodation.note",
+        ] {
+            keys.push(format!("form.error.{field}"));
+        }
+        for lang in Language::ALL {
+            for key in &keys {
+                assert!(!crate::i18n::text(*lang, key).is_empty(), "{lang}: {key}");
+            }
+        }
+    }
+
+    #[test]
     fn every_topic_has_a_name_in_both_languages() {
         for lang in Language::ALL {
             for topic in Topic::ALL {
