@@ -100,6 +100,9 @@ impl Browser {
         let mut browser = Browser { driver, base, session: String::new(), http, _profile: profile };
         let v = browser.call(reqwest::Method::POST, "/session", Some(caps)).await;
         browser.session = v["sessionId"].as_str().expect("a session id").to_string();
+        // Finding an element waits up to 10 s for it (a page still loading after a form post on a
+        // busy machine).
+        browser.session(reqwest::Method::POST, "/timeouts", Some(json!({"implicit": 10000}))).await;
         browser
     }
 
