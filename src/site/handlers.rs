@@ -146,6 +146,15 @@ fn with_lang(path: &str, query: &str, lang: Language) -> String {
     format!("{path}?{q}")
 }
 
+/// The next page of a list at `path`: the same filters, the list's `cursor`, the page's `lang`.
+pub(super) fn next_page_url(path: &str, query: &str, cursor: &str, lang: Language) -> String {
+    let mut pairs: Vec<(String, String)> =
+        form_urlencoded::parse(query.as_bytes()).into_owned().filter(|(k, _)| k != "cursor" && k != "lang").collect();
+    pairs.push(("cursor".into(), cursor.to_string()));
+    pairs.push(("lang".into(), lang.as_str().into()));
+    format!("{path}?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
+}
+
 fn instant(s: &str) -> Option<DateTime<Utc>> {
     DateTime::parse_from_rfc3339(s).ok().map(|t| t.with_timezone(&Utc))
 }
@@ -326,15 +335,7 @@ async fn finder(req: &HttpRequest, db: &Db, q: FinderQuery, home: bool) -> Resul
         Some(p) => (p.items.iter().map(|e| card(lang, e)).collect(), p.next_cursor),
         None => (Vec::new(), None),
     };
-    let next_url = next.map(|cursor| {
-        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-            .into_owned()
-            .filter(|(k, _)| k != "cursor" && k != "lang")
-            .collect();
-        pairs.push(("cursor".into(), cursor));
-        pairs.push(("lang".into(), lang.as_str().into()));
-        format!("/events?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
-    });
+    let next_url = next.map(|cursor| next_page_url("/events", req.query_string(), &cursor, lang));
     let view = EventsView {
         frame: frame(lang, req, states(db).await?),
         home,

@@ -143,15 +143,7 @@ pub(crate) async fn resources_page(
         Some(p) => (p.items.iter().map(|r| resource_card(lang, r)).collect(), p.next_cursor),
         None => (Vec::new(), None),
     };
-    let next_url = next.map(|cursor| {
-        let mut pairs: Vec<(String, String)> = form_urlencoded::parse(req.query_string().as_bytes())
-            .into_owned()
-            .filter(|(k, _)| k != "cursor" && k != "lang")
-            .collect();
-        pairs.push(("cursor".into(), cursor));
-        pairs.push(("lang".into(), lang.as_str().into()));
-        format!("/resources?{}", form_urlencoded::Serializer::new(String::new()).extend_pairs(pairs).finish())
-    });
+    let next_url = next.map(|cursor| super::handlers::next_page_url("/resources", req.query_string(), &cursor, lang));
     let states = db.read(crate::states::all).await?;
     let view = ResourcesView {
         frame: frame(lang, &req, states),
