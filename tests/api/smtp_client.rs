@@ -256,3 +256,40 @@ async fn implicit_tls_with_a_private_ca() {
     assert!(e.message.contains("UnknownIssuer"), "the certificate is not trusted: {}", e.message);
     assert_eq!(sink.received().len(), 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_envelope_is_pipelined_when_the_server_offers_it_and_refusals_stay_in_step() {
+    // PIPELINING offered: MAIL FROM, RCPT TO and DATA reach the server in one write.
+    let sink = SmtpSink::start().await;
+    let t = Transport::smtp(&sink.url(), None, 1).unwrap();
+    for n in 0..3 {
+        send(&t, message(&format!("a{n}@example.org"), "hello\r\n")).await.unwrap();
+    }
+    let got = sink.received();
+    assert_eq!(got.len(), 3);
+    assert!(got.iter().all(|r| r.envelope_in_one_read), "MAIL, RCPT and DATA came in separate writes");
+
+    // A refused MAIL FROM and a refused RCPT TO: the pipelined replies after the refusal (503 or 554)
+    // are read too, so RSET and the next message on the same connection work.
+    sink.set_mode(Mode::Refuse);
+    let e = send(&t, message("b@example.org", "x\r\n")).await.unwrap_err();
+    assert!(!e.permanent && !e.unreachable && e.message.contains("MAIL FROM") && e.message.contains("451"), "{e:?}");
+    sink.set_mode(Mode::Reject);
+    let e = send(&t, message("b@example.org", "x\r\n")).await.unwrap_err();
+    assert!(e.permanent && !e.unreachable && e.message.contains("RCPT TO") && e.message.contains("550"), "{e:?}");
+    sink.set_mode(Mode::Accept);
+    send(&t, message("c@example.org", "after\r\n")).await.unwrap();
+    assert_eq!((sink.sessions(), sink.rsets()), (1, 2), "one connection throughout, reset after each refusal");
+    let got = sink.received();
+    assert_eq!(got.len(), 4);
+    assert_eq!(got[3].rcpt_to, vec!["c@example.org".to_string()]);
+    assert!(got[3].envelope_in_one_read);
+
+    // Not offered: one command at a time, each after the reply to the one before.
+    let sink = SmtpSink::start_with(Options { pipelining: false, ..Options::default() }).await;
+    let t = Transport::smtp(&sink.url(), None, 1).unwrap();
+    send(&t, message("a@example.org", "hello\r\n")).await.unwrap();
+    let got = sink.received();
+    assert_eq!(got.len(), 1);
+    assert!(!got[0].envelope_in_one_read, "pipelined to a server that did not offer PIPELINING");
+}

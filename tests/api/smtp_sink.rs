@@ -1,7 +1,9 @@
 //! A small SMTP server for tests and the benchmark: listens on 127.0.0.1 (a random port), speaks
 //! enough ESMTP for our client (EHLO/HELO, MAIL, RCPT, DATA with dot-unstuffing, RSET, NOOP, QUIT,
-//! and optionally STARTTLS or implicit TLS with the test certificate in tests/api/tls, and AUTH
-//! PLAIN), and keeps every accepted message. It can refuse for a while (4xx or 5xx replies), go
+//! PIPELINING unless turned off, and optionally STARTTLS or implicit TLS with the test certificate
+//! in tests/api/tls, and AUTH PLAIN), and keeps every accepted message. Like a real server it
+//! answers RCPT before MAIL and DATA without a recipient with 503/554, which is what a pipelining
+//! client reads after a refused MAIL FROM. It can refuse for a while (4xx or 5xx replies), go
 //! down and come back on the same port (connection refused meanwhile), to exercise the worker's
 //! retries, and be slow to accept each message (a slow relay).
 //!
@@ -52,11 +54,13 @@ pub struct Options {
     pub security: Security,
     /// Offer AUTH PLAIN and require these credentials before mail.
     pub auth: Option<(String, String)>,
+    /// Offer PIPELINING (RFC 2920) in the EHLO reply, as most relays do.
+    pub pipelining: bool,
 }
 
 impl Default for Options {
     fn default() -> Options {
-        Options { count_only: false, quick_ack: false, security: Security::Plain, auth: None }
+        Options { count_only: false, quick_ack: false, security: Security::Plain, auth: None, pipelining: true }
     }
 }
 
@@ -74,6 +78,9 @@ pub struct Received {
     /// the client did not send it in a separate, later write (which, under Nagle's algorithm,
     /// waits for the server's delayed ACK).
     pub end_came_with_content: bool,
+    /// Whether MAIL FROM, RCPT TO and DATA came in the same read (a pipelining client's one
+    /// write) rather than each after the reply to the one before.
+    pub envelope_in_one_read: bool,
 }
 
 struct Shared {
@@ -336,6 +343,9 @@ fn converse<S: Read + Write>(
     let mut authenticated = shared.options.auth.is_none();
     let mut from = String::new();
     let mut from_line = String::new();
+    // A transaction is open (MAIL FROM accepted), and the read that brought its MAIL FROM.
+    let mut open = false;
+    let mut mail_read = 0;
     let mut rcpt: Vec<String> = Vec::new();
     let mut line: Vec<u8> = Vec::new();
     loop {
@@ -348,7 +358,13 @@ fn converse<S: Read + Write>(
         let upper = cmd.to_ascii_uppercase();
         let mode = *shared.mode.lock().unwrap();
         let answer: Cow<'static, [u8]> = if upper.starts_with("EHLO") {
+            // EHLO resets the transaction, as RSET does.
+            open = false;
+            rcpt.clear();
             let mut ehlo = String::from("250-sink.test\r\n250-8BITMIME\r\n250-SMTPUTF8\r\n");
+            if shared.options.pipelining {
+                ehlo.push_str("250-PIPELINING\r\n");
+            }
             if offer_starttls {
                 ehlo.push_str("250-STARTTLS\r\n");
             }
@@ -378,20 +394,32 @@ fn converse<S: Read + Write>(
                 Cow::Borrowed(b"530 5.7.0 authentication required\r\n")
             } else if mode == Mode::Refuse {
                 Cow::Borrowed(b"451 4.3.0 try again later\r\n")
+            } else if open {
+                Cow::Borrowed(b"503 5.5.1 nested MAIL command\r\n")
             } else {
                 from_line = cmd["MAIL FROM:".len()..].trim().to_string();
                 from = address(&from_line);
                 rcpt.clear();
+                open = true;
+                mail_read = reader.get_ref().count;
                 Cow::Borrowed(b"250 2.1.0 ok\r\n")
             }
         } else if upper.starts_with("RCPT TO:") {
-            if mode == Mode::Reject {
+            if !open {
+                Cow::Borrowed(b"503 5.5.1 need MAIL command\r\n")
+            } else if mode == Mode::Reject {
                 Cow::Borrowed(b"550 5.1.1 no such mailbox\r\n")
             } else {
                 rcpt.push(address(&cmd["RCPT TO:".len()..]));
                 Cow::Borrowed(b"250 2.1.5 ok\r\n")
             }
+        } else if upper == "DATA" && !open {
+            Cow::Borrowed(b"503 5.5.1 need MAIL command\r\n")
+        } else if upper == "DATA" && rcpt.is_empty() {
+            Cow::Borrowed(b"554 5.5.1 no valid recipients\r\n")
         } else if upper == "DATA" {
+            let envelope_in_one_read = reader.get_ref().count == mail_read;
+            open = false;
             reply(reader, b"354 end with <CRLF>.<CRLF>\r\n")?;
             let mut data = Vec::new();
             // Which read brought the end of each of the last two lines: the final CRLF before the
@@ -423,6 +451,7 @@ fn converse<S: Read + Write>(
                     data,
                     tls,
                     end_came_with_content,
+                    envelope_in_one_read,
                 });
             }
             let delay = *shared.delay.lock().unwrap();
@@ -432,6 +461,7 @@ fn converse<S: Read + Write>(
             shared.rsets.fetch_add(1, Ordering::SeqCst);
             from.clear();
             rcpt.clear();
+            open = false;
             Cow::Borrowed(b"250 ok\r\n")
         } else if upper == "NOOP" {
             Cow::Borrowed(b"250 ok\r\n")
