@@ -634,3 +634,61 @@ impl<Q: diesel::query_builder::Query> diesel::query_builder::Query for Cached<Q>
 }
 
 impl<Q, Conn> RunQueryDsl<Conn> for Cached<Q> {}
+
+/// [`cached`] for a statement whose SQL text is fixed at its call site (a literal, or one literal
+/// per backend): the connection finds its prepared statement by a type made for that call site
+/// (see [`fixed_statement!`](crate::fixed_statement)) instead of by its text. Diesel keys a
+/// statement without a static query id by its SQL text, so on every run it writes the text out
+/// again and hashes it (SipHash) to look it up, about 3,600 instructions a statement on the
+/// registration's path (callgrind, README "The server's CPU per registration"); by a type, the
+/// lookup hashes a `TypeId`.
+///
+/// The same rule as [`cached`] for running it (`load` / `get_result`, not `execute`). Never for text
+/// that can differ from run to run at one call site: the later text would run the statement
+/// prepared for the first.
+pub struct Fixed<Site, Q> {
+    query: Q,
+    site: std::marker::PhantomData<Site>,
+}
+
+impl<Site, Q> Fixed<Site, Q> {
+    #[doc(hidden)]
+    pub fn new(query: Q) -> Fixed<Site, Q> {
+        Fixed { query, site: std::marker::PhantomData }
+    }
+}
+
+/// Wraps a statement in [`Fixed`] under a type of this call site's own (each expansion makes a new
+/// one, so two call sites never share a prepared statement).
+#[macro_export]
+macro_rules! fixed_statement {
+    ($query:expr) => {{
+        enum Site {}
+        $crate::db::Fixed::<Site, _>::new($query)
+    }};
+}
+
+impl<Site, Q, DB> diesel::query_builder::QueryFragment<DB> for Fixed<Site, Q>
+where
+    DB: diesel::backend::Backend,
+    Q: diesel::query_builder::QueryFragment<DB>,
+{
+    fn walk_ast<'b>(&'b self, pass: diesel::query_builder::AstPass<'_, 'b, DB>) -> QueryResult<()> {
+        self.query.walk_ast(pass)
+    }
+
+    fn is_safe_to_cache_prepared(&self, _backend: &DB) -> QueryResult<bool> {
+        Ok(true)
+    }
+}
+
+impl<Site: 'static, Q> diesel::query_builder::QueryId for Fixed<Site, Q> {
+    type QueryId = Site;
+    const HAS_STATIC_QUERY_ID: bool = true;
+}
+
+impl<Site, Q: diesel::query_builder::Query> diesel::query_builder::Query for Fixed<Site, Q> {
+    type SqlType = Q::SqlType;
+}
+
+impl<Site, Q, Conn> RunQueryDsl<Conn> for Fixed<Site, Q> {}

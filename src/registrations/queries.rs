@@ -349,22 +349,20 @@ fn insert_both(
     .bind::<Nullable<Timestamp>, _>(row.confirmed_at);
     let email_id = new_id();
     let cap = email.hourly_cap.map(|c| i32::try_from(c).unwrap_or(i32::MAX));
-    let inserted: Vec<IdRow> = cached(
-        outbox::bind_email_content!(registration, &email_id, email)
-            .bind::<Nullable<Text>, _>(&email.business_id)
-            .bind::<Nullable<Text>, _>(&email.event_id)
-            .bind::<Nullable<Text>, _>(&row.business_name_given)
-            .bind::<Nullable<Text>, _>(&row.business_state_given)
-            .bind::<Nullable<Text>, _>(&row.industry_given)
-            .bind::<Nullable<Text>, _>(&row.employees_given)
-            .bind::<Nullable<Text>, _>(&row.website_given)
-            .bind::<Timestamp, _>(outbox::cap_window(row.created_at))
-            .bind::<Nullable<Integer>, _>(cap)
-            .bind::<Nullable<Bool>, _>(extras.consent)
-            .bind::<Text, _>(extras.webhook_type)
-            .bind::<Text, _>(&extras.webhook_payload)
-            .bind::<Text, _>(row.language.as_str()),
-    )
+    let inserted: Vec<IdRow> = crate::fixed_statement!(outbox::bind_email_content!(registration, &email_id, email)
+        .bind::<Nullable<Text>, _>(&email.business_id)
+        .bind::<Nullable<Text>, _>(&email.event_id)
+        .bind::<Nullable<Text>, _>(&row.business_name_given)
+        .bind::<Nullable<Text>, _>(&row.business_state_given)
+        .bind::<Nullable<Text>, _>(&row.industry_given)
+        .bind::<Nullable<Text>, _>(&row.employees_given)
+        .bind::<Nullable<Text>, _>(&row.website_given)
+        .bind::<Timestamp, _>(outbox::cap_window(row.created_at))
+        .bind::<Nullable<Integer>, _>(cap)
+        .bind::<Nullable<Bool>, _>(extras.consent)
+        .bind::<Text, _>(extras.webhook_type)
+        .bind::<Text, _>(&extras.webhook_payload)
+        .bind::<Text, _>(row.language.as_str()))
     .load(conn)?;
     Ok(inserted.len() == 1)
 }
@@ -516,10 +514,12 @@ pub(crate) fn upsert_business(conn: &mut DbConnection, req: &RegistrationRequest
     .bind::<Nullable<Text>, _>(&req.employees)
     .bind::<Nullable<Text>, _>(&req.website);
     let rows: Vec<IdRow> = if conn.is_postgres() {
-        cached(q.bind::<BigInt, _>(crate::privacy::address_lock_key(&req.attendee_email)).bind::<Timestamp, _>(now()))
-            .load(conn)?
+        crate::fixed_statement!(q
+            .bind::<BigInt, _>(crate::privacy::address_lock_key(&req.attendee_email))
+            .bind::<Timestamp, _>(now()))
+        .load(conn)?
     } else {
-        cached(q.bind::<Timestamp, _>(now())).load(conn)?
+        crate::fixed_statement!(q.bind::<Timestamp, _>(now())).load(conn)?
     };
     Ok(rows.into_iter().next().map(|r| r.id))
 }

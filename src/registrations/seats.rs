@@ -19,7 +19,7 @@ use diesel::prelude::*;
 use diesel::sql_types::{Integer, Text};
 
 use crate::db::schema::{event_seat_shards, events};
-use crate::db::{cached, DbConnection};
+use crate::db::DbConnection;
 use crate::error::AppError;
 
 /// How many counter rows an event of this capacity gets.
@@ -67,7 +67,8 @@ pub fn try_take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i
                    SELECT shard FROM event_seat_shards WHERE event_id = $1 AND taken < capacity \
                    ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED) \
                  RETURNING shard";
-            let rows: Vec<ShardRow> = cached(diesel::sql_query(fast).bind::<Text, _>(event_id)).load(conn)?;
+            let rows: Vec<ShardRow> =
+                crate::fixed_statement!(diesel::sql_query(fast).bind::<Text, _>(event_id)).load(conn)?;
             Ok(rows.first().map(|r| r.shard))
         }
         DbConnection::Sqlite(_) => take_seat(conn, event_id),
@@ -98,7 +99,8 @@ pub fn take_seat(conn: &mut DbConnection, event_id: &str) -> Result<Option<i32>,
                 if !has_room(conn, event_id)? {
                     return Ok(None);
                 }
-                let rows: Vec<ShardRow> = cached(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(conn)?;
+                let rows: Vec<ShardRow> =
+                    crate::fixed_statement!(diesel::sql_query(slow).bind::<Text, _>(event_id)).load(conn)?;
                 if let Some(r) = rows.first() {
                     return Ok(Some(r.shard));
                 }

@@ -262,7 +262,45 @@ async fn staff_answers_read_as_their_wire_types(app: TestApp) {
     assert!(report.items.iter().any(|row| row.organization_id == org_id && row.figures.events.total == 0));
 }
 
+/// Statements kept prepared under their call site (`db::Fixed`): two call sites with the same Rust
+/// type (same bind types) but different SQL never share a prepared statement, however they
+/// alternate on one connection, and each keeps answering from its own text.
+async fn fixed_statements_of_two_call_sites_stay_apart(app: TestApp) {
+    use diesel::prelude::*;
+    use diesel::sql_types::{Integer, Text};
+    #[derive(diesel::QueryableByName)]
+    struct Answer {
+        #[diesel(sql_type = Text)]
+        answer: String,
+    }
+    let db = app.db.clone();
+    let answers = tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let mut answers = Vec::new();
+        for n in 0..3 {
+            let first: Vec<Answer> = roadshow::fixed_statement!(diesel::sql_query(
+                "SELECT 'first ' || CAST($1 AS TEXT) AS answer"
+            )
+            .bind::<Integer, _>(n))
+            .load(&mut *conn)
+            .unwrap();
+            let second: Vec<Answer> = roadshow::fixed_statement!(diesel::sql_query(
+                "SELECT 'second ' || CAST($1 AS TEXT) AS answer"
+            )
+            .bind::<Integer, _>(n))
+            .load(&mut *conn)
+            .unwrap();
+            answers.extend(first.into_iter().chain(second).map(|a| a.answer));
+        }
+        answers
+    })
+    .await
+    .unwrap();
+    assert_eq!(answers, ["first 0", "second 0", "first 1", "second 1", "first 2", "second 2"]);
+}
+
 both_backends!(
+    fixed_statements_of_two_call_sites_stay_apart,
     staff_answers_read_as_their_wire_types,
     health_and_readiness_answer,
     states_list_has_fifty_states_and_dc,
