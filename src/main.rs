@@ -33,11 +33,6 @@ enum Command {
     FoldCounters,
 }
 
-/// mimalloc: per-thread heaps without glibc's arena locking; a registration allocates on the
-/// HTTP worker, the blocking thread that runs its transaction and the mail worker's senders.
-#[global_allocator]
-static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 fn main() -> ExitCode {
     let cli = Cli::parse();
     roadshow::telemetry::init();
