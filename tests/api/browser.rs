@@ -159,6 +159,41 @@ impl Browser {
         self.session(reqwest::Method::POST, &format!("/element/{el}/click"), Some(json!({}))).await;
     }
 
+    /// Clicks what loads a new page (a link, a form's submit button) and waits, up to 10 s, until
+    /// that page has loaded. The old document is marked first: reading the page right after a
+    /// click could otherwise catch the old page, or one of its elements as it goes stale (seen in
+    /// CI on a busy machine).
+    async fn click_to_load(&self, css: &str) {
+        self.script("window.__roadshowOldPage = true", json!([])).await;
+        self.click(css).await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            // While the page changes, a script may fail (the document unloads under it): try again.
+            let loaded = self
+                .try_session(
+                    reqwest::Method::POST,
+                    "/execute/sync",
+                    json!({"script": "return !window.__roadshowOldPage && document.readyState === 'complete'", "args": []}),
+                )
+                .await;
+            if loaded == Some(Value::Bool(true)) {
+                return;
+            }
+            assert!(std::time::Instant::now() < deadline, "{css}: no new page within 10 s");
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// A session command's value, or `None` when the driver answers with an error.
+    async fn try_session(&self, method: reqwest::Method, path: &str, body: Value) -> Option<Value> {
+        let url = format!("{}/session/{}{}", self.base, self.session, path);
+        let resp = self.http.request(method, &url).json(&body).send().await.ok()?;
+        if !resp.status().is_success() {
+            return None;
+        }
+        resp.json::<Value>().await.ok().map(|v| v["value"].clone())
+    }
+
     async fn text(&self, css: &str) -> String {
         let el = self.find(css).await;
         self.session(reqwest::Method::GET, &format!("/element/{el}/text"), None).await.as_str().unwrap().to_string()
@@ -261,10 +296,10 @@ async fn a_business_finds_a_texas_stop_registers_and_cancels_in_a_browser() {
     // The home page: pick Texas, search.
     b.goto(&app.url("/")).await;
     b.choose("#f-state", "TX").await;
-    b.click(".filters button[type=submit]").await;
+    b.click_to_load(".filters button[type=submit]").await;
     assert!(b.url().await.contains("state=TX"), "{}", b.url().await);
     assert_eq!(b.text(&format!("#ev-{event}")).await, "Grow with Social: Austin");
-    b.click(&format!("#ev-{event} a")).await;
+    b.click_to_load(&format!("#ev-{event} a")).await;
 
     // The event page and its form.
     assert_eq!(b.text("h1").await, "Grow with Social: Austin");
@@ -274,7 +309,7 @@ async fn a_business_finds_a_texas_stop_registers_and_cancels_in_a_browser() {
     b.type_into("#f-business_name", "Tacos Lupita").await;
     b.type_into("#f-business_email", "hola@tacos.example").await;
     b.choose("#f-business_state", "TX").await;
-    b.click("form.register button[type=submit]").await;
+    b.click_to_load("form.register button[type=submit]").await;
 
     // The answer: registered, with the manage link.
     assert_eq!(b.text("h1").await, "You are registered");
@@ -293,7 +328,7 @@ async fn a_business_finds_a_texas_stop_registers_and_cancels_in_a_browser() {
     let path = &link[link.find("/manage/").unwrap()..];
     b.goto(&app.url(path)).await;
     assert!(b.text("main").await.contains("Grow with Social: Austin"));
-    b.click("form button[type=submit]").await;
+    b.click_to_load("form button[type=submit]").await;
     assert!(b.text("main").await.to_lowercase().contains("cancelled"), "{}", b.text("main").await);
 
     // The seat is free again.
@@ -320,7 +355,7 @@ async fn a_form_error_is_shown_beside_its_field_and_what_was_typed_is_kept() {
         b.type_into("#f-business_name", "Panadería Ana").await;
         b.type_into("#f-business_email", "not an address").await;
         b.choose("#f-business_state", "TX").await;
-        b.click("form.register button[type=submit]").await;
+        b.click_to_load("form.register button[type=submit]").await;
         // Beside the field, tied to it for screen readers, and nothing else is marked.
         assert_eq!(b.text("#e-business_email").await, message);
         let described = b
@@ -381,7 +416,7 @@ async fn every_main_page_passes_an_accessibility_scan_and_is_photographed_at_two
     }
     // After a refused form too (errors shown).
     b.goto(&app.url(&format!("/events/{event}"))).await;
-    b.click("form.register button[type=submit]").await;
+    b.click_to_load("form.register button[type=submit]").await;
     for v in b.accessibility_violations().await {
         problems.push(format!("form with errors: {v}"));
     }
