@@ -107,16 +107,23 @@ impl Browser {
     }
 
     async fn call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
+        self.try_call(method, path, body).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    /// A driver command's value, or what went wrong (the driver unreachable or answering an error).
+    async fn try_call(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Result<Value, String> {
         let url = format!("{}{}", self.base, path);
         let mut req = self.http.request(method, &url);
         if let Some(b) = body {
             req = req.json(&b);
         }
-        let resp = req.send().await.unwrap_or_else(|e| panic!("webdriver {path}: {e}"));
+        let resp = req.send().await.map_err(|e| format!("webdriver {path}: {e}"))?;
         let status = resp.status();
-        let v: Value = resp.json().await.unwrap();
-        assert!(status.is_success(), "webdriver {path}: {status} {v}");
-        v["value"].clone()
+        let v: Value = resp.json().await.map_err(|e| format!("webdriver {path}: {status}, {e}"))?;
+        if !status.is_success() {
+            return Err(format!("webdriver {path}: {status} {v}"));
+        }
+        Ok(v["value"].clone())
     }
 
     async fn session(&self, method: reqwest::Method, path: &str, body: Option<Value>) -> Value {
@@ -169,29 +176,18 @@ impl Browser {
         let deadline = std::time::Instant::now() + Duration::from_secs(10);
         loop {
             // While the page changes, a script may fail (the document unloads under it): try again.
-            let loaded = self
-                .try_session(
-                    reqwest::Method::POST,
-                    "/execute/sync",
-                    json!({"script": "return !window.__roadshowOldPage && document.readyState === 'complete'", "args": []}),
-                )
-                .await;
+            let script = json!({
+                "script": "return !window.__roadshowOldPage && document.readyState === 'complete'",
+                "args": []
+            });
+            let path = format!("/session/{}/execute/sync", self.session);
+            let loaded = self.try_call(reqwest::Method::POST, &path, Some(script)).await.ok();
             if loaded == Some(Value::Bool(true)) {
                 return;
             }
             assert!(std::time::Instant::now() < deadline, "{css}: no new page within 10 s");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-    }
-
-    /// A session command's value, or `None` when the driver answers with an error.
-    async fn try_session(&self, method: reqwest::Method, path: &str, body: Value) -> Option<Value> {
-        let url = format!("{}/session/{}{}", self.base, self.session, path);
-        let resp = self.http.request(method, &url).json(&body).send().await.ok()?;
-        if !resp.status().is_success() {
-            return None;
-        }
-        resp.json::<Value>().await.ok().map(|v| v["value"].clone())
     }
 
     async fn text(&self, css: &str) -> String {

@@ -316,8 +316,8 @@ both_backends!(
     every_documented_operation_is_routed
 );
 
-/// The registration path's hand-written statements (`db::cached`) are kept prepared on the
-/// connection, so PostgreSQL does not parse and plan them on every registration.
+/// The registration path's hand-written statements (`db::fixed_statement!`, `db::cached`) are kept
+/// prepared on the connection, so PostgreSQL does not parse and plan them on every registration.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[cfg_attr(not(roadshow_pg), ignore = "ROADSHOW_TEST_POSTGRES_URL is not set")]
 async fn hand_written_statements_stay_prepared() {
