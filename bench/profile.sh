@@ -3,7 +3,7 @@
 # registers, with its email delivered over SMTP to a local sink (examples/smtp_sink.rs), as in
 # bench/run.sh.
 #
-#   bench/profile.sh [callgrind|perfstat|perf] [REGISTRATIONS]     (default: callgrind 2000)
+#   bench/profile.sh [callgrind|perfstat|syscalls|perf] [REGISTRATIONS]     (default: callgrind 2000)
 #
 # - callgrind: the server runs under `valgrind --tool=callgrind` (about 50 times slower, but the
 #   instruction counts repeat to within a percent from run to run, whatever else the machine
@@ -12,6 +12,9 @@
 #   Divide by REGISTRATIONS for instructions per registration (user space only).
 # - perfstat: `perf stat` on the server during the measured registrations: task clock and context
 #   switches per registration (the kernel's share, which callgrind cannot see).
+# - syscalls: `strace -c -f` on every thread of the server during the measured registrations: the
+#   system calls per registration, by name (strace slows the server several times over; the counts,
+#   not the times, are the figures to read).
 # - perf: `perf record -g` on the server; then `perf report --no-children` (or a flame graph:
 #   `perf script | stackcollapse-perf.pl | flamegraph.pl > flame.svg`, from the FlameGraph
 #   scripts). Needs a machine where perf can sample (not the development VM, where it records
@@ -33,7 +36,8 @@ esac
 case "$MODE" in
   callgrind) command -v valgrind >/dev/null || { echo "valgrind not found (apt-get install valgrind)" >&2; exit 2; } ;;
   perfstat|perf) command -v perf >/dev/null || { echo "perf not found (apt-get install linux-perf)" >&2; exit 2; } ;;
-  *) echo "usage: bench/profile.sh [callgrind|perfstat|perf] [REGISTRATIONS]" >&2; exit 2 ;;
+  syscalls) command -v strace >/dev/null || { echo "strace not found (apt-get install strace)" >&2; exit 2; } ;;
+  *) echo "usage: bench/profile.sh [callgrind|perfstat|syscalls|perf] [REGISTRATIONS]" >&2; exit 2 ;;
 esac
 
 timeout 1200 cargo build --release --bin roadshow --example loadgen --example smtp_sink
@@ -82,6 +86,9 @@ case "$MODE" in
   callgrind) callgrind_control -z "$SERVER_PID" >/dev/null ;;
   perfstat) perf stat -e task-clock,context-switches,cpu-migrations -p "$SERVER_PID" -o "$OUT/perfstat.txt" & STAT_PID=$! ;;
   perf) perf record -g -o "$OUT/perf.data" -p "$SERVER_PID" 2>"$OUT/perf.log" & STAT_PID=$! ;;
+  syscalls)
+    strace -c -f -o "$OUT/strace.txt" -p "$SERVER_PID" 2>"$OUT/strace.log" & STAT_PID=$!
+    sleep 1 ;;   # strace attaches to each thread in turn
 esac
 echo "== measured: $N registrations, their email delivered"
 load "$N" | tee "$OUT/load.out" | grep -E '^RESULT|delivered'
@@ -99,6 +106,24 @@ case "$MODE" in
     cat "$OUT/perfstat.txt"
     awk -v n="$N" '/task-clock/ { gsub(",", "", $1); printf "task clock per registration: %.0f us\n", $1 * 1000 / n }
                    /context-switches/ { gsub(",", "", $1); printf "context switches per registration: %.1f\n", $1 / n }' "$OUT/perfstat.txt"
+    ;;
+  syscalls)
+    kill -INT "$STAT_PID"; wait "$STAT_PID" || true; STAT_PID=""
+    echo "== system calls per registration (all threads; strace -c)"
+    python3 - "$OUT/strace.txt" "$N" <<'PY'
+import re, sys
+n = int(sys.argv[2]); rows = []
+for line in open(sys.argv[1]):
+    f = line.split()
+    # % time, seconds, usecs/call, calls, [errors,] syscall
+    if len(f) >= 5 and re.fullmatch(r"[0-9.]+", f[0]) and f[-1] != "total":
+        rows.append((int(f[3]), f[-1]))
+total = sum(c for c, _ in rows)
+for calls, name in sorted(rows, reverse=True):
+    if calls / n >= 0.05:
+        print(f"  {name:<16} {calls / n:6.2f}")
+print(f"  {'all':<16} {total / n:6.2f}")
+PY
     ;;
   perf)
     kill -INT "$STAT_PID"; wait "$STAT_PID" || true; STAT_PID=""

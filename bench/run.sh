@@ -253,11 +253,12 @@ echo "CPU per request (us), the server's CPU as a share of PostgreSQL's (srv/pg)
 echo "machine was (% of all cores; other programs and other databases' PostgreSQL backends make a"
 echo "phase slower, not its figures wrong). Mail: $MAIL (with smtp, a registration's CPU includes"
 echo "delivering its email to the sink; the sink's own CPU is in 'other'):"
-printf '  %-22s %8s %8s %7s %8s %8s %8s %6s\n' workload PostgreSQL server srv/pg loadgen other pg-other busy%
+echo "(kernel: the part of the server's CPU spent in the kernel on its behalf: system calls, wake-ups, the network stack.)"
+printf '  %-22s %8s %8s %7s %7s %8s %8s %8s %6s\n' workload PostgreSQL server kernel srv/pg loadgen other pg-other busy%
 for w in spread hot reads expert_seed expert_slots expert_slots_matched expert_race credits; do
   [ -n "$(field "$w" cpu_pg_us)" ] || continue
-  printf '  %-22s %8s %8s %7s %8s %8s %8s %6s\n' "$w" "$(field "$w" cpu_pg_us)" "$(field "$w" cpu_server_us)" \
-    "$(ratio "$(field "$w" cpu_server_us)" "$(field "$w" cpu_pg_us)")" \
+  printf '  %-22s %8s %8s %7s %7s %8s %8s %8s %6s\n' "$w" "$(field "$w" cpu_pg_us)" "$(field "$w" cpu_server_us)" \
+    "$(field "$w" cpu_server_sys_us)" "$(ratio "$(field "$w" cpu_server_us)" "$(field "$w" cpu_pg_us)")" \
     "$(field "$w" cpu_loadgen_us)" "$(field "$w" cpu_other_us)" "$(field "$w" cpu_pg_elsewhere_us)" "$(field "$w" busy_pct)"
 done
 for w in spread hot; do

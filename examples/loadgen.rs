@@ -135,6 +135,8 @@ struct Args {
 #[derive(Debug, Clone, Copy, Default)]
 struct CpuSample {
     server: u64,
+    /// The kernel's part of `server` (stime): system calls, wake-ups, the network stack.
+    server_sys: u64,
     /// Every `postgres` process (exited backends included, through the postmaster), less
     /// `pg_elsewhere`.
     postgres: u64,
@@ -163,19 +165,31 @@ fn machine_ticks() -> Option<u64> {
 
 /// utime + stime (+ cutime + cstime with `children`) of one process, in clock ticks.
 fn proc_ticks(stat: &str, children: bool) -> Option<u64> {
-    // The command name may contain spaces: fields start after the last ')'.
-    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
-    let f = |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok());
+    let f = stat_fields(stat)?;
     // Field 14 of proc(5) is utime; here index 11 (fields start at field 3).
     let own = f(11)? + f(12)?;
     Some(if children { own + f(13)? + f(14)? } else { own })
+}
+
+/// stime of one process (the kernel's time on its behalf), in clock ticks.
+fn proc_sys_ticks(stat: &str) -> Option<u64> {
+    stat_fields(stat)?(12)
+}
+
+/// The numeric fields of a `/proc/<pid>/stat` line from field 3 on, by index (0 = field 3).
+fn stat_fields(stat: &str) -> Option<impl Fn(usize) -> Option<u64> + '_> {
+    // The command name may contain spaces: fields start after the last ')'.
+    let fields: Vec<&str> = stat.get(stat.rfind(')')? + 2..)?.split_whitespace().collect();
+    Some(move |i: usize| fields.get(i).and_then(|v| v.parse::<u64>().ok()))
 }
 
 impl CpuSample {
     /// `database`: the server's database; the backends of any other are counted apart.
     fn take(server_pid: u32, database: Option<&str>) -> Option<CpuSample> {
         let read = |pid: &str| std::fs::read_to_string(format!("/proc/{pid}/stat")).ok();
-        let server = proc_ticks(&read(&server_pid.to_string())?, false)?;
+        let server_stat = read(&server_pid.to_string())?;
+        let server = proc_ticks(&server_stat, false)?;
+        let server_sys = proc_sys_ticks(&server_stat)?;
         let loadgen = proc_ticks(&read("self")?, false)?;
         let (mut postgres, mut pg_elsewhere) = (0, 0);
         for entry in std::fs::read_dir("/proc").ok()?.flatten() {
@@ -193,12 +207,13 @@ impl CpuSample {
                 }
             }
         }
-        Some(CpuSample { server, postgres, loadgen, pg_elsewhere, machine: machine_ticks()? })
+        Some(CpuSample { server, server_sys, postgres, loadgen, pg_elsewhere, machine: machine_ticks()? })
     }
 
     /// `cpu_server_us=… cpu_pg_us=… cpu_loadgen_us=…` per request since `self`, then what the
     /// rest of the machine used meanwhile (`cpu_other_us`: other programs; `cpu_pg_elsewhere_us`:
-    /// PostgreSQL for other databases) and how busy the machine was (`busy_pct`, of all cores).
+    /// PostgreSQL for other databases), how busy the machine was (`busy_pct`, of all cores) and
+    /// the kernel's part of the server's CPU (`cpu_server_sys_us`, included in `cpu_server_us`).
     fn per_request(&self, later: &CpuSample, requests: usize, elapsed: Duration) -> String {
         let hz = 100.0; // USER_HZ, the unit of /proc/<pid>/stat times: 100 on Linux
         let us = |a: u64, b: u64| (b.saturating_sub(a)) as f64 / hz * 1e6 / requests.max(1) as f64;
@@ -207,13 +222,15 @@ impl CpuSample {
         let machine = d(self.machine, later.machine);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get()) as f64;
         format!(
-            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0} cpu_other_us={:.0} cpu_pg_elsewhere_us={:.0} busy_pct={:.0}",
+            "cpu_server_us={:.0} cpu_pg_us={:.0} cpu_loadgen_us={:.0} cpu_other_us={:.0} cpu_pg_elsewhere_us={:.0} busy_pct={:.0} \
+             cpu_server_sys_us={:.0}",
             us(self.server, later.server),
             us(self.postgres, later.postgres),
             us(self.loadgen, later.loadgen),
             us(ours + d(self.pg_elsewhere, later.pg_elsewhere), machine),
             us(self.pg_elsewhere, later.pg_elsewhere),
-            machine as f64 / hz * 100.0 / (elapsed.as_secs_f64() * cores).max(1e-9)
+            machine as f64 / hz * 100.0 / (elapsed.as_secs_f64() * cores).max(1e-9),
+            us(self.server_sys, later.server_sys)
         )
     }
 }
