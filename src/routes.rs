@@ -177,8 +177,18 @@ pub async fn unrouted(req: HttpRequest) -> Result<HttpResponse, AppError> {
 }
 
 fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>) {
-    // The busiest write first (patterns are tried in order).
-    crate::registrations::routes::hot(&mut Router::new(cfg, "", seen));
+    // The busiest routes first. Actix tries the patterns in order: a static one by comparing the
+    // path, a dynamic one whose literal start fits the path by running its regular expression
+    // (1,200–2,700 instructions in callgrind, matched or not). So the public reads come first, the
+    // event list (static) and an event (one regular expression, the one that answers it), then the
+    // busiest write, the registration (two: an event's pattern refuses its path first). No other
+    // pattern takes these paths, so the order changes nothing else.
+    {
+        let mut r = Router::new(cfg, "", seen);
+        crate::events::routes::public_list(&mut r);
+        crate::events::routes::public_one(&mut r);
+        crate::registrations::routes::hot(&mut r);
+    }
 
     // Operations.
     crate::ops::routes(&mut Router::new(cfg, "", seen));
@@ -188,7 +198,6 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
     {
         let mut r = Router::new(cfg, "", seen);
         crate::states::routes::public(&mut r);
-        crate::events::routes::public(&mut r);
         crate::registrations::routes::public(&mut r);
         crate::privacy::routes::public(&mut r);
         crate::mail::routes::public(&mut r);

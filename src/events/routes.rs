@@ -20,9 +20,14 @@ use super::staff::{cancel_event, create_event, get_admin_event, list_admin_event
 ))]
 pub struct Api;
 
-/// Anyone (public writes are rate limited).
-pub fn public(r: &mut Router) {
+/// Anyone: the event list, a static path that every other request passes with one comparison
+/// (registered first of all routes, [`crate::routes`]).
+pub fn public_list(r: &mut Router) {
     r.at("/api/v1/events", [get(list_events)]);
+}
+
+/// Anyone: one event (registered second of all routes, [`crate::routes`]).
+pub fn public_one(r: &mut Router) {
     r.at("/api/v1/events/{id}", [get(get_event)]);
 }
 
