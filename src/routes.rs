@@ -185,8 +185,7 @@ fn configure_recorded(cfg: &mut web::ServiceConfig, seen: &RefCell<Vec<RouteId>>
     // pattern takes these paths, so the order changes nothing else.
     {
         let mut r = Router::new(cfg, "", seen);
-        crate::events::routes::public_list(&mut r);
-        crate::events::routes::public_one(&mut r);
+        crate::events::routes::public(&mut r);
         crate::registrations::routes::hot(&mut r);
     }
 

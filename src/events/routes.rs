@@ -20,14 +20,10 @@ use super::staff::{cancel_event, create_event, get_admin_event, list_admin_event
 ))]
 pub struct Api;
 
-/// Anyone: the event list, a static path that every other request passes with one comparison
-/// (registered first of all routes, [`crate::routes`]).
-pub fn public_list(r: &mut Router) {
+/// Anyone. The first routes of all ([`crate::routes`]): the list's static path costs every other
+/// request one comparison.
+pub fn public(r: &mut Router) {
     r.at("/api/v1/events", [get(list_events)]);
-}
-
-/// Anyone: one event (registered second of all routes, [`crate::routes`]).
-pub fn public_one(r: &mut Router) {
     r.at("/api/v1/events/{id}", [get(get_event)]);
 }
 
